@@ -1,0 +1,183 @@
+// Native backend: XNNPACK f32 fully-connected operators for the matrix products.
+//
+// prepare_matmul() unpacks each PackedMatrix once and hands it to
+// xnn_create_fully_connected_nc_f32 (XNN_FLAG_TRANSPOSE_WEIGHTS: our weights are [K, N]),
+// which packs its own copy; matmul() then only sets up and runs the operator on the
+// pthreadpool. Products over a row range of a matrix (per-head hook_result) and the other ops
+// use the reference kernels, parallelised over heads / rows where that pays.
+#include <xnnpack.h>
+#include <pthreadpool.h>
+
+#include <algorithm>
+#include <limits>
+#include <map>
+#include <mutex>
+#include <vector>
+
+#include "kernels/backends.h"
+#include "kernels/reference_kernels.h"
+
+namespace hooklab {
+namespace {
+
+class XnnpackBackend final : public Backend {
+ public:
+  explicit XnnpackBackend(pthreadpool_t pool, int threads) : pool_(pool), threads_(threads) {}
+  ~XnnpackBackend() override {
+    for (auto& [key, op] : operators_) xnn_delete_operator(op);
+    if (pool_ != nullptr) pthreadpool_destroy(pool_);
+  }
+
+  std::string name() const override { return "xnnpack"; }
+  int threads() const override { return threads_; }
+
+  Status prepare_matmul(const PackedMatrix& w, const float* bias) override {
+    const Key key{w.data, bias};
+    if (operators_.count(key) != 0) return {};
+    std::vector<float> row_major(static_cast<size_t>(w.rows * w.cols));
+    unpack_matrix(row_major.data(), w);
+    xnn_operator_t op = nullptr;
+    const xnn_status status = xnn_create_fully_connected_nc_f32(
+        static_cast<size_t>(w.rows), static_cast<size_t>(w.cols), static_cast<size_t>(w.rows),
+        static_cast<size_t>(w.cols), row_major.data(), bias, -std::numeric_limits<float>::infinity(),
+        std::numeric_limits<float>::infinity(), XNN_FLAG_TRANSPOSE_WEIGHTS, &op);
+    if (status != xnn_status_success) {
+      return make_error(status == xnn_status_out_of_memory ? ErrorCode::kOutOfMemory : ErrorCode::kUnsupported,
+                        "XNNPACK could not create a " + std::to_string(w.rows) + "x" + std::to_string(w.cols) +
+                            " fully-connected operator (status " + std::to_string(static_cast<int>(status)) + ")");
+    }
+    operators_.emplace(key, op);
+    return {};
+  }
+
+  void matmul(const MatmulArgs& args) const override {
+    const PackedMatrix& w = *args.w;
+    const bool whole = args.k_begin == 0 && args.k_end == w.rows;
+    auto it = whole ? operators_.find(Key{w.data, args.bias}) : operators_.end();
+    if (it == operators_.end() || args.m == 0) {
+      parallel_rows(args);
+      return;
+    }
+    // XNNPACK's setup binds strides at create time; ours are contiguous rows except for
+    // strided views, which take the reference path.
+    if (args.lda != w.rows || args.ldc != w.cols) {
+      parallel_rows(args);
+      return;
+    }
+    std::lock_guard<std::mutex> lock(run_mutex_);  // an operator holds one setup at a time
+    xnn_setup_fully_connected_nc_f32(it->second, static_cast<size_t>(args.m), args.a, args.c, pool_);
+    xnn_run_operator(it->second, pool_);
+  }
+
+  void layer_norm(const LayerNormArgs& args) const override {
+    parallel(args.rows, 16, [&](int64_t begin, int64_t end) {
+      LayerNormArgs part = args;
+      part.rows = end - begin;
+      part.x = args.x + begin * args.ldx;
+      part.y = args.y + begin * args.ldy;
+      part.scale_out = args.scale_out != nullptr ? args.scale_out + begin : nullptr;
+      reference::layer_norm(part);
+    });
+  }
+
+  void gelu_new(float* y, const float* x, int64_t n) const override {
+    parallel(n, 4096, [&](int64_t begin, int64_t end) { reference::gelu_new(y + begin, x + begin, end - begin); });
+  }
+
+  void attention_scores(const AttentionScoresArgs& args) const override {
+    parallel(args.n_heads, 1, [&](int64_t begin, int64_t end) {
+      for (int64_t h = begin; h < end; ++h) reference_head_scores(args, h);
+    });
+  }
+
+  void softmax_rows(float* y, const float* x, int64_t rows, int64_t n) const override {
+    parallel(rows, 8, [&](int64_t begin, int64_t end) {
+      reference::softmax_rows(y + begin * n, x + begin * n, end - begin, n);
+    });
+  }
+
+  void attention_mix(const AttentionMixArgs& args) const override {
+    parallel(args.nq, 4, [&](int64_t begin, int64_t end) {
+      // pattern is [H, nq, nk]: a slice of query rows is a strided view, so run row by row.
+      for (int64_t i = begin; i < end; ++i) {
+        for (int64_t h = 0; h < args.n_heads; ++h) {
+          float* z = args.z + i * args.ldz + h * args.d_head;
+          std::fill(z, z + args.d_head, 0.0f);
+          const float* p = args.pattern + (h * args.nq + i) * args.nk;
+          for (int64_t j = 0; j < args.nk; ++j) {
+            if (p[j] == 0.0f) continue;
+            const float* v = args.v.row(j) + h * args.d_head;
+            for (int64_t d = 0; d < args.d_head; ++d) z[d] += p[j] * v[d];
+          }
+        }
+      }
+    });
+  }
+
+ private:
+  struct Key {
+    const float* w;
+    const float* bias;
+    bool operator<(const Key& o) const { return w != o.w ? w < o.w : bias < o.bias; }
+  };
+
+  static void reference_head_scores(const AttentionScoresArgs& args, int64_t h) {
+    AttentionScoresArgs one = args;
+    one.n_heads = 1;
+    one.q = args.q + h * args.d_head;
+    one.k.prefix = args.k.prefix != nullptr ? args.k.prefix + h * args.d_head : nullptr;
+    one.k.suffix = args.k.suffix != nullptr ? args.k.suffix + h * args.d_head : nullptr;
+    one.scores = args.scores + h * args.nq * args.nk;
+    reference::attention_scores(one);
+  }
+
+  template <class Fn>
+  void parallel(int64_t n, int64_t grain, Fn&& fn) const {
+    if (pool_ == nullptr || n <= grain) {
+      fn(0, n);
+      return;
+    }
+    struct Ctx {
+      Fn* fn;
+      int64_t n;
+      int64_t chunk;
+    } ctx{&fn, n, std::max<int64_t>(grain, (n + 4 * threads_ - 1) / (4 * threads_))};
+    const size_t chunks = static_cast<size_t>((n + ctx.chunk - 1) / ctx.chunk);
+    pthreadpool_parallelize_1d(
+        pool_,
+        [](void* raw, size_t i) {
+          auto* c = static_cast<Ctx*>(raw);
+          const int64_t begin = static_cast<int64_t>(i) * c->chunk;
+          (*c->fn)(begin, std::min(c->n, begin + c->chunk));
+        },
+        &ctx, chunks, 0);
+  }
+
+  void parallel_rows(const MatmulArgs& args) const {
+    parallel(args.m, 1, [&](int64_t begin, int64_t end) {
+      MatmulArgs part = args;
+      part.m = end - begin;
+      part.a = args.a + begin * args.lda;
+      part.c = args.c + begin * args.ldc;
+      reference::matmul(part);
+    });
+  }
+
+  pthreadpool_t pool_;
+  int threads_;
+  std::map<Key, xnn_operator_t> operators_;
+  mutable std::mutex run_mutex_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Backend>> make_xnnpack_backend(int threads) {
+  static const xnn_status init = xnn_initialize(nullptr);
+  if (init != xnn_status_success) {
+    return make_error(ErrorCode::kUnsupported, "XNNPACK is not supported on this CPU");
+  }
+  pthreadpool_t pool = threads > 1 ? pthreadpool_create(static_cast<size_t>(threads)) : nullptr;
+  return std::unique_ptr<Backend>(std::make_unique<XnnpackBackend>(pool, threads));
+}
+
+}  // namespace hooklab
