@@ -1,0 +1,16 @@
+// One function per CLI command; each parses its own options.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "hooklab/status.h"
+
+namespace hooklab::cli {
+
+Status tokenize_command(const std::vector<std::string>& args);
+Status run_command(const std::vector<std::string>& args);
+Status cache_command(const std::vector<std::string>& args);
+Status patch_command(const std::vector<std::string>& args);
+
+}  // namespace hooklab::cli

@@ -1,0 +1,63 @@
+// hooklab — command-line access to the hooked GPT-2 core.
+//
+//   hooklab tokenize [--no-bos] --text TEXT
+//   hooklab run      --model DIR [--no-processing] [--no-bos] [--top-k K] --prompt TEXT
+//   hooklab cache    --model DIR [--no-processing] [--no-bos] [--names REGEX] [--attn-result] --prompt TEXT --out DIR
+//   hooklab patch    --model DIR [--no-processing] --clean TEXT --corrupted TEXT --answer STR --wrong STR --act ACT ...
+//
+// Output is JSON on stdout. Failures print one "error: ..." line on stderr and exit with 1
+// (bad data: model files, prompts, tokens) or 2 (bad usage: options, names).
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "commands/commands.h"
+
+namespace {
+
+constexpr const char* kUsage =
+    "usage: hooklab <command> [options]\n"
+    "commands:\n"
+    "  tokenize  --text TEXT [--no-bos]                      tokens and their strings\n"
+    "  run       --model DIR --prompt TEXT [--top-k K]       next-token predictions and loss\n"
+    "  cache     --model DIR --prompt TEXT --out DIR          every activation as .npy\n"
+    "  patch     --model DIR --clean T --corrupted T --answer S --wrong S --act ACT\n"
+    "model options: --no-processing (Hugging Face weights, no TransformerLens folding), --threads N,\n"
+    "               --tokenizer DIR (default models/tokenizer), --no-bos\n";
+
+int exit_code(const hooklab::Error& error) {
+  return error.code == hooklab::ErrorCode::kInvalidArgument ? 2 : 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2 || std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h") {
+    std::fputs(kUsage, argc < 2 ? stderr : stdout);
+    return argc < 2 ? 2 : 0;
+  }
+  const std::string command = argv[1];
+  const std::vector<std::string> args(argv + 2, argv + argc);
+  hooklab::Status status;
+  if (command == "tokenize") {
+    status = hooklab::cli::tokenize_command(args);
+  } else if (command == "run") {
+    status = hooklab::cli::run_command(args);
+  } else if (command == "cache") {
+    status = hooklab::cli::cache_command(args);
+  } else if (command == "patch") {
+    status = hooklab::cli::patch_command(args);
+  } else {
+    std::fprintf(stderr, "error: unknown command '%s' (try: hooklab --help)\n", command.c_str());
+    return 2;
+  }
+  if (!status.ok()) {
+    std::string message = status.error().message;
+    for (char& c : message) {
+      if (c == '\n' || c == '\r') c = ' ';
+    }
+    std::fprintf(stderr, "error: %s\n", message.c_str());
+    return exit_code(status.error());
+  }
+  return 0;
+}

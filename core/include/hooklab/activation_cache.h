@@ -1,0 +1,64 @@
+// ActivationCache: the activations a run_with_cache recorded, by TransformerLens name.
+//
+// All tensors of one cache live in a single arena that the forward pass writes into directly
+// (llm.c's "the activation struct is the cache"): caching costs no copies, and the whole
+// cache can be handed to JavaScript as one buffer. Entries keep firing order.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "hooklab/hook_points.h"
+#include "hooklab/tensor.h"
+
+namespace hooklab {
+
+class ActivationCache {
+ public:
+  struct Entry {
+    std::string name;
+    HookRef ref;
+    Shape shape;
+    size_t offset;  // floats from arena start
+  };
+
+  ActivationCache() = default;
+
+  // Entries in firing order.
+  const std::vector<Entry>& entries() const { return entries_; }
+  size_t size() const { return entries_.size(); }
+  bool empty() const { return entries_.empty(); }
+
+  // cache["blocks.0.attn.hook_pattern"], cache["resid_post", -1], cache["pattern", 0, "attn"],
+  // cache["scale4ln1"]: TransformerLens's key rules (see resolve_hook_name).
+  Result<TensorView> get(std::string_view name, std::optional<int> layer = std::nullopt,
+                         std::string_view layer_type = {}) const;
+  // nullptr when the hook was not cached.
+  const float* find(HookRef ref) const;
+  std::optional<TensorView> view(HookRef ref) const;
+
+  const float* arena() const { return arena_ ? arena_->data() : nullptr; }
+  size_t arena_floats() const { return arena_ ? arena_->size() : 0; }
+  // Shares ownership of the arena (hooks that patch from this cache keep it alive).
+  std::shared_ptr<const FloatBuffer> arena_owner() const { return arena_; }
+  int n_layers() const { return n_layers_; }
+
+  // --- building (used by the forward pass) ---
+  // Plans entries (offsets assigned in order) and then allocates the arena once.
+  void plan(HookRef ref, Shape shape);
+  Status allocate(int n_layers);
+  float* mutable_slot(HookRef ref);
+
+ private:
+  std::vector<Entry> entries_;
+  std::shared_ptr<FloatBuffer> arena_;
+  std::vector<int> index_;  // (point, layer + 1) -> entry index or -1
+  int n_layers_ = 0;
+  size_t planned_floats_ = 0;
+  int index_of(HookRef ref) const;
+};
+
+}  // namespace hooklab

@@ -1,0 +1,109 @@
+// HookedTransformer: a GPT-2 with every TransformerLens hook point, its tokenizer and a
+// compute backend. The C++ counterpart of transformer_lens.HookedTransformer (v2).
+//
+//   auto model = HookedTransformer::load(files, {}).value();        // processed like from_pretrained
+//   auto tokens = model->to_tokens("The capital of France is");     // BOS prepended
+//   auto out = model->run_with_cache(tokens).value();               // logits [1,P,V] + 208 activations
+//   TensorView pattern = out.cache.get("pattern", 0).value();       // [1,H,P,P]
+//
+// A model is immutable after load; run() allocates its own workspace, so concurrent runs on
+// one model are safe.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "hooklab/activation_cache.h"
+#include "hooklab/backend.h"
+#include "hooklab/byte_source.h"
+#include "hooklab/config.h"
+#include "hooklab/hooks.h"
+#include "hooklab/tokenizer.h"
+#include "hooklab/weight_loading.h"
+#include "hooklab/weights.h"
+
+namespace hooklab {
+
+// The files of a Hugging Face GPT-2 model directory.
+struct ModelFiles {
+  std::string config_json;
+  std::string config_name = "config.json";        // for error messages
+  std::shared_ptr<const ByteSource> weights;      // model.safetensors
+  // GPT-2's vocabulary (vocab.json + merges.txt or encoder.json + vocab.bpe). Required.
+  std::string vocab_json;
+  std::string merges;
+  std::string vocab_name = "vocab.json";
+};
+
+// Reads config.json and model.safetensors from a directory; the tokenizer files come from
+// the directory when it has vocab.json + merges.txt, else from `tokenizer_dir`
+// (encoder.json + vocab.bpe, e.g. models/tokenizer).
+Result<ModelFiles> read_model_directory(const std::string& dir, const std::string& tokenizer_dir);
+
+struct LoadOptions {
+  ProcessingOptions processing = ProcessingOptions::transformer_lens_default();
+  BackendKind backend = BackendKind::kAuto;
+  int threads = 1;
+  LoadProgress progress;
+  std::string model_name;
+};
+
+struct RunOptions {
+  std::vector<ForwardHook> hooks;
+  // run_with_cache's names_filter: which activations to cache (nullptr: cache nothing).
+  std::function<bool(const std::string&)> cache_filter;
+  // TransformerLens's use_attn_result: fire blocks.L.attn.hook_result [B,P,H,D].
+  bool use_attn_result = false;
+  bool return_logits = true;
+  const std::atomic<bool>* cancel = nullptr;
+};
+
+struct RunOutput {
+  Tensor logits;  // [1, P, d_vocab] (empty when return_logits is false)
+  ActivationCache cache;
+};
+
+class HookedTransformer {
+ public:
+  static Result<std::unique_ptr<HookedTransformer>> load(const ModelFiles& files, const LoadOptions& options);
+
+  const ModelConfig& cfg() const { return cfg_; }
+  const Tokenizer& tokenizer() const { return *tokenizer_; }
+  const ModelWeights& weights() const { return weights_; }
+  const Backend& backend() const { return *backend_; }
+  const ProcessingOptions& processing() const { return processing_; }
+
+  // --- tokens (TransformerLens names) ---
+  std::vector<int32_t> to_tokens(std::string_view text, bool prepend_bos = true) const;
+  std::vector<std::string> to_str_tokens(std::string_view text, bool prepend_bos = true) const;
+  std::vector<std::string> to_str_tokens(std::span<const int32_t> tokens) const;
+  std::string to_string(std::span<const int32_t> tokens) const;
+  // Errors unless `text` is exactly one token (no BOS), naming the tokens it splits into.
+  Result<int32_t> to_single_token(std::string_view text) const;
+  enum class TokenSearch { kFirst, kLast };
+  Result<int> get_token_position(int32_t token, std::span<const int32_t> tokens, TokenSearch mode = TokenSearch::kFirst) const;
+  // Checks that tokens are non-empty, within the vocabulary and at most n_ctx long.
+  Status validate_tokens(std::span<const int32_t> tokens) const;
+
+  // --- runs ---
+  Result<RunOutput> run(std::span<const int32_t> tokens, const RunOptions& options) const;
+  Result<RunOutput> run_with_cache(std::span<const int32_t> tokens,
+                                   std::function<bool(const std::string&)> names_filter = nullptr,
+                                   bool use_attn_result = false) const;
+  Result<RunOutput> run_with_hooks(std::span<const int32_t> tokens, std::vector<ForwardHook> hooks) const;
+
+ private:
+  HookedTransformer() = default;
+  ModelConfig cfg_;
+  ProcessingOptions processing_;
+  std::optional<Tokenizer> tokenizer_;
+  ModelWeights weights_;
+  std::unique_ptr<Backend> backend_;
+};
+
+}  // namespace hooklab

@@ -1,0 +1,114 @@
+#include "hooklab/config.h"
+
+#include <cmath>
+#include <nlohmann/json.hpp>
+
+namespace hooklab {
+namespace {
+
+using nlohmann::json;
+
+// Limits far above any GPT-2 (gpt2-xl: 48 layers, 1600 wide, 1024 context) that still stop a
+// hostile config from requesting terabytes.
+constexpr int64_t kMaxLayers = 256;
+constexpr int64_t kMaxWidth = 1 << 15;
+constexpr int64_t kMaxVocab = 1 << 22;
+constexpr int64_t kMaxContext = 1 << 16;
+
+Error config_error(std::string_view file, const std::string& what) {
+  return make_error(ErrorCode::kInvalidModel, std::string(file) + ": " + what);
+}
+
+// Reads a required (or defaulted) positive integer field, accepting the first key present.
+Result<int> read_int(const json& j, std::initializer_list<const char*> keys, std::string_view file, int64_t max,
+                     int default_value = -1) {
+  for (const char* key : keys) {
+    auto it = j.find(key);
+    if (it == j.end() || it->is_null()) continue;
+    if (!it->is_number_integer() && !it->is_number_unsigned()) {
+      return config_error(file, std::string("\"") + key + "\" must be an integer");
+    }
+    const int64_t v = it->get<int64_t>();
+    if (v <= 0) return config_error(file, std::string("\"") + key + "\" must be positive, got " + std::to_string(v));
+    if (v > max) {
+      return config_error(file, std::string("\"") + key + "\" = " + std::to_string(v) + " exceeds the supported maximum " +
+                                    std::to_string(max));
+    }
+    return static_cast<int>(v);
+  }
+  if (default_value > 0) return default_value;
+  return config_error(file, std::string("missing required field \"") + *keys.begin() + "\"");
+}
+
+}  // namespace
+
+int64_t ModelConfig::n_params() const {
+  const int64_t attn = 4LL * d_model * n_heads * d_head;
+  const int64_t mlp = 2LL * d_model * d_mlp;
+  return n_layers * (attn + mlp);
+}
+
+int64_t ModelConfig::total_params() const {
+  const int64_t per_layer = 4LL * d_model                                  // ln_1, ln_2
+                            + d_model * 3LL * d_model + 3LL * d_model      // c_attn
+                            + d_model * d_model + d_model                  // c_proj
+                            + d_model * static_cast<int64_t>(d_mlp) + d_mlp  // c_fc
+                            + d_mlp * static_cast<int64_t>(d_model) + d_model;  // mlp c_proj
+  return static_cast<int64_t>(d_vocab) * d_model + static_cast<int64_t>(n_ctx) * d_model + n_layers * per_layer +
+         2LL * d_model;
+}
+
+Result<ModelConfig> parse_hf_gpt2_config(std::string_view json_text, std::string_view file_name) {
+  const json j = json::parse(json_text.begin(), json_text.end(), nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded()) return config_error(file_name, "not valid JSON");
+  if (!j.is_object()) return config_error(file_name, "expected a JSON object");
+
+  if (auto it = j.find("model_type"); it != j.end() && !it->is_null()) {
+    if (!it->is_string() || it->get<std::string>() != "gpt2") {
+      return config_error(file_name, "model_type is " + it->dump() + "; hooklab runs GPT-2 models (model_type \"gpt2\")");
+    }
+  }
+
+  ModelConfig cfg;
+  HOOKLAB_ASSIGN_OR_RETURN(cfg.n_layers, read_int(j, {"n_layer", "num_hidden_layers"}, file_name, kMaxLayers));
+  HOOKLAB_ASSIGN_OR_RETURN(cfg.d_model, read_int(j, {"n_embd", "hidden_size"}, file_name, kMaxWidth));
+  HOOKLAB_ASSIGN_OR_RETURN(cfg.n_heads, read_int(j, {"n_head", "num_attention_heads"}, file_name, kMaxWidth));
+  HOOKLAB_ASSIGN_OR_RETURN(cfg.d_vocab, read_int(j, {"vocab_size"}, file_name, kMaxVocab));
+  HOOKLAB_ASSIGN_OR_RETURN(cfg.n_ctx, read_int(j, {"n_positions", "n_ctx", "max_position_embeddings"}, file_name, kMaxContext));
+  HOOKLAB_ASSIGN_OR_RETURN(cfg.d_mlp, read_int(j, {"n_inner"}, file_name, 4 * kMaxWidth, 4 * cfg.d_model));
+  if (cfg.d_model % cfg.n_heads != 0) {
+    return config_error(file_name, "n_head = " + std::to_string(cfg.n_heads) + " does not divide n_embd = " +
+                                       std::to_string(cfg.d_model));
+  }
+  cfg.d_head = cfg.d_model / cfg.n_heads;
+
+  if (auto it = j.find("layer_norm_epsilon"); it != j.end() && !it->is_null()) {
+    if (!it->is_number()) return config_error(file_name, "\"layer_norm_epsilon\" must be a number");
+    const double eps = it->get<double>();
+    if (!(eps > 0.0 && eps < 1.0)) return config_error(file_name, "\"layer_norm_epsilon\" must be in (0, 1)");
+    cfg.eps = static_cast<float>(eps);
+  }
+  if (auto it = j.find("activation_function"); it != j.end() && !it->is_null()) {
+    if (!it->is_string()) return config_error(file_name, "\"activation_function\" must be a string");
+    const std::string act = it->get<std::string>();
+    // gelu_pytorch_tanh is the same tanh approximation under another name.
+    if (act != "gelu_new" && act != "gelu_pytorch_tanh") {
+      return config_error(file_name, "activation_function \"" + act + "\" is not supported (GPT-2 uses \"gelu_new\")");
+    }
+  }
+  auto flag = [&](const char* key, bool fallback) -> Result<bool> {
+    auto it = j.find(key);
+    if (it == j.end() || it->is_null()) return fallback;
+    if (!it->is_boolean()) return config_error(file_name, std::string("\"") + key + "\" must be true or false");
+    return it->get<bool>();
+  };
+  HOOKLAB_ASSIGN_OR_RETURN(bool scale_attn_weights, flag("scale_attn_weights", true));
+  if (!scale_attn_weights) {
+    return config_error(file_name, "scale_attn_weights = false is not supported");
+  }
+  HOOKLAB_ASSIGN_OR_RETURN(cfg.scale_attn_by_inverse_layer_idx, flag("scale_attn_by_inverse_layer_idx", false));
+  cfg.attn_scale = std::sqrt(static_cast<float>(cfg.d_head));
+  return cfg;
+}
+
+}  // namespace hooklab

@@ -1,0 +1,22 @@
+# The hooked model: config, weights and their processing, hook points, forward pass, cache.
+list(APPEND HOOKLAB_CORE_SOURCES
+  src/io/byte_source.cpp
+  src/io/safetensors.cpp
+  src/io/npy.cpp
+  src/model/config.cpp
+  src/model/hook_points.cpp
+  src/model/hooks.cpp
+  src/model/hook_dispatch.cpp
+  src/model/activation_cache.cpp
+  src/model/weights.cpp
+  src/model/weight_loading.cpp
+  src/model/forward.cpp
+  src/model/logits.cpp
+  src/model/hooked_transformer.cpp
+)
+
+# Activation patching: sweep definitions, the plain (oracle) engine and the fast engine.
+list(APPEND HOOKLAB_CORE_SOURCES
+  src/patching/patch_sweeps.cpp
+  src/patching/plain_patching.cpp
+)

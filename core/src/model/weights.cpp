@@ -1,0 +1,73 @@
+#include "hooklab/weights.h"
+
+#include <functional>
+
+namespace hooklab {
+namespace {
+
+constexpr int64_t kAlignFloats = 16;  // 64 bytes
+
+int64_t aligned(int64_t n) { return (n + kAlignFloats - 1) / kAlignFloats * kAlignFloats; }
+
+// One row of the carving table: where the pointer goes and how many floats it needs.
+struct Slot {
+  std::function<void(float*)> bind;
+  int64_t floats;
+};
+
+void add_vector(std::vector<Slot>& slots, float** field, int64_t n) {
+  slots.push_back({[field](float* p) { *field = p; }, round_up_to_panel(n)});
+}
+
+void add_matrix(std::vector<Slot>& slots, PackedMatrix* m, int64_t rows, int64_t cols) {
+  m->rows = rows;
+  m->cols = cols;
+  slots.push_back({[m](float* p) { m->data = p; }, m->storage_floats()});
+}
+
+}  // namespace
+
+Result<ModelWeights> ModelWeights::allocate(const ModelConfig& cfg, bool layer_norm_folded) {
+  ModelWeights w;
+  w.layer_norm_folded = layer_norm_folded;
+  w.layers.resize(static_cast<size_t>(cfg.n_layers));
+  const int64_t d = cfg.d_model, attn = static_cast<int64_t>(cfg.n_heads) * cfg.d_head;
+
+  std::vector<Slot> slots;
+  add_vector(slots, &w.w_e, static_cast<int64_t>(cfg.d_vocab) * d);
+  add_vector(slots, &w.w_pos, static_cast<int64_t>(cfg.n_ctx) * d);
+  for (LayerWeights& l : w.layers) {
+    if (!layer_norm_folded) {
+      add_vector(slots, &l.ln1_w, d);
+      add_vector(slots, &l.ln1_b, d);
+      add_vector(slots, &l.ln2_w, d);
+      add_vector(slots, &l.ln2_b, d);
+    }
+    add_matrix(slots, &l.w_qkv, d, 3 * attn);
+    add_vector(slots, &l.b_qkv, 3 * attn);
+    add_matrix(slots, &l.w_o, attn, d);
+    add_vector(slots, &l.b_o, d);
+    add_matrix(slots, &l.w_in, d, cfg.d_mlp);
+    add_vector(slots, &l.b_in, cfg.d_mlp);
+    add_matrix(slots, &l.w_out, cfg.d_mlp, d);
+    add_vector(slots, &l.b_out, d);
+  }
+  if (!layer_norm_folded) {
+    add_vector(slots, &w.ln_final_w, d);
+    add_vector(slots, &w.ln_final_b, d);
+  }
+  add_matrix(slots, &w.w_u, d, cfg.d_vocab);
+  add_vector(slots, &w.b_u, cfg.d_vocab);
+
+  int64_t total = 0;
+  for (const Slot& s : slots) total += aligned(s.floats);
+  HOOKLAB_ASSIGN_OR_RETURN(w.storage, FloatBuffer::allocate(static_cast<size_t>(total)));
+  float* cursor = w.storage.data();
+  for (const Slot& s : slots) {
+    s.bind(cursor);
+    cursor += aligned(s.floats);
+  }
+  return w;
+}
+
+}  // namespace hooklab

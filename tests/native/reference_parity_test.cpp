@@ -1,0 +1,133 @@
+// Every hook point and the logits against the independent PyTorch reference
+// (tests/reference/hooked_gpt2.py) on the committed fixtures (tests/fixtures/manifest.json):
+// same names in the same order, same shapes, max |diff| <= 1e-5 * max(1, max|ref|), -inf in
+// the same places. Each case runs on every native backend and thread count.
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "hooklab/logits.h"
+#include "hooklab/npy.h"
+#include "test_support.h"
+
+namespace hooklab::testing {
+namespace {
+
+constexpr double kRelTolerance = 1e-5;
+
+nlohmann::json read_json(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return nlohmann::json::parse(ss.str(), nullptr, false);
+}
+
+struct BackendChoice {
+  BackendKind kind;
+  int threads;
+  const char* label;
+};
+
+constexpr BackendChoice kBackends[] = {
+    {BackendKind::kReference, 1, "reference"},
+    {BackendKind::kAuto, 1, "auto-1thread"},
+    {BackendKind::kAuto, 2, "auto-2threads"},
+};
+
+const HookedTransformer& model_for(const std::string& dir, const std::string& processing, const BackendChoice& backend) {
+  static std::map<std::string, std::unique_ptr<HookedTransformer>> models;
+  const std::string key = dir + "|" + processing + "|" + backend.label;
+  auto it = models.find(key);
+  if (it == models.end()) {
+    LoadOptions options;
+    options.processing = processing == "none" ? ProcessingOptions::none() : ProcessingOptions::transformer_lens_default();
+    options.backend = backend.kind;
+    options.threads = backend.threads;
+    auto loaded = load_repo_model(dir, options);
+    if (!loaded.ok()) {
+      ADD_FAILURE() << "loading " << dir << ": " << loaded.error().message;
+      std::abort();
+    }
+    it = models.emplace(key, std::move(loaded).value()).first;
+  }
+  return *it->second;
+}
+
+void check_case(const nlohmann::json& c, const BackendChoice& backend) {
+  const std::string dir = c["dir"].get<std::string>();
+  const HookedTransformer& model = model_for(c["model"].get<std::string>(), c["processing"].get<std::string>(), backend);
+  const nlohmann::json manifest = read_json(repo_path(dir + "/manifest.json"));
+  ASSERT_FALSE(manifest.is_discarded()) << dir << "/manifest.json";
+
+  const std::vector<int32_t> tokens = model.to_tokens(c["prompt"].get<std::string>(), c["prepend_bos"].get<bool>());
+  ASSERT_EQ(tokens, c["tokens"].get<std::vector<int32_t>>()) << "tokenizer disagrees with the fixture's tokens";
+
+  auto out = model.run_with_cache(tokens, nullptr, c["attn_result"].get<bool>());
+  ASSERT_TRUE(out.ok()) << out.error().message;
+  const ActivationCache& cache = out->cache;
+
+  const auto& hooks = manifest["hooks"];
+  ASSERT_EQ(cache.size(), hooks.size()) << "number of cached activations";
+  for (size_t i = 0; i < hooks.size(); ++i) {
+    const std::string name = hooks[i]["name"].get<std::string>();
+    const auto& entry = cache.entries()[i];
+    ASSERT_EQ(entry.name, name) << "hook #" << i << " fires in a different order";
+    const Shape shape = hooks[i]["shape"].get<Shape>();
+    ASSERT_EQ(entry.shape, shape) << name;
+    auto ref = read_npy_file(repo_path(dir + "/" + name + ".npy"));
+    ASSERT_TRUE(ref.ok()) << ref.error().message;
+    ASSERT_EQ(ref->shape, shape) << name;
+    const Comparison cmp = compare_tensors(cache.arena() + entry.offset, ref->values.data(), ref->values.size(), kRelTolerance);
+    EXPECT_TRUE(cmp.ok) << name << ": " << cmp.detail << " (max|diff| " << cmp.max_abs_diff << ", tol " << cmp.tolerance << ")";
+    std::printf("  %-40s %-16s max|diff| %.3g  tol %.3g\n", name.c_str(), shape_to_string(shape).c_str(), cmp.max_abs_diff,
+                cmp.tolerance);
+  }
+  auto logits = read_npy_file(repo_path(dir + "/logits.npy"));
+  ASSERT_TRUE(logits.ok()) << logits.error().message;
+  ASSERT_EQ(out->logits.shape(), logits->shape);
+  const Comparison cmp = compare_tensors(out->logits.data(), logits->values.data(), logits->values.size(), kRelTolerance);
+  EXPECT_TRUE(cmp.ok) << "logits: " << cmp.detail;
+  std::printf("  %-40s %-16s max|diff| %.3g  tol %.3g\n", "logits", shape_to_string(logits->shape).c_str(),
+              cmp.max_abs_diff, cmp.tolerance);
+
+  const std::vector<double> losses = loss_per_token(out->logits, tokens);
+  const auto ref_losses = c["loss_per_token"].get<std::vector<double>>();
+  ASSERT_EQ(losses.size(), ref_losses.size());
+  for (size_t i = 0; i < losses.size(); ++i) {
+    EXPECT_NEAR(losses[i], ref_losses[i], kRelTolerance * std::max(1.0, std::fabs(ref_losses[i]))) << "loss at " << i;
+  }
+}
+
+class ReferenceParity : public ::testing::Test {
+ public:
+  ReferenceParity(nlohmann::json c, BackendChoice backend) : case_(std::move(c)), backend_(backend) {}
+  void TestBody() override { check_case(case_, backend_); }
+
+ private:
+  nlohmann::json case_;
+  BackendChoice backend_;
+};
+
+}  // namespace
+}  // namespace hooklab::testing
+
+int main(int argc, char** argv) {
+  using namespace hooklab::testing;
+  ::testing::InitGoogleTest(&argc, argv);
+  const nlohmann::json manifest = read_json(repo_path("tests/fixtures/manifest.json"));
+  if (manifest.is_discarded() || !manifest.contains("cases")) {
+    std::fprintf(stderr, "cannot read tests/fixtures/manifest.json under %s\n", source_dir().c_str());
+    return 1;
+  }
+  for (const auto& c : manifest["cases"]) {
+    for (const BackendChoice& backend : kBackends) {
+      const std::string name = c["id"].get<std::string>() + "/" + backend.label;
+      ::testing::RegisterTest("ReferenceParity", name.c_str(), nullptr, nullptr, __FILE__, __LINE__,
+                              [c, backend]() -> ::testing::Test* { return new ReferenceParity(c, backend); });
+    }
+  }
+  return RUN_ALL_TESTS();
+}

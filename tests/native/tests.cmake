@@ -1,0 +1,9 @@
+# Native tests of the core (GoogleTest). test_support is shared by all of them.
+if(NOT EMSCRIPTEN)
+  add_library(hooklab_test_support STATIC native/test_support.cpp)
+  target_link_libraries(hooklab_test_support PUBLIC hooklab::core GTest::gtest)
+  target_include_directories(hooklab_test_support PUBLIC ${CMAKE_CURRENT_SOURCE_DIR}/native SYSTEM PUBLIC ${HOOKLAB_THIRD_PARTY_INCLUDE})
+  hooklab_set_target_options(hooklab_test_support)
+
+  hooklab_add_test(reference_parity_test SOURCES native/reference_parity_test.cpp LIBS hooklab_test_support)
+endif()
