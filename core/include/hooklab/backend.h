@@ -102,7 +102,8 @@ class Backend {
   virtual int threads() const { return 1; }
 
   // Called once per weight matrix at load, before matmul() uses it. w.data and bias must
-  // stay valid for the backend's lifetime.
+  // stay valid and unchanged while the backend uses them; preparing the same matrix again
+  // (e.g. new values at the same address) replaces what was prepared.
   virtual Status prepare_matmul(const PackedMatrix& w, const float* bias) {
     (void)w;
     (void)bias;

@@ -12,6 +12,7 @@
 #include <limits>
 #include <map>
 #include <mutex>
+#include <tuple>
 #include <vector>
 
 #include "kernels/backends.h"
@@ -32,8 +33,12 @@ class XnnpackBackend final : public Backend {
   int threads() const override { return threads_; }
 
   Status prepare_matmul(const PackedMatrix& w, const float* bias) override {
-    const Key key{w.data, bias};
-    if (operators_.count(key) != 0) return {};
+    // Preparing again (new values at the same address) repacks: the old operator holds a copy.
+    const Key key{w.data, bias, w.rows, w.cols};
+    if (auto old = operators_.find(key); old != operators_.end()) {
+      xnn_delete_operator(old->second);
+      operators_.erase(old);
+    }
     std::vector<float> row_major(static_cast<size_t>(w.rows * w.cols));
     unpack_matrix(row_major.data(), w);
     xnn_operator_t op = nullptr;
@@ -53,7 +58,7 @@ class XnnpackBackend final : public Backend {
   void matmul(const MatmulArgs& args) const override {
     const PackedMatrix& w = *args.w;
     const bool whole = args.k_begin == 0 && args.k_end == w.rows;
-    auto it = whole ? operators_.find(Key{w.data, args.bias}) : operators_.end();
+    auto it = whole ? operators_.find(Key{w.data, args.bias, w.rows, w.cols}) : operators_.end();
     if (it == operators_.end() || args.m == 0) {
       parallel_rows(args);
       return;
@@ -118,7 +123,11 @@ class XnnpackBackend final : public Backend {
   struct Key {
     const float* w;
     const float* bias;
-    bool operator<(const Key& o) const { return w != o.w ? w < o.w : bias < o.bias; }
+    int64_t rows;
+    int64_t cols;
+    bool operator<(const Key& o) const {
+      return std::tie(w, bias, rows, cols) < std::tie(o.w, o.bias, o.rows, o.cols);
+    }
   };
 
   static void reference_head_scores(const AttentionScoresArgs& args, int64_t h) {

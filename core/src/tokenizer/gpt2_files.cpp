@@ -1,0 +1,141 @@
+#include "tokenizer/gpt2_files.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <nlohmann/json.hpp>
+
+#include "tokenizer/byte_unicode.h"
+
+namespace hooklab::bpe {
+namespace {
+
+constexpr std::string_view kEndOfTextText = "<|endoftext|>";
+constexpr int32_t kSingleByteTokens = 256;
+constexpr size_t kMaxQuotedChars = 40;
+
+Error invalid_model(std::string_view source_name, std::string_view what, const std::string& problem) {
+  return make_error(ErrorCode::kInvalidModel,
+                    std::string(source_name) + ": " + std::string(what) + ": " + problem);
+}
+
+// dump() that cannot throw (and so cannot abort a -fno-exceptions build) on invalid UTF-8.
+std::string dump_json(const nlohmann::json& value) {
+  return value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+// A file's token string for an error message: bounded, and JSON-escaped so controls show.
+std::string quote_token(std::string_view text) {
+  if (text.size() > kMaxQuotedChars) text = text.substr(0, kMaxQuotedChars);
+  return dump_json(nlohmann::json(std::string(text)));
+}
+
+std::string byte_hex(unsigned byte) {
+  char buffer[8];
+  std::snprintf(buffer, sizeof buffer, "0x%02X", byte);
+  return buffer;
+}
+
+}  // namespace
+
+Result<std::vector<std::string>> parse_gpt2_encoder_json(std::string_view json_text, int32_t end_of_text_id,
+                                                         std::string_view source_name) {
+  constexpr std::string_view kWhat = "vocabulary (encoder.json / vocab.json)";
+  const auto json = nlohmann::json::parse(json_text.begin(), json_text.end(), nullptr, /*allow_exceptions=*/false);
+  if (json.is_discarded()) return invalid_model(source_name, kWhat, "not valid JSON");
+  if (!json.is_object() || json.empty()) {
+    return invalid_model(source_name, kWhat, "expected a non-empty JSON object mapping token strings to ids");
+  }
+
+  const size_t token_count = json.size();
+  std::vector<std::string> tokens(token_count);
+  std::vector<bool> id_seen(token_count, false);
+  for (const auto& [text, id_value] : json.items()) {
+    if (!id_value.is_number_integer()) {
+      return invalid_model(source_name, kWhat, "token " + quote_token(text) + " has a non-integer id " + dump_json(id_value));
+    }
+    const int64_t id = id_value.get<int64_t>();
+    if (id < 0 || static_cast<uint64_t>(id) >= token_count) {
+      return invalid_model(source_name, kWhat,
+                           "token " + quote_token(text) + " has id " + std::to_string(id) + ", but the " +
+                               std::to_string(token_count) + " ids must be 0.." + std::to_string(token_count - 1));
+    }
+    if (id_seen[id]) return invalid_model(source_name, kWhat, "id " + std::to_string(id) + " is used twice");
+    id_seen[id] = true;
+    if (text.empty()) return invalid_model(source_name, kWhat, "token " + std::to_string(id) + " is empty");
+    if (!gpt2_text_to_bytes(text, tokens[id])) {
+      return invalid_model(source_name, kWhat,
+                           "token " + quote_token(text) + " has a character outside GPT-2's byte-level alphabet");
+    }
+  }
+
+  if (end_of_text_id >= static_cast<int32_t>(token_count) || tokens[end_of_text_id] != kEndOfTextText) {
+    return invalid_model(source_name, kWhat,
+                         "\"<|endoftext|>\" must have id " + std::to_string(end_of_text_id) + " (a GPT-2 vocabulary has " +
+                             std::to_string(end_of_text_id + 1) + " tokens; this one has " +
+                             std::to_string(token_count) + ")");
+  }
+  std::vector<bool> byte_is_token(256, false);
+  for (const std::string& token : tokens) {
+    if (token.size() == 1) byte_is_token[static_cast<uint8_t>(token[0])] = true;
+  }
+  for (unsigned byte = 0; byte < 256; ++byte) {
+    if (!byte_is_token[byte]) {
+      return invalid_model(source_name, kWhat, "no token for the single byte " + byte_hex(byte) +
+                                                   ", so some text could not be encoded");
+    }
+  }
+  return tokens;
+}
+
+Status check_gpt2_merges(std::string_view merges_text, const Vocabulary& vocabulary, std::string_view source_name) {
+  constexpr std::string_view kWhat = "merges (vocab.bpe / merges.txt)";
+  int32_t merge_count = 0;
+  size_t line_number = 0;
+  std::string first_bytes, second_bytes;
+  while (!merges_text.empty()) {
+    const size_t line_end = std::min(merges_text.find('\n'), merges_text.size());
+    std::string_view line = merges_text.substr(0, line_end);
+    merges_text.remove_prefix(std::min(line_end + 1, merges_text.size()));
+    ++line_number;
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    if (line.empty() || (line_number == 1 && line.starts_with("#version"))) continue;
+
+    const std::string where = "line " + std::to_string(line_number);
+    const size_t space = line.find(' ');
+    if (space == std::string_view::npos || space == 0 || space + 1 == line.size() ||
+        line.find(' ', space + 1) != std::string_view::npos) {
+      return invalid_model(source_name, kWhat, where + ": expected two tokens separated by one space, got " + quote_token(line));
+    }
+    first_bytes.clear();
+    second_bytes.clear();
+    if (!gpt2_text_to_bytes(line.substr(0, space), first_bytes) ||
+        !gpt2_text_to_bytes(line.substr(space + 1), second_bytes)) {
+      return invalid_model(source_name, kWhat, where + ": " + quote_token(line) + " has a character outside GPT-2's byte-level alphabet");
+    }
+    if (vocabulary.find(first_bytes) < 0 || vocabulary.find(second_bytes) < 0) {
+      return invalid_model(source_name, kWhat, where + ": " + quote_token(line) + " joins a string that is not a token");
+    }
+    const int32_t expected_id = kSingleByteTokens + merge_count;
+    const int32_t merged_id = vocabulary.find(first_bytes + second_bytes);
+    if (merged_id != expected_id) {
+      return invalid_model(source_name, kWhat,
+                           where + ": merge " + std::to_string(merge_count) + " " + quote_token(line) + " should make token " +
+                               std::to_string(expected_id) + " but " +
+                               (merged_id < 0 ? std::string("its result is not in the vocabulary")
+                                              : "the vocabulary gives it id " + std::to_string(merged_id)) +
+                               " (vocabulary and merges do not belong together)");
+    }
+    ++merge_count;
+  }
+
+  // Single bytes and "<|endoftext|>" are the only tokens no merge makes.
+  const int32_t expected_merges = vocabulary.size() - kSingleByteTokens - 1;
+  if (merge_count != expected_merges) {
+    return invalid_model(source_name, kWhat,
+                         "has " + std::to_string(merge_count) + " merges, but the vocabulary of " +
+                             std::to_string(vocabulary.size()) + " tokens needs " + std::to_string(expected_merges));
+  }
+  return {};
+}
+
+}  // namespace hooklab::bpe
