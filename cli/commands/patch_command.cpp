@@ -34,8 +34,8 @@ Status patch_command(const std::vector<std::string>& argv) {
       return usage_error("--direction must be denoising (clean into corrupted) or noising (corrupted into clean)");
     }
   }
-  const std::string engine = args.get("engine").value_or("plain");
-  if (engine != "plain") return usage_error("--engine must be plain");
+  const std::string engine = args.get("engine").value_or("fast");
+  if (engine != "fast" && engine != "plain") return usage_error("--engine must be fast or plain");
 
   HOOKLAB_ASSIGN_OR_RETURN(auto model, load_model(args));
   const bool bos = !args.has("no-bos");
@@ -48,7 +48,7 @@ Status patch_command(const std::vector<std::string>& argv) {
   }
   request.metric.answer_pairs.push_back({answer_token, wrong_token});
 
-  HOOKLAB_ASSIGN_OR_RETURN(PatchResult result, patch_plain(*model, request));
+  HOOKLAB_ASSIGN_OR_RETURN(PatchResult result, engine == "plain" ? patch_plain(*model, request) : patch(*model, request));
   nlohmann::ordered_json values = nlohmann::ordered_json::array();
   for (double v : result.values) values.push_back(json_number(v));
   print_json({{"act", patch_sweep_name(result.sweep)},

@@ -24,6 +24,9 @@ struct ModelConfig {
   // (l + 1) as well (Hugging Face semantics; TransformerLens supports it the same way).
   bool scale_attn_by_inverse_layer_idx = false;
   std::string act_fn = "gelu_new";
+  // Hugging Face ties the unembedding to wte unless config.json says otherwise; a separate
+  // lm_head.weight is then ignored, as transformers ignores it.
+  bool tie_word_embeddings = true;
   std::string model_name;  // free text shown to users (directory or hub id)
 
   // TransformerLens's n_params: weight matrices of the blocks only (84,934,656 for gpt2).

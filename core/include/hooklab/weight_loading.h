@@ -32,7 +32,8 @@ struct ProcessingOptions {
 using LoadProgress = std::function<bool(double fraction)>;
 
 // Checks that the file holds every tensor cfg needs with the right shape (key names as in
-// openai-community/gpt2, optionally prefixed "transformer.", optional lm_head.weight; the
+// openai-community/gpt2, optionally prefixed "transformer.", lm_head.weight when config.json
+// unties it (tie_word_embeddings: false); the
 // attention mask buffers h.{i}.attn.bias / masked_bias are ignored) and loads them.
 Result<ModelWeights> load_gpt2_weights(const SafetensorsFile& file, const ModelConfig& cfg,
                                        const ProcessingOptions& processing, const LoadProgress& progress = {});

@@ -107,6 +107,7 @@ Result<ModelConfig> parse_hf_gpt2_config(std::string_view json_text, std::string
     return config_error(file_name, "scale_attn_weights = false is not supported");
   }
   HOOKLAB_ASSIGN_OR_RETURN(cfg.scale_attn_by_inverse_layer_idx, flag("scale_attn_by_inverse_layer_idx", false));
+  HOOKLAB_ASSIGN_OR_RETURN(cfg.tie_word_embeddings, flag("tie_word_embeddings", true));
   cfg.attn_scale = std::sqrt(static_cast<float>(cfg.d_head));
   return cfg;
 }

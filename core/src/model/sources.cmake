@@ -20,3 +20,8 @@ list(APPEND HOOKLAB_CORE_SOURCES
   src/patching/patch_sweeps.cpp
   src/patching/plain_patching.cpp
 )
+list(APPEND HOOKLAB_CORE_SOURCES
+  src/patching/patch_cells.cpp
+  src/patching/head_patch.cpp
+  src/patching/patching_engine.cpp
+)

@@ -94,11 +94,15 @@ Result<CheckpointTensors> find_tensors(const SafetensorsFile& file, const ModelC
   HOOKLAB_ASSIGN_OR_RETURN(t.ln_f_w, ck.require("ln_f.weight", {d}, cfg));
   HOOKLAB_ASSIGN_OR_RETURN(t.ln_f_b, ck.require("ln_f.bias", {d}, cfg));
   t.unembed = t.wte;
-  for (const char* key : {"lm_head.weight", "transformer.lm_head.weight"}) {
-    if (file.find(key) != nullptr) {
-      Checkpoint bare(file, "");
-      HOOKLAB_ASSIGN_OR_RETURN(t.unembed, bare.require(key, {v, d}, cfg));
+  if (!cfg.tie_word_embeddings) {
+    const char* key = file.find("lm_head.weight") != nullptr ? "lm_head.weight" : "transformer.lm_head.weight";
+    if (file.find(key) == nullptr) {
+      return make_error(ErrorCode::kInvalidModel, file.file_name() +
+                                                      ": tensor 'lm_head.weight' is missing (config.json says "
+                                                      "tie_word_embeddings: false)");
     }
+    Checkpoint bare(file, "");
+    HOOKLAB_ASSIGN_OR_RETURN(t.unembed, bare.require(key, {v, d}, cfg));
   }
   for (int i = 0; i < cfg.n_layers; ++i) {
     const std::string h = "h." + std::to_string(i) + ".";

@@ -1,0 +1,13 @@
+// GEMM driver: cache blocking, M-tail dispatch and thread split around the micro-kernels.
+#pragma once
+
+#include "hooklab/backend.h"
+#include "hooklab/thread_pool.h"
+
+namespace hooklab::wasmsimd {
+
+// Computes args (see MatmulArgs) with the f32_gemm_*x8__wasmsimd_loadsplat kernels, split
+// across pool's threads when the product is large enough to pay for waking them.
+void gemm(const MatmulArgs& args, ThreadPool& pool);
+
+}  // namespace hooklab::wasmsimd

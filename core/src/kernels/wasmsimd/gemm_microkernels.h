@@ -1,0 +1,40 @@
+// GEMM micro-kernels over PackedMatrix panels (XNNPACK naming: f32_gemm_<MR>x<NR>__<isa>_<variant>).
+//
+// One call computes an MR x 8 block of C from MR rows of A and one 8-wide weight panel:
+//   c[r, 0..nc) = sum_{k < kc} a[r * lda + k] * w[k * 8 + 0..8) (+ bias[0..8))
+// w points at the panel's row k_begin (panel rows are contiguous, so a K sub-range is just an
+// offset). All 8 panel columns are computed (padded columns hold zeros); only the store is
+// limited to nc <= 8 columns. bias, when set, must be readable for 8 floats.
+#pragma once
+
+#include <cstddef>
+
+namespace hooklab::wasmsimd {
+
+using GemmMicrokernelFn = void (*)(size_t kc, const float* a, size_t lda, const float* w, const float* bias,
+                                   float* c, size_t ldc, size_t nc);
+
+// The full tile and the M-tail tiles (m % 4 rows) of the same kernel family.
+void f32_gemm_4x8__wasmsimd_loadsplat(size_t kc, const float* a, size_t lda, const float* w, const float* bias,
+                                      float* c, size_t ldc, size_t nc);
+void f32_gemm_3x8__wasmsimd_loadsplat(size_t kc, const float* a, size_t lda, const float* w, const float* bias,
+                                      float* c, size_t ldc, size_t nc);
+void f32_gemm_2x8__wasmsimd_loadsplat(size_t kc, const float* a, size_t lda, const float* w, const float* bias,
+                                      float* c, size_t ldc, size_t nc);
+void f32_gemm_1x8__wasmsimd_loadsplat(size_t kc, const float* a, size_t lda, const float* w, const float* bias,
+                                      float* c, size_t ldc, size_t nc);
+
+inline constexpr size_t kGemmMr = 4;
+inline constexpr size_t kGemmNr = 8;
+
+// Kernel for a tile of `rows` (1..kGemmMr) rows.
+inline GemmMicrokernelFn gemm_microkernel_for_rows(size_t rows) {
+  switch (rows) {
+    case 1: return f32_gemm_1x8__wasmsimd_loadsplat;
+    case 2: return f32_gemm_2x8__wasmsimd_loadsplat;
+    case 3: return f32_gemm_3x8__wasmsimd_loadsplat;
+    default: return f32_gemm_4x8__wasmsimd_loadsplat;
+  }
+}
+
+}  // namespace hooklab::wasmsimd

@@ -1,0 +1,89 @@
+// The wasm SIMD backend: the loadsplat GEMM plus the vectorised LayerNorm, GELU, softmax and
+// attention kernels, each split over the ThreadPool in the pthreads build.
+//
+// The single-threaded wasm build (no -pthread) cannot start threads, so it always runs on the
+// calling thread whatever the caller asks for; threads() reports what is really used.
+#include <algorithm>
+#include <memory>
+
+#include "hooklab/thread_pool.h"
+#include "kernels/backends.h"
+#include "kernels/wasmsimd/gemm_driver.h"
+#include "kernels/wasmsimd/vector_kernels.h"
+
+namespace hooklab {
+namespace {
+
+// Rough floats touched per chunk below which splitting a row-wise op costs more than it saves.
+constexpr int64_t kMinFloatsPerChunk = 16 * 1024;
+
+int64_t rows_per_chunk(int64_t floats_per_row) {
+  return std::max<int64_t>(1, kMinFloatsPerChunk / std::max<int64_t>(floats_per_row, 1));
+}
+
+// Lambdas handed to ThreadPool::parallel_for capture one reference, so std::function keeps
+// them in its small buffer (3 pointers in libc++) instead of allocating on every call.
+struct ElementwiseJob {
+  float* y;
+  const float* x;
+  int64_t n;
+};
+
+class WasmSimdBackend final : public Backend {
+ public:
+  explicit WasmSimdBackend(int threads) : pool_(threads) {}
+
+  std::string name() const override { return "wasmsimd_4x8"; }
+  int threads() const override { return pool_.threads(); }
+
+  void matmul(const MatmulArgs& args) const override { wasmsimd::gemm(args, pool_); }
+
+  void layer_norm(const LayerNormArgs& args) const override {
+    pool_.parallel_for(args.rows, rows_per_chunk(args.dim),
+                       [&args](int64_t begin, int64_t end) { wasmsimd::layer_norm_rows(args, begin, end); });
+  }
+
+  void gelu_new(float* y, const float* x, int64_t n) const override {
+    // Chunks of whole vectors keep every chunk but the last on the aligned 8-wide path.
+    constexpr int64_t kChunk = 4 * 1024;
+    const ElementwiseJob job{y, x, n};
+    pool_.parallel_for((n + kChunk - 1) / kChunk, 4, [&job](int64_t begin, int64_t end) {
+      const int64_t first = begin * kChunk;
+      wasmsimd::gelu_new(job.y + first, job.x + first, std::min(job.n, end * kChunk) - first);
+    });
+  }
+
+  void attention_scores(const AttentionScoresArgs& args) const override {
+    pool_.parallel_for(args.n_heads * args.nq, rows_per_chunk(args.nk * args.d_head / 4),
+                       [&args](int64_t begin, int64_t end) { wasmsimd::attention_scores_rows(args, begin, end); });
+  }
+
+  void softmax_rows(float* y, const float* x, int64_t rows, int64_t n) const override {
+    const ElementwiseJob job{y, x, n};
+    pool_.parallel_for(rows, rows_per_chunk(n), [&job](int64_t begin, int64_t end) {
+      wasmsimd::softmax_rows(job.y, job.x, job.n, begin, end);
+    });
+  }
+
+  void attention_mix(const AttentionMixArgs& args) const override {
+    pool_.parallel_for(args.nq * args.n_heads, rows_per_chunk(args.nk * args.d_head / 4),
+                       [&args](int64_t begin, int64_t end) { wasmsimd::attention_mix_rows(args, begin, end); });
+  }
+
+ private:
+  // parallel_for is not const; the kernels are logically const (no state survives a call).
+  mutable ThreadPool pool_;
+};
+
+}  // namespace
+
+std::unique_ptr<Backend> make_wasmsimd_backend(int threads) {
+#if defined(__EMSCRIPTEN_PTHREADS__)
+  const int usable = std::max(threads, 1);
+#else
+  const int usable = 1;
+#endif
+  return std::make_unique<WasmSimdBackend>(usable);
+}
+
+}  // namespace hooklab

@@ -1,0 +1,274 @@
+// Malformed model files and directories: each must give one clear error that names the file
+// and, where there is one, the tensor or field — never a crash, abort or hang. The broken
+// files are derived from the committed tiny-c model by editing its header or bytes.
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <nlohmann/json.hpp>
+
+#include "hooklab/hooked_transformer.h"
+#include "test_support.h"
+
+namespace hooklab::testing {
+namespace {
+
+using nlohmann::json;
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+// The valid tiny-c model split into header JSON and data bytes, for editing.
+struct ModelParts {
+  std::string config;
+  json header;
+  std::string data;
+  std::string vocab;
+  std::string merges;
+};
+
+const ModelParts& valid_parts() {
+  static const ModelParts parts = [] {
+    ModelParts p;
+    p.config = slurp(repo_path("models/testdata/tiny-c/config.json"));
+    const std::string file = slurp(repo_path("models/testdata/tiny-c/model.safetensors"));
+    uint64_t n = 0;
+    std::memcpy(&n, file.data(), 8);
+    p.header = json::parse(file.substr(8, n));
+    p.data = file.substr(8 + n);
+    p.vocab = slurp(repo_path("models/tokenizer/encoder.json"));
+    p.merges = slurp(repo_path("models/tokenizer/vocab.bpe"));
+    return p;
+  }();
+  return parts;
+}
+
+std::vector<uint8_t> assemble(const std::string& header, const std::string& data) {
+  std::vector<uint8_t> bytes(8 + header.size() + data.size());
+  const uint64_t n = header.size();
+  std::memcpy(bytes.data(), &n, 8);
+  std::memcpy(bytes.data() + 8, header.data(), header.size());
+  std::memcpy(bytes.data() + 8 + header.size(), data.data(), data.size());
+  return bytes;
+}
+
+Result<std::unique_ptr<HookedTransformer>> load_bytes(const std::string& config, std::vector<uint8_t> weights,
+                                                     const std::string& vocab = valid_parts().vocab) {
+  ModelFiles files;
+  files.config_json = config;
+  files.config_name = "config.json";
+  files.weights = make_memory_source("model.safetensors", std::move(weights));
+  files.vocab_json = vocab;
+  files.merges = valid_parts().merges;
+  return HookedTransformer::load(files, LoadOptions{});
+}
+
+Result<std::unique_ptr<HookedTransformer>> load_with_header(const json& header, const std::string& data) {
+  return load_bytes(valid_parts().config, assemble(header.dump(), data));
+}
+
+std::string with_config(const std::function<void(json&)>& edit) {
+  json config = json::parse(valid_parts().config);
+  edit(config);
+  return config.dump();
+}
+
+// Expects failure with the given code and every fragment somewhere in the message.
+void expect_error(const Result<std::unique_ptr<HookedTransformer>>& result, ErrorCode code,
+                  std::initializer_list<const char*> fragments) {
+  ASSERT_FALSE(result.ok()) << "a malformed model loaded without error";
+  EXPECT_EQ(result.error().code, code) << result.error().message;
+  for (const char* f : fragments) {
+    EXPECT_NE(result.error().message.find(f), std::string::npos)
+        << "message lacks '" << f << "': " << result.error().message;
+  }
+  EXPECT_EQ(result.error().message.find('\n'), std::string::npos) << "error messages are one line";
+}
+
+TEST(ModelLoadingErrors, ValidPartsLoad) {
+  const ModelParts& p = valid_parts();
+  auto model = load_with_header(p.header, p.data);
+  ASSERT_TRUE(model.ok()) << model.error().message;
+}
+
+TEST(ModelLoadingErrors, EmptyFile) {
+  expect_error(load_bytes(valid_parts().config, {}), ErrorCode::kInvalidModel, {"model.safetensors", "too small"});
+}
+
+TEST(ModelLoadingErrors, ShorterThanLengthField) {
+  expect_error(load_bytes(valid_parts().config, {1, 2, 3}), ErrorCode::kInvalidModel, {"model.safetensors", "too small"});
+}
+
+TEST(ModelLoadingErrors, HeaderLengthPastEndOfFile) {
+  std::vector<uint8_t> bytes = assemble(valid_parts().header.dump(), valid_parts().data);
+  const uint64_t huge = bytes.size();  // longer than what follows the length field
+  std::memcpy(bytes.data(), &huge, 8);
+  expect_error(load_bytes(valid_parts().config, bytes), ErrorCode::kInvalidModel, {"model.safetensors", "header"});
+}
+
+TEST(ModelLoadingErrors, HeaderLengthNearUint64Max) {
+  std::vector<uint8_t> bytes = assemble(valid_parts().header.dump(), valid_parts().data);
+  const uint64_t huge = std::numeric_limits<uint64_t>::max() - 3;
+  std::memcpy(bytes.data(), &huge, 8);
+  expect_error(load_bytes(valid_parts().config, bytes), ErrorCode::kInvalidModel, {"model.safetensors", "header"});
+}
+
+TEST(ModelLoadingErrors, HeaderIsNotJson) {
+  expect_error(load_bytes(valid_parts().config, assemble("{\"wte.weight\": {\"dtype\": ", valid_parts().data)),
+               ErrorCode::kInvalidModel, {"model.safetensors", "not valid JSON"});
+}
+
+TEST(ModelLoadingErrors, HeaderIsDeeplyNestedJson) {
+  const std::string nested = std::string(200000, '[') + std::string(200000, ']');
+  expect_error(load_bytes(valid_parts().config, assemble(nested, "")), ErrorCode::kInvalidModel,
+               {"model.safetensors", "not a JSON object"});
+}
+
+TEST(ModelLoadingErrors, HeaderIsAnArray) {
+  expect_error(load_bytes(valid_parts().config, assemble("[1, 2, 3]", valid_parts().data)), ErrorCode::kInvalidModel,
+               {"model.safetensors", "not a JSON object"});
+}
+
+TEST(ModelLoadingErrors, UnknownDtype) {
+  json h = valid_parts().header;
+  h["wpe.weight"]["dtype"] = "F33";
+  expect_error(load_with_header(h, valid_parts().data), ErrorCode::kInvalidModel, {"model.safetensors", "wpe.weight", "F33"});
+}
+
+TEST(ModelLoadingErrors, IntegerDtypeForAWeight) {
+  json h = valid_parts().header;
+  // Same byte size as BF16, so only the dtype is wrong.
+  h["wpe.weight"]["dtype"] = "I16";
+  expect_error(load_with_header(h, valid_parts().data), ErrorCode::kInvalidModel, {"wpe.weight", "I16"});
+}
+
+TEST(ModelLoadingErrors, ByteSizeDisagreesWithShape) {
+  json h = valid_parts().header;
+  h["ln_f.weight"]["shape"] = json::array({21});
+  expect_error(load_with_header(h, valid_parts().data), ErrorCode::kInvalidModel, {"ln_f.weight", "bytes"});
+}
+
+TEST(ModelLoadingErrors, OffsetsPastTheData) {
+  json h = valid_parts().header;
+  const std::string data = valid_parts().data.substr(0, valid_parts().data.size() / 2);  // truncated download
+  expect_error(load_with_header(h, data), ErrorCode::kInvalidModel, {"model.safetensors", "truncated"});
+}
+
+TEST(ModelLoadingErrors, OverlappingTensors) {
+  json h = valid_parts().header;
+  h["ln_f.bias"]["data_offsets"] = h["ln_f.weight"]["data_offsets"];
+  expect_error(load_with_header(h, valid_parts().data), ErrorCode::kInvalidModel, {"overlap"});
+}
+
+TEST(ModelLoadingErrors, NegativeOrReversedOffsets) {
+  json h = valid_parts().header;
+  h["ln_f.bias"]["data_offsets"] = json::array({-40, 0});
+  expect_error(load_with_header(h, valid_parts().data), ErrorCode::kInvalidModel, {"ln_f.bias", "data_offsets"});
+  json r = valid_parts().header;
+  const auto offsets = r["ln_f.bias"]["data_offsets"];
+  r["ln_f.bias"]["data_offsets"] = json::array({offsets[1], offsets[0]});
+  expect_error(load_with_header(r, valid_parts().data), ErrorCode::kInvalidModel, {"ln_f.bias", "begin > end"});
+}
+
+TEST(ModelLoadingErrors, MissingTensor) {
+  json h = valid_parts().header;
+  h.erase("h.0.mlp.c_fc.weight");
+  expect_error(load_with_header(h, valid_parts().data), ErrorCode::kInvalidModel, {"h.0.mlp.c_fc.weight", "missing"});
+}
+
+TEST(ModelLoadingErrors, NoEmbeddingAtAll) {
+  json h = valid_parts().header;
+  h.erase("wte.weight");
+  expect_error(load_with_header(h, valid_parts().data), ErrorCode::kInvalidModel, {"wte.weight", "GPT-2"});
+}
+
+TEST(ModelLoadingErrors, ShapeInconsistentWithConfig) {
+  const std::string config = with_config([](json& c) { c["n_inner"] = 40; });
+  expect_error(load_bytes(config, assemble(valid_parts().header.dump(), valid_parts().data)), ErrorCode::kInvalidModel,
+               {"h.0.mlp.c_fc.weight", "[20, 36]", "[20, 40]"});
+}
+
+TEST(ModelLoadingErrors, MoreLayersInFileThanInConfig) {
+  json h = valid_parts().header;
+  h["h.3.ln_1.weight"] = h["h.0.ln_1.weight"];
+  h["h.3.ln_1.weight"]["data_offsets"] = json::array({0, 0});
+  h["h.3.ln_1.weight"]["shape"] = json::array({0});
+  expect_error(load_with_header(h, valid_parts().data), ErrorCode::kInvalidModel, {"h.3.ln_1.weight", "n_layer = 1"});
+}
+
+TEST(ModelLoadingErrors, NonFiniteWeights) {
+  std::string data = valid_parts().data;
+  const auto& ln = valid_parts().header["ln_f.weight"]["data_offsets"];
+  const uint16_t bf16_nan = 0x7fc1;
+  std::memcpy(data.data() + ln[0].get<size_t>() + 2, &bf16_nan, 2);
+  expect_error(load_with_header(valid_parts().header, data), ErrorCode::kInvalidModel, {"ln_f.weight", "non-finite"});
+}
+
+TEST(ModelLoadingErrors, ConfigNotJson) {
+  expect_error(load_bytes("{\"n_embd\": 20,", {}), ErrorCode::kInvalidModel, {"config.json", "not valid JSON"});
+}
+
+TEST(ModelLoadingErrors, ConfigMissingField) {
+  expect_error(load_bytes(with_config([](json& c) { c.erase("n_embd"); }), {}), ErrorCode::kInvalidModel,
+               {"config.json", "n_embd"});
+}
+
+TEST(ModelLoadingErrors, ConfigHeadsDoNotDivideWidth) {
+  expect_error(load_bytes(with_config([](json& c) { c["n_head"] = 3; }), {}), ErrorCode::kInvalidModel,
+               {"config.json", "n_head = 3", "n_embd = 20"});
+}
+
+TEST(ModelLoadingErrors, ConfigNonPositiveOrAbsurdSizes) {
+  expect_error(load_bytes(with_config([](json& c) { c["n_layer"] = 0; }), {}), ErrorCode::kInvalidModel, {"n_layer"});
+  expect_error(load_bytes(with_config([](json& c) { c["n_embd"] = "20"; }), {}), ErrorCode::kInvalidModel,
+               {"n_embd", "integer"});
+  expect_error(load_bytes(with_config([](json& c) { c["vocab_size"] = 1LL << 40; }), {}), ErrorCode::kInvalidModel,
+               {"vocab_size", "maximum"});
+}
+
+TEST(ModelLoadingErrors, ConfigOfAnotherArchitecture) {
+  expect_error(load_bytes(with_config([](json& c) { c["model_type"] = "llama"; }), {}), ErrorCode::kInvalidModel,
+               {"model_type", "gpt2"});
+  expect_error(load_bytes(with_config([](json& c) { c["activation_function"] = "relu"; }), {}), ErrorCode::kInvalidModel,
+               {"activation_function", "relu"});
+}
+
+TEST(ModelLoadingErrors, VocabularySmallerThanTokenizer) {
+  expect_error(load_bytes(with_config([](json& c) { c["vocab_size"] = 1000; }), {}), ErrorCode::kInvalidModel,
+               {"vocab_size = 1000"});
+}
+
+TEST(ModelLoadingErrors, MalformedTokenizerFiles) {
+  auto result = load_bytes(valid_parts().config, assemble(valid_parts().header.dump(), valid_parts().data), "{not json");
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.error().code, ErrorCode::kInvalidModel) << result.error().message;
+}
+
+TEST(ModelLoadingErrors, DirectoryProblems) {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::temp_directory_path() / "hooklab-bad-model-dir";
+  fs::remove_all(dir);
+  auto missing = read_model_directory(dir.string(), repo_path("models/tokenizer"));
+  ASSERT_FALSE(missing.ok());
+  EXPECT_NE(missing.error().message.find("not a directory"), std::string::npos) << missing.error().message;
+
+  fs::create_directories(dir);
+  auto no_config = read_model_directory(dir.string(), repo_path("models/tokenizer"));
+  ASSERT_FALSE(no_config.ok());
+  EXPECT_NE(no_config.error().message.find("config.json"), std::string::npos) << no_config.error().message;
+
+  std::ofstream(dir / "config.json") << valid_parts().config;
+  std::ofstream(dir / "pytorch_model.bin") << "pickle";
+  auto no_weights = read_model_directory(dir.string(), repo_path("models/tokenizer"));
+  ASSERT_FALSE(no_weights.ok());
+  EXPECT_NE(no_weights.error().message.find("model.safetensors"), std::string::npos) << no_weights.error().message;
+  EXPECT_NE(no_weights.error().message.find("pytorch_model.bin"), std::string::npos) << no_weights.error().message;
+  fs::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace hooklab::testing
