@@ -3,7 +3,11 @@
 //   hooklab tokenize [--no-bos] --text TEXT
 //   hooklab run      --model DIR [--no-processing] [--no-bos] [--top-k K] --prompt TEXT
 //   hooklab cache    --model DIR [--no-processing] [--no-bos] [--names REGEX] [--attn-result] --prompt TEXT --out DIR
-//   hooklab patch    --model DIR [--no-processing] --clean TEXT --corrupted TEXT --answer STR --wrong STR --act ACT ...
+//   hooklab patch    --model DIR [--no-processing] --clean TEXT --corrupted TEXT --answer STR --wrong STR --act ACT
+//                    [--metric logit_diff|prob|logprob|rank] [--normalize] [--position P] [--direction noising]
+//   hooklab lens     --model DIR --prompt TEXT [--answer STR --wrong STR] [--position P] [--top-k K]
+//   hooklab dla      --model DIR --prompt TEXT --answer STR --wrong STR [--position P]
+//   hooklab heads    --model DIR [--seq-len N] [--seed S]
 //
 // Output is JSON on stdout. Failures print one "error: ..." line on stderr and exit with 1
 // (bad data: model files, prompts, tokens) or 2 (bad usage: options, names).
@@ -22,6 +26,13 @@ constexpr const char* kUsage =
     "  run       --model DIR --prompt TEXT [--top-k K]       next-token predictions and loss\n"
     "  cache     --model DIR --prompt TEXT --out DIR          every activation as .npy\n"
     "  patch     --model DIR --clean T --corrupted T --answer S --wrong S --act ACT\n"
+    "            [--metric logit_diff|prob|logprob|rank] [--normalize] [--position P] [--direction noising]\n"
+    "            ACT: resid_pre resid_mid attn_out mlp_out head_out head_q head_k head_v head_pattern\n"
+    "                 head_out_by_pos head_q_by_pos head_k_by_pos head_v_by_pos head_pattern_by_pos\n"
+    "                 head_pattern_dest_src block_every head_all_pos_every head_by_pos_every\n"
+    "  lens      --model DIR --prompt TEXT [--answer S --wrong S] [--position P] [--top-k K]   logit lens\n"
+    "  dla       --model DIR --prompt TEXT --answer S --wrong S [--position P]   direct logit attribution\n"
+    "  heads     --model DIR [--seq-len N] [--seed S]   previous-token / duplicate / induction scores\n"
     "model options: --no-processing (Hugging Face weights, no TransformerLens folding), --threads N,\n"
     "               --tokenizer DIR (default models/tokenizer), --no-bos\n";
 
@@ -47,6 +58,12 @@ int main(int argc, char** argv) {
     status = hooklab::cli::cache_command(args);
   } else if (command == "patch") {
     status = hooklab::cli::patch_command(args);
+  } else if (command == "lens") {
+    status = hooklab::cli::lens_command(args);
+  } else if (command == "dla") {
+    status = hooklab::cli::dla_command(args);
+  } else if (command == "heads") {
+    status = hooklab::cli::heads_command(args);
   } else {
     std::fprintf(stderr, "error: unknown command '%s' (try: hooklab --help)\n", command.c_str());
     return 2;

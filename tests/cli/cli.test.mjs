@@ -129,3 +129,44 @@ test("bad data exits 1 with one error line", () => {
   fails(1, "same number of tokens", "patch", "--model", tinyA, "--clean", "a b", "--corrupted", "a b c", "--answer",
     " b", "--wrong", " c", "--act", "resid_pre");
 });
+
+test("patch takes every TransformerLens sweep, metric and direction", () => {
+  const base = ["patch", "--model", join(root, "models/testdata/tiny-c"), "--clean", "The cat sat", "--corrupted",
+    "The dog sat", "--answer", " on", "--wrong", " in"];
+  const expected = { head_out_by_pos: [1, 4, 2], head_pattern_by_pos: [1, 2, 4], head_pattern_dest_src: [1, 2, 4, 4],
+    block_every: [3, 1, 4], head_all_pos_every: [5, 1, 2], head_by_pos_every: [5, 1, 4, 2], head_v: [1, 2] };
+  for (const [act, shape] of Object.entries(expected)) assert.deepEqual(ok(...base, "--act", act).shape, shape, act);
+  for (const metric of ["prob", "logprob", "rank"]) {
+    const r = ok(...base, "--act", "resid_pre", "--metric", metric);
+    assert.equal(r.metric, metric);
+    if (metric === "prob") for (const v of r.values) assert.ok(v >= 0 && v <= 1);
+    if (metric === "rank") for (const v of r.values) assert.ok(Number.isInteger(v) && v >= 0);
+  }
+  const plain = ok(...base, "--act", "head_k_by_pos", "--engine", "plain", "--direction", "noising");
+  const fast = ok(...base, "--act", "head_k_by_pos", "--direction", "noising");
+  assert.equal(fast.direction, "noising");
+  plain.values.forEach((v, i) => assert.ok(Math.abs(v - fast.values[i]) <= 1e-5 * Math.max(1, Math.abs(v))));
+});
+
+test("lens, dla and heads print the analysis views", () => {
+  const prompt = ["--model", tinyA, "--prompt", "When Mary and John went to the store, John gave a drink to"];
+  const lens = ok("lens", ...prompt, "--answer", " Mary", "--wrong", " John", "--top-k", "3");
+  assert.deepEqual(lens.labels, ["0_pre", "0_mid", "1_pre", "1_mid", "final_post"]);
+  assert.equal(lens.top_k.length, 5);
+  assert.equal(lens.top_k[0].length, 3);
+  assert.equal(lens.resid_post_norm.length, 2);
+  const dla = ok("dla", ...prompt, "--answer", " Mary", "--wrong", " John");
+  const sum = dla.logit_diff.reduce((a, b) => a + b, 0) + dla.bias_term;
+  assert.ok(Math.abs(sum - dla.total_logit_diff) < 1e-4, "components add up to the logit difference");
+  // The lens's final entry with b_U is the model's own logit difference at that position.
+  assert.ok(Math.abs(lens.logit_diff_with_bias.at(-1) - dla.total_logit_diff) < 1e-4);
+  assert.deepEqual(dla.heads.shape, [2, 4]);
+  const heads = ok("heads", "--model", tinyA, "--seq-len", "10");
+  assert.equal(heads.tokens.length, 21);
+  for (const k of ["previous_token", "duplicate_token", "induction"]) {
+    assert.equal(heads[k].length, 8);
+    for (const v of heads[k]) assert.ok(v >= 0 && v <= 1);
+  }
+  fails(2, "--answer and --wrong", "dla", ...prompt);
+  fails(1, "does not fit", "heads", "--model", tinyA, "--seq-len", "40");
+});

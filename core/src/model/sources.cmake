@@ -25,3 +25,12 @@ list(APPEND HOOKLAB_CORE_SOURCES
   src/patching/head_patch.cpp
   src/patching/patching_engine.cpp
 )
+
+# Analysis tools (logit lens, direct logit attribution, norms, head detectors).
+list(APPEND HOOKLAB_CORE_SOURCES
+  src/analysis/logit_direction.cpp
+  src/analysis/logit_lens.cpp
+  src/analysis/logit_attribution.cpp
+  src/analysis/residual_norms.cpp
+  src/analysis/head_detectors.cpp
+)

@@ -1,0 +1,80 @@
+// Head detectors (TransformerLens head_detector.detect_head, error_measure "mul"): how much of
+// each head's attention falls where a previous-token, duplicate-token or induction head would
+// put it, on a repeated random sequence.
+#include <algorithm>
+#include <numeric>
+#include <random>
+
+#include "analysis/logit_direction.h"
+
+namespace hooklab {
+namespace {
+
+// The detection patterns of head_detector.get_*_detection_pattern, [P, P] row-major.
+struct DetectionPatterns {
+  std::vector<float> previous, duplicate, induction;
+};
+
+DetectionPatterns detection_patterns(std::span<const int32_t> tokens) {
+  const size_t P = tokens.size();
+  DetectionPatterns d{std::vector<float>(P * P), std::vector<float>(P * P), std::vector<float>(P * P)};
+  for (size_t q = 0; q < P; ++q) {
+    if (q > 0) d.previous[q * P + q - 1] = 1.0f;
+    for (size_t k = 0; k < q; ++k) {
+      // Same token seen earlier: a duplicate-token head attends to it, an induction head to
+      // the token after it.
+      if (tokens[q] == tokens[k]) {
+        d.duplicate[q * P + k] = 1.0f;
+        if (k + 1 <= q) d.induction[q * P + k + 1] = 1.0f;
+      }
+    }
+  }
+  return d;
+}
+
+}  // namespace
+
+std::vector<int32_t> repeated_random_tokens(uint64_t seed, int seq_len, int32_t low, int32_t high) {
+  std::vector<int32_t> pool(static_cast<size_t>(high - low));
+  std::iota(pool.begin(), pool.end(), low);
+  std::mt19937_64 rng(seed);
+  const size_t n = std::min<size_t>(static_cast<size_t>(std::max(seq_len, 0)), pool.size());
+  for (size_t i = 0; i < n; ++i) {
+    std::uniform_int_distribution<size_t> pick(i, pool.size() - 1);
+    std::swap(pool[i], pool[pick(rng)]);
+  }
+  std::vector<int32_t> tokens = {Tokenizer::kEndOfText};
+  for (int rep = 0; rep < 2; ++rep) tokens.insert(tokens.end(), pool.begin(), pool.begin() + static_cast<std::ptrdiff_t>(n));
+  return tokens;
+}
+
+Result<HeadDetectorScores> detect_heads(const HookedTransformer& model, std::span<const int32_t> tokens) {
+  if (tokens.size() < 2) return make_error(ErrorCode::kInvalidInput, "head detection needs at least 2 tokens");
+  HOOKLAB_ASSIGN_OR_RETURN(RunOutput out, model.run_with_cache(tokens, [](const std::string& n) {
+    return n.ends_with("hook_pattern");
+  }));
+  const DetectionPatterns det = detection_patterns(tokens);
+  const int64_t P = static_cast<int64_t>(tokens.size()), H = model.cfg().n_heads;
+  HeadDetectorScores scores;
+  scores.n_layers = model.cfg().n_layers;
+  scores.n_heads = model.cfg().n_heads;
+  for (int l = 0; l < scores.n_layers; ++l) {
+    const float* pattern = out.cache.find({HookPoint::kPattern, l});
+    for (int64_t h = 0; h < H; ++h) {
+      const float* p = pattern + h * P * P;
+      double total = 0.0, prev = 0.0, dup = 0.0, ind = 0.0;
+      for (int64_t i = 0; i < P * P; ++i) {
+        total += p[i];
+        prev += p[i] * det.previous[static_cast<size_t>(i)];
+        dup += p[i] * det.duplicate[static_cast<size_t>(i)];
+        ind += p[i] * det.induction[static_cast<size_t>(i)];
+      }
+      scores.previous_token.push_back(prev / total);
+      scores.duplicate_token.push_back(dup / total);
+      scores.induction.push_back(ind / total);
+    }
+  }
+  return scores;
+}
+
+}  // namespace hooklab
