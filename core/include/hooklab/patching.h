@@ -93,6 +93,27 @@ Status validate_patch_request(const HookedTransformer& model, const PatchRequest
 Result<PatchResult> patch_plain(const HookedTransformer& model, const PatchRequest& request);
 Result<PatchResult> patch(const HookedTransformer& model, const PatchRequest& request);
 
+// The fast engine as a resumable job, for callers that must stay responsive (the browser
+// worker runs one step per event-loop turn, so a sweep can report progress and be cancelled):
+//   auto job = PatchJob::start(model, request);   // the two cached runs and the cell plan
+//   while (!*job->step()) report(job->progress());
+//   PatchResult r = job->take_result();
+class PatchJob {
+ public:
+  static Result<std::unique_ptr<PatchJob>> start(const HookedTransformer& model, PatchRequest request);
+  ~PatchJob();
+  // Runs the next chunk of cells; true once every cell is done.
+  Result<bool> step();
+  double progress() const;
+  // The values (normalised if requested); call once, after step() returned true.
+  PatchResult take_result();
+
+ private:
+  PatchJob();
+  struct State;
+  std::unique_ptr<State> state_;
+};
+
 // The metric of one run, read off logits [1, P, V].
 double evaluate_metric(const PatchMetric& metric, const Tensor& logits);
 

@@ -88,7 +88,12 @@ std::vector<PatchCell> enumerate_cells(PatchSweep sweep, int L, int H, int P, si
   std::vector<PatchCell> cells;
   const CellKind kind = cell_kind(sweep);
   auto add = [&](int layer, int pos, int head, int src) {
-    PatchCell c{kind, layer, pos, head, src};
+    PatchCell c;
+    c.kind = kind;
+    c.layer = layer;
+    c.pos = pos;
+    c.head = head;
+    c.src = src;
     c.out_index = base + cells.size();
     cells.push_back(c);
   };

@@ -30,8 +30,8 @@ enum class CellKind {
 };
 
 struct PatchCell {
-  CellKind kind;
-  int layer;
+  CellKind kind = CellKind::kResidPre;
+  int layer = 0;
   int pos = -1;   // position (dest position for patterns); -1 = all positions
   int head = -1;
   int src = -1;   // source position of a pattern entry

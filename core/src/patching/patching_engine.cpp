@@ -299,16 +299,38 @@ bool receiving_needs(const std::string& name) {
 
 }  // namespace
 
-Result<PatchResult> patch(const HookedTransformer& model, const PatchRequest& request) {
-  HOOKLAB_RETURN_IF_ERROR(validate_patch_request(model, request));
-  const ModelConfig& cfg = model.cfg();
-  const bool denoising = request.direction == PatchDirection::kDenoising;
-  const std::vector<int32_t>& source_tokens = denoising ? request.clean_tokens : request.corrupted_tokens;
-  const std::vector<int32_t>& receiving_tokens = denoising ? request.corrupted_tokens : request.clean_tokens;
-  const int P = static_cast<int>(receiving_tokens.size());
-  const int pos_m = request.metric.position < 0 ? request.metric.position + P : request.metric.position;
+struct PatchJob::State {
+  const HookedTransformer* model = nullptr;
+  PatchRequest request;
+  RunOutput receiving;
+  RunOutput source;
+  PatchResult result;
+  std::vector<PatchCell> cells;
+  std::vector<PatchCell*> work;  // cells that can change the metric, by start layer
+  size_t done = 0;
+  int metric_pos = 0;
+  std::unique_ptr<Engine> engine;
+};
 
-  const std::vector<PatchSweep> parts = component_sweeps(request.sweep);
+PatchJob::PatchJob() = default;
+PatchJob::~PatchJob() = default;
+
+Result<std::unique_ptr<PatchJob>> PatchJob::start(const HookedTransformer& model, PatchRequest request) {
+  HOOKLAB_RETURN_IF_ERROR(validate_patch_request(model, request));
+  std::unique_ptr<PatchJob> job(new PatchJob());
+  job->state_ = std::make_unique<State>();
+  State& s = *job->state_;
+  s.model = &model;
+  s.request = std::move(request);
+  const PatchRequest& r = s.request;
+  const ModelConfig& cfg = model.cfg();
+  const bool denoising = r.direction == PatchDirection::kDenoising;
+  const std::vector<int32_t>& source_tokens = denoising ? r.clean_tokens : r.corrupted_tokens;
+  const std::vector<int32_t>& receiving_tokens = denoising ? r.corrupted_tokens : r.clean_tokens;
+  const int P = static_cast<int>(receiving_tokens.size());
+  s.metric_pos = r.metric.position < 0 ? r.metric.position + P : r.metric.position;
+
+  const std::vector<PatchSweep> parts = component_sweeps(r.sweep);
   // The source run keeps only the activations the sweep patches.
   std::set<HookPoint> patched;
   for (PatchSweep part : parts) patched.insert(patched_hook(cell_kind(part)));
@@ -316,68 +338,89 @@ Result<PatchResult> patch(const HookedTransformer& model, const PatchRequest& re
     const auto ref = parse_hook_name(name, cfg.n_layers);
     return ref.has_value() && patched.count(ref->point) != 0;
   };
-  HOOKLAB_ASSIGN_OR_RETURN(RunOutput receiving, model.run_with_cache(receiving_tokens, receiving_needs));
-  HOOKLAB_ASSIGN_OR_RETURN(RunOutput source, model.run_with_cache(source_tokens, needed_by_source));
+  HOOKLAB_ASSIGN_OR_RETURN(s.receiving, model.run_with_cache(receiving_tokens, receiving_needs));
+  HOOKLAB_ASSIGN_OR_RETURN(s.source, model.run_with_cache(source_tokens, needed_by_source));
 
-  PatchResult result;
-  result.sweep = request.sweep;
-  const SweepLayout layout = sweep_layout(request.sweep, cfg, P);
+  PatchResult& result = s.result;
+  result.sweep = r.sweep;
+  const SweepLayout layout = sweep_layout(r.sweep, cfg, P);
   result.shape = layout.shape;
   result.axes = layout.axes;
-  const double receiving_metric = evaluate_metric(request.metric, receiving.logits);
-  const double source_metric = evaluate_metric(request.metric, source.logits);
+  const double receiving_metric = evaluate_metric(r.metric, s.receiving.logits);
+  const double source_metric = evaluate_metric(r.metric, s.source.logits);
   result.clean_metric = denoising ? source_metric : receiving_metric;
   result.corrupted_metric = denoising ? receiving_metric : source_metric;
   // Cells the patch cannot affect keep the receiving run's metric.
   result.values.assign(static_cast<size_t>(shape_numel(layout.shape)), receiving_metric);
 
-  std::vector<PatchCell> cells;
   size_t base = 0;
   for (PatchSweep part : parts) {
     std::vector<PatchCell> part_cells = enumerate_cells(part, cfg.n_layers, cfg.n_heads, P, base);
-    if (request.sweep == PatchSweep::kHeadByPosEvery && part == PatchSweep::kHeadPatternByPos) {
+    if (r.sweep == PatchSweep::kHeadByPosEvery && part == PatchSweep::kHeadPatternByPos) {
       // TransformerLens stacks this part as [L, P, H] (rearranged from [L, H, P]).
       for (PatchCell& c : part_cells) c.out_index = base + (static_cast<size_t>(c.layer) * P + c.pos) * cfg.n_heads + c.head;
     }
     base += part_cells.size();
-    cells.insert(cells.end(), part_cells.begin(), part_cells.end());
+    s.cells.insert(s.cells.end(), part_cells.begin(), part_cells.end());
   }
-  std::vector<PatchCell*> work;
-  for (PatchCell& c : cells) {
-    plan_cell(c, receiving.cache, source.cache, cfg.n_layers, cfg.n_heads, cfg.d_head, P, pos_m);
-    if (c.affects_metric) work.push_back(&c);
+  for (PatchCell& c : s.cells) {
+    plan_cell(c, s.receiving.cache, s.source.cache, cfg.n_layers, cfg.n_heads, cfg.d_head, P, s.metric_pos);
+    if (c.affects_metric) s.work.push_back(&c);
   }
-  std::stable_sort(work.begin(), work.end(), [](const PatchCell* a, const PatchCell* b) { return a->start_layer < b->start_layer; });
-  result.cells_computed = static_cast<int64_t>(work.size());
+  std::stable_sort(s.work.begin(), s.work.end(),
+                   [](const PatchCell* a, const PatchCell* b) { return a->start_layer < b->start_layer; });
+  result.cells_computed = static_cast<int64_t>(s.work.size());
+  s.engine = std::make_unique<Engine>(model, s.receiving.cache, s.source.cache, P, s.metric_pos);
+  return job;
+}
 
-  Engine engine(model, receiving.cache, source.cache, P, pos_m);
-  HOOKLAB_ASSIGN_OR_RETURN(FloatBuffer final_rows, FloatBuffer::allocate(1));
-  std::vector<double> metric_values;
-  size_t done = 0;
-  while (done < work.size()) {
-    size_t end = done;
+Result<bool> PatchJob::step() {
+  State& s = *state_;
+  if (s.done < s.work.size()) {
+    const ModelConfig& cfg = s.model->cfg();
+    size_t end = s.done;
     int64_t rows = 0;
-    while (end < work.size() && (end == done || rows + (pos_m - work[end]->p0 + 1) <= kMaxChunkRows)) {
-      rows += pos_m - work[end]->p0 + 1;
+    while (end < s.work.size() && (end == s.done || rows + (s.metric_pos - s.work[end]->p0 + 1) <= kMaxChunkRows)) {
+      rows += s.metric_pos - s.work[end]->p0 + 1;
       ++end;
     }
-    const std::vector<PatchCell*> chunk(work.begin() + static_cast<std::ptrdiff_t>(done), work.begin() + static_cast<std::ptrdiff_t>(end));
+    const std::vector<PatchCell*> chunk(s.work.begin() + static_cast<std::ptrdiff_t>(s.done),
+                                        s.work.begin() + static_cast<std::ptrdiff_t>(end));
     const int64_t n = static_cast<int64_t>(chunk.size());
-    HOOKLAB_ASSIGN_OR_RETURN(final_rows, FloatBuffer::allocate(static_cast<size_t>(n * cfg.d_model)));
-    HOOKLAB_RETURN_IF_ERROR(engine.run_chunk(chunk, final_rows.data()));
-    metric_values.assign(static_cast<size_t>(n), 0.0);
-    HOOKLAB_RETURN_IF_ERROR(evaluate_final_rows(model, request.metric, final_rows.data(), n, metric_values.data()));
-    for (int64_t i = 0; i < n; ++i) result.values[chunk[static_cast<size_t>(i)]->out_index] = metric_values[static_cast<size_t>(i)];
-    done = end;
-    if (request.progress && !request.progress(static_cast<double>(done) / static_cast<double>(work.size()))) {
-      return make_error(ErrorCode::kCancelled, "the patching sweep was cancelled");
-    }
+    HOOKLAB_ASSIGN_OR_RETURN(FloatBuffer final_rows, FloatBuffer::allocate(static_cast<size_t>(n * cfg.d_model)));
+    HOOKLAB_RETURN_IF_ERROR(s.engine->run_chunk(chunk, final_rows.data()));
+    std::vector<double> metric_values(static_cast<size_t>(n), 0.0);
+    HOOKLAB_RETURN_IF_ERROR(evaluate_final_rows(*s.model, s.request.metric, final_rows.data(), n, metric_values.data()));
+    for (int64_t i = 0; i < n; ++i) s.result.values[chunk[static_cast<size_t>(i)]->out_index] = metric_values[static_cast<size_t>(i)];
+    s.done = end;
   }
-  if (request.normalize) {
+  return s.done == s.work.size();
+}
+
+double PatchJob::progress() const {
+  const State& s = *state_;
+  return s.work.empty() ? 1.0 : static_cast<double>(s.done) / static_cast<double>(s.work.size());
+}
+
+PatchResult PatchJob::take_result() {
+  PatchResult result = std::move(state_->result);
+  if (state_->request.normalize) {
     const double denom = result.clean_metric - result.corrupted_metric;
     for (double& v : result.values) v = (v - result.corrupted_metric) / denom;
   }
   return result;
+}
+
+Result<PatchResult> patch(const HookedTransformer& model, const PatchRequest& request) {
+  HOOKLAB_ASSIGN_OR_RETURN(std::unique_ptr<PatchJob> job, PatchJob::start(model, request));
+  for (;;) {
+    HOOKLAB_ASSIGN_OR_RETURN(bool done, job->step());
+    if (request.progress && !request.progress(job->progress())) {
+      return make_error(ErrorCode::kCancelled, "the patching sweep was cancelled");
+    }
+    if (done) break;
+  }
+  return job->take_result();
 }
 
 }  // namespace hooklab

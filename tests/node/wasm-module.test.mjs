@@ -1,0 +1,112 @@
+// The WebAssembly build against the committed PyTorch fixtures, in Node: every hook point and
+// the logits within 1e-5 * max(1, max|ref|); malformed files give clear errors and leave the
+// module usable. (The pthreads build's ES-module glue cannot start Node worker_threads in
+// Emscripten 3.1.6, so it is checked in Chromium: tests/browser/engine.spec.ts.)
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { loadHooklabModule } from "../../wasm/tools/load-module-node.mjs";
+import { readNpy, compareArrays } from "../tools/npy.mjs";
+
+const root = new URL("../..", import.meta.url).pathname;
+const fixtures = JSON.parse(readFileSync(join(root, "tests/fixtures/manifest.json"), "utf8"));
+const vocab = readFileSync(join(root, "models/tokenizer/encoder.json"), "utf8");
+const merges = readFileSync(join(root, "models/tokenizer/vocab.bpe"), "utf8");
+
+function files(module, dir, bytes = readFileSync(join(root, dir, "model.safetensors"))) {
+  return {
+    config: readFileSync(join(root, dir, "config.json"), "utf8"), vocab, merges,
+    weights: { size: bytes.length, read(offset, length, pointer) { module.HEAPU8.set(bytes.subarray(offset, offset + length), pointer); } },
+  };
+}
+
+function load(module, dir, processing = "default", threads = 1) {
+  const model = module.loadModel(files(module, dir), { processing, threads });
+  if (!model) throw new Error(module.lastError().error);
+  return model;
+}
+
+function hookNamesInOrder(manifestDir) {
+  return JSON.parse(readFileSync(join(root, manifestDir, "manifest.json"), "utf8")).hooks;
+}
+
+async function checkFixtures(variant, threads) {
+  const module = await loadHooklabModule(variant);
+  const models = new Map();
+  let worst = 0;
+  for (const c of fixtures.cases) {
+    const key = `${c.model}|${c.processing}`;
+    if (!models.has(key)) models.set(key, load(module, c.model, c.processing, threads));
+    const model = models.get(key);
+    const tokens = model.toTokens(c.prompt, c.prepend_bos);
+    assert.deepEqual(Array.from(tokens), c.tokens, `${c.id}: tokens`);
+    const hooks = hookNamesInOrder(c.dir);
+    const out = model.run(tokens, { cacheNames: hooks.map((h) => h.name), useAttnResult: c.attn_result });
+    assert.ok(!out.error, out.error);
+    assert.deepEqual(out.cache.entries.map((e) => e.name), hooks.map((h) => h.name), `${c.id}: hook order`);
+    for (const entry of out.cache.entries) {
+      const ref = readNpy(join(root, c.dir, `${entry.name}.npy`));
+      assert.deepEqual(entry.shape, ref.shape, `${c.id} ${entry.name}: shape`);
+      const n = ref.values.length;
+      const cmp = compareArrays(out.cache.arena.subarray(entry.offset, entry.offset + n), ref.values);
+      assert.ok(cmp.ok, `${c.id} ${entry.name}: max|diff| ${cmp.maxDiff} > ${cmp.tol} ${cmp.detail ?? ""}`);
+      worst = Math.max(worst, cmp.maxDiff / cmp.tol);
+    }
+    const logits = readNpy(join(root, c.dir, "logits.npy"));
+    assert.deepEqual(out.logitsShape, logits.shape);
+    const cmp = compareArrays(out.logits, logits.values);
+    assert.ok(cmp.ok, `${c.id} logits: max|diff| ${cmp.maxDiff} > ${cmp.tol}`);
+    worst = Math.max(worst, cmp.maxDiff / cmp.tol);
+  }
+  for (const m of models.values()) m.delete();
+  return worst;
+}
+
+test("single-threaded wasm build matches the PyTorch reference on every hook", async () => {
+  const worst = await checkFixtures("st", 1);
+  console.log(`  worst max|diff| / tolerance: ${worst.toFixed(3)}`);
+});
+
+test("a malformed model file is a clear error and the module stays usable", async () => {
+  const module = await loadHooklabModule("st");
+  const good = readFileSync(join(root, "models/testdata/tiny-c/model.safetensors"));
+  const truncated = good.subarray(0, good.length >> 1);
+  assert.equal(module.loadModel(files(module, "models/testdata/tiny-c", truncated), {}), null);
+  assert.match(module.lastError().error, /model\.safetensors.*truncated/);
+  const garbage = Buffer.from("this is not a safetensors file at all");
+  assert.equal(module.loadModel(files(module, "models/testdata/tiny-c", garbage), {}), null);
+  assert.match(module.lastError().error, /model\.safetensors/);
+  const model = load(module, "models/testdata/tiny-c");
+  assert.equal(model.config().n_layers, 1);
+  const bad = model.run(new Int32Array(13).fill(5), {});
+  assert.match(bad.error, /n_ctx/);
+  assert.match(model.singleToken(" Parisian").error, /not a single token/);
+  model.delete();
+});
+
+test("hook table and name resolution come from the core", async () => {
+  const module = await loadHooklabModule("st");
+  const table = module.hookPointTable();
+  assert.equal(table.length, 22);
+  assert.equal(module.resolveHookName("resid_post", -1, "", 12).name, "blocks.11.hook_resid_post");
+  assert.equal(module.resolveHookName("scale4ln1", undefined, "", 12).name, "blocks.4.ln1.hook_scale");
+  assert.match(module.resolveHookName("scale", 3, "", 12).error, /ln1/);
+});
+
+test("patching job and analysis run in the wasm module", async () => {
+  const module = await loadHooklabModule("st");
+  const model = load(module, "models/testdata/tiny-a");
+  const c = JSON.parse(readFileSync(join(root, "tests/fixtures/patching/tiny-a-ioi-denoising.json"), "utf8"));
+  const job = model.startPatch({ sweep: "resid_pre", cleanTokens: c.clean.tokens, corruptedTokens: c.corrupted.tokens, pairs: c.metric.pairs });
+  let steps = 0;
+  for (let r = job.step(); !r.done; r = job.step()) steps++;
+  const result = job.result();
+  job.delete();
+  const expected = c.sweeps.get_act_patch_resid_pre.values.logit_diff.flat();
+  const cmp = compareArrays(result.values, Float64Array.from(expected));
+  assert.ok(cmp.ok, `resid_pre sweep: ${cmp.maxDiff} > ${cmp.tol}`);
+  const lens = model.logitLens(c.clean.tokens, [c.analysis.pos], c.analysis.pairs, 5);
+  assert.ok(compareArrays(lens.logitDiff, Float64Array.from(c.analysis.logit_lens.logit_diff)).ok);
+  model.delete();
+});

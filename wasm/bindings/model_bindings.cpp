@@ -1,0 +1,257 @@
+// Embind bindings of the core: loading, tokens, runs with cache and hooks, logits utilities.
+#include <emscripten/bind.h>
+
+#include <set>
+
+#include "hooklab/logits.h"
+#include "js_byte_source.h"
+#include "js_values.h"
+#include "wasm_model.h"
+#include "wasm_patch_job.h"
+
+namespace hooklab::wasm {
+namespace {
+
+using emscripten::typed_memory_view;
+
+Result<HookActionKind> action_kind(const std::string& kind) {
+  if (kind == "replace") return HookActionKind::kReplace;
+  if (kind == "zero") return HookActionKind::kZero;
+  if (kind == "meanAblate") return HookActionKind::kMeanAblate;
+  if (kind == "add") return HookActionKind::kAdd;
+  if (kind == "read") return HookActionKind::kRead;
+  if (kind == "callback") return HookActionKind::kCallback;
+  return make_error(ErrorCode::kInvalidArgument,
+                    "unknown hook kind '" + kind + "' (replace, zero, meanAblate, add, read, callback)");
+}
+
+// One JavaScript hook spec -> ForwardHook. Tensors are copied into `storage`, which the run
+// keeps alive; callbacks receive a live view of the activation and may edit it in place or
+// return replacement values.
+Result<ForwardHook> parse_hook(const val& spec, std::vector<std::shared_ptr<std::vector<float>>>& storage) {
+  ForwardHook hook;
+  if (!has(spec, "name")) return make_error(ErrorCode::kInvalidArgument, "a hook needs a name");
+  hook.name = spec["name"].as<std::string>();
+  if (has(spec, "layer")) hook.layer = spec["layer"].as<int>();
+  if (has(spec, "layerType")) hook.layer_type = spec["layerType"].as<std::string>();
+  HOOKLAB_ASSIGN_OR_RETURN(hook.action.kind, action_kind(has(spec, "kind") ? spec["kind"].as<std::string>() : "callback"));
+  if (has(spec, "positions")) hook.action.positions = int_vector(spec["positions"]);
+  if (has(spec, "heads")) hook.action.heads = int_vector(spec["heads"]);
+  if (has(spec, "data")) {
+    auto data = std::make_shared<std::vector<float>>(float_vector(spec["data"]));
+    Shape shape = {static_cast<int64_t>(data->size())};
+    if (has(spec, "shape")) {
+      const std::vector<int> dims = int_vector(spec["shape"]);
+      shape.assign(dims.begin(), dims.end());
+    }
+    if (shape_numel(shape) != static_cast<int64_t>(data->size())) {
+      return make_error(ErrorCode::kInvalidArgument, "hook on " + hook.name + ": data has " + std::to_string(data->size()) +
+                                                         " values but shape " + shape_to_string(shape));
+    }
+    hook.action.source = TensorView{data->data(), shape};
+    storage.push_back(data);
+  }
+  if (hook.action.kind == HookActionKind::kCallback || hook.action.kind == HookActionKind::kRead) {
+    if (!has(spec, "fn")) return make_error(ErrorCode::kInvalidArgument, "hook on " + hook.name + " needs a function");
+    val fn = spec["fn"];
+    hook.action.callback = [fn](TensorView& activation, const HookContext& ctx) -> Status {
+      val tensor = val::object();
+      tensor.set("data", val(typed_memory_view(static_cast<size_t>(activation.numel()), activation.data)));
+      tensor.set("shape", shape_value(activation.shape));
+      val info = val::object();
+      info.set("name", ctx.name);
+      info.set("layer", ctx.ref.layer);
+      val returned = fn(tensor, info);
+      if (returned.isUndefined() || returned.isNull()) return {};
+      if (returned.isString()) return make_error(ErrorCode::kInvalidArgument, returned.as<std::string>());
+      const std::vector<float> values = float_vector(returned);
+      if (static_cast<int64_t>(values.size()) != activation.numel()) {
+        return make_error(ErrorCode::kInvalidArgument, "hook on " + ctx.name + " returned " + std::to_string(values.size()) +
+                                                           " values; the activation has " + std::to_string(activation.numel()));
+      }
+      std::copy(values.begin(), values.end(), activation.data);
+      return {};
+    };
+  }
+  return hook;
+}
+
+}  // namespace
+
+WasmModel* load_model(const val& files, const val& options) {
+  ModelFiles model_files;
+  model_files.config_json = files["config"].as<std::string>();
+  model_files.vocab_json = files["vocab"].as<std::string>();
+  model_files.merges = files["merges"].as<std::string>();
+  model_files.config_name = has(files, "configName") ? files["configName"].as<std::string>() : "config.json";
+  model_files.vocab_name = has(files, "vocabName") ? files["vocabName"].as<std::string>() : "vocab.json";
+  const std::string weights_name = has(files, "weightsName") ? files["weightsName"].as<std::string>() : "model.safetensors";
+  model_files.weights = make_js_byte_source(weights_name, files["weights"]);
+
+  LoadOptions load;
+  if (has(options, "processing") && options["processing"].as<std::string>() == "none") {
+    load.processing = ProcessingOptions::none();
+  }
+  load.threads = has(options, "threads") ? std::max(1, options["threads"].as<int>()) : 1;
+#ifndef __EMSCRIPTEN_PTHREADS__
+  load.threads = 1;  // the single-threaded build has no workers to run on
+#endif
+  if (has(options, "name")) load.model_name = options["name"].as<std::string>();
+  if (has(options, "onProgress")) {
+    val on_progress = options["onProgress"];
+    load.progress = [on_progress](double fraction) {
+      const val keep_going = on_progress(fraction);
+      return !(keep_going.isFalse());
+    };
+  }
+  auto model = HookedTransformer::load(model_files, load);
+  if (!model.ok()) return set_last_error(model.error());
+  return new WasmModel(std::move(model).value());
+}
+
+val WasmModel::config() const {
+  const ModelConfig& c = model_->cfg();
+  val out = val::object();
+  out.set("n_layers", c.n_layers);
+  out.set("d_model", c.d_model);
+  out.set("n_heads", c.n_heads);
+  out.set("d_head", c.d_head);
+  out.set("d_mlp", c.d_mlp);
+  out.set("d_vocab", c.d_vocab);
+  out.set("n_ctx", c.n_ctx);
+  out.set("eps", c.eps);
+  out.set("act_fn", c.act_fn);
+  out.set("n_params", static_cast<double>(c.n_params()));
+  out.set("total_params", static_cast<double>(c.total_params()));
+  out.set("model_name", c.model_name);
+  out.set("normalization_type", model_->weights().layer_norm_folded ? std::string("LNPre") : std::string("LN"));
+  const ProcessingOptions& p = model_->processing();
+  val processing = val::object();
+  processing.set("fold_ln", p.fold_ln);
+  processing.set("center_writing_weights", p.center_writing_weights);
+  processing.set("center_unembed", p.center_unembed);
+  processing.set("fold_value_biases", p.fold_value_biases);
+  out.set("processing", processing);
+  out.set("backend", model_->backend().name());
+  out.set("threads", model_->backend().threads());
+  out.set("weight_bytes", static_cast<double>(model_->weights().bytes()));
+  return out;
+}
+
+val WasmModel::to_tokens(const std::string& text, bool prepend_bos) const {
+  return int32_copy(model_->to_tokens(text, prepend_bos));
+}
+
+val WasmModel::str_tokens(const val& tokens) const { return string_array(model_->to_str_tokens(int32_vector(tokens))); }
+
+val WasmModel::token_text(int id) const { return val(model_->tokenizer().token_text(id)); }
+
+val WasmModel::decode(const val& tokens) const { return val(model_->to_string(int32_vector(tokens))); }
+
+val WasmModel::single_token(const std::string& text) const {
+  auto id = model_->to_single_token(text);
+  if (!id.ok()) return error_value(id.error());
+  val out = val::object();
+  out.set("value", *id);
+  return out;
+}
+
+val WasmModel::run(const val& tokens_value, const val& options) const {
+  const std::vector<int32_t> tokens = int32_vector(tokens_value);
+  RunOptions run;
+  std::vector<std::shared_ptr<std::vector<float>>> storage;
+  if (has(options, "hooks")) {
+    const val hooks = options["hooks"];
+    const int n = hooks["length"].as<int>();
+    for (int i = 0; i < n; ++i) {
+      auto hook = parse_hook(hooks[i], storage);
+      if (!hook.ok()) return error_value(hook.error());
+      run.hooks.push_back(std::move(hook).value());
+    }
+  }
+  if (has(options, "cacheNames")) {
+    auto names = std::make_shared<std::set<std::string>>();
+    for (const std::string& name : string_vector(options["cacheNames"])) names->insert(name);
+    run.cache_filter = [names](const std::string& name) { return names->count(name) != 0; };
+  }
+  run.use_attn_result = has(options, "useAttnResult") && options["useAttnResult"].as<bool>();
+  run.return_logits = !has(options, "returnLogits") || options["returnLogits"].as<bool>();
+  auto out = model_->run(tokens, run);
+  if (!out.ok()) return error_value(out.error());
+  val result = val::object();
+  if (run.return_logits) {
+    result.set("logits", float32_copy(out->logits.data(), static_cast<size_t>(out->logits.numel())));
+    result.set("logitsShape", shape_value(out->logits.shape()));
+  }
+  if (run.cache_filter) {
+    val entries = val::array();
+    for (const auto& e : out->cache.entries()) {
+      val entry = val::object();
+      entry.set("name", e.name);
+      entry.set("shape", shape_value(e.shape));
+      entry.set("offset", static_cast<double>(e.offset));
+      entries.call<void>("push", entry);
+    }
+    val cache = val::object();
+    // One copy of the whole arena; the main thread views each activation inside it.
+    cache.set("arena", float32_copy(out->cache.arena(), out->cache.arena_floats()));
+    cache.set("entries", entries);
+    result.set("cache", cache);
+  }
+  return result;
+}
+
+val WasmModel::top_k(const val& logits_row, int k) const {
+  const std::vector<float> row = float_vector(logits_row);
+  val out = val::array();
+  for (const TopKEntry& e : hooklab::top_k(row.data(), static_cast<int64_t>(row.size()), k)) {
+    val entry = val::object();
+    entry.set("token", e.token);
+    entry.set("str", model_->tokenizer().token_text(e.token));
+    entry.set("logit", e.logit);
+    entry.set("prob", e.prob);
+    out.call<void>("push", entry);
+  }
+  return out;
+}
+
+val WasmModel::loss(const val& logits_value, const val& tokens_value) const {
+  const std::vector<int32_t> tokens = int32_vector(tokens_value);
+  const std::vector<float> values = float_vector(logits_value);
+  const int64_t vocab = model_->cfg().d_vocab;
+  if (static_cast<int64_t>(values.size()) != static_cast<int64_t>(tokens.size()) * vocab) {
+    return error_value(make_error(ErrorCode::kInvalidArgument, "logits do not match the tokens"));
+  }
+  auto logits = Tensor::from_values({1, static_cast<int64_t>(tokens.size()), vocab}, values.data());
+  if (!logits.ok()) return error_value(logits.error());
+  const std::vector<double> per_token = loss_per_token(*logits, tokens);
+  val out = val::object();
+  out.set("perToken", float64_copy(per_token));
+  out.set("mean", mean_loss(*logits, tokens));
+  return out;
+}
+
+}  // namespace hooklab::wasm
+
+EMSCRIPTEN_BINDINGS(hooklab_model) {
+  using namespace emscripten;
+  using hooklab::wasm::WasmModel;
+  function("loadModel", &hooklab::wasm::load_model, allow_raw_pointers());
+  function("lastError", &hooklab::wasm::last_error);
+  class_<WasmModel>("Model")
+      .function("config", &WasmModel::config)
+      .function("toTokens", &WasmModel::to_tokens)
+      .function("strTokens", &WasmModel::str_tokens)
+      .function("tokenText", &WasmModel::token_text)
+      .function("decode", &WasmModel::decode)
+      .function("singleToken", &WasmModel::single_token)
+      .function("run", &WasmModel::run)
+      .function("topK", &WasmModel::top_k)
+      .function("loss", &WasmModel::loss)
+      .function("logitLens", &WasmModel::logit_lens)
+      .function("componentAttribution", &WasmModel::component_attribution)
+      .function("headAttribution", &WasmModel::head_attribution)
+      .function("residualNorms", &WasmModel::residual_norms)
+      .function("detectHeads", &WasmModel::detect_heads)
+      .function("startPatch", &WasmModel::start_patch, allow_raw_pointers());
+}

@@ -1,0 +1,60 @@
+// The object JavaScript holds for a loaded model (Embind class "Model"). It owns the core's
+// HookedTransformer plus the cache of the last analysed prompt, so the lab's several views of
+// one prompt (lens, attribution, norms) share a single forward pass.
+#pragma once
+
+#include <emscripten/val.h>
+
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "hooklab/hooked_transformer.h"
+
+namespace hooklab::wasm {
+
+using emscripten::val;
+
+class WasmPatchJob;
+
+class WasmModel {
+ public:
+  explicit WasmModel(std::unique_ptr<HookedTransformer> model) : model_(std::move(model)) {}
+
+  const HookedTransformer& model() const { return *model_; }
+
+  val config() const;
+  val to_tokens(const std::string& text, bool prepend_bos) const;
+  val str_tokens(const val& tokens) const;
+  val token_text(int id) const;
+  val decode(const val& tokens) const;
+  val single_token(const std::string& text) const;
+  // options: {cacheNames?: string[], useAttnResult?: bool, returnLogits?: bool, hooks?: [...]}
+  val run(const val& tokens, const val& options) const;
+  val top_k(const val& logits_row, int k) const;
+  val loss(const val& logits, const val& tokens) const;
+
+  // Analysis on the prepared prompt (analysis_bindings.cpp).
+  val logit_lens(const val& tokens, const val& positions, const val& pairs, int k);
+  val component_attribution(const val& tokens, int position, const val& pairs);
+  val head_attribution(const val& tokens, int position, const val& pairs);
+  val residual_norms(const val& tokens);
+  val detect_heads(int seq_len, double seed) const;
+
+  // Patching (patch_bindings.cpp): the job, or null with lastError() set.
+  WasmPatchJob* start_patch(const val& request) const;
+
+ private:
+  // Full cache of `tokens`, reusing the last one when the prompt is the same.
+  Result<const RunOutput*> prepared(const std::vector<int32_t>& tokens);
+
+  std::unique_ptr<HookedTransformer> model_;
+  std::vector<int32_t> prepared_tokens_;
+  std::optional<RunOutput> prepared_;
+};
+
+// The model, or null with lastError() set. files = {config, vocab, merges, weights: {size,
+// read}}, options = {processing: "default" | "none", threads, onProgress(fraction), name}.
+WasmModel* load_model(const val& files, const val& options);
+
+}  // namespace hooklab::wasm

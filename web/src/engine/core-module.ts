@@ -1,0 +1,80 @@
+// Worker side: loads the Emscripten module (single-threaded or pthreads build) and wraps its
+// Embind API so that core errors become thrown Errors with the core's message.
+
+import type { ModelConfig } from "./types";
+
+/** The Embind surface of build/wasm/hooklab-*.mjs (see wasm/bindings/). */
+export interface EmbindModule {
+  HEAPU8: Uint8Array;
+  loadModel(files: unknown, options: unknown): EmbindModel | null;
+  lastError(): { error: string; code: string };
+  hookPointTable(): unknown[];
+}
+
+export interface EmbindModel {
+  config(): ModelConfig;
+  toTokens(text: string, prependBos: boolean): Int32Array;
+  strTokens(tokens: Int32Array): string[];
+  tokenText(id: number): string;
+  decode(tokens: Int32Array): string;
+  singleToken(text: string): Result<{ value: number }>;
+  run(tokens: Int32Array, options: unknown): Result<RunValue>;
+  topK(logits: Float32Array, k: number): unknown[];
+  loss(logits: Float32Array, tokens: Int32Array): Result<{ mean: number; perToken: Float64Array }>;
+  logitLens(tokens: Int32Array, positions: number[], pairs: unknown, k: number): Result<Record<string, unknown>>;
+  componentAttribution(tokens: Int32Array, position: number, pairs: unknown): Result<Record<string, unknown>>;
+  headAttribution(tokens: Int32Array, position: number, pairs: unknown): Result<Record<string, unknown>>;
+  residualNorms(tokens: Int32Array): Result<Record<string, unknown>>;
+  detectHeads(seqLen: number, seed: number): Result<Record<string, unknown>>;
+  startPatch(request: unknown): EmbindPatchJob | null;
+  delete(): void;
+}
+
+export interface EmbindPatchJob {
+  step(): Result<{ done: boolean; progress: number }>;
+  result(): Record<string, unknown>;
+  delete(): void;
+}
+
+export interface RunValue {
+  logits?: Float32Array;
+  logitsShape?: number[];
+  cache?: { arena: Float32Array; entries: Array<{ name: string; shape: number[]; offset: number }> };
+}
+
+type Result<T> = T | { error: string; code: string };
+
+export class CoreError extends Error {
+  constructor(message: string, readonly code: string) {
+    super(message);
+    this.name = "HooklabError";
+  }
+}
+
+/** Returns the value, or throws the core's error. */
+export function unwrap<T>(value: Result<T>): T {
+  if (value && typeof value === "object" && "error" in value && typeof (value as { error: unknown }).error === "string") {
+    const e = value as { error: string; code: string };
+    throw new CoreError(e.error, e.code);
+  }
+  return value as T;
+}
+
+export type Variant = "st" | "mt";
+
+/** Picks the build: pthreads only where SharedArrayBuffer works (cross-origin isolated pages). */
+export function chooseVariant(threads: number): Variant {
+  const isolated = (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === true;
+  return threads > 1 && isolated ? "mt" : "st";
+}
+
+export async function loadCoreModule(wasmBase: string, variant: Variant): Promise<EmbindModule> {
+  const glue = new URL(`hooklab-${variant}.mjs`, wasmBase).href;
+  const { default: create } = (await import(/* @vite-ignore */ glue)) as {
+    default: (options: Record<string, unknown>) => Promise<EmbindModule>;
+  };
+  return create({
+    locateFile: (path: string) => new URL(path, wasmBase).href,
+    mainScriptUrlOrBlob: glue,
+  });
+}

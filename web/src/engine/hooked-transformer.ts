@@ -1,0 +1,202 @@
+// HookedTransformer for the browser: TransformerLens's API in camelCase, computed by the
+// hooklab core in a Web Worker. Every method is async and never blocks the page.
+//
+//   const model = await HookedTransformer.load("hooklab-demo");
+//   const { logits, cache } = await model.runWithCache("The capital of France is");
+//   cache.get("pattern", 0);                 // {data: Float32Array, shape: [1, H, P, P]}
+//   await model.topK(logits, { k: 5 });
+
+import { ActivationCache } from "./activation-cache";
+import { EngineClient } from "./engine-client";
+import { hookNames, resolveHookName } from "./hook-names";
+import type { WireHook } from "./protocol";
+import type {
+  ComponentAttribution, FwdHook, HeadAttribution, HeadDetectorScores, HookAction, LoadOptions, LogitLens,
+  ModelConfig, ModelSource, NamesFilter, PatchRequest, PatchResult, ProgressOptions, ResidualNorms, Tensor, TopKEntry,
+} from "./types";
+
+type Input = string | ArrayLike<number>;
+
+/** The lab's own asset directory (holds wasm/ and models/). */
+export function defaultAssetBase(): string {
+  // In a Vite build modules live in assets/; in development under src/engine/.
+  const here = new URL(import.meta.url);
+  return new URL(here.pathname.includes("/src/engine/") ? "../../" : "../", here).href;
+}
+
+function defaultThreads(): number {
+  const cores = typeof navigator !== "undefined" ? navigator.hardwareConcurrency || 1 : 1;
+  return Math.max(1, Math.min(cores, 4));
+}
+
+function toInt32(tokens: ArrayLike<number>): Int32Array {
+  return tokens instanceof Int32Array ? tokens : Int32Array.from(tokens);
+}
+
+function namesMatching(filter: NamesFilter, all: string[], nLayers: number): string[] {
+  if (typeof filter === "function") return all.filter(filter);
+  if (filter instanceof RegExp) return all.filter((n) => filter.test(n));
+  const wanted = (Array.isArray(filter) ? filter : [filter]).map((n) => resolveHookName(n, nLayers));
+  return all.filter((n) => wanted.includes(n));
+}
+
+export class HookedTransformer {
+  private constructor(private readonly engine: EngineClient, readonly cfg: ModelConfig, readonly variant: "st" | "mt") {}
+
+  static async load(source: ModelSource = "hooklab-demo", options: LoadOptions = {}): Promise<HookedTransformer> {
+    const assetBase = new URL(String(options.assetBase ?? defaultAssetBase()), location.href).href;
+    const threads = options.singleThreaded ? 1 : options.threads ?? defaultThreads();
+    const engine = new EngineClient({ assetBase, threads });
+    try {
+      const loaded = await engine.load(source, options.processing ?? "default", {
+        signal: options.signal,
+        hubEndpoint: options.hubEndpoint,
+        onProgress: (p) => options.onProgress?.({ ...p, stage: p.stage === "download" ? "download" : "load" }),
+      });
+      return new HookedTransformer(engine, loaded.cfg, loaded.variant);
+    } catch (e) {
+      engine.dispose();
+      throw e;
+    }
+  }
+
+  /** Every hook name that fires (the optional attn.hook_result only with useAttnResult). */
+  hookNames(useAttnResult = false): string[] {
+    return hookNames(this.cfg.n_layers, useAttnResult);
+  }
+
+  async toTokens(input: Input, options: { prependBos?: boolean } = {}): Promise<Int32Array> {
+    if (typeof input !== "string") return toInt32(input);
+    return this.engine.call<Int32Array>({ op: "toTokens", args: { text: input, prependBos: options.prependBos ?? true } });
+  }
+
+  async toStrTokens(input: Input, options: { prependBos?: boolean } = {}): Promise<string[]> {
+    const tokens = await this.toTokens(input, options);
+    return this.engine.call<string[]>({ op: "strTokens", args: { tokens } });
+  }
+
+  async toString(tokens: ArrayLike<number>): Promise<string> {
+    return this.engine.call<string>({ op: "decode", args: { tokens: toInt32(tokens) } });
+  }
+
+  /** The id of a string that is exactly one token; rejects otherwise, naming its tokens. */
+  async toSingleToken(text: string): Promise<number> {
+    return this.engine.call<number>({ op: "singleToken", args: { text } });
+  }
+
+  async getTokenPosition(token: number | string, input: Input, mode: "first" | "last" = "first"): Promise<number> {
+    const id = typeof token === "string" ? await this.toSingleToken(token) : token;
+    const tokens = Array.from(await this.toTokens(input));
+    const at = mode === "first" ? tokens.indexOf(id) : tokens.lastIndexOf(id);
+    if (at < 0) throw new Error(`token ${id} does not occur in the input`);
+    return at;
+  }
+
+  async runWithCache(input: Input, options: { namesFilter?: NamesFilter; useAttnResult?: boolean; fwdHooks?: FwdHook[]; prependBos?: boolean; signal?: AbortSignal } = {}): Promise<{ logits: Tensor; cache: ActivationCache; tokens: Int32Array }> {
+    const tokens = await this.toTokens(input, options);
+    const all = this.hookNames(options.useAttnResult);
+    const cacheNames = options.namesFilter === undefined ? all : namesMatching(options.namesFilter, all, this.cfg.n_layers);
+    const out = await this.run(tokens, cacheNames, options.useAttnResult ?? false, options.fwdHooks ?? [], options.signal);
+    const cache = new ActivationCache(out.cache!.arena, out.cache!.entries, this.cfg.n_layers);
+    return { logits: { data: out.logits!, shape: out.logitsShape! }, cache, tokens };
+  }
+
+  async runWithHooks(input: Input, options: { fwdHooks: FwdHook[]; useAttnResult?: boolean; prependBos?: boolean; signal?: AbortSignal }): Promise<{ logits: Tensor; tokens: Int32Array }> {
+    const tokens = await this.toTokens(input, options);
+    const out = await this.run(tokens, null, options.useAttnResult ?? false, options.fwdHooks, options.signal);
+    return { logits: { data: out.logits!, shape: out.logitsShape! }, tokens };
+  }
+
+  /** The k most likely next tokens after `position` (default: the last). */
+  async topK(logits: Tensor, options: { position?: number; k?: number } = {}): Promise<TopKEntry[]> {
+    const [, positions, vocab] = logits.shape;
+    const p = options.position ?? -1;
+    const at = p < 0 ? p + positions : p;
+    if (at < 0 || at >= positions) throw new Error(`position ${p} is out of range for ${positions} positions`);
+    const row = logits.data.slice(at * vocab, (at + 1) * vocab);
+    return this.engine.call<TopKEntry[]>({ op: "topK", args: { logits: row, k: options.k ?? 10 } }, { transfer: [row.buffer] });
+  }
+
+  /** Mean next-token loss and the loss per token ([P - 1]). */
+  async loss(input: Input, options: { prependBos?: boolean } = {}): Promise<{ mean: number; perToken: Float64Array }> {
+    const tokens = await this.toTokens(input, options);
+    return this.engine.call({ op: "loss", args: { tokens } });
+  }
+
+  /** An activation-patching sweep of transformer_lens.patching, with its TransformerLens shape. */
+  async patch(request: PatchRequest, options: ProgressOptions = {}): Promise<PatchResult> {
+    const bos = request.prependBos ?? true;
+    const [cleanTokens, corruptedTokens] = await Promise.all([
+      this.toTokens(request.clean, { prependBos: bos }), this.toTokens(request.corrupted, { prependBos: bos })]);
+    const pairs = await this.answerPairs(request.answers);
+    const metric = request.metric ?? "logit_diff";
+    return this.engine.call<PatchResult>({
+      op: "patch",
+      args: {
+        sweep: request.sweep, cleanTokens, corruptedTokens, pairs,
+        metric: typeof metric === "function" ? "custom" : metric,
+        customMetricSource: typeof metric === "function" ? metric.toString() : undefined,
+        position: request.position ?? -1, normalize: request.normalize ?? false,
+        direction: request.direction ?? "denoising",
+      },
+    }, { onProgress: (p) => options.onProgress?.(p.fraction), signal: options.signal });
+  }
+
+  async logitLens(input: Input, options: { positions?: number[]; answers?: Array<[number | string, number | string]>; k?: number } = {}): Promise<LogitLens> {
+    const tokens = await this.toTokens(input);
+    const positions = options.positions ?? [tokens.length - 1];
+    const pairs = await this.answerPairs(options.answers ?? []);
+    return this.engine.call({ op: "logitLens", args: { tokens, positions, pairs, k: options.k ?? 5 } });
+  }
+
+  async componentAttribution(input: Input, answers: Array<[number | string, number | string]>, position = -1): Promise<ComponentAttribution> {
+    const tokens = await this.toTokens(input);
+    const pairs = await this.answerPairs(answers);
+    return this.engine.call({ op: "componentAttribution", args: { tokens, position: position < 0 ? position + tokens.length : position, pairs } });
+  }
+
+  async headAttribution(input: Input, answers: Array<[number | string, number | string]>, position = -1): Promise<HeadAttribution> {
+    const tokens = await this.toTokens(input);
+    const pairs = await this.answerPairs(answers);
+    return this.engine.call({ op: "headAttribution", args: { tokens, position: position < 0 ? position + tokens.length : position, pairs } });
+  }
+
+  async residualNorms(input: Input): Promise<ResidualNorms> {
+    const tokens = await this.toTokens(input);
+    return this.engine.call({ op: "residualNorms", args: { tokens } });
+  }
+
+  /** Previous-token, duplicate-token and induction scores [L, H] on a repeated random sequence. */
+  async detectHeads(options: { seqLen?: number; seed?: number } = {}): Promise<HeadDetectorScores> {
+    const seqLen = options.seqLen ?? Math.min(50, Math.floor((this.cfg.n_ctx - 1) / 2));
+    return this.engine.call({ op: "detectHeads", args: { seqLen, seed: options.seed ?? 0 } });
+  }
+
+  dispose(): void {
+    this.engine.dispose();
+  }
+
+  private async answerPairs(answers: Array<[number | string, number | string]>): Promise<Array<[number, number]>> {
+    const id = (t: number | string) => (typeof t === "number" ? t : this.toSingleToken(t));
+    return Promise.all(answers.map(async ([a, w]) => [await id(a), await id(w)] as [number, number]));
+  }
+
+  private async run(tokens: Int32Array, cacheNames: string[] | null, useAttnResult: boolean, fwdHooks: FwdHook[], signal?: AbortSignal) {
+    const all = this.hookNames(useAttnResult);
+    const hooks: WireHook[] = [];
+    const transfer: Transferable[] = [];
+    for (const [target, action] of fwdHooks) {
+      const names = typeof target === "string" ? [resolveHookName(target, this.cfg.n_layers)] : namesMatching(target, all, this.cfg.n_layers);
+      for (const name of names) hooks.push(wireHook(name, action));
+    }
+    return this.engine.call<{ logits?: Float32Array; logitsShape?: number[]; cache?: { arena: Float32Array; entries: Array<{ name: string; shape: number[]; offset: number }> } }>(
+      { op: "run", args: { tokens, cacheNames, useAttnResult, returnLogits: true, hooks } }, { signal, transfer });
+  }
+}
+
+function wireHook(name: string, action: FwdHook[1]): WireHook {
+  if (typeof action === "function") return { name, kind: "callback", fnSource: action.toString() };
+  const a = action as HookAction;
+  const tensor = a.tensor instanceof Float32Array ? { data: a.tensor, shape: [a.tensor.length] } : a.tensor;
+  return { name, kind: a.kind, data: tensor?.data, shape: tensor?.shape, positions: a.positions, heads: a.heads };
+}

@@ -1,0 +1,134 @@
+// Worker side: turns a ModelSource into the files the core loads — config.json, the GPT-2
+// vocabulary, and random access to model.safetensors. The weights are never copied into the
+// wasm heap as a whole: the core pulls one tensor at a time through WeightsReader.read().
+
+import type { ModelFileSet, ModelSource } from "./types";
+import { downloadModelFile, type DownloadContext } from "./model-store";
+
+export interface WeightsReader {
+  size: number;
+  /** Copies bytes [offset, offset + length) into heap at pointer. */
+  read(offset: number, length: number, pointer: number): void;
+}
+
+export interface OpenedModel {
+  name: string;
+  config: string;
+  vocab: string;
+  merges: string;
+  vocabName: string;
+  weights: WeightsReader;
+  weightsName: string;
+  /** Releases file handles held by the weights reader. */
+  close(): void;
+}
+
+export const DEFAULT_HUB = "https://huggingface.co";
+
+/** Where each file of a model directory lives. */
+interface RemoteModel {
+  name: string;
+  base: string;
+  /** Hub repository id and revision, when the source is a hub model (for metadata). */
+  hub?: { endpoint: string; id: string; revision: string };
+}
+
+export function describeSource(source: ModelSource, hubEndpoint = DEFAULT_HUB): RemoteModel | { files: ModelFileSet } | { bundled: string } {
+  if (typeof source === "string") {
+    if (/^https?:\/\//.test(source)) return { name: source, base: source.endsWith("/") ? source : `${source}/` };
+    if (/^[\w.-]+$/.test(source)) return { bundled: source };
+    if (/^[\w.-]+\/[\w.-]+$/.test(source)) return remoteHub(source, "main", hubEndpoint);
+    throw new Error(`'${source}' is not a model name, a Hugging Face id (owner/name) or an http(s) URL`);
+  }
+  if ("bundled" in source) return { bundled: source.bundled };
+  if ("hub" in source) return remoteHub(source.hub, source.revision ?? "main", hubEndpoint);
+  if ("url" in source) return { name: source.url, base: source.url.endsWith("/") ? source.url : `${source.url}/` };
+  return { files: source.files };
+}
+
+function remoteHub(id: string, revision: string, endpoint: string): RemoteModel {
+  if (!/^[\w.-]+\/[\w.-]+$/.test(id)) throw new Error(`'${id}' is not a Hugging Face model id (owner/name)`);
+  if (!/^[\w.-]+$/.test(revision)) throw new Error(`'${revision}' is not a valid revision`);
+  return { name: id, base: `${endpoint}/${id}/resolve/${revision}/`, hub: { endpoint, id, revision } };
+}
+
+export function bufferReader(bytes: ArrayBuffer, heap: () => Uint8Array): WeightsReader {
+  const view = new Uint8Array(bytes);
+  return {
+    size: view.byteLength,
+    read(offset, length, pointer) {
+      heap().set(view.subarray(offset, offset + length), pointer);
+    },
+  };
+}
+
+async function fetchText(url: string, what: string, signal?: AbortSignal): Promise<string> {
+  let response: Response;
+  try {
+    response = await fetch(url, { signal });
+  } catch (e) {
+    if ((e as Error).name === "AbortError") throw e;
+    throw new Error(`${what}: could not fetch ${url} (${(e as Error).message}); check the network or the address`);
+  }
+  if (!response.ok) throw new Error(`${what}: ${url} answered ${response.status} ${response.statusText}`.trim());
+  return response.text();
+}
+
+async function asText(value: Blob | ArrayBuffer | string): Promise<string> {
+  if (typeof value === "string") return value;
+  if (value instanceof ArrayBuffer) return new TextDecoder().decode(value);
+  return value.text();
+}
+
+async function asBuffer(value: Blob | ArrayBuffer): Promise<ArrayBuffer> {
+  return value instanceof ArrayBuffer ? value : value.arrayBuffer();
+}
+
+export interface OpenContext extends DownloadContext {
+  assetBase: string;
+  heap: () => Uint8Array;
+}
+
+/** The GPT-2 vocabulary shipped with the lab (models/tokenizer). */
+async function bundledVocabulary(ctx: OpenContext): Promise<{ vocab: string; merges: string }> {
+  const dir = new URL("models/tokenizer/", ctx.assetBase).href;
+  const [vocab, merges] = await Promise.all([
+    fetchText(`${dir}encoder.json`, "GPT-2 vocabulary", ctx.signal),
+    fetchText(`${dir}vocab.bpe`, "GPT-2 merges", ctx.signal),
+  ]);
+  return { vocab, merges };
+}
+
+export async function openModel(source: ModelSource, ctx: OpenContext): Promise<OpenedModel> {
+  const described = describeSource(source, ctx.hubEndpoint);
+  if ("files" in described) {
+    const f = described.files;
+    const [config, weights] = await Promise.all([asText(f.config), asBuffer(f.weights)]);
+    const tokenizer = f.vocab && f.merges
+      ? { vocab: await asText(f.vocab), merges: await asText(f.merges) }
+      : await bundledVocabulary(ctx);
+    return {
+      name: f.name ?? "local files", config, ...tokenizer, vocabName: "vocab.json",
+      weights: bufferReader(weights, ctx.heap), weightsName: "model.safetensors", close() {},
+    };
+  }
+  if ("bundled" in described) {
+    // Bundled models ship with the lab: a plain fetch, no store needed (the browser caches them).
+    const dir = new URL(`models/${described.bundled}/`, ctx.assetBase).href;
+    const config = await fetchText(`${dir}config.json`, `bundled model '${described.bundled}'`, ctx.signal);
+    const response = await fetch(`${dir}model.safetensors`, { signal: ctx.signal });
+    if (!response.ok) throw new Error(`bundled model '${described.bundled}': model.safetensors answered ${response.status}`);
+    const weights = await response.arrayBuffer();
+    return {
+      name: described.bundled, config, ...(await bundledVocabulary(ctx)), vocabName: "models/tokenizer/encoder.json",
+      weights: bufferReader(weights, ctx.heap), weightsName: `${described.bundled}/model.safetensors`, close() {},
+    };
+  }
+  const config = await fetchText(`${described.base}config.json`, `${described.name}`, ctx.signal);
+  const tokenizer = await bundledVocabulary(ctx);
+  const weights = await downloadModelFile(described, "model.safetensors", ctx);
+  return {
+    name: described.name, config, ...tokenizer, vocabName: "models/tokenizer/encoder.json",
+    weights: weights.reader, weightsName: `${described.name}/model.safetensors`, close: () => weights.close(),
+  };
+}

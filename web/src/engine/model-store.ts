@@ -1,0 +1,297 @@
+// Worker side: downloads a model file into the browser's Origin Private File System so the
+// next visit is offline, resumes dropped downloads with HTTP range requests, and checks size
+// and SHA-256 (from the Hugging Face hub's metadata, or computed on first download) so a
+// broken download never loads.
+//
+// Store layout, one directory per file: hooklab-models/<key>/
+//   data           the bytes (complete, or a resumable prefix while downloading)
+//   download.json  {url, size, sha256} of a download in progress
+//   meta.json      {url, size, sha256}, written last, only after the checks pass
+// Only a directory with meta.json is a stored model; a failed download is deleted.
+
+import { Sha256 } from "./sha256";
+import type { LoadProgress } from "./types";
+
+export interface DownloadContext {
+  signal?: AbortSignal;
+  onProgress?: (progress: LoadProgress) => void;
+  hubEndpoint?: string;
+  heap: () => Uint8Array;
+}
+
+interface RemoteFile {
+  name: string;
+  base: string;
+  hub?: { endpoint: string; id: string; revision: string };
+}
+
+interface Expected {
+  size?: number;
+  sha256?: string;
+}
+
+interface SyncHandle {
+  read(buffer: Uint8Array, options: { at: number }): number;
+  write(buffer: Uint8Array, options: { at: number }): number;
+  truncate(size: number): void;
+  getSize(): number;
+  flush(): void;
+  close(): void;
+}
+
+type FileHandleWithSync = FileSystemFileHandle & { createSyncAccessHandle(): Promise<SyncHandle> };
+
+const MAX_ATTEMPTS = 5;
+const STORE_DIR = "hooklab-models";
+
+export function storeKey(url: string): string {
+  return url.replace(/^https?:\/\//, "").replace(/[^\w.@-]+/g, "_").slice(-200);
+}
+
+/** Size and SHA-256 the hub publishes for a file (its LFS object id is the SHA-256). */
+async function hubMetadata(file: RemoteFile, path: string, signal?: AbortSignal): Promise<Expected> {
+  if (!file.hub) return {};
+  const { endpoint, id, revision } = file.hub;
+  try {
+    const response = await fetch(`${endpoint}/api/models/${id}/tree/${revision}`, { signal });
+    if (!response.ok) return {};
+    const entries = (await response.json()) as Array<{ path: string; size?: number; lfs?: { oid: string; size: number } }>;
+    const entry = entries.find((e) => e.path === path);
+    if (!entry) return {};
+    return { size: entry.lfs?.size ?? entry.size, sha256: entry.lfs?.oid };
+  } catch (e) {
+    if ((e as Error).name === "AbortError") throw e;
+    return {};  // offline: fall back to what the store has
+  }
+}
+
+async function readJson<T>(dir: FileSystemDirectoryHandle, name: string): Promise<T | undefined> {
+  try {
+    const file = await (await dir.getFileHandle(name)).getFile();
+    return JSON.parse(await file.text()) as T;
+  } catch {
+    return undefined;
+  }
+}
+
+async function writeJson(dir: FileSystemDirectoryHandle, name: string, value: unknown): Promise<void> {
+  const handle = (await dir.getFileHandle(name, { create: true })) as FileHandleWithSync;
+  const access = await handle.createSyncAccessHandle();
+  const bytes = new TextEncoder().encode(JSON.stringify(value));
+  access.truncate(0);
+  access.write(bytes, { at: 0 });
+  access.flush();
+  access.close();
+}
+
+export interface StoredFile {
+  reader: { size: number; read(offset: number, length: number, pointer: number): void };
+  close(): void;
+}
+
+function abortError(): Error {
+  const e = new Error("the download was cancelled");
+  e.name = "AbortError";
+  return e;
+}
+
+/**
+ * Streams url into `write(chunk, at)` from byte `start`, resuming after dropped connections.
+ * Returns the total size written.
+ */
+async function streamInto(url: string, start: number, expected: Expected, ctx: DownloadContext, fileName: string,
+                          write: (chunk: Uint8Array, at: number) => void, restart: () => void): Promise<number> {
+  let offset = start;
+  let total = expected.size;
+  for (let attempt = 1; ; attempt++) {
+    if (ctx.signal?.aborted) throw abortError();
+    let response: Response;
+    try {
+      response = await fetch(url, { signal: ctx.signal, headers: offset > 0 ? { Range: `bytes=${offset}-` } : {} });
+    } catch (e) {
+      if ((e as Error).name === "AbortError") throw e;
+      if (attempt >= MAX_ATTEMPTS) throw new Error(`${fileName}: download failed (${(e as Error).message}) after ${attempt} attempts`);
+      continue;
+    }
+    if (response.status === 404) throw new Error(`${fileName}: not found at ${url} (404)`);
+    if (!response.ok) throw new Error(`${fileName}: ${url} answered ${response.status} ${response.statusText}`.trim());
+    if (offset > 0 && response.status !== 206) {
+      offset = 0;  // the server ignored the range: start over
+      restart();
+    }
+    if (total === undefined) {
+      const length = Number(response.headers.get("Content-Length"));
+      if (length > 0) total = offset + length;
+    }
+    const reader = response.body!.getReader();
+    try {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        write(value, offset);
+        offset += value.length;
+        ctx.onProgress?.({ stage: "download", fraction: total ? offset / total : 0, loadedBytes: offset, totalBytes: total, file: fileName });
+      }
+      return offset;
+    } catch (e) {
+      if ((e as Error).name === "AbortError" || ctx.signal?.aborted) throw abortError();
+      if (attempt >= MAX_ATTEMPTS) {
+        throw new Error(`${fileName}: the connection dropped ${attempt} times (${(e as Error).message}); try again later`);
+      }
+      // Dropped mid-file: the next attempt asks for the rest with a range request.
+    }
+  }
+}
+
+function checkComplete(fileName: string, size: number, sha256: string, expected: Expected): void {
+  if (expected.size !== undefined && size !== expected.size) {
+    throw new Error(`${fileName}: downloaded ${size} bytes but the server announced ${expected.size}; the download is broken and was discarded`);
+  }
+  if (expected.sha256 !== undefined && sha256 !== expected.sha256) {
+    throw new Error(`${fileName}: SHA-256 ${sha256} does not match the hub's ${expected.sha256}; the download is corrupt and was discarded`);
+  }
+}
+
+/** Downloads without a persistent store (no OPFS): into memory, same checks. */
+async function downloadToMemory(url: string, expected: Expected, ctx: DownloadContext, fileName: string): Promise<StoredFile> {
+  let chunks: Uint8Array[] = [];
+  let hash = new Sha256();
+  const size = await streamInto(url, 0, expected, ctx, fileName, (chunk) => {
+    chunks.push(chunk);
+    hash.update(chunk);
+  }, () => {
+    chunks = [];
+    hash = new Sha256();
+  });
+  checkComplete(fileName, size, hash.hex(), expected);
+  const bytes = new Uint8Array(size);
+  let at = 0;
+  for (const c of chunks) {
+    bytes.set(c, at);
+    at += c.length;
+  }
+  return {
+    reader: { size, read: (offset, length, pointer) => ctx.heap().set(bytes.subarray(offset, offset + length), pointer) },
+    close() {},
+  };
+}
+
+async function openStoreDir(key: string): Promise<FileSystemDirectoryHandle | undefined> {
+  try {
+    const root = await navigator.storage.getDirectory();
+    const store = await root.getDirectoryHandle(STORE_DIR, { create: true });
+    return await store.getDirectoryHandle(key, { create: true });
+  } catch {
+    return undefined;  // no OPFS here (e.g. some private modes)
+  }
+}
+
+export async function removeStored(key: string): Promise<void> {
+  try {
+    const root = await navigator.storage.getDirectory();
+    const store = await root.getDirectoryHandle(STORE_DIR);
+    await store.removeEntry(key, { recursive: true });
+  } catch {
+    /* nothing stored */
+  }
+}
+
+/** Keys of the complete, verified files in the store. */
+export async function listStored(): Promise<Array<{ key: string; url: string; size: number; sha256: string }>> {
+  const out: Array<{ key: string; url: string; size: number; sha256: string }> = [];
+  try {
+    const root = await navigator.storage.getDirectory();
+    const store = await root.getDirectoryHandle(STORE_DIR);
+    for await (const [key, handle] of (store as unknown as { entries(): AsyncIterable<[string, FileSystemHandle]> }).entries()) {
+      if (handle.kind !== "directory") continue;
+      const meta = await readJson<{ url: string; size: number; sha256: string }>(handle as FileSystemDirectoryHandle, "meta.json");
+      if (meta) out.push({ key, ...meta });
+    }
+  } catch {
+    /* empty store */
+  }
+  return out;
+}
+
+export async function downloadModelFile(file: RemoteFile, path: string, ctx: DownloadContext): Promise<StoredFile> {
+  const url = `${file.base}${path}`;
+  const fileName = `${file.name}/${path}`;
+  const expected = await hubMetadata(file, path, ctx.signal);
+  const dir = await openStoreDir(storeKey(url));
+  if (!dir) return downloadToMemory(url, expected, ctx, fileName);
+
+  let access: SyncHandle;
+  try {
+    const handle = (await dir.getFileHandle("data", { create: true })) as FileHandleWithSync;
+    access = await handle.createSyncAccessHandle();
+  } catch {
+    return downloadToMemory(url, expected, ctx, fileName);  // locked by another tab: do not wait
+  }
+  const reader = {
+    size: 0,
+    read(offset: number, length: number, pointer: number) {
+      access.read(ctx.heap().subarray(pointer, pointer + length), { at: offset });
+    },
+  };
+  try {
+    const meta = await readJson<{ url: string; size: number; sha256: string }>(dir, "meta.json");
+    const fresh = meta && (expected.sha256 === undefined || expected.sha256 === meta.sha256) &&
+      (expected.size === undefined || expected.size === meta.size);
+    if (meta && fresh && access.getSize() === meta.size) {
+      reader.size = meta.size;
+      ctx.onProgress?.({ stage: "download", fraction: 1, loadedBytes: meta.size, totalBytes: meta.size, file: fileName });
+      return { reader, close: () => access.close() };
+    }
+    // Resume a download of the same file if one was interrupted; otherwise start over.
+    const pending = await readJson<{ url: string; size?: number; sha256?: string }>(dir, "download.json");
+    let start = 0;
+    if (!meta && pending && pending.url === url && pending.sha256 === expected.sha256 && pending.size === expected.size) {
+      start = access.getSize();
+    } else {
+      access.truncate(0);
+    }
+    try {
+      await dir.removeEntry("meta.json");
+    } catch {
+      /* none */
+    }
+    await writeJson(dir, "download.json", { url, ...expected });
+    // Hash the prefix already on disk, then everything that streams in.
+    const hash = new Sha256();
+    const prefix = new Uint8Array(1 << 20);
+    for (let at = 0; at < start; at += prefix.length) {
+      const n = access.read(prefix.subarray(0, Math.min(prefix.length, start - at)), { at });
+      hash.update(prefix.subarray(0, n));
+    }
+    let restartedHash = hash;
+    const size = await streamInto(url, start, expected, ctx, fileName, (chunk, at) => {
+      access.write(chunk, { at });
+      restartedHash.update(chunk);
+    }, () => {
+      access.truncate(0);
+      restartedHash = new Sha256();
+    });
+    access.flush();
+    const sha256 = restartedHash.hex();
+    try {
+      checkComplete(fileName, size, sha256, expected);
+    } catch (e) {
+      access.close();
+      await removeStored(storeKey(url));
+      throw e;
+    }
+    await writeJson(dir, "meta.json", { url, size, sha256 });
+    await dir.removeEntry("download.json");
+    reader.size = size;
+    return { reader, close: () => access.close() };
+  } catch (e) {
+    try {
+      access.close();
+    } catch {
+      /* already closed */
+    }
+    // A cancelled download keeps its prefix for a later resume; any other failure leaves nothing.
+    if ((e as Error).name !== "AbortError") await removeStored(storeKey(url));
+    throw e;
+  }
+}

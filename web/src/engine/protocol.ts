@@ -1,0 +1,65 @@
+// The message protocol between the page (engine-client.ts) and the engine's Web Worker
+// (worker.ts). Requests carry an id; the worker answers with progress messages and then
+// exactly one result or error for that id. Large arrays travel as transferred buffers.
+
+import type { ModelConfig, ModelSource, Processing } from "./types";
+
+export interface InitArgs {
+  /** URL of the directory holding wasm/ and models/. */
+  assetBase: string;
+  /** Threads wanted (the pthreads build is used only when > 1 and the page is isolated). */
+  threads: number;
+}
+
+/** Hook spec as it crosses the worker boundary: functions travel as source text. */
+export interface WireHook {
+  name: string;
+  kind: "replace" | "zero" | "meanAblate" | "add" | "callback";
+  data?: Float32Array;
+  shape?: number[];
+  positions?: number[];
+  heads?: number[];
+  fnSource?: string;
+}
+
+export interface WirePatchRequest {
+  sweep: string;
+  cleanTokens: Int32Array;
+  corruptedTokens: Int32Array;
+  pairs: Array<[number, number]>;
+  metric: string;
+  customMetricSource?: string;
+  position: number;
+  normalize: boolean;
+  direction: "denoising" | "noising";
+}
+
+export type Request =
+  | { op: "init"; args: InitArgs }
+  | { op: "load"; args: { source: ModelSource; processing: Processing; hubEndpoint?: string } }
+  | { op: "toTokens"; args: { text: string; prependBos: boolean } }
+  | { op: "strTokens"; args: { tokens: Int32Array } }
+  | { op: "decode"; args: { tokens: Int32Array } }
+  | { op: "singleToken"; args: { text: string } }
+  | { op: "run"; args: { tokens: Int32Array; cacheNames: string[] | null; useAttnResult: boolean; returnLogits: boolean; hooks: WireHook[] } }
+  | { op: "topK"; args: { logits: Float32Array; k: number } }
+  | { op: "loss"; args: { tokens: Int32Array } }
+  | { op: "patch"; args: WirePatchRequest }
+  | { op: "logitLens"; args: { tokens: Int32Array; positions: number[]; pairs: Array<[number, number]>; k: number } }
+  | { op: "componentAttribution"; args: { tokens: Int32Array; position: number; pairs: Array<[number, number]> } }
+  | { op: "headAttribution"; args: { tokens: Int32Array; position: number; pairs: Array<[number, number]> } }
+  | { op: "residualNorms"; args: { tokens: Int32Array } }
+  | { op: "detectHeads"; args: { seqLen: number; seed: number } }
+  | { op: "cancel"; args: { target: number } };
+
+export type RequestMessage = Request & { id: number };
+
+export type ResponseMessage =
+  | { id: number; type: "progress"; progress: { stage?: string; fraction: number; loadedBytes?: number; totalBytes?: number; file?: string } }
+  | { id: number; type: "result"; value: unknown }
+  | { id: number; type: "error"; message: string; code: string };
+
+export interface LoadResult {
+  cfg: ModelConfig;
+  variant: "st" | "mt";
+}

@@ -1,0 +1,186 @@
+// Public types of the hooklab engine API (TransformerLens names in camelCase).
+
+/** A dense float32 tensor, row-major, TransformerLens shape (batch dimension 1 included). */
+export interface Tensor {
+  data: Float32Array;
+  shape: number[];
+}
+
+/** HookedTransformerConfig as the engine reports it. */
+export interface ModelConfig {
+  n_layers: number;
+  d_model: number;
+  n_heads: number;
+  d_head: number;
+  d_mlp: number;
+  d_vocab: number;
+  n_ctx: number;
+  eps: number;
+  act_fn: string;
+  /** TransformerLens's n_params: the blocks' weight matrices (84,934,656 for gpt2). */
+  n_params: number;
+  /** Every parameter of the checkpoint (124,439,808 for gpt2). */
+  total_params: number;
+  model_name: string;
+  normalization_type: "LN" | "LNPre";
+  processing: {
+    fold_ln: boolean;
+    center_writing_weights: boolean;
+    center_unembed: boolean;
+    fold_value_biases: boolean;
+  };
+  /** Kernel family running the model, e.g. "wasmsimd_4x8". */
+  backend: string;
+  threads: number;
+  weight_bytes: number;
+}
+
+export interface TopKEntry {
+  token: number;
+  str: string;
+  logit: number;
+  prob: number;
+}
+
+/** Where a model comes from. */
+export type ModelSource =
+  | string // "hooklab-demo" (bundled), a Hugging Face id ("openai-community/gpt2") or a URL of a model directory
+  | { bundled: string }
+  | { hub: string; revision?: string }
+  | { url: string }
+  | { files: ModelFileSet };
+
+/** The files of a Hugging Face model directory, as picked or dropped by a user. */
+export interface ModelFileSet {
+  config: Blob | ArrayBuffer | string;
+  weights: Blob | ArrayBuffer;
+  vocab?: Blob | ArrayBuffer | string;
+  merges?: Blob | ArrayBuffer | string;
+  name?: string;
+}
+
+export type Processing = "default" | "none";
+
+export interface LoadProgress {
+  stage: "download" | "load";
+  /** 0..1 */
+  fraction: number;
+  loadedBytes?: number;
+  totalBytes?: number;
+  file?: string;
+}
+
+export interface LoadOptions {
+  /** TransformerLens processing (default, like from_pretrained) or none (Hugging Face logits). */
+  processing?: Processing;
+  /** Worker threads for the pthreads build (used only when the page is cross-origin isolated). */
+  threads?: number;
+  /** Force the single-threaded build even when threads are available. */
+  singleThreaded?: boolean;
+  /** Directory that holds wasm/ and models/ (defaults to the lab's own). */
+  assetBase?: string | URL;
+  /** Hugging Face hub endpoint for hub ids (default https://huggingface.co). */
+  hubEndpoint?: string;
+  onProgress?: (progress: LoadProgress) => void;
+  signal?: AbortSignal;
+}
+
+export type NamesFilter = string | string[] | RegExp | ((name: string) => boolean);
+
+/** A hook as TransformerLens's fwd_hooks entry: [name or filter, function or built-in action]. */
+export type FwdHook = [string | RegExp | ((name: string) => boolean), HookFunction | HookAction];
+
+/**
+ * A hook function runs inside the engine's worker, so it is sent as source text: it must not
+ * capture variables. It receives the activation (edit `act.data` in place, or return new
+ * values of the same length) and `{name, layer}`.
+ */
+export type HookFunction = (act: Tensor, hook: { name: string; layer: number }) => Float32Array | number[] | void;
+
+export interface HookAction {
+  kind: "replace" | "zero" | "meanAblate" | "add";
+  /** replace: the activation's shape; add: that shape or trailing dims (broadcast). */
+  tensor?: Tensor | Float32Array;
+  /** Restrict to these positions (negative counts from the end). */
+  positions?: number[];
+  /** Restrict to these heads (hooks with a head axis). */
+  heads?: number[];
+}
+
+export type PatchSweep =
+  | "resid_pre" | "resid_mid" | "attn_out" | "mlp_out"
+  | "head_out" | "head_q" | "head_k" | "head_v" | "head_pattern"
+  | "head_out_by_pos" | "head_q_by_pos" | "head_k_by_pos" | "head_v_by_pos"
+  | "head_pattern_by_pos" | "head_pattern_dest_src"
+  | "block_every" | "head_all_pos_every" | "head_by_pos_every";
+
+export type PatchMetric = "logit_diff" | "prob" | "logprob" | "rank";
+
+export interface PatchRequest {
+  sweep: PatchSweep;
+  clean: string | ArrayLike<number>;
+  corrupted: string | ArrayLike<number>;
+  /** [answer, wrong] token pairs (ids or single-token strings); logit_diff averages them. */
+  answers: Array<[number | string, number | string]>;
+  metric?: PatchMetric | ((logits: Float32Array) => number);
+  /** Position the metric reads (negative from the end). Default -1. */
+  position?: number;
+  normalize?: boolean;
+  direction?: "denoising" | "noising";
+  prependBos?: boolean;
+}
+
+export interface PatchResult {
+  sweep: PatchSweep;
+  shape: number[];
+  axes: string[];
+  values: Float64Array;
+  cleanMetric: number;
+  corruptedMetric: number;
+  cellsComputed: number;
+}
+
+export interface ProgressOptions {
+  onProgress?: (fraction: number) => void;
+  signal?: AbortSignal;
+}
+
+export interface LogitLens {
+  labels: string[];
+  positions: number[];
+  topK: number;
+  /** [component][position] */
+  logitDiff: Float64Array;
+  logitDiffWithBias: Float64Array;
+  /** [component][position][k] */
+  topTokens: Int32Array;
+  topLogits: Float32Array;
+  topProbs: Float64Array;
+}
+
+export interface ComponentAttribution {
+  labels: string[];
+  logitDiff: Float64Array;
+  biasTerm: number;
+  totalLogitDiff: number;
+}
+
+export interface HeadAttribution {
+  shape: [number, number];
+  logitDiff: Float64Array;
+}
+
+export interface ResidualNorms {
+  perLayer: Float64Array;
+  /** [layer][position] */
+  perPosition: Float64Array;
+  positions: number;
+}
+
+export interface HeadDetectorScores {
+  tokens: Int32Array;
+  shape: [number, number];
+  previousToken: Float64Array;
+  duplicateToken: Float64Array;
+  induction: Float64Array;
+}

@@ -1,0 +1,200 @@
+// The engine's Web Worker: owns the wasm module and the loaded model, answers protocol
+// requests (protocol.ts). Patching sweeps run one chunk per event-loop turn so progress is
+// reported and a cancel message is seen between chunks.
+
+import { chooseVariant, loadCoreModule, unwrap, type EmbindModel, type EmbindModule, type Variant } from "./core-module";
+import { openModel } from "./model-source";
+import type { RequestMessage, ResponseMessage, WireHook, WirePatchRequest } from "./protocol";
+
+interface WorkerScope {
+  postMessage(message: ResponseMessage, transfer?: Transferable[]): void;
+  onmessage: ((event: MessageEvent<RequestMessage>) => void) | null;
+}
+const scope = self as unknown as WorkerScope;
+
+let assetBase = "";
+let threads = 1;
+let core: EmbindModule | undefined;
+let variant: Variant = "st";
+let model: EmbindModel | undefined;
+const cancelled = new Set<number>();
+const aborters = new Map<number, AbortController>();
+let queue: Promise<void> = Promise.resolve();
+
+function post(message: ResponseMessage, transfer: Transferable[] = []): void {
+  scope.postMessage(message, transfer);
+}
+
+/** Buffers of typed arrays inside a result, transferred instead of copied. */
+function transferables(value: unknown, out: Transferable[] = [], seen = new Set<ArrayBufferLike>()): Transferable[] {
+  if (ArrayBuffer.isView(value)) {
+    const buffer = value.buffer;
+    if (buffer instanceof ArrayBuffer && !seen.has(buffer)) {
+      seen.add(buffer);
+      out.push(buffer);
+    }
+  } else if (Array.isArray(value)) {
+    for (const v of value) transferables(v, out, seen);
+  } else if (value && typeof value === "object") {
+    for (const v of Object.values(value)) transferables(v, out, seen);
+  }
+  return out;
+}
+
+/** Compiles a function sent as source text (user hooks and metrics run here, in the worker). */
+function compile<T>(source: string, what: string): T {
+  try {
+    return new Function(`"use strict"; return (${source});`)() as T;
+  } catch (e) {
+    throw new Error(`${what} is not a valid function: ${(e as Error).message}`);
+  }
+}
+
+function requireModel(): EmbindModel {
+  if (!model) throw new Error("no model is loaded");
+  return model;
+}
+
+function wireHooks(hooks: WireHook[]): unknown[] {
+  return hooks.map((h) => {
+    if (h.kind !== "callback") return h;
+    const fn = compile<(act: unknown, hook: unknown) => unknown>(h.fnSource ?? "", `hook on ${h.name}`);
+    return { ...h, fn: (act: unknown, info: unknown) => {
+      try {
+        const r = fn(act, info);
+        return r === undefined ? undefined : r;
+      } catch (e) {
+        return `hook on ${h.name} threw: ${(e as Error).message}`;
+      }
+    } };
+  });
+}
+
+async function runPatch(id: number, r: WirePatchRequest): Promise<unknown> {
+  const m = requireModel();
+  const request: Record<string, unknown> = { ...r };
+  if (r.metric === "custom") {
+    const metric = compile<(logits: Float32Array) => number>(r.customMetricSource ?? "", "metric");
+    request.customMetric = (logits: Float32Array) => Number(metric(logits));
+  }
+  const job = m.startPatch(request);
+  if (!job) unwrap(core!.lastError());
+  try {
+    for (;;) {
+      if (cancelled.has(id)) {
+        const e = new Error("the patching sweep was cancelled");
+        e.name = "AbortError";
+        throw e;
+      }
+      const step = unwrap(job!.step());
+      post({ id, type: "progress", progress: { stage: "patch", fraction: step.progress } });
+      if (step.done) return job!.result();
+      // Yield so a cancel message can arrive between chunks.
+      await new Promise((resolve) => setTimeout(resolve, 0));
+    }
+  } finally {
+    job!.delete();
+  }
+}
+
+async function handle(message: RequestMessage): Promise<unknown> {
+  const { id } = message;
+  switch (message.op) {
+    case "init":
+      assetBase = message.args.assetBase;
+      threads = message.args.threads;
+      variant = chooseVariant(threads);
+      core = await loadCoreModule(new URL("wasm/", assetBase).href, variant);
+      return { variant, isolated: (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === true };
+    case "load": {
+      if (!core) throw new Error("the engine is not initialised");
+      const heap = () => core!.HEAPU8;
+      const aborter = new AbortController();
+      aborters.set(id, aborter);
+      const opened = await openModel(message.args.source, {
+        assetBase,
+        heap,
+        signal: aborter.signal,
+        hubEndpoint: message.args.hubEndpoint,
+        onProgress: (p) => post({ id, type: "progress", progress: p }),
+      }).finally(() => aborters.delete(id));
+      try {
+        model?.delete();
+        model = undefined;
+        const loaded = core.loadModel({
+          config: opened.config, vocab: opened.vocab, merges: opened.merges, vocabName: opened.vocabName,
+          weights: opened.weights, weightsName: opened.weightsName,
+        }, {
+          processing: message.args.processing,
+          threads: variant === "mt" ? threads : 1,
+          name: opened.name,
+          onProgress: (fraction: number) => post({ id, type: "progress", progress: { stage: "load", fraction } }),
+        });
+        if (!loaded) unwrap(core.lastError());
+        model = loaded!;
+      } finally {
+        opened.close();
+      }
+      return { cfg: model.config(), variant };
+    }
+    case "toTokens":
+      return requireModel().toTokens(message.args.text, message.args.prependBos);
+    case "strTokens":
+      return requireModel().strTokens(message.args.tokens);
+    case "decode":
+      return requireModel().decode(message.args.tokens);
+    case "singleToken":
+      return unwrap(requireModel().singleToken(message.args.text)).value;
+    case "run": {
+      const a = message.args;
+      const options: Record<string, unknown> = { useAttnResult: a.useAttnResult, returnLogits: a.returnLogits, hooks: wireHooks(a.hooks) };
+      if (a.cacheNames) options.cacheNames = a.cacheNames;
+      return unwrap(requireModel().run(a.tokens, options));
+    }
+    case "topK":
+      return requireModel().topK(message.args.logits, message.args.k);
+    case "loss": {
+      const m = requireModel();
+      const out = unwrap(m.run(message.args.tokens, { returnLogits: true }));
+      return unwrap(m.loss(out.logits!, message.args.tokens));
+    }
+    case "patch":
+      return runPatch(id, message.args);
+    case "logitLens": {
+      const a = message.args;
+      return unwrap(requireModel().logitLens(a.tokens, a.positions, a.pairs, a.k));
+    }
+    case "componentAttribution":
+      return unwrap(requireModel().componentAttribution(message.args.tokens, message.args.position, message.args.pairs));
+    case "headAttribution":
+      return unwrap(requireModel().headAttribution(message.args.tokens, message.args.position, message.args.pairs));
+    case "residualNorms":
+      return unwrap(requireModel().residualNorms(message.args.tokens));
+    case "detectHeads":
+      return unwrap(requireModel().detectHeads(message.args.seqLen, message.args.seed));
+    case "cancel":
+      cancelled.add(message.args.target);
+      return null;
+  }
+}
+
+scope.onmessage = (event) => {
+  const message = event.data;
+  // Cancels must not wait behind the job they cancel.
+  if (message.op === "cancel") {
+    cancelled.add(message.args.target);
+    aborters.get(message.args.target)?.abort();
+    return;
+  }
+  queue = queue.then(async () => {
+    try {
+      const value = await handle(message);
+      post({ id: message.id, type: "result", value }, transferables(value));
+    } catch (e) {
+      const error = e as Error & { code?: string };
+      post({ id: message.id, type: "error", message: error.message, code: error.name === "AbortError" ? "cancelled" : error.code ?? "error" });
+    } finally {
+      cancelled.delete(message.id);
+    }
+  });
+};
