@@ -22,6 +22,7 @@ namespace hooklab {
 namespace {
 
 constexpr int64_t kMaxChunkRows = 1024;  // rows stacked into one product (bounds memory)
+constexpr size_t kMaxChunkCells = 256;   // cells per step (bounds the time between progress reports)
 constexpr int64_t kLogitBatch = 64;      // cells per full-vocabulary logits product
 
 struct Buffers {
@@ -380,7 +381,8 @@ Result<bool> PatchJob::step() {
     const ModelConfig& cfg = s.model->cfg();
     size_t end = s.done;
     int64_t rows = 0;
-    while (end < s.work.size() && (end == s.done || rows + (s.metric_pos - s.work[end]->p0 + 1) <= kMaxChunkRows)) {
+    while (end < s.work.size() && end - s.done < kMaxChunkCells &&
+           (end == s.done || rows + (s.metric_pos - s.work[end]->p0 + 1) <= kMaxChunkRows)) {
       rows += s.metric_pos - s.work[end]->p0 + 1;
       ++end;
     }

@@ -1,0 +1,2 @@
+// The lab page (built out in web/src/app).
+export {};

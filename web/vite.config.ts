@@ -1,0 +1,81 @@
+// Vite build of the lab (index.html) and the engine harness used by tests and benchmarks
+// (harness.html). The wasm core (build/wasm) and the bundled models are served from wasm/ and
+// models/ next to the pages, unhashed, because the Emscripten glue finds its .wasm and worker
+// files by name.
+import { defineConfig, type Plugin } from "vite";
+import { cpSync, existsSync, mkdirSync, createReadStream, statSync } from "node:fs";
+import { dirname, join, resolve, extname } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+
+// URL prefix -> repository directory, served in development and copied into the build.
+const STATIC_ASSETS: Record<string, string> = {
+  "/wasm/": join(root, "build/wasm"),
+  "/models/tokenizer/": join(root, "models/tokenizer"),
+  "/models/hooklab-demo/": join(root, "models/hooklab-demo"),
+};
+const WASM_FILES = /^hooklab-(st|mt)\.(mjs|wasm)$|^hooklab-mt\.worker\.js$/;
+const TYPES: Record<string, string> = {
+  ".mjs": "text/javascript", ".js": "text/javascript", ".wasm": "application/wasm", ".json": "application/json",
+  ".bpe": "text/plain", ".md": "text/markdown", ".safetensors": "application/octet-stream", ".jsonl": "application/json",
+};
+
+function hooklabAssets(): Plugin {
+  return {
+    name: "hooklab-assets",
+    configureServer(server) {
+      server.middlewares.use((req, res, next) => {
+        const url = (req.url ?? "").split("?")[0];
+        for (const [prefix, dir] of Object.entries(STATIC_ASSETS)) {
+          if (!url.startsWith(prefix)) continue;
+          const file = join(dir, decodeURIComponent(url.slice(prefix.length)));
+          if (!file.startsWith(dir) || !existsSync(file) || !statSync(file).isFile()) break;
+          res.setHeader("Content-Type", TYPES[extname(file)] ?? "application/octet-stream");
+          createReadStream(file).pipe(res);
+          return;
+        }
+        next();
+      });
+    },
+    writeBundle(options) {
+      const out = options.dir!;
+      for (const [prefix, dir] of Object.entries(STATIC_ASSETS)) {
+        if (!existsSync(dir)) throw new Error(`${dir} is missing: build the wasm core first (npm run build:wasm)`);
+        const target = join(out, prefix);
+        mkdirSync(target, { recursive: true });
+        cpSync(dir, target, {
+          recursive: true,
+          filter: (src) => prefix !== "/wasm/" || src === dir || WASM_FILES.test(src.slice(dir.length + 1)),
+        });
+      }
+    },
+  };
+}
+
+// Cross-origin isolation lets the engine use the pthreads build (SharedArrayBuffer).
+const isolation = { "Cross-Origin-Opener-Policy": "same-origin", "Cross-Origin-Embedder-Policy": "require-corp" };
+
+export default defineConfig({
+  root: resolve(root, "web"),
+  base: "./",
+  plugins: [hooklabAssets()],
+  server: { headers: isolation, fs: { allow: [root] } },
+  preview: { headers: isolation },
+  worker: { format: "es" },
+  build: {
+    outDir: resolve(root, "web/dist"),
+    emptyOutDir: true,
+    target: "es2022",
+    rollupOptions: {
+      input: {
+        lab: resolve(root, "web/index.html"),
+        harness: resolve(root, "web/harness.html"),
+        "hooklab-embed": resolve(root, "web/src/embed/hooklab-embed.ts"),
+      },
+      output: {
+        entryFileNames: (chunk) => (chunk.name === "hooklab-embed" ? "hooklab-embed.js" : "assets/[name]-[hash].js"),
+      },
+    },
+  },
+});
