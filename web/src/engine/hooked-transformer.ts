@@ -172,6 +172,11 @@ export class HookedTransformer {
     return this.engine.call({ op: "detectHeads", args: { seqLen, seed: options.seed ?? 0 } });
   }
 
+  /** The engine's wasm memory (its peak: wasm memory only grows) and which build runs. */
+  async memoryStats(): Promise<{ wasmMemoryBytes: number; variant: "st" | "mt" }> {
+    return this.engine.call({ op: "stats", args: {} });
+  }
+
   dispose(): void {
     this.engine.dispose();
   }

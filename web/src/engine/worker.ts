@@ -172,6 +172,9 @@ async function handle(message: RequestMessage): Promise<unknown> {
       return unwrap(requireModel().residualNorms(message.args.tokens));
     case "detectHeads":
       return unwrap(requireModel().detectHeads(message.args.seqLen, message.args.seed));
+    case "stats":
+      // wasm memory never shrinks, so its size is the peak of this worker's lifetime.
+      return { wasmMemoryBytes: core ? core.HEAPU8.buffer.byteLength : 0, variant };
     case "cancel":
       cancelled.add(message.args.target);
       return null;
