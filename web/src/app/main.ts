@@ -1,2 +1,96 @@
-// The lab page (built out in web/src/app).
-export {};
+// The lab page: decode the experiment from the URL, lay out the panels, load the model, keep
+// the URL in sync so the page can be shared at any moment.
+import "../styles/lab.css";
+import { decodeLocation, encodeExperiment } from "../state/url-state";
+import { LabController } from "./lab-controller";
+import { el, replaceChildren } from "../views/dom";
+import { modelBar } from "../views/model-bar";
+import { noticesView } from "../views/notices-view";
+import { promptView } from "../views/prompt-view";
+import { predictionsView } from "../views/predictions-view";
+import { insideView } from "../views/inside-views";
+import { patchingView } from "../views/patching-view";
+import { shareView } from "../views/share-view";
+import { VIEWS, type ViewChoice } from "../state/experiment";
+import { HookedTransformer } from "../engine";
+
+const params = new URLSearchParams(location.search);
+const embed = params.get("embed") === "1";
+const decoded = decodeLocation(location.hash, location.search);
+const lab = new LabController(decoded.experiment, decoded.notices.map((text) => ({ kind: "warning", text })), {
+  hubEndpoint: params.get("hub") ?? undefined,
+  singleThreaded: embed,
+});
+
+// Theme: the system's, unless the user picked one.
+const storedTheme = localStorage.getItem("hooklab-theme");
+document.documentElement.dataset.theme = storedTheme ?? (matchMedia("(prefers-color-scheme: dark)").matches ? "dark" : "light");
+const themeButton = el("button", { class: "secondary", "aria-label": "toggle dark theme", onclick: () => {
+  const next = document.documentElement.dataset.theme === "dark" ? "light" : "dark";
+  document.documentElement.dataset.theme = next;
+  localStorage.setItem("hooklab-theme", next);
+} }, "◐ theme");
+
+async function openLocalFiles(files: File[]): Promise<void> {
+  const byName = (name: string) => files.find((f) => f.name === name);
+  const config = byName("config.json"), weights = files.find((f) => f.name.endsWith(".safetensors"));
+  if (!config || !weights) {
+    lab.notify({ kind: "error", text: "Pick a model directory's config.json and model.safetensors (vocab.json and merges.txt are optional)." });
+    return;
+  }
+  await lab.loadFiles({ config, weights, vocab: byName("vocab.json"), merges: byName("merges.txt"), name: weights.name });
+}
+
+const VIEW_LABELS: Record<ViewChoice, string> = { predict: "Tokens & predictions", inside: "Inside the model", patch: "Activation patching" };
+const tabs = el("nav", { class: "tabs", role: "tablist", "aria-label": "views" });
+const panels: Record<ViewChoice, HTMLElement> = {
+  predict: el("div", { role: "tabpanel", "data-view": "predict" }, promptView(lab), predictionsView(lab)),
+  inside: el("div", { role: "tabpanel", "data-view": "inside" }, insideView(lab)),
+  patch: el("div", { role: "tabpanel", "data-view": "patch" }, patchingView(lab)),
+};
+const main = el("main", { class: "lab" });
+
+function renderTabs(): void {
+  const view = lab.state.experiment.view;
+  replaceChildren(tabs, ...VIEWS.map((v) => el("button", {
+    role: "tab", "aria-selected": String(v === view), "data-tab": v, onclick: () => lab.update({ view: v }),
+  }, VIEW_LABELS[v])));
+  for (const v of VIEWS) panels[v].hidden = v !== view;
+}
+
+const embedBar = el("div", { class: "embed-bar" }, el("span", {}, "hooklab"),
+  el("a", { href: location.href.replace("?embed=1", ""), target: "_blank", rel: "noopener" }, "open in hooklab ↗"));
+
+replaceChildren(document.getElementById("app")!,
+  el("header", { class: "lab" }, el("h1", {}, "hooklab"), modelBar(lab, (files) => void openLocalFiles(files)),
+    el("span", { class: "spacer" }), shareView(lab), themeButton),
+  tabs, embedBar, el("div", { style: "padding: 0 1rem" }, noticesView(lab)), main);
+append();
+function append(): void {
+  for (const v of VIEWS) main.append(panels[v]);
+}
+if (embed) document.body.classList.add("embed");
+
+// Keep the URL's fragment equal to the experiment, so copying the address bar shares it.
+let urlTimer: ReturnType<typeof setTimeout> | undefined;
+lab.store.subscribe((state, changed) => {
+  if (changed.has("experiment")) {
+    renderTabs();
+    clearTimeout(urlTimer);
+    urlTimer = setTimeout(() => history.replaceState(null, "", `${location.pathname}${location.search}#${encodeExperiment(state.experiment)}`), 300);
+  }
+});
+window.addEventListener("hashchange", () => {
+  const next = decodeLocation(location.hash);
+  for (const text of next.notices) lab.notify({ kind: "warning", text });
+  lab.update(next.experiment);
+});
+renderTabs();
+
+// A shared patching experiment opens with its results, as it was shared.
+void lab.loadModel().then(() => {
+  if (lab.state.experiment.view === "patch" && lab.state.model.phase === "ready") return lab.runPatch();
+});
+
+// Tests and curious users can reach the engine from the console.
+(window as unknown as { hooklabLab: unknown }).hooklabLab = { lab, HookedTransformer };

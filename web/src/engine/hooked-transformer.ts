@@ -12,7 +12,7 @@ import { hookNames, resolveHookName } from "./hook-names";
 import type { WireHook } from "./protocol";
 import type {
   ComponentAttribution, FwdHook, HeadAttribution, HeadDetectorScores, HookAction, LoadOptions, LogitLens,
-  ModelConfig, ModelSource, NamesFilter, PatchRequest, PatchResult, ProgressOptions, ResidualNorms, Tensor, TopKEntry,
+  ModelConfig, ModelSource, NamesFilter, PatchRequest, PatchResult, Predictions, ProgressOptions, ResidualNorms, Tensor, TopKEntry,
 } from "./types";
 
 type Input = string | ArrayLike<number>;
@@ -115,6 +115,12 @@ export class HookedTransformer {
     if (at < 0 || at >= positions) throw new Error(`position ${p} is out of range for ${positions} positions`);
     const row = logits.data.slice(at * vocab, (at + 1) * vocab);
     return this.engine.call<TopKEntry[]>({ op: "topK", args: { logits: row, k: options.k ?? 10 } }, { transfer: [row.buffer] });
+  }
+
+  /** Top-k predictions at every position and the log-probability of each actual next token. */
+  async predictions(input: Input, options: { k?: number; prependBos?: boolean } = {}): Promise<Predictions> {
+    const tokens = await this.toTokens(input, options);
+    return this.engine.call({ op: "predictions", args: { tokens, k: options.k ?? 10 } });
   }
 
   /** Mean next-token loss and the loss per token ([P - 1]). */

@@ -50,6 +50,7 @@ export type Request =
   | { op: "headAttribution"; args: { tokens: Int32Array; position: number; pairs: Array<[number, number]> } }
   | { op: "residualNorms"; args: { tokens: Int32Array } }
   | { op: "detectHeads"; args: { seqLen: number; seed: number } }
+  | { op: "predictions"; args: { tokens: Int32Array; k: number } }
   | { op: "stats"; args: Record<string, never> }
   | { op: "cancel"; args: { target: number } };
 

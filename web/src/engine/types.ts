@@ -154,6 +154,7 @@ export interface LogitLens {
   logitDiffWithBias: Float64Array;
   /** [component][position][k] */
   topTokens: Int32Array;
+  topStrings: string[];
   topLogits: Float32Array;
   topProbs: Float64Array;
 }
@@ -183,4 +184,13 @@ export interface HeadDetectorScores {
   previousToken: Float64Array;
   duplicateToken: Float64Array;
   induction: Float64Array;
+}
+
+export interface Predictions {
+  /** For every position, the k most likely next tokens. */
+  top: TopKEntry[][];
+  /** [P - 1]: log p(actual next token) and its rank (0 = the model's top choice). */
+  nextLogProb: Float64Array;
+  nextRank: Int32Array;
+  loss: number;
 }

@@ -162,7 +162,9 @@ async function handle(message: RequestMessage): Promise<unknown> {
       return runPatch(id, message.args);
     case "logitLens": {
       const a = message.args;
-      return unwrap(requireModel().logitLens(a.tokens, a.positions, a.pairs, a.k));
+      const m = requireModel();
+      const lens = unwrap(m.logitLens(a.tokens, a.positions, a.pairs, a.k)) as { topTokens: Int32Array };
+      return { ...lens, topStrings: Array.from(lens.topTokens, (id) => m.tokenText(id)) };
     }
     case "componentAttribution":
       return unwrap(requireModel().componentAttribution(message.args.tokens, message.args.position, message.args.pairs));
@@ -172,6 +174,28 @@ async function handle(message: RequestMessage): Promise<unknown> {
       return unwrap(requireModel().residualNorms(message.args.tokens));
     case "detectHeads":
       return unwrap(requireModel().detectHeads(message.args.seqLen, message.args.seed));
+    case "predictions": {
+      // Everything the prediction views show, from one forward pass: the top k at every
+      // position and how likely the actual next token was.
+      const m = requireModel();
+      const { tokens, k } = message.args;
+      const out = unwrap(m.run(tokens, { returnLogits: true }));
+      const logits = out.logits!;
+      const vocab = out.logitsShape![2];
+      const positions = tokens.length;
+      const top: unknown[] = [];
+      for (let p = 0; p < positions; p++) top.push(m.topK(logits.subarray(p * vocab, (p + 1) * vocab), k));
+      const loss = unwrap(m.loss(logits, tokens));
+      const nextRank = new Int32Array(Math.max(positions - 1, 0));
+      for (let p = 0; p + 1 < positions; p++) {
+        const row = logits.subarray(p * vocab, (p + 1) * vocab);
+        const target = row[tokens[p + 1]];
+        let rank = 0;
+        for (let v = 0; v < vocab; v++) if (row[v] > target) rank++;
+        nextRank[p] = rank;
+      }
+      return { top, nextLogProb: loss.perToken.map((x) => -x), nextRank, loss: loss.mean };
+    }
     case "stats":
       // wasm memory never shrinks, so its size is the peak of this worker's lifetime.
       return { wasmMemoryBytes: core ? core.HEAPU8.buffer.byteLength : 0, variant };

@@ -1,0 +1,368 @@
+// The lab's controller: turns the experiment (what the user asked for) into engine calls and
+// keeps their results in the store. Views read the store and never compute model quantities.
+
+import { HookedTransformer, type LoadProgress, type ModelConfig, type PatchResult, type Predictions } from "../engine";
+import type { ComponentAttribution, HeadAttribution, HeadDetectorScores, LogitLens, ResidualNorms } from "../engine";
+import { singleTokenCandidates, tokenDifferences } from "../analysis/token-display";
+import { DEFAULT_EXPERIMENT, type Experiment, type SweepChoice } from "../state/experiment";
+import { encodeExperiment } from "../state/url-state";
+import { Store } from "./store";
+
+export interface Notice {
+  kind: "warning" | "error";
+  text: string;
+}
+
+export interface TokenizedPrompt {
+  ids: Int32Array;
+  strs: string[];
+}
+
+export interface AnswerCheck {
+  text: string;
+  id?: number;
+  error?: string;
+  suggestions: string[];
+}
+
+export interface InsideResults {
+  prompt: string;
+  norms?: ResidualNorms;
+  /** Per layer, hook_pattern [1, H, P, P]. */
+  patterns?: Float32Array[];
+  lens?: LogitLens;
+  components?: ComponentAttribution;
+  heads?: HeadAttribution;
+  detectors?: HeadDetectorScores;
+}
+
+export interface PatchState {
+  status: "idle" | "running" | "done" | "error" | "cancelled";
+  progress: number;
+  current?: SweepChoice;
+  results: Partial<Record<SweepChoice, PatchResult>>;
+  /** Token strings of the corrupted prompt (axis labels). */
+  strTokens: string[];
+  error?: string;
+}
+
+export interface LabState {
+  experiment: Experiment;
+  notices: Notice[];
+  model: { phase: "idle" | "loading" | "ready" | "error"; progress?: LoadProgress; error?: string };
+  cfg?: ModelConfig;
+  variant?: "st" | "mt";
+  prompt?: TokenizedPrompt;
+  predictions?: Predictions;
+  inside?: InsideResults;
+  clean?: TokenizedPrompt;
+  corrupted?: TokenizedPrompt;
+  difference?: { positions: number[]; lengthMismatch: boolean };
+  answer?: AnswerCheck;
+  wrong?: AnswerCheck;
+  patch: PatchState;
+  busy: Set<string>;
+}
+
+export interface LabOptions {
+  assetBase?: string;
+  hubEndpoint?: string;
+  singleThreaded?: boolean;
+}
+
+export class LabController {
+  readonly store: Store<LabState>;
+  private model?: HookedTransformer;
+  private loadAbort?: AbortController;
+  private patchAbort?: AbortController;
+  private promptTimer?: ReturnType<typeof setTimeout>;
+  private patchInputsTimer?: ReturnType<typeof setTimeout>;
+  private generation = 0;
+
+  constructor(experiment: Experiment, notices: Notice[], private readonly options: LabOptions = {}) {
+    this.store = new Store<LabState>({
+      experiment, notices, model: { phase: "idle" }, busy: new Set(),
+      patch: { status: "idle", progress: 0, results: {}, strTokens: [] },
+    });
+  }
+
+  get state(): Readonly<LabState> {
+    return this.store.get();
+  }
+
+  /** The shareable URL of the current experiment (fragment state). */
+  shareUrl(base = location.href): string {
+    const url = new URL(base);
+    url.search = "";
+    url.hash = encodeExperiment(this.state.experiment);
+    return url.href;
+  }
+
+  notify(notice: Notice): void {
+    this.store.set({ notices: [...this.state.notices, notice] });
+  }
+
+  dismissNotices(): void {
+    this.store.set({ notices: [] });
+  }
+
+  /** Applies a change of the experiment and recomputes what depends on it. */
+  update(patch: Partial<Experiment>): void {
+    const before = this.state.experiment;
+    const experiment = { ...before, ...patch };
+    this.store.set({ experiment });
+    if (patch.model !== undefined && patch.model !== before.model || patch.processing !== undefined && patch.processing !== before.processing) {
+      void this.loadModel();
+      return;
+    }
+    if ("prompt" in patch || "prependBos" in patch || "topK" in patch) this.schedulePrompt();
+    if (("answer" in patch || "wrong" in patch || "clean" in patch || "corrupted" in patch) && this.model) this.schedulePatchInputs();
+    if (("view" in patch || "prompt" in patch || "answer" in patch || "wrong" in patch || "position" in patch) && experiment.view === "inside") {
+      this.scheduleInside();
+    }
+  }
+
+  async loadModel(): Promise<void> {
+    const { model, processing } = this.state.experiment;
+    this.loadAbort?.abort();
+    this.loadAbort = new AbortController();
+    const generation = ++this.generation;
+    this.model?.dispose();
+    this.model = undefined;
+    this.store.set({ model: { phase: "loading" }, cfg: undefined, prompt: undefined, predictions: undefined, inside: undefined,
+      patch: { status: "idle", progress: 0, results: {}, strTokens: [] } });
+    if (model === "local") {
+      this.store.set({ model: { phase: "error", error: "this link used local model files, which cannot travel in a link; open them again (Open files…) or pick a model" } });
+      return;
+    }
+    try {
+      const source = model.includes("/") ? { hub: model } : { bundled: model };
+      const loaded = await HookedTransformer.load(source, {
+        processing, assetBase: this.options.assetBase, hubEndpoint: this.options.hubEndpoint,
+        singleThreaded: this.options.singleThreaded, signal: this.loadAbort.signal,
+        onProgress: (progress) => {
+          if (generation === this.generation) this.store.set({ model: { phase: "loading", progress } });
+        },
+      });
+      if (generation !== this.generation) {
+        loaded.dispose();
+        return;
+      }
+      this.model = loaded;
+      this.store.set({ model: { phase: "ready" }, cfg: loaded.cfg, variant: loaded.variant });
+      await Promise.all([this.refreshPrompt(), this.refreshPatchInputs()]);
+      if (this.state.experiment.view === "inside") await this.refreshInside();
+    } catch (e) {
+      if (generation !== this.generation) return;
+      const message = (e as Error).name === "AbortError" ? "loading was cancelled" : (e as Error).message;
+      this.store.set({ model: { phase: "error", error: message } });
+    }
+  }
+
+  /** Loads a model from files the user picked or dropped (not restorable from a link). */
+  async loadFiles(files: import("../engine").ModelFileSet): Promise<void> {
+    this.loadAbort?.abort();
+    const generation = ++this.generation;
+    this.model?.dispose();
+    this.model = undefined;
+    this.store.set({ experiment: { ...this.state.experiment, model: "local" }, model: { phase: "loading" }, cfg: undefined,
+      prompt: undefined, predictions: undefined, inside: undefined });
+    try {
+      const loaded = await HookedTransformer.load({ files }, {
+        processing: this.state.experiment.processing, assetBase: this.options.assetBase, singleThreaded: this.options.singleThreaded,
+        onProgress: (progress) => generation === this.generation && this.store.set({ model: { phase: "loading", progress } }),
+      });
+      if (generation !== this.generation) return loaded.dispose();
+      this.model = loaded;
+      this.store.set({ model: { phase: "ready" }, cfg: loaded.cfg, variant: loaded.variant });
+      await Promise.all([this.refreshPrompt(), this.refreshPatchInputs()]);
+    } catch (e) {
+      if (generation === this.generation) this.store.set({ model: { phase: "error", error: (e as Error).message } });
+    }
+  }
+
+  cancelLoad(): void {
+    this.loadAbort?.abort();
+  }
+
+  private schedulePrompt(): void {
+    clearTimeout(this.promptTimer);
+    this.promptTimer = setTimeout(() => void this.refreshPrompt(), 200);
+  }
+
+  private schedulePatchInputs(): void {
+    clearTimeout(this.patchInputsTimer);
+    this.patchInputsTimer = setTimeout(() => void this.refreshPatchInputs(), 200);
+  }
+
+  private insideTimer?: ReturnType<typeof setTimeout>;
+  private scheduleInside(): void {
+    clearTimeout(this.insideTimer);
+    this.insideTimer = setTimeout(() => void this.refreshInside(), 250);
+  }
+
+  private async track<T>(what: string, work: () => Promise<T>): Promise<T | undefined> {
+    const busy = new Set(this.state.busy);
+    busy.add(what);
+    this.store.set({ busy });
+    try {
+      return await work();
+    } catch (e) {
+      this.notify({ kind: "error", text: (e as Error).message });
+      return undefined;
+    } finally {
+      const after = new Set(this.state.busy);
+      after.delete(what);
+      this.store.set({ busy: after });
+    }
+  }
+
+  async refreshPrompt(): Promise<void> {
+    const model = this.model;
+    if (!model) return;
+    const { prompt, prependBos, topK } = this.state.experiment;
+    await this.track("prompt", async () => {
+      if (!prompt && !prependBos) {
+        this.store.set({ prompt: undefined, predictions: undefined });
+        return;
+      }
+      const ids = await model.toTokens(prompt, { prependBos });
+      if (ids.length > model.cfg.n_ctx) {
+        this.store.set({ prompt: { ids, strs: await model.toStrTokens(ids) }, predictions: undefined });
+        throw new Error(`The prompt is ${ids.length} tokens; this model reads at most ${model.cfg.n_ctx} (n_ctx). Shorten it.`);
+      }
+      const [strs, predictions] = await Promise.all([model.toStrTokens(ids), model.predictions(ids, { k: topK })]);
+      if (this.state.experiment.prompt !== prompt || model !== this.model) return;
+      this.store.set({ prompt: { ids, strs }, predictions });
+    });
+  }
+
+  async refreshInside(): Promise<void> {
+    const model = this.model;
+    const prompt = this.state.prompt;
+    if (!model || !prompt || prompt.ids.length > model.cfg.n_ctx) return;
+    const e = this.state.experiment;
+    await this.track("inside", async () => {
+      const ids = prompt.ids;
+      const position = e.position ?? ids.length - 1;
+      const pairs = await this.answerPairs();
+      const positions = Array.from({ length: ids.length }, (_, i) => i);
+      const [norms, run, lens, detectors] = await Promise.all([
+        model.residualNorms(ids),
+        model.runWithCache(ids, { namesFilter: /hook_pattern$/ }),
+        model.logitLens(ids, { positions, answers: pairs, k: 5 }),
+        this.state.inside?.detectors ?? model.detectHeads({ seqLen: Math.min(50, Math.floor((model.cfg.n_ctx - 1) / 2)) }),
+      ]);
+      const patterns = Array.from({ length: model.cfg.n_layers }, (_, l) => run.cache.get("pattern", l).data);
+      const [components, heads] = pairs.length
+        ? await Promise.all([model.componentAttribution(ids, pairs, position), model.headAttribution(ids, pairs, position)])
+        : [undefined, undefined];
+      if (model !== this.model || this.state.prompt !== prompt) return;
+      this.store.set({ inside: { prompt: e.prompt, norms, patterns, lens, components, heads, detectors } });
+    });
+  }
+
+  /** Answer/wrong tokens of the experiment as ids, when both are single tokens. */
+  private async answerPairs(): Promise<Array<[number, number]>> {
+    const { answer, wrong } = this.state;
+    return answer?.id !== undefined && wrong?.id !== undefined ? [[answer.id, wrong.id]] : [];
+  }
+
+  private async checkAnswer(text: string): Promise<AnswerCheck> {
+    const model = this.model!;
+    try {
+      return { text, id: await model.toSingleToken(text), suggestions: [] };
+    } catch (e) {
+      const suggestions: string[] = [];
+      for (const candidate of singleTokenCandidates(text)) {
+        try {
+          await model.toSingleToken(candidate);
+          suggestions.push(candidate);
+        } catch {
+          /* not a single token either */
+        }
+      }
+      return { text, error: (e as Error).message, suggestions: suggestions.slice(0, 4) };
+    }
+  }
+
+  async refreshPatchInputs(): Promise<void> {
+    const model = this.model;
+    if (!model) return;
+    const e = this.state.experiment;
+    await this.track("patch-inputs", async () => {
+      const [cleanIds, corruptedIds, answer, wrong] = await Promise.all([
+        model.toTokens(e.clean), model.toTokens(e.corrupted), this.checkAnswer(e.answer), this.checkAnswer(e.wrong)]);
+      const [cleanStrs, corruptedStrs] = await Promise.all([model.toStrTokens(cleanIds), model.toStrTokens(corruptedIds)]);
+      if (model !== this.model) return;
+      this.store.set({
+        clean: { ids: cleanIds, strs: cleanStrs }, corrupted: { ids: corruptedIds, strs: corruptedStrs },
+        difference: tokenDifferences(cleanIds, corruptedIds), answer, wrong,
+      });
+    });
+  }
+
+  /** Why the patching experiment cannot run yet, or undefined when it can. */
+  patchBlocker(): string | undefined {
+    const s = this.state;
+    if (!this.model) return "the model is not loaded";
+    if (!s.clean || !s.corrupted) return "tokenizing…";
+    if (s.difference?.lengthMismatch) {
+      return `clean and corrupted prompts must have the same number of tokens (${s.clean.ids.length} vs ${s.corrupted.ids.length})`;
+    }
+    if (s.clean.ids.length > this.model.cfg.n_ctx) return `the prompts are longer than n_ctx = ${this.model.cfg.n_ctx} tokens`;
+    if (s.answer?.error) return `answer: ${s.answer.error}`;
+    if (s.wrong?.error && s.experiment.metric === "logit_diff") return `wrong token: ${s.wrong.error}`;
+    if (s.experiment.sweeps.length === 0) return "choose at least one activation to patch";
+    return undefined;
+  }
+
+  async runPatch(): Promise<void> {
+    const blocker = this.patchBlocker();
+    const model = this.model;
+    if (blocker || !model) {
+      if (blocker) this.notify({ kind: "warning", text: `Cannot run the patching experiment: ${blocker}.` });
+      return;
+    }
+    const e = this.state.experiment;
+    this.patchAbort?.abort();
+    const abort = (this.patchAbort = new AbortController());
+    const sweeps = [...e.sweeps];
+    const results: Partial<Record<SweepChoice, PatchResult>> = {};
+    const strTokens = this.state.corrupted!.strs;
+    this.store.set({ patch: { status: "running", progress: 0, results, strTokens } });
+    try {
+      for (let i = 0; i < sweeps.length; i++) {
+        const sweep = sweeps[i];
+        this.store.set({ patch: { status: "running", progress: i / sweeps.length, current: sweep, results: { ...results }, strTokens } });
+        results[sweep] = await model.patch({
+          sweep, clean: this.state.clean!.ids, corrupted: this.state.corrupted!.ids,
+          answers: [[this.state.answer!.id!, this.state.wrong?.id ?? this.state.answer!.id!]],
+          metric: e.metric, normalize: e.normalize,
+        }, {
+          signal: abort.signal,
+          onProgress: (f) => this.store.set({ patch: { status: "running", progress: (i + f) / sweeps.length, current: sweep, results: { ...results }, strTokens } }),
+        });
+      }
+      this.store.set({ patch: { status: "done", progress: 1, results: { ...results }, strTokens } });
+    } catch (err) {
+      const cancelled = (err as Error).name === "AbortError";
+      this.store.set({ patch: { status: cancelled ? "cancelled" : "error", progress: 0, results: { ...results }, strTokens,
+        error: cancelled ? undefined : (err as Error).message } });
+    }
+  }
+
+  cancelPatch(): void {
+    this.patchAbort?.abort();
+  }
+
+  /** A patching cell was clicked: look inside that layer at that position. */
+  inspect(layer: number, position: number | null): void {
+    this.update({ view: "inside", layer, position, prompt: this.state.experiment.clean });
+  }
+
+  reset(): void {
+    this.store.set({ experiment: { ...DEFAULT_EXPERIMENT, sweeps: [...DEFAULT_EXPERIMENT.sweeps] } });
+    void this.loadModel();
+  }
+}

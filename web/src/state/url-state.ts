@@ -1,0 +1,100 @@
+// Experiment <-> URL fragment. Versioned; short states stay readable
+// (#v=1&model=hooklab-demo&prompt=...), long ones are compressed (#v=1&z=... with lz-string).
+// Decoding never throws: a malformed or hostile fragment yields the default experiment and a
+// notice that says what could not be restored.
+
+import { compressToEncodedURIComponent, decompressFromEncodedURIComponent } from "lz-string";
+import { DEFAULT_EXPERIMENT, sanitizeExperiment, type Experiment } from "./experiment";
+
+export const URL_VERSION = 1;
+const READABLE_LIMIT = 600;  // characters of fragment before we compress
+const MAX_FRAGMENT = 100_000;
+
+export interface DecodedState {
+  experiment: Experiment;
+  /** What could not be restored (shown to the user); empty when everything was. */
+  notices: string[];
+}
+
+/** Only the fields that differ from the defaults go into the URL. */
+function changedFields(e: Experiment): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(e)) {
+    const def = (DEFAULT_EXPERIMENT as unknown as Record<string, unknown>)[key];
+    const same = Array.isArray(value) ? value.join() === (def as unknown[]).join() : value === def;
+    if (same) continue;
+    out[key] = value === null ? "" : Array.isArray(value) ? value.join(",") : String(value);
+  }
+  return out;
+}
+
+export function encodeExperiment(e: Experiment): string {
+  const fields = changedFields(e);
+  const readable = new URLSearchParams({ v: String(URL_VERSION), ...fields }).toString();
+  if (readable.length <= READABLE_LIMIT) return readable;
+  return new URLSearchParams({ v: String(URL_VERSION), z: compressToEncodedURIComponent(JSON.stringify(fields)) }).toString();
+}
+
+function fromParams(params: URLSearchParams): Record<string, unknown> {
+  const raw: Record<string, unknown> = {};
+  for (const [k, v] of params) if (k !== "v" && k !== "z" && k !== "embed") raw[k] = v;
+  for (const k of ["position", "head"]) if (raw[k] === "") raw[k] = null;
+  return raw;
+}
+
+/** Version 0: the first lab's query string (?prompt=&model=&layer=), before fragments. */
+function migrateV0(query: URLSearchParams): Record<string, unknown> {
+  const raw = fromParams(query);
+  if (typeof raw.bos === "string") raw.prependBos = raw.bos;
+  delete raw.bos;
+  return raw;
+}
+
+export function decodeLocation(hash: string, search = ""): DecodedState {
+  const notices: string[] = [];
+  const fragment = hash.startsWith("#") ? hash.slice(1) : hash;
+  const query = new URLSearchParams(search.startsWith("?") ? search.slice(1) : search);
+  let raw: Record<string, unknown> = {};
+
+  if (fragment.length > MAX_FRAGMENT) {
+    notices.push("The link is too long to be a hooklab experiment; the default experiment is shown.");
+  } else if (fragment) {
+    let params: URLSearchParams;
+    try {
+      params = new URLSearchParams(fragment);
+    } catch {
+      params = new URLSearchParams();
+    }
+    const version = Number(params.get("v"));
+    if (!params.has("v") || !Number.isInteger(version)) {
+      notices.push("The link has no hooklab version; the default experiment is shown.");
+    } else if (version > URL_VERSION) {
+      notices.push(`The link was made by a newer hooklab (version ${version}); this lab reads up to version ${URL_VERSION}. The default experiment is shown.`);
+    } else if (version < 1) {
+      notices.push(`Link version ${version} is unknown; the default experiment is shown.`);
+    } else if (params.has("z")) {
+      const json = decompressFromEncodedURIComponent(params.get("z") ?? "");
+      let parsed: unknown = undefined;
+      try {
+        parsed = json ? JSON.parse(json) : undefined;
+      } catch {
+        parsed = undefined;
+      }
+      if (parsed && typeof parsed === "object" && !Array.isArray(parsed)) {
+        raw = parsed as Record<string, unknown>;
+        for (const k of ["position", "head"]) if (raw[k] === "") raw[k] = null;
+      } else {
+        notices.push("The link's compressed experiment is damaged; the default experiment is shown.");
+      }
+    } else {
+      raw = fromParams(params);
+    }
+  } else if (query.has("prompt") || query.has("model")) {
+    raw = migrateV0(query);
+    notices.push("This link uses the old query-string format; it was converted (share it again for the current format).");
+  }
+
+  const { experiment, problems } = sanitizeExperiment(raw);
+  for (const p of problems) notices.push(`Could not restore: ${p}.`);
+  return { experiment, notices };
+}

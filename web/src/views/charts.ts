@@ -1,0 +1,31 @@
+// Small charts (Observable Plot): a line per layer, bars per component.
+import * as Plot from "@observablehq/plot";
+import { el } from "./dom";
+import { exportButtons } from "./export";
+
+export function lineChart(id: string, title: string, xLabels: string[], values: ArrayLike<number>, yLabel: string): HTMLElement {
+  const data = Array.from(values, (v, i) => ({ x: xLabels[i], i, v }));
+  const svg = Plot.plot({
+    width: Math.max(320, 60 + xLabels.length * 38), height: 220, marginLeft: 60,
+    style: { background: "transparent", color: "var(--fg)" },
+    x: { domain: xLabels, label: null, tickRotate: xLabels.length > 12 ? -45 : 0 },
+    y: { label: yLabel, grid: true },
+    marks: [Plot.line(data, { x: "x", y: "v", stroke: "var(--accent)" }), Plot.dot(data, { x: "x", y: "v", fill: "var(--accent)", tip: true })],
+  }) as HTMLElement;
+  return el("figure", { "data-chart": id }, el("figcaption", {}, title), svg,
+    exportButtons(id, () => svg.querySelector("svg") ?? (svg as unknown as SVGSVGElement), () => ({ columns: ["x", yLabel], rows: data.map((d) => [d.x, d.v]) }), () => data));
+}
+
+export function barChart(id: string, title: string, labels: string[], values: ArrayLike<number>, yLabel: string): HTMLElement {
+  const data = Array.from(values, (v, i) => ({ label: labels[i], v }));
+  const svg = Plot.plot({
+    width: Math.max(320, 80 + labels.length * 30), height: 260, marginLeft: 60, marginBottom: 80,
+    style: { background: "transparent", color: "var(--fg)" },
+    x: { domain: labels, label: null, tickRotate: -45 },
+    y: { label: yLabel, grid: true },
+    color: { type: "diverging", scheme: "RdBu", pivot: 0 },
+    marks: [Plot.barY(data, { x: "label", y: "v", fill: "v", tip: true }), Plot.ruleY([0])],
+  }) as HTMLElement;
+  return el("figure", { "data-chart": id }, el("figcaption", {}, title), svg,
+    exportButtons(id, () => svg.querySelector("svg") ?? (svg as unknown as SVGSVGElement), () => ({ columns: ["component", yLabel], rows: data.map((d) => [d.label, d.v]) }), () => data));
+}

@@ -1,0 +1,60 @@
+// Model bar: which model (bundled demo, GPT-2 family from the hub, or local files), loading
+// progress with cancel, and the loaded model's configuration.
+import type { LabController } from "../app/lab-controller";
+import { el, formatNumber, replaceChildren } from "./dom";
+
+/** Models offered in the picker, with their download sizes (f32 safetensors on the hub). */
+export const MODEL_CHOICES = [
+  { id: "hooklab-demo", label: "hooklab demo (4 layers, bundled, offline)", bytes: 14_489_656 },
+  { id: "openai-community/gpt2", label: "GPT-2 small (hub)", bytes: 548_105_171 },
+  { id: "distilbert/distilgpt2", label: "DistilGPT-2 (hub)", bytes: 352_833_716 },
+  { id: "openai-community/gpt2-medium", label: "GPT-2 medium (hub)", bytes: 1_519_982_802 },
+];
+
+function megabytes(bytes: number): string {
+  return bytes >= 1e9 ? `${(bytes / 1e9).toFixed(2)} GB` : `${Math.round(bytes / 1e6)} MB`;
+}
+
+export function modelBar(lab: LabController, onLocalFiles: (files: File[]) => void): HTMLElement {
+  const select = el("select", { "aria-label": "model", "data-testid": "model-select" });
+  for (const m of MODEL_CHOICES) select.append(el("option", { value: m.id }, `${m.label} · ${megabytes(m.bytes)}`));
+  select.append(el("option", { value: "local", disabled: true }, "local files (use Open…)"));
+  select.addEventListener("change", () => lab.update({ model: select.value }));
+  const processing = el("select", { "aria-label": "weight processing" },
+    el("option", { value: "default" }, "TransformerLens processing"), el("option", { value: "none" }, "no processing (HF logits)"));
+  processing.addEventListener("change", () => lab.update({ processing: processing.value as "default" | "none" }));
+  const fileInput = el("input", { type: "file", multiple: true, accept: ".json,.safetensors,.txt", hidden: true, "aria-label": "model files" });
+  fileInput.addEventListener("change", () => fileInput.files && onLocalFiles([...fileInput.files]));
+  const openButton = el("button", { class: "secondary", onclick: () => fileInput.click(), title: "config.json + model.safetensors (+ vocab.json, merges.txt)" }, "Open files…");
+  const status = el("div", { class: "model-status", "data-testid": "model-status" });
+
+  const render = () => {
+    const s = lab.state;
+    select.value = MODEL_CHOICES.some((m) => m.id === s.experiment.model) ? s.experiment.model : "local";
+    processing.value = s.experiment.processing;
+    const m = s.model;
+    if (m.phase === "loading") {
+      const p = m.progress;
+      const size = MODEL_CHOICES.find((c) => c.id === s.experiment.model)?.bytes;
+      const label = p?.stage === "download"
+        ? `Downloading ${p.file ?? ""} ${p.loadedBytes ? megabytes(p.loadedBytes) : ""}${p.totalBytes ? ` of ${megabytes(p.totalBytes)}` : size ? ` of ${megabytes(size)}` : ""}`
+        : "Loading weights…";
+      replaceChildren(status, el("span", {}, label), " ",
+        el("progress", { class: "progress", max: 1, value: p?.fraction ?? 0, "aria-label": "loading progress" }), " ",
+        el("button", { class: "secondary", onclick: () => lab.cancelLoad() }, "Cancel"));
+    } else if (m.phase === "error") {
+      replaceChildren(status, el("span", { class: "notice error", "data-testid": "model-error" }, `Could not load the model: ${m.error}`));
+    } else if (m.phase === "ready" && s.cfg) {
+      const c = s.cfg;
+      replaceChildren(status, el("span", { "data-testid": "model-config" },
+        `${c.model_name || s.experiment.model}: ${c.n_layers} layers · ${c.n_heads} heads · d_model ${c.d_model} · d_mlp ${c.d_mlp} · ` +
+        `n_ctx ${c.n_ctx} · ${formatNumber(c.total_params / 1e6, 1)}M parameters (n_params ${formatNumber(c.n_params / 1e6, 2)}M) · ` +
+        `${c.normalization_type} · ${c.backend} ${s.variant === "mt" ? `${c.threads} threads` : "1 thread"}`));
+    } else {
+      replaceChildren(status);
+    }
+  };
+  lab.store.subscribe((_, changed) => (changed.has("model") || changed.has("cfg") || changed.has("experiment")) && render());
+  render();
+  return el("div", { class: "row model-bar" }, select, processing, openButton, fileInput, status);
+}
