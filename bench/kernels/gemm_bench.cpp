@@ -168,45 +168,53 @@ struct Shape {
   int64_t m, k, n;
 };
 
-struct Operands {
-  std::vector<float> a, w_storage, bias, c;
+float next_value(uint32_t& state) {
+  state = state * 1664525u + 1013904223u;
+  return static_cast<float>(state >> 8) / 16777216.0f - 0.5f;
+}
+
+// One weight matrix and bias, shared by every M of a (K, N) and kept until the backends are
+// gone: prepare_matmul() may cache per weight pointer (XNNPACK does) and the contract is that
+// weights outlive the backend. (Fresh backends per shape are not an option under Emscripten:
+// finished pthreads return to the worker pool only through the event loop, which a synchronous
+// main() never reaches.)
+struct Weights {
+  std::vector<float> storage, bias;
   hooklab::PackedMatrix w;
 };
 
-Operands make_operands(const Shape& s) {
-  Operands op;
-  op.a.resize(static_cast<size_t>(s.m * s.k));
-  op.w = hooklab::PackedMatrix{nullptr, s.k, s.n};
-  op.w_storage.assign(static_cast<size_t>(op.w.storage_floats()), 0.0f);
-  op.w.data = op.w_storage.data();
-  op.bias.resize(static_cast<size_t>(s.n));
-  op.c.resize(static_cast<size_t>(s.m * s.n));
+std::unique_ptr<Weights> make_weights(int64_t k, int64_t n) {
+  auto weights = std::make_unique<Weights>();
+  weights->w = hooklab::PackedMatrix{nullptr, k, n};
+  weights->storage.assign(static_cast<size_t>(weights->w.storage_floats()), 0.0f);
+  weights->w.data = weights->storage.data();
+  weights->bias.resize(static_cast<size_t>(n));
   uint32_t state = 12345;
-  auto next = [&state] {
-    state = state * 1664525u + 1013904223u;
-    return static_cast<float>(state >> 8) / 16777216.0f - 0.5f;
-  };
-  for (float& x : op.a) x = next();
-  for (int64_t k = 0; k < s.k; ++k) {
-    for (int64_t n = 0; n < s.n; ++n) op.w.at(k, n) = next();
+  for (int64_t row = 0; row < k; ++row) {
+    for (int64_t col = 0; col < n; ++col) weights->w.at(row, col) = next_value(state);
   }
-  for (float& x : op.bias) x = next();
-  return op;
+  for (float& x : weights->bias) x = next_value(state);
+  return weights;
 }
 
 // Best GFLOP/s over repeated calls lasting at least min_seconds in total (at least 2 calls).
-double measure_gemm(hooklab::Backend& backend, Operands& op, const Shape& s, const Timer& timer, double min_seconds) {
+double measure_gemm(hooklab::Backend& backend, const Weights& weights, const Shape& s, const Timer& timer,
+                    double min_seconds) {
+  std::vector<float> a(static_cast<size_t>(s.m * s.k));
+  std::vector<float> c(static_cast<size_t>(s.m * s.n));
+  uint32_t state = 777;
+  for (float& x : a) x = next_value(state);
   hooklab::MatmulArgs args;
-  args.a = op.a.data();
+  args.a = a.data();
   args.lda = s.k;
   args.m = s.m;
-  args.w = &op.w;
+  args.w = &weights.w;
   args.k_begin = 0;
   args.k_end = s.k;
-  args.bias = op.bias.data();
-  args.c = op.c.data();
+  args.bias = weights.bias.data();
+  args.c = c.data();
   args.ldc = s.n;
-  if (!backend.prepare_matmul(op.w, args.bias).ok()) return 0.0;
+  if (!backend.prepare_matmul(weights.w, args.bias).ok()) return 0.0;
   backend.matmul(args);  // warm-up: pages in C, fills caches
   const double flops = 2.0 * static_cast<double>(s.m) * static_cast<double>(s.k) * static_cast<double>(s.n);
   double best = 0.0;
@@ -260,14 +268,16 @@ int main(int argc, char** argv) {
   std::vector<double> peak;
   for (int t : threads) peak.push_back(measure_peak(t, timer_for(t), min_seconds));
 
-  std::vector<std::unique_ptr<hooklab::Backend>> probe = make_backends(threads);
-  if (probe.empty()) return 1;
-  std::printf("backend %s, peak kernel: %s, 1-thread clock: %s\n", probe[0]->name().c_str(), kPeakIsa,
+  std::vector<std::unique_ptr<Weights>> weights;  // declared before `backends`, so it outlives them
+  std::vector<std::unique_ptr<hooklab::Backend>> backends = make_backends(threads);
+  if (backends.empty()) return 1;
+  std::printf("backend %s, peak kernel: %s, 1-thread clock: %s\n", backends[0]->name().c_str(), kPeakIsa,
               cpu_clock ? "process CPU time" : "wall");
   for (size_t i = 0; i < threads.size(); ++i) {
-    if (probe[i]->threads() != threads[i]) std::printf("note: the %d-thread backend runs %d\n", threads[i], probe[i]->threads());
+    if (backends[i]->threads() != threads[i]) {
+      std::printf("note: the %d-thread backend runs %d\n", threads[i], backends[i]->threads());
+    }
   }
-  probe.clear();
   std::printf("%-22s", "shape (MxKxN)");
   for (int t : threads) std::printf("  %4dt GFLOP/s  %%peak", t);
   if (threads.size() > 1) std::printf("  speedup");
@@ -278,20 +288,17 @@ int main(int argc, char** argv) {
   const int64_t ms[] = {8, 32, 128, 1024};
   const int64_t kns[][2] = {{768, 2304}, {768, 768}, {768, 3072}, {3072, 768}, {768, 50257}};
   for (const auto& kn : kns) {
+    weights.push_back(make_weights(kn[0], kn[1]));
     for (int64_t m : ms) {
       if (quick && m > 128) continue;
       const Shape s{m, kn[0], kn[1]};
-      Operands op = make_operands(s);
       char label[64];
       std::snprintf(label, sizeof(label), "%lldx%lldx%lld", static_cast<long long>(s.m), static_cast<long long>(s.k),
                     static_cast<long long>(s.n));
       std::printf("%-22s", label);
-      // Fresh backends per shape: prepare_matmul() may cache per weight pointer (XNNPACK does)
-      // and weights must outlive the backend.
-      std::vector<std::unique_ptr<hooklab::Backend>> backends = make_backends(threads);
       std::vector<double> gflops;
       for (size_t i = 0; i < backends.size(); ++i) {
-        gflops.push_back(measure_gemm(*backends[i], op, s, timer_for(threads[i]), min_seconds));
+        gflops.push_back(measure_gemm(*backends[i], *weights.back(), s, timer_for(threads[i]), min_seconds));
         std::printf("  %13.1f  %5.1f", gflops.back(), 100.0 * gflops.back() / peak[i]);
         std::fflush(stdout);
       }

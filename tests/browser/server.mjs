@@ -8,7 +8,8 @@
 //                /hub/<id>/resolve/<rev>/<file>, with range requests, serving models/testdata.
 //                Test ids inject faults: test/drop-<model> drops the connection mid-file once,
 //                test/badsize-<model> announces a wrong size, test/corrupt-<model> a wrong
-//                SHA-256, test/missing answers 404.
+//                SHA-256, test/missing answers 404. GET /__hub-log lists the hub requests (path
+//                and Range header) since the last GET /__reset, so tests can see resumes.
 //
 //   node tests/browser/server.mjs [--port 4173] [--dist web/dist]
 import { createServer } from "node:http";
@@ -30,8 +31,9 @@ const TYPES = {
   ".bpe": "text/plain; charset=utf-8", ".txt": "text/plain; charset=utf-8", ".md": "text/markdown; charset=utf-8",
   ".npy": "application/octet-stream", ".safetensors": "application/octet-stream", ".jsonl": "application/json",
 };
-const REPO_DIRS = ["tests/fixtures", "models/testdata", "models/hooklab-demo", "models/tokenizer", "bench"];
+const REPO_DIRS = ["tests/fixtures", "models/testdata", "models/hooklab-demo", "models/tokenizer", "bench", "build/bench"];
 const dropped = new Set();  // ids whose one dropped connection already happened
+const hubLog = [];  // {path, range} of each hub request since the last reset
 
 function safeJoin(base, path) {
   const full = normalize(join(base, decodeURIComponent(path)));
@@ -157,11 +159,20 @@ const server = createServer((req, res) => {
   }
   if (path === "/__reset") {
     dropped.clear();
+    hubLog.length = 0;
     res.writeHead(200, cors);
     res.end("ok");
     return;
   }
-  if (path.startsWith("/hub/")) return hub(req, res, path.slice(5), cors);
+  if (path === "/__hub-log") {
+    res.writeHead(200, { "Content-Type": "application/json", ...cors });
+    res.end(JSON.stringify(hubLog));
+    return;
+  }
+  if (path.startsWith("/hub/")) {
+    hubLog.push({ path: path.slice(5), range: req.headers.range ?? null });
+    return hub(req, res, path.slice(5), cors);
+  }
   if (path.startsWith("/repo/")) {
     const rel = path.slice(6);
     if (!REPO_DIRS.some((d) => rel.startsWith(`${d}/`))) {

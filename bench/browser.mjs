@@ -1,0 +1,32 @@
+// Shared plumbing of the browser benchmarks: start the test server, launch Debian's Chromium,
+// open the engine harness (isolated for the pthreads build, plain for single-threaded).
+import { spawn } from "node:child_process";
+import { chromium } from "playwright-core";
+
+const root = new URL("..", import.meta.url).pathname;
+
+export async function startServer(port = 4190) {
+  const server = spawn(process.execPath, [`${root}tests/browser/server.mjs`, "--port", String(port)], { stdio: ["ignore", "pipe", "inherit"] });
+  await new Promise((resolve, reject) => {
+    server.stdout.on("data", (d) => String(d).includes("hooklab test server") && resolve());
+    server.on("exit", (code) => reject(new Error(`test server exited (${code})`)));
+  });
+  return { url: `http://127.0.0.1:${port}`, stop: () => server.kill() };
+}
+
+export async function launchChromium(extraArgs = []) {
+  return chromium.launch({
+    executablePath: process.env.HOOKLAB_CHROMIUM ?? "/usr/bin/chromium",
+    args: ["--headless=new", "--no-sandbox", "--disable-background-networking", "--disable-component-update",
+      "--disable-sync", "--no-first-run", ...extraArgs],
+  });
+}
+
+/** A page on the harness with window.hooklab ready; threads > 1 opens the isolated page. */
+export async function openHarness(browser, baseUrl, threads) {
+  const page = await browser.newPage();
+  page.on("pageerror", (e) => console.error("page error:", e.message));
+  await page.goto(threads > 1 ? `${baseUrl}/harness.html` : `${baseUrl}/plain/harness.html`);
+  await page.waitForFunction(() => document.documentElement.dataset.ready === "true");
+  return page;
+}
