@@ -7,9 +7,10 @@
 //
 //   node bench/half-precision.mjs            (needs npm run build:native and build:wasm)
 //
-// Models: the GPT-2-small-shaped random model (f32 reference; random weights give nearly
-// uniform next-token distributions, so its probability, top-1 and KL figures say little
-// about a trained model — they are labelled "random"), the trained demo model
+// Models: the GPT-2-small-shaped random model (f32 reference; random weights make logits
+// unlike a trained model's — here large and spiky rather than calibrated — so its
+// probability, top-1 and KL figures say little about GPT-2; rows are labelled "random"),
+// the trained demo model
 // models/hooklab-demo (stored in f16: its f32 copy must be exact, its bf16 copy is measured
 // against the stored f16), and the real GPT-2 when $HOOKLAB_GPT2_DIR or models/gpt2 holds it.
 // The forwards run in the single-threaded WebAssembly core (the browser's engine) in Node,
@@ -208,7 +209,7 @@ async function main() {
   mkdirSync(join(root, "bench/results"), { recursive: true });
   writeFileSync(join(root, "bench/results/half_precision.json"), JSON.stringify({
     engine: "hooklab wasm core (single-threaded) in Node", prompts: PROMPTS,
-    note: "random-weight models have near-uniform next-token distributions: their probability, top-1 and KL figures do not describe a trained model",
+    note: "rows with weights 'random' come from a random-weight model: its logit error scales like a trained model's, but its probability, top-1 and KL figures do not describe a trained model",
     rows,
   }, null, 1) + "\n");
 }

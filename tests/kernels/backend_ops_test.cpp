@@ -1,0 +1,389 @@
+// Kernel-consistency test in the style of ggml's test-backend-ops: every op of the Backend
+// interface, over a table of shapes (odd sizes, tails, K sub-ranges, split key/value rows,
+// masked rows), run on every optimised backend of this build and compared with the scalar
+// reference backend. One line per case:  op shape backend maxdiff tol OK/FAIL.
+// Exit status 1 if any case fails.
+//
+// Backends: natively XNNPACK with 1 and 2 threads; under Emscripten the wasm SIMD backend with
+// 1 thread (single-threaded build) or 2 and 3 threads (pthreads build).
+//
+// Error metric: max |got - ref| / max(1, max |ref|) (see backend_ops_harness.h). Tolerances:
+//  * Reductions (matmul over K, scores over d_head, mix over keys): with inputs uniform in
+//    [-1, 1] the partial sums of n terms grow like sqrt(n), each addition rounds by at most
+//    u = 2^-24 of them, so two summation orders (or FMA vs mul+add) differ by about
+//    u * n / sqrt(2) in absolute terms while max |ref| grows like sqrt(n): the normalised
+//    difference is about u * sqrt(n) ~ 6e-8 * sqrt(n). The bound 1e-6 * sqrt(n) leaves 16x
+//    headroom and still catches any indexing error (those are O(1)).
+//  * Elementwise ops (LayerNorm, GELU, softmax): a few ulp of values of order 1, plus the
+//    reference's own rounding (tanhf near -1, summation order of mean/variance): 2e-6.
+#include <cstring>
+#include <limits>
+
+#include "backend_ops_harness.h"
+#include "hooklab/packed_matrix.h"
+
+namespace hooklab::backend_ops {
+namespace {
+
+constexpr float kNan = std::numeric_limits<float>::quiet_NaN();
+constexpr float kInf = std::numeric_limits<float>::infinity();
+constexpr double kElementwiseTolerance = 2e-6;
+
+double reduction_tolerance(int64_t n) { return 1e-6 * std::sqrt(static_cast<double>(std::max<int64_t>(n, 1))); }
+
+std::string join(std::initializer_list<std::string> parts) {
+  std::string out;
+  for (const std::string& p : parts) out += (out.empty() ? "" : ",") + p;
+  return out;
+}
+std::string kv(const char* key, int64_t value) { return std::string(key) + "=" + std::to_string(value); }
+
+std::vector<NamedBackend> backends_under_test(bool verbose) {
+#if defined(__EMSCRIPTEN__)
+  const BackendKind kind = BackendKind::kWasmSimd;
+#if defined(__EMSCRIPTEN_PTHREADS__)
+  const int thread_counts[] = {2, 3};
+#else
+  const int thread_counts[] = {1};
+#endif
+#else
+  const BackendKind kind = BackendKind::kXnnpack;
+  const int thread_counts[] = {1, 2};
+#endif
+  std::vector<NamedBackend> out;
+  for (int threads : thread_counts) {
+    Result<std::unique_ptr<Backend>> made = make_backend(kind, threads);
+    if (!made.ok()) {
+      if (verbose) std::printf("skip: backend for %d threads unavailable: %s\n", threads, made.error().message.c_str());
+      continue;
+    }
+    std::unique_ptr<Backend> backend = std::move(made.value());
+    std::string label = backend->name() + "@" + std::to_string(backend->threads()) + "t";
+    out.push_back(NamedBackend{std::move(label), std::move(backend)});
+  }
+  return out;
+}
+
+// ---- matmul -------------------------------------------------------------------------------
+
+struct MatmulCase {
+  int64_t m, rows, cols;     // A is [m, k_end - k_begin], W is [rows, cols]
+  int64_t k_begin, k_end;    // k_end < 0: rows
+  bool bias;
+  int64_t lda_pad, ldc_pad;  // extra floats per row of A / C
+};
+
+// prepare_matmul() may cache per weight pointer (XNNPACK does) and requires the weights to
+// outlive the backend, so every case's weights and bias move into `keep_alive`, which main()
+// holds until the backends are gone. (Fresh backends per case would be the other way, but under
+// Emscripten a finished pthread returns to the worker pool only through the event loop, which a
+// synchronous main() never reaches: the pool would run dry and deadlock.)
+void run_matmul(const MatmulCase& tc, std::vector<NamedBackend>& backends, std::vector<std::vector<float>>& keep_alive,
+                Reporter& report) {
+  const int64_t k_end = tc.k_end < 0 ? tc.rows : tc.k_end;
+  const int64_t kc = k_end - tc.k_begin;
+  const int64_t lda = kc + tc.lda_pad;
+  const int64_t ldc = tc.cols + tc.ldc_pad;
+  Rng rng(static_cast<uint64_t>(tc.m * 1000003 + tc.rows * 1009 + tc.cols + tc.k_begin));
+  PackedMatrix w{nullptr, tc.rows, tc.cols};
+  std::vector<float> w_storage(static_cast<size_t>(w.storage_floats()), 0.0f);  // padding stays zero
+  w.data = w_storage.data();
+  for (int64_t k = 0; k < tc.rows; ++k) {
+    for (int64_t n = 0; n < tc.cols; ++n) w.at(k, n) = rng.uniform(-1.0f, 1.0f);
+  }
+  std::vector<float> bias(static_cast<size_t>(tc.cols));
+  rng.fill(bias, -1.0f, 1.0f);
+  std::vector<float> a(static_cast<size_t>(std::max<int64_t>(tc.m * lda, 1)));
+  rng.fill(a, -1.0f, 1.0f);
+
+  MatmulArgs args;
+  args.a = a.data();
+  args.lda = lda;
+  args.m = tc.m;
+  args.w = &w;
+  args.k_begin = tc.k_begin;
+  args.k_end = k_end;
+  args.bias = tc.bias ? bias.data() : nullptr;
+  args.ldc = ldc;
+  // NaN sentinels in the row padding must survive.
+  std::vector<float> ref(static_cast<size_t>(tc.m * ldc), kNan);
+  args.c = ref.data();
+  make_reference_backend()->matmul(args);
+
+  const std::string shape =
+      join({kv("m", tc.m), kv("K", tc.rows), "k=[" + std::to_string(tc.k_begin) + ":" + std::to_string(k_end) + ")",
+            kv("N", tc.cols), tc.bias ? "bias" : "nobias", kv("lda", lda), kv("ldc", ldc)});
+  for (NamedBackend& nb : backends) {
+    const Status prepared = nb.backend->prepare_matmul(w, args.bias);
+    if (!prepared.ok()) {
+      report.fail("matmul " + shape + " " + nb.label + ": prepare_matmul: " + prepared.message());
+      continue;
+    }
+    std::vector<float> got(ref.size(), kNan);
+    args.c = got.data();
+    nb.backend->matmul(args);
+    report.record("matmul", shape, nb.label, normalized_error(ref, got), reduction_tolerance(kc));
+  }
+  keep_alive.push_back(std::move(w_storage));
+  keep_alive.push_back(std::move(bias));
+}
+
+std::vector<MatmulCase> matmul_cases() {
+  std::vector<MatmulCase> cases;
+  const int64_t ms[] = {1, 3, 5, 17, 64, 130};
+  const int64_t kns[][2] = {{1, 1}, {7, 9}, {8, 8}, {9, 7}, {1, 64}, {64, 64}, {768, 768}, {768, 3072}, {3072, 768}};
+  int variant = 0;
+  for (int64_t m : ms) {
+    for (const auto& kn : kns) {
+      ++variant;
+      cases.push_back({m, kn[0], kn[1], 0, -1, variant % 2 == 0, variant % 3 == 0 ? 3 : 0, variant % 5 == 0 ? 5 : 0});
+    }
+  }
+  // The unembedding width (odd, 6283 panels) and its tail panel.
+  cases.push_back({1, 768, 50257, 0, -1, false, 0, 0});
+  cases.push_back({5, 768, 50257, 0, -1, true, 0, 0});
+  cases.push_back({17, 64, 50257, 0, -1, true, 1, 3});
+  cases.push_back({3, 7, 50257, 0, -1, false, 0, 0});
+  // K sub-ranges (per-head hook_result products) and an empty range (output = bias).
+  cases.push_back({17, 768, 768, 64, 128, true, 0, 0});
+  cases.push_back({5, 768, 9, 704, 768, false, 2, 1});
+  cases.push_back({130, 3072, 768, 3000, 3072, true, 0, 0});
+  cases.push_back({3, 768, 64, 5, 6, true, 0, 0});
+  cases.push_back({4, 8, 17, 3, 3, true, 0, 0});
+  // Batched runs: thousands of rows, few panels (row split across threads).
+  cases.push_back({1030, 64, 130, 0, -1, true, 0, 0});
+  cases.push_back({3001, 768, 72, 0, -1, false, 0, 0});
+  cases.push_back({258, 9, 8, 0, -1, true, 0, 0});
+  return cases;
+}
+
+// ---- layer_norm ---------------------------------------------------------------------------
+
+struct LayerNormCase {
+  int64_t rows, dim;
+  bool affine, scale_out, in_place;
+  float offset;  // added to every input (a residual stream is rarely centred)
+};
+
+void run_layer_norm(const LayerNormCase& tc, std::vector<NamedBackend>& backends, Reporter& report) {
+  const int64_t ld = tc.dim + 3;
+  Rng rng(static_cast<uint64_t>(tc.rows * 7919 + tc.dim));
+  std::vector<float> x(static_cast<size_t>(tc.rows * ld));
+  rng.fill(x, -1.0f + tc.offset, 1.0f + tc.offset);
+  std::vector<float> w(static_cast<size_t>(tc.dim)), b(static_cast<size_t>(tc.dim));
+  rng.fill(w, 0.5f, 1.5f);
+  rng.fill(b, -0.5f, 0.5f);
+  LayerNormArgs args;
+  args.x = x.data();
+  args.ldx = ld;
+  args.ldy = ld;
+  args.w = tc.affine ? w.data() : nullptr;
+  args.b = tc.affine ? b.data() : nullptr;
+  args.rows = tc.rows;
+  args.dim = tc.dim;
+  std::vector<float> ref(x.size(), kNan), ref_scale(static_cast<size_t>(tc.rows), kNan);
+  args.y = ref.data();
+  args.scale_out = tc.scale_out ? ref_scale.data() : nullptr;
+  make_reference_backend()->layer_norm(args);
+
+  const std::string shape = join({kv("rows", tc.rows), kv("dim", tc.dim), tc.affine ? "w,b" : "no_w_b",
+                                  tc.scale_out ? "scale_out" : "no_scale", tc.in_place ? "in_place" : "out_of_place",
+                                  "offset=" + std::to_string(static_cast<int>(tc.offset))});
+  for (NamedBackend& nb : backends) {
+    std::vector<float> got(x.size(), kNan), got_scale(ref_scale.size(), kNan);
+    LayerNormArgs run = args;
+    if (tc.in_place) {
+      got = x;
+      run.x = got.data();
+    }
+    run.y = got.data();
+    run.scale_out = tc.scale_out ? got_scale.data() : nullptr;
+    nb.backend->layer_norm(run);
+    if (tc.in_place) {  // the padding then holds inputs in both
+      for (int64_t r = 0; r < tc.rows; ++r) {
+        for (int64_t d = tc.dim; d < ld; ++d) got[static_cast<size_t>(r * ld + d)] = kNan;
+      }
+    }
+    const double error = std::max(normalized_error(ref, got), normalized_error(ref_scale, got_scale));
+    report.record("layer_norm", shape, nb.label, error, kElementwiseTolerance);
+  }
+}
+
+// ---- gelu_new -----------------------------------------------------------------------------
+
+void run_gelu(int64_t n, bool special_values, bool in_place, std::vector<NamedBackend>& backends, Reporter& report) {
+  Rng rng(static_cast<uint64_t>(n * 31 + special_values));
+  std::vector<float> x(static_cast<size_t>(n));
+  rng.fill(x, -8.0f, 8.0f);
+  if (special_values) {
+    const float specials[] = {0.0f, -0.0f, 1e-3f, -1e-3f, 1e-30f, -3.0f, -5.0f, 10.0f, -10.0f,  20.0f,
+                              -20.0f, 1e4f, -1e4f, 1e20f, -1e20f, kInf, -kInf, 88.0f, -88.0f, 0.5f};
+    for (size_t i = 0; i < x.size(); ++i) x[i] = specials[i % (sizeof(specials) / sizeof(specials[0]))];
+  }
+  std::vector<float> ref(x.size());
+  make_reference_backend()->gelu_new(ref.data(), x.data(), n);
+  const std::string shape = join({kv("n", n), special_values ? "special_values" : "uniform[-8,8]",
+                                  in_place ? "in_place" : "out_of_place"});
+  for (NamedBackend& nb : backends) {
+    std::vector<float> got = in_place ? x : std::vector<float>(x.size(), kNan);
+    nb.backend->gelu_new(got.data(), in_place ? got.data() : x.data(), n);
+    report.record("gelu_new", shape, nb.label, normalized_error(ref, got), kElementwiseTolerance);
+  }
+}
+
+// ---- softmax_rows -------------------------------------------------------------------------
+
+enum class SoftmaxData { kUniform, kCausal, kSpecialRows };
+
+void run_softmax(int64_t rows, int64_t n, SoftmaxData data, bool in_place, std::vector<NamedBackend>& backends,
+                 Reporter& report) {
+  Rng rng(static_cast<uint64_t>(rows * 131 + n));
+  std::vector<float> x(static_cast<size_t>(rows * n));
+  rng.fill(x, -10.0f, 10.0f);
+  for (int64_t r = 0; r < rows; ++r) {
+    float* row = x.data() + r * n;
+    if (data == SoftmaxData::kCausal) {
+      for (int64_t j = r % n + 1; j < n; ++j) row[j] = -kInf;
+    } else if (data == SoftmaxData::kSpecialRows) {
+      switch (r % 5) {
+        case 0: std::fill(row, row + n, -kInf); break;               // fully masked -> zeros
+        case 1: row[n / 2] = kInf; break;                           // +inf -> zeros
+        case 2: std::fill(row, row + n, -kInf); row[n - 1] = 3.0f; break;  // one survivor -> 1
+        case 3: row[0] = 1e30f; row[n - 1] = -1e30f; break;         // huge range, exact zeros
+        default: break;
+      }
+    }
+  }
+  std::vector<float> ref(x.size());
+  make_reference_backend()->softmax_rows(ref.data(), x.data(), rows, n);
+  const char* kind = data == SoftmaxData::kUniform ? "uniform[-10,10]" : data == SoftmaxData::kCausal ? "causal" : "special_rows";
+  const std::string shape = join({kv("rows", rows), kv("n", n), kind, in_place ? "in_place" : "out_of_place"});
+  for (NamedBackend& nb : backends) {
+    std::vector<float> got = in_place ? x : std::vector<float>(x.size(), kNan);
+    nb.backend->softmax_rows(got.data(), in_place ? got.data() : x.data(), rows, n);
+    report.record("softmax_rows", shape, nb.label, normalized_error(ref, got), kElementwiseTolerance);
+  }
+}
+
+// ---- attention_scores / attention_mix -----------------------------------------------------
+
+struct AttentionCase {
+  int64_t n_heads, d_head, nq, nk, q_begin, split;  // rows [0, split) of K/V from the prefix buffer
+};
+
+// Rows [0, split) in one buffer and [split, nk) in another, with different padded strides.
+struct SplitRows {
+  std::vector<float> prefix, suffix;
+  SequenceRows rows;
+  SplitRows(Rng& rng, int64_t nk, int64_t split, int64_t width) {
+    const int64_t prefix_ld = width + 5, suffix_ld = width + 2;
+    prefix.resize(static_cast<size_t>(std::max<int64_t>(split * prefix_ld, 1)));
+    suffix.resize(static_cast<size_t>(std::max<int64_t>((nk - split) * suffix_ld, 1)));
+    rng.fill(prefix, -1.0f, 1.0f);
+    rng.fill(suffix, -1.0f, 1.0f);
+    rows = SequenceRows{prefix.data(), prefix_ld, suffix.data(), suffix_ld, split};
+  }
+};
+
+void run_attention(const AttentionCase& tc, std::vector<NamedBackend>& backends, Reporter& report) {
+  const int64_t width = tc.n_heads * tc.d_head;
+  Rng rng(static_cast<uint64_t>(tc.n_heads * 100003 + tc.d_head * 1009 + tc.nq * 31 + tc.nk));
+  const int64_t ldq = width + 3;
+  std::vector<float> q(static_cast<size_t>(tc.nq * ldq));
+  rng.fill(q, -1.0f, 1.0f);
+  SplitRows k(rng, tc.nk, tc.split, width);
+  SplitRows v(rng, tc.nk, tc.split, width);
+
+  AttentionScoresArgs sargs;
+  sargs.q = q.data();
+  sargs.ldq = ldq;
+  sargs.k = k.rows;
+  sargs.n_heads = tc.n_heads;
+  sargs.d_head = tc.d_head;
+  sargs.nq = tc.nq;
+  sargs.nk = tc.nk;
+  sargs.q_begin = tc.q_begin;
+  sargs.attn_scale = std::sqrt(static_cast<float>(tc.d_head));
+  std::vector<float> ref_scores(static_cast<size_t>(tc.n_heads * tc.nq * tc.nk));
+  sargs.scores = ref_scores.data();
+  std::unique_ptr<Backend> reference = make_reference_backend();
+  reference->attention_scores(sargs);
+
+  // A realistic pattern: the reference softmax of the masked scores (exact zeros where masked),
+  // with one row of all zeros as a fully-masked row would give.
+  std::vector<float> pattern(ref_scores.size());
+  reference->softmax_rows(pattern.data(), ref_scores.data(), tc.n_heads * tc.nq, tc.nk);
+  std::fill(pattern.begin(), pattern.begin() + tc.nk, 0.0f);
+  AttentionMixArgs margs;
+  margs.pattern = pattern.data();
+  margs.v = v.rows;
+  margs.n_heads = tc.n_heads;
+  margs.d_head = tc.d_head;
+  margs.nq = tc.nq;
+  margs.nk = tc.nk;
+  margs.ldz = width + 7;
+  std::vector<float> ref_z(static_cast<size_t>(tc.nq * margs.ldz), kNan);
+  margs.z = ref_z.data();
+  reference->attention_mix(margs);
+
+  const std::string shape = join({kv("heads", tc.n_heads), kv("d_head", tc.d_head), kv("nq", tc.nq), kv("nk", tc.nk),
+                                  kv("q_begin", tc.q_begin), kv("split", tc.split)});
+  for (NamedBackend& nb : backends) {
+    std::vector<float> scores(ref_scores.size(), kNan);
+    AttentionScoresArgs s = sargs;
+    s.scores = scores.data();
+    nb.backend->attention_scores(s);
+    report.record("attention_scores", shape, nb.label, normalized_error(ref_scores, scores),
+                  reduction_tolerance(tc.d_head));
+    std::vector<float> z(ref_z.size(), kNan);
+    AttentionMixArgs mx = margs;
+    mx.z = z.data();
+    nb.backend->attention_mix(mx);
+    report.record("attention_mix", shape, nb.label, normalized_error(ref_z, z), reduction_tolerance(tc.nk));
+  }
+}
+
+}  // namespace
+}  // namespace hooklab::backend_ops
+
+int main() {
+  using namespace hooklab::backend_ops;
+  std::vector<std::vector<float>> matmul_weights;  // declared before `backends`, so it outlives them
+  std::vector<NamedBackend> backends = backends_under_test(/*verbose=*/true);
+  if (backends.empty()) {
+    std::printf("no optimised backend in this build\n");
+    return 1;
+  }
+  Reporter report;
+  std::printf("%-16s %-60s %-16s %-9s %-9s %s\n", "op", "shape", "backend", "maxdiff", "tol", "result");
+  for (const MatmulCase& tc : matmul_cases()) run_matmul(tc, backends, matmul_weights, report);
+
+  const LayerNormCase ln_cases[] = {
+      {1, 1, true, true, false, 0.0f},   {3, 7, false, true, false, 0.0f},  {2, 8, true, false, false, 0.0f},
+      {5, 9, false, false, true, 0.0f},  {17, 64, true, true, false, 0.0f}, {4, 768, true, true, false, 0.0f},
+      {4, 768, false, true, true, 0.0f}, {2, 3072, true, false, false, 0.0f}, {130, 768, false, true, false, 0.0f},
+      {3, 768, true, true, false, 1.0f},
+  };
+  for (const LayerNormCase& tc : ln_cases) run_layer_norm(tc, backends, report);
+
+  const int64_t gelu_sizes[] = {1, 3, 4, 7, 8, 9, 17, 64, 2307, 3072 * 5 + 3, 3072 * 64};
+  for (int64_t n : gelu_sizes) run_gelu(n, false, n == 17, backends, report);
+  run_gelu(41, true, false, backends, report);
+
+  run_softmax(1, 1, SoftmaxData::kUniform, false, backends, report);
+  run_softmax(3, 7, SoftmaxData::kUniform, false, backends, report);
+  run_softmax(4, 8, SoftmaxData::kUniform, true, backends, report);
+  run_softmax(17, 64, SoftmaxData::kUniform, false, backends, report);
+  run_softmax(5, 130, SoftmaxData::kCausal, false, backends, report);
+  run_softmax(12 * 17, 17, SoftmaxData::kCausal, true, backends, report);
+  run_softmax(2, 1025, SoftmaxData::kUniform, false, backends, report);
+  run_softmax(10, 9, SoftmaxData::kSpecialRows, false, backends, report);
+  run_softmax(10, 64, SoftmaxData::kSpecialRows, false, backends, report);
+
+  const AttentionCase attention_cases[] = {
+      {1, 8, 1, 1, 0, 0},    {3, 10, 5, 5, 0, 2},   {12, 64, 17, 17, 0, 17}, {2, 64, 3, 9, 6, 4},
+      {4, 10, 7, 20, 13, 11}, {2, 8, 5, 12, 0, 0},  {12, 64, 130, 130, 0, 60}, {3, 64, 4, 70, 66, 69},
+  };
+  for (const AttentionCase& tc : attention_cases) run_attention(tc, backends, report);
+  return report.finish();
+}
