@@ -8,6 +8,8 @@
 //   hooklab lens     --model DIR --prompt TEXT [--answer STR --wrong STR] [--position P] [--top-k K]
 //   hooklab dla      --model DIR --prompt TEXT --answer STR --wrong STR [--position P]
 //   hooklab heads    --model DIR [--seq-len N] [--seed S]
+//   hooklab evaluate --model DIR [--ioi FILE.jsonl] [--repeated FILE.json]
+//   hooklab convert  --model DIR --out DIR --dtype f16|bf16|f32
 //
 // Output is JSON on stdout. Failures print one "error: ..." line on stderr and exit with 1
 // (bad data: model files, prompts, tokens) or 2 (bad usage: options, names).
@@ -33,7 +35,10 @@ constexpr const char* kUsage =
     "  lens      --model DIR --prompt TEXT [--answer S --wrong S] [--position P] [--top-k K]   logit lens\n"
     "  dla       --model DIR --prompt TEXT --answer S --wrong S [--position P]   direct logit attribution\n"
     "  heads     --model DIR [--seq-len N] [--seed S]   previous-token / duplicate / induction scores\n"
-    "model options: --no-processing (Hugging Face weights, no TransformerLens folding), --threads N,\n"
+    "  evaluate  --model DIR [--ioi FILE.jsonl] [--repeated FILE.json]   a model card's IOI and induction numbers\n"
+    "  convert   --model DIR --out DIR --dtype f16|bf16|f32   rewrite the weights in another dtype\n"
+    "model options: --no-processing (Hugging Face weights, no TransformerLens folding),\n"
+    "               --threads N (default: 1 for models narrower than 512, else up to 4),\n"
     "               --tokenizer DIR (default models/tokenizer), --no-bos\n";
 
 int exit_code(const hooklab::Error& error) {
@@ -64,6 +69,10 @@ int main(int argc, char** argv) {
     status = hooklab::cli::dla_command(args);
   } else if (command == "heads") {
     status = hooklab::cli::heads_command(args);
+  } else if (command == "evaluate") {
+    status = hooklab::cli::evaluate_command(args);
+  } else if (command == "convert") {
+    status = hooklab::cli::convert_command(args);
   } else {
     std::fprintf(stderr, "error: unknown command '%s' (try: hooklab --help)\n", command.c_str());
     return 2;

@@ -15,5 +15,7 @@ Status patch_command(const std::vector<std::string>& args);
 Status lens_command(const std::vector<std::string>& args);
 Status dla_command(const std::vector<std::string>& args);
 Status heads_command(const std::vector<std::string>& args);
+Status evaluate_command(const std::vector<std::string>& args);
+Status convert_command(const std::vector<std::string>& args);
 
 }  // namespace hooklab::cli
