@@ -20,17 +20,3 @@ export function toCsv(columns: string[], rows: Array<Array<string | number>>): s
   };
   return [columns, ...rows].map((r) => r.map(field).join(",")).join("\r\n") + "\r\n";
 }
-
-/** Slices [H, P, P] patterns (one layer) out of a [1, H, P, P] tensor. */
-export function headPattern(pattern: Float32Array, heads: number, positions: number, head: number): Float32Array {
-  const size = positions * positions;
-  return pattern.subarray(head * size, (head + 1) * size);
-  void heads;
-}
-
-/** Row-major sub-matrix [r0, r1) x [c0, c1). */
-export function subMatrix(values: ArrayLike<number>, cols: number, r0: number, r1: number, c0: number, c1: number): number[] {
-  const out: number[] = [];
-  for (let r = r0; r < r1; r++) for (let c = c0; c < c1; c++) out.push(values[r * cols + c]);
-  return out;
-}

@@ -65,11 +65,19 @@ replaceChildren(document.getElementById("app")!,
   el("header", { class: "lab" }, el("h1", {}, "hooklab"), modelBar(lab, (files) => void openLocalFiles(files)),
     el("span", { class: "spacer" }), shareView(lab), themeButton),
   tabs, embedBar, el("div", { style: "padding: 0 1rem" }, noticesView(lab)), main);
-append();
-function append(): void {
-  for (const v of VIEWS) main.append(panels[v]);
-}
+for (const v of VIEWS) main.append(panels[v]);
 if (embed) document.body.classList.add("embed");
+
+// Dropping a model directory's files anywhere on the page loads them.
+window.addEventListener("dragover", (event) => {
+  if (event.dataTransfer?.types.includes("Files")) event.preventDefault();
+});
+window.addEventListener("drop", (event) => {
+  const files = [...(event.dataTransfer?.files ?? [])];
+  if (files.length === 0) return;
+  event.preventDefault();
+  void openLocalFiles(files);
+});
 
 // Keep the URL's fragment equal to the experiment, so copying the address bar shares it.
 let urlTimer: ReturnType<typeof setTimeout> | undefined;
