@@ -3,7 +3,8 @@
 //
 //   /            web/dist, cross-origin isolated (COOP/COEP): the engine may use threads
 //   /plain/      web/dist without isolation headers: the single-threaded build, as in embeds
-//   /repo/       read-only repository files the tests compare against (fixtures, test models)
+//   /repo/       read-only repository files the tests compare against (fixtures, test models);
+//                bench/pages/ and build/bench/ort/ under it are cross-origin isolated
 //   /hub/        a stand-in for the Hugging Face hub: /hub/api/models/<id>/tree/<rev> and
 //                /hub/<id>/resolve/<rev>/<file>, with range requests, serving models/testdata.
 //                Test ids inject faults: test/drop-<model> drops the connection mid-file once,
@@ -32,6 +33,10 @@ const TYPES = {
   ".npy": "application/octet-stream", ".safetensors": "application/octet-stream", ".jsonl": "application/json",
 };
 const REPO_DIRS = ["tests/fixtures", "models/testdata", "models/hooklab-demo", "models/tokenizer", "bench", "build/bench"];
+// Benchmark pages and the peer runtime they load (onnxruntime-web, copied by bench/forward.mjs)
+// are served cross-origin isolated: the peer's threads need SharedArrayBuffer, and its worker
+// scripts must carry COEP themselves to start under an isolated page.
+const ISOLATED_REPO_DIRS = ["bench/pages", "build/bench/ort"];
 const dropped = new Set();  // ids whose one dropped connection already happened
 const hubLog = [];  // {path, range} of each hub request since the last reset
 
@@ -180,7 +185,9 @@ const server = createServer((req, res) => {
       res.end("forbidden");
       return;
     }
-    return sendFile(req, res, safeJoin(root, rel), cors);
+    const isolation = ISOLATED_REPO_DIRS.some((d) => rel.startsWith(`${d}/`))
+      ? { "Cross-Origin-Opener-Policy": "same-origin", "Cross-Origin-Embedder-Policy": "require-corp" } : {};
+    return sendFile(req, res, safeJoin(root, rel), { ...cors, ...isolation });
   }
   const isolated = !path.startsWith("/plain/");
   const rel = isolated ? path : path.slice("/plain".length);

@@ -3,7 +3,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync, mkdirSync, copyFileSync, existsSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync, mkdirSync, copyFileSync, existsSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { compareNpyDirs } from "../tools/npy.mjs";
@@ -169,4 +169,95 @@ test("lens, dla and heads print the analysis views", () => {
   }
   fails(2, "--answer and --wrong", "dla", ...prompt);
   fails(1, "does not fit", "heads", "--model", tinyA, "--seq-len", "40");
+});
+
+// --- convert: the weights in another dtype ---------------------------------------------------
+
+function safetensorsHeader(path) {
+  const bytes = readFileSync(path);
+  const length = Number(bytes.readBigUInt64LE(0));
+  return JSON.parse(bytes.toString("utf8", 8, 8 + length));
+}
+
+test("convert writes an f16 copy that loads and predicts like the f32 model", () => {
+  const parent = mkdtempSync(join(tmpdir(), "hooklab-convert-"));
+  const out = join(parent, "tiny-a-f16");
+  const r = ok("convert", "--model", tinyA, "--out", out, "--dtype", "f16");
+  assert.deepEqual(Object.keys(r), ["out", "dtype", "tensors", "bytes_in", "bytes_out"]);
+  assert.equal(r.dtype, "f16");
+  assert.equal(r.bytes_out, readFileSync(join(out, "model.safetensors")).length);
+  assert.ok(r.bytes_out < r.bytes_in * 0.55, "f16 halves the file");
+  assert.equal(readFileSync(join(out, "config.json"), "utf8"), readFileSync(join(tinyA, "config.json"), "utf8"));
+  assert.ok(existsSync(join(out, "README.md")), "the model card travels with the weights");
+  const header = safetensorsHeader(join(out, "model.safetensors"));
+  assert.deepEqual(header.__metadata__, { format: "pt", converted_by: "hooklab convert" });
+  const names = Object.keys(header).filter((k) => k !== "__metadata__");
+  assert.equal(names.length, r.tensors);
+  assert.ok(names.every((k) => header[k].dtype === "F16"));
+  const isMask = (k) => /\.attn\.(bias|masked_bias)$/.test(k);
+  assert.ok(Object.keys(safetensorsHeader(join(tinyA, "model.safetensors"))).some(isMask), "tiny-a has mask buffers");
+  assert.ok(!names.some(isMask), "mask buffers are dropped");
+  assert.deepEqual(readdirSync(parent), ["tiny-a-f16"], "no staging directory is left behind");
+
+  // Logits agree within 8u = 3.9e-3 of the largest (tests/native/half_precision_test.cpp).
+  const prompt = "When Mary and John went to the store, John gave";
+  const full = ok("run", "--model", tinyA, "--prompt", prompt, "--top-k", "5");
+  const half = ok("run", "--model", out, "--prompt", prompt, "--top-k", "5");
+  const tol = 3.9e-3 * Math.max(1, Math.abs(full.top_k[0].logit));
+  assert.equal(half.top_k[0].token, full.top_k[0].token);
+  for (const e of full.top_k) {
+    const h = half.top_k.find((x) => x.token === e.token);
+    if (h) assert.ok(Math.abs(h.logit - e.logit) <= tol, `${e.token}: ${h.logit} vs ${e.logit}`);
+  }
+  assert.ok(Math.abs(half.loss - full.loss) < 0.01, `${half.loss} vs ${full.loss}`);
+});
+
+test("convert to f32 and back is lossless for an f16 model", () => {
+  const tinyB = join(root, "models/testdata/tiny-b");
+  const parent = mkdtempSync(join(tmpdir(), "hooklab-convert-"));
+  ok("convert", "--model", tinyB, "--out", join(parent, "f32"), "--dtype", "f32");
+  ok("convert", "--model", join(parent, "f32"), "--out", join(parent, "f16"), "--dtype", "f16");
+  const prompt = "Zürich — 東京 🙂 naïve";
+  const original = ok("run", "--model", tinyB, "--no-processing", "--prompt", prompt, "--top-k", "20");
+  for (const dir of ["f32", "f16"]) {
+    assert.deepEqual(ok("run", "--model", join(parent, dir), "--no-processing", "--prompt", prompt, "--top-k", "20"),
+      original, `${dir} copy computes the same logits`);
+  }
+  // Same bytes per tensor (the layout may differ from the original writer's).
+  const read = (dir) => {
+    const path = join(dir, "model.safetensors");
+    const bytes = readFileSync(path);
+    const start = 8 + Number(bytes.readBigUInt64LE(0));
+    const header = safetensorsHeader(path);
+    return (name) => bytes.subarray(start + header[name].data_offsets[0], start + header[name].data_offsets[1]);
+  };
+  const a = read(tinyB), b = read(join(parent, "f16"));
+  for (const name of Object.keys(safetensorsHeader(join(tinyB, "model.safetensors")))) {
+    if (name !== "__metadata__") assert.ok(a(name).equals(b(name)), name);
+  }
+});
+
+test("convert refuses bad input, bad usage and its own input as output", () => {
+  const parent = mkdtempSync(join(tmpdir(), "hooklab-convert-"));
+  fails(1, "not a directory", "convert", "--model", join(parent, "nope"), "--out", join(parent, "x"), "--dtype", "f16");
+  fails(2, "--dtype must be f16, bf16 or f32", "convert", "--model", tinyA, "--out", join(parent, "x"), "--dtype", "int8");
+  fails(2, "--dtype", "convert", "--model", tinyA, "--out", join(parent, "x"));
+  fails(2, "never overwrites its input", "convert", "--model", tinyA, "--out", tinyA, "--dtype", "f16");
+  fails(2, "never overwrites its input", "convert", "--model", tinyA, "--out", `${tinyA}/../tiny-a/`, "--dtype", "bf16");
+  // A malformed model fails the core's checks before anything is written.
+  mkdirSync(join(parent, "broken"));
+  copyFileSync(join(tinyA, "config.json"), join(parent, "broken/config.json"));
+  const weights = readFileSync(join(tinyA, "model.safetensors"));
+  writeFileSync(join(parent, "broken/model.safetensors"), weights.subarray(0, weights.length - 100));
+  fails(1, "model.safetensors", "convert", "--model", join(parent, "broken"), "--out", join(parent, "x"), "--dtype", "f16");
+  // A weight beyond f16's range (65504) is refused by name; bf16 has f32's range and takes it.
+  mkdirSync(join(parent, "huge"));
+  copyFileSync(join(tinyA, "config.json"), join(parent, "huge/config.json"));
+  const huge = Buffer.from(weights);
+  const dataStart = 8 + Number(huge.readBigUInt64LE(0));
+  huge.writeFloatLE(1e6, dataStart + safetensorsHeader(join(tinyA, "model.safetensors"))["ln_f.bias"].data_offsets[0]);
+  writeFileSync(join(parent, "huge/model.safetensors"), huge);
+  fails(1, "'ln_f.bias' holds 1000000", "convert", "--model", join(parent, "huge"), "--out", join(parent, "x"), "--dtype", "f16");
+  assert.deepEqual(readdirSync(parent).sort(), ["broken", "huge"], "nothing written for failed conversions");
+  ok("convert", "--model", join(parent, "huge"), "--out", join(parent, "huge-bf16"), "--dtype", "bf16");
 });

@@ -124,7 +124,14 @@ export async function openModel(source: ModelSource, ctx: OpenContext): Promise<
       weights: bufferReader(weights, ctx.heap), weightsName: `${described.bundled}/model.safetensors`, close() {},
     };
   }
-  const config = await fetchText(`${described.base}config.json`, `${described.name}`, ctx.signal);
+  // config.json goes through the store like the weights, so a stored model loads offline.
+  const configFile = await downloadModelFile(described, "config.json", { ...ctx, onProgress: undefined });
+  let config: string;
+  try {
+    config = new TextDecoder().decode(configFile.bytes(0, configFile.reader.size));
+  } finally {
+    configFile.close();
+  }
   const tokenizer = await bundledVocabulary(ctx);
   const weights = await downloadModelFile(described, "model.safetensors", ctx);
   return {

@@ -1,7 +1,8 @@
-// Worker side: downloads a model file into the browser's Origin Private File System so the
-// next visit is offline, resumes dropped downloads with HTTP range requests, and checks size
-// and SHA-256 (from the Hugging Face hub's metadata, or computed on first download) so a
-// broken download never loads.
+// Worker side: downloads a model's files (config.json, model.safetensors) into the browser's
+// Origin Private File System so the next visit is offline, resumes dropped downloads with HTTP
+// range requests, and checks size and SHA-256 (from the Hugging Face hub's metadata, or
+// computed on first download) so a broken download never loads. listStored / removeStored
+// also work on the page (they need no sync access handle), for "manage storage" views.
 //
 // Store layout, one directory per file: hooklab-models/<key>/
 //   data           the bytes (complete, or a resumable prefix while downloading)
@@ -86,6 +87,8 @@ async function writeJson(dir: FileSystemDirectoryHandle, name: string, value: un
 
 export interface StoredFile {
   reader: { size: number; read(offset: number, length: number, pointer: number): void };
+  /** A copy of bytes [offset, offset + length), for small files such as config.json. */
+  bytes(offset: number, length: number): Uint8Array;
   close(): void;
 }
 
@@ -113,7 +116,15 @@ async function streamInto(url: string, start: number, expected: Expected, ctx: D
       if (attempt >= MAX_ATTEMPTS) throw new Error(`${fileName}: download failed (${(e as Error).message}) after ${attempt} attempts`);
       continue;
     }
-    if (response.status === 404) throw new Error(`${fileName}: not found at ${url} (404)`);
+    if (response.status === 404) throw new Error(`${fileName}: not found at ${url} (404); check the model id, revision or address`);
+    if (response.status === 416 && offset > 0) {
+      // The stored prefix already holds the whole file (interrupted after the last byte and
+      // before meta.json): done if that is the announced size, else start over.
+      if (total !== undefined && offset === total) return offset;
+      offset = 0;
+      restart();
+      continue;
+    }
     if (!response.ok) throw new Error(`${fileName}: ${url} answered ${response.status} ${response.statusText}`.trim());
     if (offset > 0 && response.status !== 206) {
       offset = 0;  // the server ignored the range: start over
@@ -172,6 +183,7 @@ async function downloadToMemory(url: string, expected: Expected, ctx: DownloadCo
   }
   return {
     reader: { size, read: (offset, length, pointer) => ctx.heap().set(bytes.subarray(offset, offset + length), pointer) },
+    bytes: (offset, length) => bytes.slice(offset, offset + length),
     close() {},
   };
 }
@@ -186,19 +198,42 @@ async function openStoreDir(key: string): Promise<FileSystemDirectoryHandle | un
   }
 }
 
-export async function removeStored(key: string): Promise<void> {
+/**
+ * Deletes a stored file (a key from listStored). Resolves false when there was none; rejects
+ * when it cannot be deleted, e.g. while a download in another tab holds it open.
+ */
+export async function removeStored(key: string): Promise<boolean> {
+  let store: FileSystemDirectoryHandle;
   try {
-    const root = await navigator.storage.getDirectory();
-    const store = await root.getDirectoryHandle(STORE_DIR);
-    await store.removeEntry(key, { recursive: true });
+    store = await (await navigator.storage.getDirectory()).getDirectoryHandle(STORE_DIR);
   } catch {
-    /* nothing stored */
+    return false;  // no store (or no OPFS) at all
+  }
+  try {
+    await store.removeEntry(key, { recursive: true });
+    return true;
+  } catch (e) {
+    if ((e as Error).name === "NotFoundError") return false;
+    throw new Error(`could not delete the stored model file '${key}' (${(e as Error).message})`);
   }
 }
 
-/** Keys of the complete, verified files in the store. */
-export async function listStored(): Promise<Array<{ key: string; url: string; size: number; sha256: string }>> {
-  const out: Array<{ key: string; url: string; size: number; sha256: string }> = [];
+/** Cleanup after a failed download: never hides the error that caused it. */
+async function discard(key: string): Promise<void> {
+  await removeStored(key).catch(() => undefined);
+}
+
+/** A complete, verified file in the store. */
+export interface StoredModelFile {
+  key: string;
+  url: string;
+  size: number;
+  sha256: string;
+}
+
+/** The complete, verified files in the store (works on the page and in workers). */
+export async function listStored(): Promise<StoredModelFile[]> {
+  const out: StoredModelFile[] = [];
   try {
     const root = await navigator.storage.getDirectory();
     const store = await root.getDirectoryHandle(STORE_DIR);
@@ -233,6 +268,15 @@ export async function downloadModelFile(file: RemoteFile, path: string, ctx: Dow
       access.read(ctx.heap().subarray(pointer, pointer + length), { at: offset });
     },
   };
+  const stored = (): StoredFile => ({
+    reader,
+    bytes(offset, length) {
+      const out = new Uint8Array(length);
+      access.read(out, { at: offset });
+      return out;
+    },
+    close: () => access.close(),
+  });
   try {
     const meta = await readJson<{ url: string; size: number; sha256: string }>(dir, "meta.json");
     const fresh = meta && (expected.sha256 === undefined || expected.sha256 === meta.sha256) &&
@@ -240,7 +284,7 @@ export async function downloadModelFile(file: RemoteFile, path: string, ctx: Dow
     if (meta && fresh && access.getSize() === meta.size) {
       reader.size = meta.size;
       ctx.onProgress?.({ stage: "download", fraction: 1, loadedBytes: meta.size, totalBytes: meta.size, file: fileName });
-      return { reader, close: () => access.close() };
+      return stored();
     }
     // Resume a download of the same file if one was interrupted; otherwise start over.
     const pending = await readJson<{ url: string; size?: number; sha256?: string }>(dir, "download.json");
@@ -277,13 +321,13 @@ export async function downloadModelFile(file: RemoteFile, path: string, ctx: Dow
       checkComplete(fileName, size, sha256, expected);
     } catch (e) {
       access.close();
-      await removeStored(storeKey(url));
+      await discard(storeKey(url));
       throw e;
     }
     await writeJson(dir, "meta.json", { url, size, sha256 });
     await dir.removeEntry("download.json");
     reader.size = size;
-    return { reader, close: () => access.close() };
+    return stored();
   } catch (e) {
     try {
       access.close();
@@ -291,7 +335,7 @@ export async function downloadModelFile(file: RemoteFile, path: string, ctx: Dow
       /* already closed */
     }
     // A cancelled download keeps its prefix for a later resume; any other failure leaves nothing.
-    if ((e as Error).name !== "AbortError") await removeStored(storeKey(url));
+    if ((e as Error).name !== "AbortError") await discard(storeKey(url));
     throw e;
   }
 }
