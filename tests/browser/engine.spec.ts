@@ -151,3 +151,29 @@ test("a patching sweep reports progress and can be cancelled; the model stays us
   expect(r.outcome).toBe("AbortError");
   expect(r.againShape).toEqual([2, 15]);
 });
+
+test("a custom metric (a function of the logits) gives the built-in logit difference", async ({ page }) => {
+  await open(page, false);
+  const r = await page.evaluate(async () => {
+    const { HookedTransformer } = window.hooklab;
+    const model = await HookedTransformer.load({ url: "/repo/models/testdata/tiny-a/" });
+    const mary = await model.toSingleToken(" Mary"), john = await model.toSingleToken(" John");
+    const base = {
+      sweep: "head_out_by_pos" as const,
+      clean: "When Mary and John went to the store, John gave a drink to",
+      corrupted: "When Mary and John went to the store, Mary gave a drink to",
+      answers: [[mary, john]] as Array<[number, number]>,
+    };
+    const builtIn = await model.patch(base);
+    // The function runs in the worker, so it cannot capture mary/john: the ids are literals.
+    const source = `(logits) => logits[${mary}] - logits[${john}]`;
+    const custom = await model.patch({ ...base, metric: new Function(`return ${source}`)() as (l: Float32Array) => number });
+    model.dispose();
+    let maxDiff = 0;
+    builtIn.values.forEach((v, i) => (maxDiff = Math.max(maxDiff, Math.abs(v - custom.values[i]))));
+    return { maxDiff, n: builtIn.values.length, clean: [builtIn.cleanMetric, custom.cleanMetric] };
+  });
+  expect(r.n).toBe(2 * 15 * 4);
+  expect(r.maxDiff).toBeLessThan(1e-4);
+  expect(Math.abs(r.clean[0] - r.clean[1])).toBeLessThan(1e-4);
+});
