@@ -13,19 +13,7 @@
 namespace hooklab::testing {
 namespace {
 
-const HookedTransformer& model(const std::string& dir) {
-  static std::map<std::string, std::unique_ptr<HookedTransformer>> models;
-  auto& m = models[dir];
-  if (!m) {
-    auto loaded = load_repo_model(dir, LoadOptions{});
-    if (!loaded.ok()) {
-      ADD_FAILURE() << loaded.error().message;
-      std::abort();
-    }
-    m = std::move(loaded).value();
-  }
-  return *m;
-}
+const HookedTransformer& model(const std::string& dir) { return shared_repo_model(dir); }
 
 // Random prompts of `length` tokens (BOS first) that differ at one position `differ`.
 std::pair<std::vector<int32_t>, std::vector<int32_t>> prompt_pair(int length, int differ, unsigned seed) {

@@ -42,19 +42,7 @@ json read_json(const std::string& path) {
   return json::parse(ss.str(), nullptr, false);
 }
 
-const HookedTransformer& model(const std::string& dir) {
-  static std::map<std::string, std::unique_ptr<HookedTransformer>> models;
-  auto& m = models[dir];
-  if (!m) {
-    auto loaded = load_repo_model(dir, LoadOptions{});
-    if (!loaded.ok()) {
-      ADD_FAILURE() << loaded.error().message;
-      std::abort();
-    }
-    m = std::move(loaded).value();
-  }
-  return *m;
-}
+const HookedTransformer& model(const std::string& dir) { return shared_repo_model(dir); }
 
 struct SweepName {
   const char* tl_function;

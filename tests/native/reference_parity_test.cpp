@@ -38,22 +38,11 @@ constexpr BackendChoice kBackends[] = {
 };
 
 const HookedTransformer& model_for(const std::string& dir, const std::string& processing, const BackendChoice& backend) {
-  static std::map<std::string, std::unique_ptr<HookedTransformer>> models;
-  const std::string key = dir + "|" + processing + "|" + backend.label;
-  auto it = models.find(key);
-  if (it == models.end()) {
-    LoadOptions options;
-    options.processing = processing == "none" ? ProcessingOptions::none() : ProcessingOptions::transformer_lens_default();
-    options.backend = backend.kind;
-    options.threads = backend.threads;
-    auto loaded = load_repo_model(dir, options);
-    if (!loaded.ok()) {
-      ADD_FAILURE() << "loading " << dir << ": " << loaded.error().message;
-      std::abort();
-    }
-    it = models.emplace(key, std::move(loaded).value()).first;
-  }
-  return *it->second;
+  LoadOptions options;
+  options.processing = processing == "none" ? ProcessingOptions::none() : ProcessingOptions::transformer_lens_default();
+  options.backend = backend.kind;
+  options.threads = backend.threads;
+  return shared_repo_model(dir, options);
 }
 
 void check_case(const nlohmann::json& c, const BackendChoice& backend) {

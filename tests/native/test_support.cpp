@@ -1,6 +1,7 @@
 #include "test_support.h"
 
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 
 namespace hooklab::testing {
@@ -17,6 +18,25 @@ Result<std::unique_ptr<HookedTransformer>> load_repo_model(const std::string& re
   LoadOptions named = options;
   named.model_name = relative_dir;
   return HookedTransformer::load(files, named);
+}
+
+const HookedTransformer& shared_repo_model(const std::string& relative_dir, const LoadOptions& options) {
+  static std::map<std::string, std::unique_ptr<HookedTransformer>> models;
+  const std::string key = relative_dir + "|" + std::to_string(options.processing.fold_ln) +
+                          std::to_string(options.processing.center_writing_weights) +
+                          std::to_string(options.processing.center_unembed) +
+                          std::to_string(options.processing.fold_value_biases) + "|" +
+                          std::to_string(static_cast<int>(options.backend)) + "|" + std::to_string(options.threads);
+  auto& slot = models[key];
+  if (!slot) {
+    auto loaded = load_repo_model(relative_dir, options);
+    if (!loaded.ok()) {
+      std::fprintf(stderr, "cannot load %s: %s\n", relative_dir.c_str(), loaded.error().message.c_str());
+      std::abort();
+    }
+    slot = std::move(loaded).value();
+  }
+  return *slot;
 }
 
 Comparison compare_tensors(const float* actual, const float* expected, size_t n, double rel) {

@@ -18,6 +18,9 @@ std::string repo_path(const std::string& relative);
 // Loads a model directory of the repository (tokenizer from models/tokenizer).
 Result<std::unique_ptr<HookedTransformer>> load_repo_model(const std::string& relative_dir, const LoadOptions& options);
 
+// The same repository model for the whole test program, loaded once per (dir, options).
+const HookedTransformer& shared_repo_model(const std::string& relative_dir, const LoadOptions& options = {});
+
 struct Comparison {
   bool ok = true;
   double max_abs_diff = 0.0;
