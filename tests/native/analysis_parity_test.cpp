@@ -77,7 +77,9 @@ TEST_P(AnalysisParity, MatchesReference) {
     // Token ids are compared where the neighbouring logits are not float32-noise ties.
     const bool tie_before = i % 5 > 0 && std::fabs(ref_logits[i] - ref_logits[i - 1]) < 1e-4;
     const bool tie_after = i % 5 < 4 && std::fabs(ref_logits[i] - ref_logits[i + 1]) < 1e-4;
-    if (!tie_before && !tie_after) EXPECT_EQ(lens->top_tokens[i], static_cast<int32_t>(ref_ids[i])) << "top-5 id " << i;
+    if (!tie_before && !tie_after) {
+      EXPECT_EQ(lens->top_tokens[i], static_cast<int32_t>(ref_ids[i])) << "top-5 id " << i;
+    }
   }
 
   auto dla = component_attribution(m, run->cache, pos, pairs);

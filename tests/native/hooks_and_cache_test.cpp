@@ -136,7 +136,9 @@ TEST(Cache, ShapesAndResidualIdentities) {
         EXPECT_NEAR(sum, attn.data[p * cfg.d_model + d], 1e-5);
       }
     }
-    if (l + 1 < cfg.n_layers) EXPECT_EQ(max_abs_diff(post, get(c, "resid_pre", l + 1)), 0.0);
+    if (l + 1 < cfg.n_layers) {
+      EXPECT_EQ(max_abs_diff(post, get(c, "resid_pre", l + 1)), 0.0);
+    }
   }
 }
 
@@ -225,7 +227,9 @@ TEST(Hooks, CallbackOnQueriesChangesTheScores) {
   const RunOutput hooked = run_cached({hook("blocks.0.attn.hook_q", scale_q)});
   const TensorView s = get(hooked.cache, "attn_scores", 0), s0 = get(base.cache, "attn_scores", 0);
   for (int64_t i = 0; i < s.numel(); ++i) {
-    if (std::isfinite(s0.data[i])) EXPECT_NEAR(s.data[i], 2.0f * s0.data[i], 1e-5 * std::max(1.0f, std::fabs(s0.data[i])));
+    if (std::isfinite(s0.data[i])) {
+      EXPECT_NEAR(s.data[i], 2.0f * s0.data[i], 1e-5 * std::max(1.0f, std::fabs(s0.data[i])));
+    }
   }
 }
 

@@ -116,7 +116,9 @@ void check(const json& c, const SweepName& s, MetricKind metric, Engine engine) 
     EXPECT_LE(diff, tol) << s.tl_function << " " << metric_kind_name(metric) << " cell " << i << ": " << result->values[i]
                          << " vs " << expected[i];
   }
-  if (metric == MetricKind::kRank) EXPECT_GE(rank_checked, static_cast<int>(expected.size()) / 2);
+  if (metric == MetricKind::kRank) {
+    EXPECT_GE(rank_checked, static_cast<int>(expected.size()) / 2);
+  }
   const json& base = c["baseline"];
   if (metric == MetricKind::kLogitDiff) {
     EXPECT_NEAR(result->clean_metric, base["clean"]["logit_diff"].get<double>(), tol);
