@@ -18,13 +18,9 @@
 #include <string>
 #include <vector>
 
+#include "gemm_measure.h"
 #include "hooklab/backend.h"
-#include "hooklab/packed_matrix.h"
-#include "hooklab/thread_pool.h"
-
-#if defined(__wasm_simd128__)
-#include <wasm_simd128.h>
-#endif
+#include "simd_peak.h"
 #if defined(__EMSCRIPTEN__)
 #include <emscripten.h>
 #else
@@ -61,173 +57,14 @@ struct Timer {
   }
 };
 
-// ---- peak ---------------------------------------------------------------------------------
-
-// Register-only mul + add throughput, shaped like a GEMM micro-kernel's acc += a * b: the
-// products do not depend on the accumulators, so only the short add latency (2-4 cycles)
-// chains each accumulator and the multipliers and adders can all be kept busy.
-//   kChains values p_g advance as p_g = p_g * m (so nothing is loop-invariant and the compiler
-//   can neither fold nor hoist a product; no fast-math), and every step adds the outer products
-//   p_g * p_h (g <= h) and the new p_g into kAccumulators accumulators. m is just above 1, so
-//   nothing underflows or overflows over billions of steps.
-// Each step is kChains + kChains (kChains + 1) / 2 muls and as many adds, 8 flops per pair;
-// with 4-5 chains and 5-7 accumulators everything stays in x86's 16 vector registers. (Simple
-// chains x = x * m + c reach only ~85% of this: their mul sits on the critical path.)
-#if defined(__wasm_simd128__)
-using Vec = v128_t;
-inline Vec vec_splat(float x) { return wasm_f32x4_splat(x); }
-inline Vec vec_mul(Vec a, Vec b) { return wasm_f32x4_mul(a, b); }
-inline Vec vec_add(Vec a, Vec b) { return wasm_f32x4_add(a, b); }
-inline float vec_lane0(Vec v) { return wasm_f32x4_extract_lane(v, 0); }
-constexpr const char* kPeakIsa = "wasm simd128 f32x4.mul + f32x4.add";
-#else
-typedef float Vec __attribute__((vector_size(16)));
-inline Vec vec_splat(float x) { return Vec{x, x, x, x}; }
-inline Vec vec_mul(Vec a, Vec b) { return a * b; }
-inline Vec vec_add(Vec a, Vec b) { return a + b; }
-inline float vec_lane0(Vec v) { return v[0]; }
-constexpr const char* kPeakIsa = "native 4-lane vector mul + add (the wasm SIMD ceiling; native FMA kernels can pass it)";
-#endif
-
-volatile float g_sink = 0.0f;
-
-constexpr int64_t peak_pairs_per_step(int chains) { return chains + chains * (chains + 1) / 2; }
-
-// noinline: V8 tiers a wasm function up to its optimising compiler only between calls (no
-// on-stack replacement), so the timed loop must be a function of its own that is called again.
-template <int kChains, int kAccumulators>
-__attribute__((noinline)) float peak_kernel(int64_t steps) {
-  // The volatile read makes every call distinct, so the compiler cannot merge repeated calls.
-  const float start = 1.0f + 0.0f * g_sink;
-  const Vec m = vec_splat(1.0000001f);
-  Vec p[kChains];
-  Vec acc[kAccumulators];
-  for (int g = 0; g < kChains; ++g) p[g] = vec_splat(start + 0.001f * static_cast<float>(g));
-  for (int a = 0; a < kAccumulators; ++a) acc[a] = vec_splat(0.0f);
-  for (int64_t s = 0; s < steps; ++s) {
-    int a = 0;
-#pragma clang loop unroll(full)
-    for (int g = 0; g < kChains; ++g) {
-#pragma clang loop unroll(full)
-      for (int h = g; h < kChains; ++h, ++a) acc[a % kAccumulators] = vec_add(acc[a % kAccumulators], vec_mul(p[g], p[h]));
-    }
-#pragma clang loop unroll(full)
-    for (int g = 0; g < kChains; ++g, ++a) {
-      p[g] = vec_mul(p[g], m);
-      acc[a % kAccumulators] = vec_add(acc[a % kAccumulators], p[g]);
-    }
-  }
-  float sum = 0.0f;
-  for (int a = 0; a < kAccumulators; ++a) sum += vec_lane0(acc[a]);
-  return sum;
-}
-
-template <int kChains, int kAccumulators>
-double measure_peak_gflops(const Timer& timer, double min_seconds) {
-  auto run = [&timer](int64_t steps) {
-    const double start = timer.now();
-    g_sink = g_sink + peak_kernel<kChains, kAccumulators>(steps);
-    const double flops = static_cast<double>(steps) * static_cast<double>(peak_pairs_per_step(kChains)) * 8;
-    return flops / (timer.now() - start) * 1e-9;
-  };
-  // Double the length until one run takes a fifth of the budget (this also lets the engine
-  // tier the loop up to its optimising compiler), then keep the best of three such runs.
-  int64_t steps = 1 << 14;
-  for (;;) {
-    const double start = timer.now();
-    run(steps);
-    if (timer.now() - start >= min_seconds / 5) break;
-    steps *= 2;
-  }
-  double best = 0.0;
-  for (int rep = 0; rep < 3; ++rep) best = std::max(best, run(steps));
-  return best;
-}
-
-// The best of a few register shapes, per thread; with `threads` > 1 every thread runs it at once
-// and the sum is reported.
-double measure_peak(int threads, const Timer& timer, double min_seconds) {
-  auto one_thread = [&timer, min_seconds] {
-    return std::max({measure_peak_gflops<3, 6>(timer, min_seconds), measure_peak_gflops<4, 5>(timer, min_seconds),
-                     measure_peak_gflops<5, 7>(timer, min_seconds)});
-  };
-  if (threads == 1) return one_thread();
-  hooklab::ThreadPool pool(threads);
-  std::vector<double> per_thread(static_cast<size_t>(threads), 0.0);
-  pool.parallel_for(threads, 1, [&](int64_t begin, int64_t end) {
-    for (int64_t t = begin; t < end; ++t) per_thread[static_cast<size_t>(t)] = one_thread();
-  });
-  double total = 0.0;
-  for (double g : per_thread) total += g;
-  return total;
-}
-
-// ---- GEMM ---------------------------------------------------------------------------------
+// The peak (simd_peak.h) and the per-shape measurement (gemm_measure.h) are shared with the
+// browser benchmark's measureSimdPeak / measureGemm (wasm/bindings/peak_bindings.cpp).
+using hooklab::bench::GemmWeights;
+using hooklab::bench::kPeakIsa;
 
 struct Shape {
   int64_t m, k, n;
 };
-
-float next_value(uint32_t& state) {
-  state = state * 1664525u + 1013904223u;
-  return static_cast<float>(state >> 8) / 16777216.0f - 0.5f;
-}
-
-// One weight matrix and bias, shared by every M of a (K, N) and kept until the backends are
-// gone: prepare_matmul() may cache per weight pointer (XNNPACK does) and the contract is that
-// weights outlive the backend. (Fresh backends per shape are not an option under Emscripten:
-// finished pthreads return to the worker pool only through the event loop, which a synchronous
-// main() never reaches.)
-struct Weights {
-  std::vector<float> storage, bias;
-  hooklab::PackedMatrix w;
-};
-
-std::unique_ptr<Weights> make_weights(int64_t k, int64_t n) {
-  auto weights = std::make_unique<Weights>();
-  weights->w = hooklab::PackedMatrix{nullptr, k, n};
-  weights->storage.assign(static_cast<size_t>(weights->w.storage_floats()), 0.0f);
-  weights->w.data = weights->storage.data();
-  weights->bias.resize(static_cast<size_t>(n));
-  uint32_t state = 12345;
-  for (int64_t row = 0; row < k; ++row) {
-    for (int64_t col = 0; col < n; ++col) weights->w.at(row, col) = next_value(state);
-  }
-  for (float& x : weights->bias) x = next_value(state);
-  return weights;
-}
-
-// Best GFLOP/s over repeated calls lasting at least min_seconds in total (at least 2 calls).
-double measure_gemm(hooklab::Backend& backend, const Weights& weights, const Shape& s, const Timer& timer,
-                    double min_seconds) {
-  std::vector<float> a(static_cast<size_t>(s.m * s.k));
-  std::vector<float> c(static_cast<size_t>(s.m * s.n));
-  uint32_t state = 777;
-  for (float& x : a) x = next_value(state);
-  hooklab::MatmulArgs args;
-  args.a = a.data();
-  args.lda = s.k;
-  args.m = s.m;
-  args.w = &weights.w;
-  args.k_begin = 0;
-  args.k_end = s.k;
-  args.bias = weights.bias.data();
-  args.c = c.data();
-  args.ldc = s.n;
-  if (!backend.prepare_matmul(weights.w, args.bias).ok()) return 0.0;
-  backend.matmul(args);  // warm-up: pages in C, fills caches
-  const double flops = 2.0 * static_cast<double>(s.m) * static_cast<double>(s.k) * static_cast<double>(s.n);
-  double best = 0.0;
-  double total = 0.0;
-  for (int calls = 0; calls < 2 || total < min_seconds; ++calls) {
-    const double start = timer.now();
-    backend.matmul(args);
-    const double t = timer.now() - start;
-    total += t;
-    best = std::max(best, flops / t * 1e-9);
-  }
-  return best;
-}
 
 std::vector<int> thread_counts() {
 #if defined(__EMSCRIPTEN__) && !defined(__EMSCRIPTEN_PTHREADS__)
@@ -266,9 +103,12 @@ int main(int argc, char** argv) {
   const std::vector<int> threads = thread_counts();
 
   std::vector<double> peak;
-  for (int t : threads) peak.push_back(measure_peak(t, timer_for(t), min_seconds));
+  for (int t : threads) {
+    const Timer timer = timer_for(t);
+    peak.push_back(hooklab::bench::measure_peak(t, [&timer] { return timer.now(); }, min_seconds).gflops);
+  }
 
-  std::vector<std::unique_ptr<Weights>> weights;  // declared before `backends`, so it outlives them
+  std::vector<std::unique_ptr<GemmWeights>> weights;  // declared before `backends`, so it outlives them
   std::vector<std::unique_ptr<hooklab::Backend>> backends = make_backends(threads);
   if (backends.empty()) return 1;
   std::printf("backend %s, peak kernel: %s, 1-thread clock: %s\n", backends[0]->name().c_str(), kPeakIsa,
@@ -281,14 +121,14 @@ int main(int argc, char** argv) {
   std::printf("%-22s", "shape (MxKxN)");
   for (int t : threads) std::printf("  %4dt GFLOP/s  %%peak", t);
   if (threads.size() > 1) std::printf("  speedup");
-  std::printf("\n%-22s", "peak (per-thread x t)");
+  std::printf("\n%-22s", "peak (t threads at once)");
   for (double p : peak) std::printf("  %13.1f  %5s", p, "100");
   std::printf("\n");
 
   const int64_t ms[] = {8, 32, 128, 1024};
   const int64_t kns[][2] = {{768, 2304}, {768, 768}, {768, 3072}, {3072, 768}, {768, 50257}};
   for (const auto& kn : kns) {
-    weights.push_back(make_weights(kn[0], kn[1]));
+    weights.push_back(hooklab::bench::make_gemm_weights(kn[0], kn[1]));
     for (int64_t m : ms) {
       if (quick && m > 128) continue;
       const Shape s{m, kn[0], kn[1]};
@@ -298,7 +138,9 @@ int main(int argc, char** argv) {
       std::printf("%-22s", label);
       std::vector<double> gflops;
       for (size_t i = 0; i < backends.size(); ++i) {
-        gflops.push_back(measure_gemm(*backends[i], *weights.back(), s, timer_for(threads[i]), min_seconds));
+        const Timer timer = timer_for(threads[i]);
+        gflops.push_back(hooklab::bench::measure_gemm(*backends[i], *weights.back(), s.m, [&timer] { return timer.now(); },
+                                                      min_seconds).best_gflops);
         std::printf("  %13.1f  %5.1f", gflops.back(), 100.0 * gflops.back() / peak[i]);
         std::fflush(stdout);
       }

@@ -34,3 +34,18 @@ list(APPEND HOOKLAB_CORE_SOURCES
   src/analysis/residual_norms.cpp
   src/analysis/head_detectors.cpp
 )
+
+# The device path (WebGPU): the forward pass and patching on device buffers. Emscripten
+# only, because the one device backend is WebGPU through a JS library (wasm/webgpu/).
+if(EMSCRIPTEN)
+  list(APPEND HOOKLAB_CORE_SOURCES
+    src/device/device_uploads.cpp
+    src/device/device_weights.cpp
+    src/device/device_workspace.cpp
+    src/device/device_block.cpp
+    src/device/device_forward.cpp
+    src/device/device_patch_injection.cpp
+    src/device/device_patching.cpp
+    src/device/webgpu_backend.cpp
+  )
+endif()

@@ -9,6 +9,44 @@ export interface EmbindModule {
   loadModel(files: unknown, options: unknown): EmbindModel | null;
   lastError(): { error: string; code: string };
   hookPointTable(): unknown[];
+  /** The WebGPU path (wasm/bindings/webgpu_session.h); null with lastError() set. */
+  createWebgpuSession(model: EmbindModel, options: { name: string }): EmbindWebgpuSession | null;
+  /** wasm/webgpu/hooklab_webgpu.js: the device and the asynchronous steps C++ cannot await. */
+  hooklabWebgpu: HooklabWebgpu;
+}
+
+export interface GpuAdapterHandle {
+  adapter: unknown;
+  info: { vendor: string; architecture: string; device: string; description: string; isFallbackAdapter: boolean };
+  limits: { maxStorageBufferBindingSize: number; maxBufferSize: number };
+}
+
+export interface HooklabWebgpu {
+  requestAdapter(): Promise<GpuAdapterHandle | null>;
+  open(adapter: unknown, options: { neededBytes: number; maxBindingBytes?: number }): Promise<{ bindingLimit: number; bufferLimit: number }>;
+  close(): void;
+  /** Submits the encoded work and performs every requested readback; rejects with code "device_lost". */
+  flush(): Promise<{ flushes: number; readbackBytes: number }>;
+  /** Forgets recorded readbacks of an abandoned run or sweep (their host memory is freed). */
+  discardReads(): void;
+  isLost(): boolean;
+  lostMessage(): string;
+  loseDevice(): void;
+}
+
+export interface EmbindWebgpuSession {
+  name(): string;
+  beginRun(tokens: Int32Array, options: unknown): Result<{ ok: true }>;
+  finishRun(): Result<RunValue>;
+  abandonRun(): void;
+  startPatch(request: unknown): EmbindWebgpuPatchJob | null;
+  delete(): void;
+}
+
+export interface EmbindWebgpuPatchJob {
+  step(): Result<{ done: boolean; progress: number; batch: number }>;
+  result(): Record<string, unknown>;
+  delete(): void;
 }
 
 export interface EmbindModel {

@@ -4,7 +4,9 @@
 // and reloads the model — the page never waits on a job it gave up.
 
 import type { InitArgs, LoadResult, Request, RequestMessage, ResponseMessage } from "./protocol";
-import type { ModelSource, Processing } from "./types";
+import type { BackendChoice, BackendInfo, ModelSource, Processing, WebgpuOptions } from "./types";
+
+type LoadArgs = { source: ModelSource; processing: Processing; hubEndpoint?: string; backend?: BackendChoice; webgpu?: WebgpuOptions };
 
 type Pending = {
   resolve: (value: unknown) => void;
@@ -27,7 +29,9 @@ export class EngineClient {
   private nextId = 1;
   private pending = new Map<number, Pending>();
   private initArgs: InitArgs;
-  private lastLoad?: { source: ModelSource; processing: Processing; hubEndpoint?: string };
+  private lastLoad?: LoadArgs;
+  /** Called when the worker changes backend on its own (the GPU was lost). */
+  onBackendChange?: (backend: BackendInfo) => void;
   private ready: Promise<unknown>;
   variant: "st" | "mt" = "st";
 
@@ -50,6 +54,10 @@ export class EngineClient {
   }
 
   private receive(message: ResponseMessage): void {
+    if (message.type === "backend") {
+      this.onBackendChange?.(message.backend);
+      return;
+    }
     const p = this.pending.get(message.id);
     if (!p) return;
     if (message.type === "progress") {
@@ -97,10 +105,16 @@ export class EngineClient {
     }
   }
 
-  async load(source: ModelSource, processing: Processing, options: { onProgress?: Pending["onProgress"]; signal?: AbortSignal; hubEndpoint?: string } = {}): Promise<LoadResult> {
-    const result = await this.call<LoadResult>({ op: "load", args: { source, processing, hubEndpoint: options.hubEndpoint } }, options);
-    this.lastLoad = { source, processing, hubEndpoint: options.hubEndpoint };
+  async load(source: ModelSource, processing: Processing, options: { onProgress?: Pending["onProgress"]; signal?: AbortSignal; hubEndpoint?: string; backend?: BackendChoice; webgpu?: WebgpuOptions } = {}): Promise<LoadResult> {
+    const args: LoadArgs = { source, processing, hubEndpoint: options.hubEndpoint, backend: options.backend, webgpu: options.webgpu };
+    const result = await this.call<LoadResult>({ op: "load", args }, options);
+    this.lastLoad = args;
     return result;
+  }
+
+  /** Destroys the worker's GPU device now, even mid-request (tests of the fallback). */
+  loseDevice(): void {
+    this.worker.postMessage({ op: "loseDevice", args: {}, id: 0 });
   }
 
   /** Kills a busy worker (rejecting what it was doing) and brings the model back. */
@@ -109,8 +123,8 @@ export class EngineClient {
     this.failAll(new EngineError("cancelled", "cancelled"));
     this.ready = this.start();
     if (this.lastLoad) {
-      const { source, processing, hubEndpoint } = this.lastLoad;
-      this.ready = this.ready.then(() => this.send({ op: "load", args: { source, processing, hubEndpoint } }));
+      const args = this.lastLoad;
+      this.ready = this.ready.then(() => this.send({ op: "load", args }));
     }
     await this.ready;
   }

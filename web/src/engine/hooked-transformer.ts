@@ -11,7 +11,7 @@ import { EngineClient } from "./engine-client";
 import { hookNames, resolveHookName } from "./hook-names";
 import type { WireHook } from "./protocol";
 import type {
-  ComponentAttribution, FwdHook, HeadAttribution, HeadDetectorScores, HookAction, LoadOptions, LogitLens,
+  BackendChoice, BackendInfo, ComponentAttribution, FwdHook, HeadAttribution, HeadDetectorScores, HookAction, LoadOptions, LogitLens,
   ModelConfig, ModelSource, NamesFilter, PatchRequest, PatchResult, Predictions, ProgressOptions, ResidualNorms, Tensor, TopKEntry,
 } from "./types";
 
@@ -40,8 +40,43 @@ function namesMatching(filter: NamesFilter, all: string[], nLayers: number): str
   return all.filter((n) => wanted.includes(n));
 }
 
+const BACKEND_PREFERENCE_KEY = "hooklab.backend";
+
+/** The backend choice remembered for this site (the lab's selector); "auto" when none. */
+export function preferredBackend(): BackendChoice {
+  try {
+    const stored = globalThis.localStorage?.getItem(BACKEND_PREFERENCE_KEY);
+    if (stored === "webgpu" || stored === "wasm" || stored === "auto") return stored;
+  } catch {
+    // Storage can be unavailable (sandboxed frames, privacy modes): no preference then.
+  }
+  return "auto";
+}
+
+export function setPreferredBackend(choice: BackendChoice): void {
+  try {
+    globalThis.localStorage?.setItem(BACKEND_PREFERENCE_KEY, choice);
+  } catch {
+    // Not remembered; the choice still applies to loads that pass it explicitly.
+  }
+}
+
+/** Event name dispatched on globalThis when a model changes backend on its own (GPU lost). */
+export const BACKEND_CHANGE_EVENT = "hooklab-backend-change";
+
 export class HookedTransformer {
-  private constructor(private readonly engine: EngineClient, readonly cfg: ModelConfig, readonly variant: "st" | "mt") {}
+  private backendInfo: BackendInfo;
+  private readonly backendListeners = new Set<(backend: BackendInfo) => void>();
+
+  private constructor(private readonly engine: EngineClient, readonly cfg: ModelConfig, readonly variant: "st" | "mt", backend: BackendInfo) {
+    this.backendInfo = backend;
+    engine.onBackendChange = (next) => {
+      this.backendInfo = next;
+      this.cfg.backend = next.name;
+      for (const listener of this.backendListeners) listener(next);
+      globalThis.dispatchEvent?.(new CustomEvent(BACKEND_CHANGE_EVENT, { detail: next }));
+    };
+  }
 
   static async load(source: ModelSource = "hooklab-demo", options: LoadOptions = {}): Promise<HookedTransformer> {
     const assetBase = new URL(String(options.assetBase ?? defaultAssetBase()), location.href).href;
@@ -51,13 +86,31 @@ export class HookedTransformer {
       const loaded = await engine.load(source, options.processing ?? "default", {
         signal: options.signal,
         hubEndpoint: options.hubEndpoint,
+        backend: options.backend ?? preferredBackend(),
+        webgpu: options.webgpu,
         onProgress: (p) => options.onProgress?.({ ...p, stage: p.stage === "download" ? "download" : "load" }),
       });
-      return new HookedTransformer(engine, loaded.cfg, loaded.variant);
+      return new HookedTransformer(engine, loaded.cfg, loaded.variant, loaded.backend);
     } catch (e) {
       engine.dispose();
       throw e;
     }
+  }
+
+  /** Which backend runs forward passes and sweeps ("webgpu" or "wasm"), and why. */
+  get backend(): BackendInfo {
+    return this.backendInfo;
+  }
+
+  /** Called when the backend changes on its own (the GPU was lost); returns an unsubscribe. */
+  onBackendChange(listener: (backend: BackendInfo) => void): () => void {
+    this.backendListeners.add(listener);
+    return () => this.backendListeners.delete(listener);
+  }
+
+  /** Destroys the GPU device now, as a driver reset would: what runs falls back to wasm. */
+  simulateDeviceLoss(): void {
+    this.engine.loseDevice();
   }
 
   /** Every hook name that fires (the optional attn.hook_result only with useAttnResult). */
@@ -92,19 +145,20 @@ export class HookedTransformer {
     return at;
   }
 
-  async runWithCache(input: Input, options: { namesFilter?: NamesFilter; useAttnResult?: boolean; fwdHooks?: FwdHook[]; prependBos?: boolean; signal?: AbortSignal } = {}): Promise<{ logits: Tensor; cache: ActivationCache; tokens: Int32Array }> {
+  /** `backend` names what ran the pass (runs with hooks always run on wasm). */
+  async runWithCache(input: Input, options: { namesFilter?: NamesFilter; useAttnResult?: boolean; fwdHooks?: FwdHook[]; prependBos?: boolean; signal?: AbortSignal } = {}): Promise<{ logits: Tensor; cache: ActivationCache; tokens: Int32Array; backend: string }> {
     const tokens = await this.toTokens(input, options);
     const all = this.hookNames(options.useAttnResult);
     const cacheNames = options.namesFilter === undefined ? all : namesMatching(options.namesFilter, all, this.cfg.n_layers);
     const out = await this.run(tokens, cacheNames, options.useAttnResult ?? false, options.fwdHooks ?? [], options.signal);
     const cache = new ActivationCache(out.cache!.arena, out.cache!.entries, this.cfg.n_layers);
-    return { logits: { data: out.logits!, shape: out.logitsShape! }, cache, tokens };
+    return { logits: { data: out.logits!, shape: out.logitsShape! }, cache, tokens, backend: out.backend };
   }
 
-  async runWithHooks(input: Input, options: { fwdHooks: FwdHook[]; useAttnResult?: boolean; prependBos?: boolean; signal?: AbortSignal }): Promise<{ logits: Tensor; tokens: Int32Array }> {
+  async runWithHooks(input: Input, options: { fwdHooks: FwdHook[]; useAttnResult?: boolean; prependBos?: boolean; signal?: AbortSignal }): Promise<{ logits: Tensor; tokens: Int32Array; backend: string }> {
     const tokens = await this.toTokens(input, options);
     const out = await this.run(tokens, null, options.useAttnResult ?? false, options.fwdHooks, options.signal);
-    return { logits: { data: out.logits!, shape: out.logitsShape! }, tokens };
+    return { logits: { data: out.logits!, shape: out.logitsShape! }, tokens, backend: out.backend };
   }
 
   /** The k most likely next tokens after `position` (default: the last). */
@@ -178,9 +232,28 @@ export class HookedTransformer {
     return this.engine.call({ op: "detectHeads", args: { seqLen, seed: options.seed ?? 0 } });
   }
 
-  /** The engine's wasm memory (its peak: wasm memory only grows) and which build runs. */
-  async memoryStats(): Promise<{ wasmMemoryBytes: number; variant: "st" | "mt" }> {
+  /** The engine's wasm memory (its peak: wasm memory only grows), which build and backend run. */
+  async memoryStats(): Promise<{ wasmMemoryBytes: number; variant: "st" | "mt"; backend: BackendInfo }> {
     return this.engine.call({ op: "stats", args: {} });
+  }
+
+  /** Benchmark probes (bench/forward.mjs). Milliseconds of each of `reps` forwards timed in
+   *  the worker (with the full cache when withCache), without the transfer to the page. */
+  async timeForwardInWorker(input: Input, options: { withCache?: boolean; reps?: number } = {}): Promise<number[]> {
+    const tokens = await this.toTokens(input);
+    const cacheNames = options.withCache ? this.hookNames() : null;
+    return this.engine.call({ op: "timeRuns", args: { tokens, cacheNames, reps: options.reps ?? 1 } });
+  }
+
+  /** The wasm SIMD mul + add ceiling, all `threads` at once (the st build measures 1). Allocates
+   *  nothing, but measureGemm does: read memoryStats() first. */
+  async measureSimdPeak(milliseconds = 300, threads = 1): Promise<{ gflops: number; oneThreadGflops: number; threads: number; isa: string }> {
+    return this.engine.call({ op: "simdPeak", args: { milliseconds, threads } });
+  }
+
+  /** GFLOP/s of one [m, k] x [k, n] + bias product on a fresh backend (allocates the weights). */
+  async measureGemm(m: number, k: number, n: number, options: { threads?: number; milliseconds?: number } = {}): Promise<{ bestGflops: number; medianGflops: number; calls: number; threads: number; backend: string }> {
+    return this.engine.call({ op: "gemm", args: { m, k, n, threads: options.threads ?? 1, milliseconds: options.milliseconds ?? 300 } });
   }
 
   dispose(): void {
@@ -200,7 +273,7 @@ export class HookedTransformer {
       const names = typeof target === "string" ? [resolveHookName(target, this.cfg.n_layers)] : namesMatching(target, all, this.cfg.n_layers);
       for (const name of names) hooks.push(wireHook(name, action));
     }
-    return this.engine.call<{ logits?: Float32Array; logitsShape?: number[]; cache?: { arena: Float32Array; entries: Array<{ name: string; shape: number[]; offset: number }> } }>(
+    return this.engine.call<{ logits?: Float32Array; logitsShape?: number[]; cache?: { arena: Float32Array; entries: Array<{ name: string; shape: number[]; offset: number }> }; backend: string }>(
       { op: "run", args: { tokens, cacheNames, useAttnResult, returnLogits: true, hooks } }, { signal, transfer });
   }
 }

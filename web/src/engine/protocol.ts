@@ -2,7 +2,7 @@
 // (worker.ts). Requests carry an id; the worker answers with progress messages and then
 // exactly one result or error for that id. Large arrays travel as transferred buffers.
 
-import type { ModelConfig, ModelSource, Processing } from "./types";
+import type { BackendChoice, BackendInfo, ModelConfig, ModelSource, Processing, WebgpuOptions } from "./types";
 
 export interface InitArgs {
   /** URL of the directory holding wasm/ and models/. */
@@ -36,7 +36,7 @@ export interface WirePatchRequest {
 
 export type Request =
   | { op: "init"; args: InitArgs }
-  | { op: "load"; args: { source: ModelSource; processing: Processing; hubEndpoint?: string } }
+  | { op: "load"; args: { source: ModelSource; processing: Processing; hubEndpoint?: string; backend?: BackendChoice; webgpu?: WebgpuOptions } }
   | { op: "toTokens"; args: { text: string; prependBos: boolean } }
   | { op: "strTokens"; args: { tokens: Int32Array } }
   | { op: "decode"; args: { tokens: Int32Array } }
@@ -52,16 +52,26 @@ export type Request =
   | { op: "detectHeads"; args: { seqLen: number; seed: number } }
   | { op: "predictions"; args: { tokens: Int32Array; k: number } }
   | { op: "stats"; args: Record<string, never> }
-  | { op: "cancel"; args: { target: number } };
+  // Benchmark probes (bench/forward.mjs): forwards timed inside the worker, the wasm SIMD
+  // mul + add ceiling and one GEMM shape, measured by the same wasm module as the model.
+  | { op: "timeRuns"; args: { tokens: Int32Array; cacheNames: string[] | null; reps: number } }
+  | { op: "simdPeak"; args: { milliseconds: number; threads: number } }
+  | { op: "gemm"; args: { m: number; k: number; n: number; threads: number; milliseconds: number } }
+  | { op: "cancel"; args: { target: number } }
+  /** Destroys the GPU device at once, as a driver reset would (tests, benchmarks). */
+  | { op: "loseDevice"; args: Record<string, never> };
 
 export type RequestMessage = Request & { id: number };
 
 export type ResponseMessage =
   | { id: number; type: "progress"; progress: { stage?: string; fraction: number; loadedBytes?: number; totalBytes?: number; file?: string } }
   | { id: number; type: "result"; value: unknown }
-  | { id: number; type: "error"; message: string; code: string };
+  | { id: number; type: "error"; message: string; code: string }
+  /** The backend changed under request `id` (the GPU was lost): re-run on wasm, stays there. */
+  | { id: number; type: "backend"; backend: BackendInfo };
 
 export interface LoadResult {
   cfg: ModelConfig;
   variant: "st" | "mt";
+  backend: BackendInfo;
 }

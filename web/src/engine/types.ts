@@ -29,7 +29,7 @@ export interface ModelConfig {
     center_unembed: boolean;
     fold_value_biases: boolean;
   };
-  /** Kernel family running the model, e.g. "wasmsimd_4x8". */
+  /** What runs the model: the wasm kernel family ("wasmsimd_4x8") or "webgpu (<adapter>)". */
   backend: string;
   threads: number;
   weight_bytes: number;
@@ -83,6 +83,47 @@ export interface LoadOptions {
   hubEndpoint?: string;
   onProgress?: (progress: LoadProgress) => void;
   signal?: AbortSignal;
+  /**
+   * Where forward passes and patching sweeps run: "auto" (default) uses WebGPU when the browser
+   * offers a hardware adapter and the model fits it, else wasm SIMD; "webgpu" uses any adapter
+   * (software ones too) and falls back to wasm only when there is none; "wasm" never uses the GPU.
+   * Runs with hooks that edit activations, and the analysis tools, always run on wasm.
+   */
+  backend?: BackendChoice;
+  webgpu?: WebgpuOptions;
+}
+
+export type BackendChoice = "auto" | "webgpu" | "wasm";
+
+/** Knobs of the WebGPU path, mostly for tests and benchmarks. */
+export interface WebgpuOptions {
+  /** Let "auto" pick a software adapter (SwiftShader), which is slower than wasm SIMD. */
+  allowSoftwareAdapter?: boolean;
+  /** Use storage bindings no larger than this, so that small models use windowed weights too. */
+  maxBindingBytes?: number;
+  /** Behave as if the browser had no WebGPU adapter. */
+  ignoreAdapter?: boolean;
+}
+
+export interface AdapterInfo {
+  vendor: string;
+  architecture: string;
+  device: string;
+  description: string;
+  isFallbackAdapter: boolean;
+}
+
+/** Which backend runs the model, and why. */
+export interface BackendInfo {
+  kind: "webgpu" | "wasm";
+  /** As ModelConfig.backend: "webgpu (<adapter>)" or the wasm kernel family. */
+  name: string;
+  requested: BackendChoice;
+  /** Why WebGPU is not used (when it was asked for or "auto" considered it). */
+  reason?: string;
+  adapter?: AdapterInfo;
+  /** Set after the GPU was lost mid-experiment and the engine moved to wasm. */
+  notice?: string;
 }
 
 export type NamesFilter = string | string[] | RegExp | ((name: string) => boolean);
@@ -138,6 +179,8 @@ export interface PatchResult {
   cleanMetric: number;
   corruptedMetric: number;
   cellsComputed: number;
+  /** The backend that computed the values (ModelConfig.backend's format). */
+  backend?: string;
 }
 
 export interface ProgressOptions {

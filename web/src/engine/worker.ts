@@ -1,10 +1,17 @@
 // The engine's Web Worker: owns the wasm module and the loaded model, answers protocol
 // requests (protocol.ts). Patching sweeps run one chunk per event-loop turn so progress is
 // reported and a cancel message is seen between chunks.
+//
+// Backends: the model is always loaded on wasm (hooks, analysis tools and the fallback need
+// it); forward passes without hooks and patching sweeps run on the GPU when the load chose
+// WebGPU (webgpu-session.ts). If the GPU is lost, the request is re-run on wasm, a "backend"
+// message tells the page, and the engine stays on wasm.
 
-import { chooseVariant, loadCoreModule, unwrap, type EmbindModel, type EmbindModule, type Variant } from "./core-module";
+import { chooseVariant, loadCoreModule, unwrap, type EmbindModel, type EmbindModule, type RunValue, type Variant } from "./core-module";
 import { openModel } from "./model-source";
 import type { RequestMessage, ResponseMessage, WireHook, WirePatchRequest } from "./protocol";
+import type { BackendInfo } from "./types";
+import { closeGpuPath, openGpuPath, patchOnGpu, runOnGpu, type GpuPath } from "./webgpu-session";
 
 interface WorkerScope {
   postMessage(message: ResponseMessage, transfer?: Transferable[]): void;
@@ -17,9 +24,17 @@ let threads = 1;
 let core: EmbindModule | undefined;
 let variant: Variant = "st";
 let model: EmbindModel | undefined;
+let gpu: GpuPath | undefined;
+let backend: BackendInfo = { kind: "wasm", name: "", requested: "auto" };
 const cancelled = new Set<number>();
 const aborters = new Map<number, AbortController>();
 let queue: Promise<void> = Promise.resolve();
+
+/** wasm/bindings/peak_bindings.cpp: benchmark probes, not part of the engine's API. */
+interface BenchProbes {
+  measureSimdPeak(milliseconds: number, threads: number): unknown;
+  measureGemm(m: number, k: number, n: number, threads: number, milliseconds: number): unknown;
+}
 
 function post(message: ResponseMessage, transfer: Transferable[] = []): void {
   scope.postMessage(message, transfer);
@@ -70,6 +85,50 @@ function wireHooks(hooks: WireHook[]): unknown[] {
   });
 }
 
+function abortError(): Error {
+  const e = new Error("the patching sweep was cancelled");
+  e.name = "AbortError";
+  return e;
+}
+
+/** The GPU is gone: drop it, tell the page (under request `id`), and stay on wasm. */
+function fallBackToWasm(id: number, cause: unknown): void {
+  const why = core!.hooklabWebgpu.isLost() ? core!.hooklabWebgpu.lostMessage() : (cause as Error)?.message ?? String(cause);
+  closeGpuPath(core!, gpu);
+  gpu = undefined;
+  backend = {
+    ...backend, kind: "wasm", name: requireModel().config().backend,
+    notice: `The GPU was lost (${why}). hooklab moved to wasm SIMD and re-ran the request there; it stays on wasm until the model is loaded again.`,
+  };
+  post({ id, type: "backend", backend });
+}
+
+/** Runs `onGpu` when the GPU path is up; if the device is lost meanwhile, falls back. */
+async function onGpuOrWasm<T>(id: number, onGpu: ((g: GpuPath) => Promise<T>) | null, onWasm: () => T | Promise<T>): Promise<T> {
+  if (gpu && onGpu) {
+    if (core!.hooklabWebgpu.isLost()) {
+      fallBackToWasm(id, "lost between requests");
+    } else {
+      try {
+        return await onGpu(gpu);
+      } catch (e) {
+        if (!core!.hooklabWebgpu.isLost()) throw e;
+        fallBackToWasm(id, e);
+      }
+    }
+  }
+  return onWasm();
+}
+
+/** A forward pass, with the name of the backend that ran it. */
+async function forward(id: number, tokens: Int32Array, options: Record<string, unknown>): Promise<RunValue & { backend: string }> {
+  const m = requireModel();
+  const hooked = Array.isArray(options.hooks) && options.hooks.length > 0;
+  return onGpuOrWasm(id,
+    hooked ? null : async (g) => ({ ...(await runOnGpu(core!, g, tokens, options)), backend: g.name }),
+    () => ({ ...unwrap(m.run(tokens, options)), backend: m.config().backend }));
+}
+
 async function runPatch(id: number, r: WirePatchRequest): Promise<unknown> {
   const m = requireModel();
   const request: Record<string, unknown> = { ...r };
@@ -77,17 +136,24 @@ async function runPatch(id: number, r: WirePatchRequest): Promise<unknown> {
     const metric = compile<(logits: Float32Array) => number>(r.customMetricSource ?? "", "metric");
     request.customMetric = (logits: Float32Array) => Number(metric(logits));
   }
+  const checkpoint = () => {
+    if (cancelled.has(id)) throw abortError();
+  };
+  const progress = (fraction: number) => post({ id, type: "progress", progress: { stage: "patch", fraction } });
+  return onGpuOrWasm(id,
+    async (g) => ({ ...(await patchOnGpu(core!, g, request, checkpoint, progress)), backend: g.name }),
+    async () => ({ ...(await patchOnWasm(m, request, checkpoint, progress)), backend: m.config().backend }));
+}
+
+async function patchOnWasm(m: EmbindModel, request: Record<string, unknown>, checkpoint: () => void,
+  progress: (fraction: number) => void): Promise<Record<string, unknown>> {
   const job = m.startPatch(request);
   if (!job) unwrap(core!.lastError());
   try {
     for (;;) {
-      if (cancelled.has(id)) {
-        const e = new Error("the patching sweep was cancelled");
-        e.name = "AbortError";
-        throw e;
-      }
+      checkpoint();
       const step = unwrap(job!.step());
-      post({ id, type: "progress", progress: { stage: "patch", fraction: step.progress } });
+      progress(step.progress);
       if (step.done) return job!.result();
       // Yield so a cancel message can arrive between chunks.
       await new Promise((resolve) => setTimeout(resolve, 0));
@@ -119,6 +185,8 @@ async function handle(message: RequestMessage): Promise<unknown> {
         onProgress: (p) => post({ id, type: "progress", progress: p }),
       }).finally(() => aborters.delete(id));
       try {
+        closeGpuPath(core, gpu);
+        gpu = undefined;
         model?.delete();
         model = undefined;
         const loaded = core.loadModel({
@@ -135,7 +203,14 @@ async function handle(message: RequestMessage): Promise<unknown> {
       } finally {
         opened.close();
       }
-      return { cfg: model.config(), variant };
+      const cfg = model.config();
+      const requested = message.args.backend ?? "auto";
+      const chosen = await openGpuPath(core, model, cfg, requested, message.args.webgpu);
+      gpu = chosen.gpu;
+      backend = gpu
+        ? { kind: "webgpu", name: gpu.name, requested, adapter: chosen.adapter }
+        : { kind: "wasm", name: cfg.backend, requested, reason: chosen.reason, adapter: chosen.adapter };
+      return { cfg: { ...cfg, backend: backend.name }, variant, backend };
     }
     case "toTokens":
       return requireModel().toTokens(message.args.text, message.args.prependBos);
@@ -149,13 +224,13 @@ async function handle(message: RequestMessage): Promise<unknown> {
       const a = message.args;
       const options: Record<string, unknown> = { useAttnResult: a.useAttnResult, returnLogits: a.returnLogits, hooks: wireHooks(a.hooks) };
       if (a.cacheNames) options.cacheNames = a.cacheNames;
-      return unwrap(requireModel().run(a.tokens, options));
+      return forward(id, a.tokens, options);
     }
     case "topK":
       return requireModel().topK(message.args.logits, message.args.k);
     case "loss": {
       const m = requireModel();
-      const out = unwrap(m.run(message.args.tokens, { returnLogits: true }));
+      const out = await forward(id, message.args.tokens, { returnLogits: true });
       return unwrap(m.loss(out.logits!, message.args.tokens));
     }
     case "patch":
@@ -179,7 +254,7 @@ async function handle(message: RequestMessage): Promise<unknown> {
       // position and how likely the actual next token was.
       const m = requireModel();
       const { tokens, k } = message.args;
-      const out = unwrap(m.run(tokens, { returnLogits: true }));
+      const out = await forward(id, tokens, { returnLogits: true });
       const logits = out.logits!;
       const vocab = out.logitsShape![2];
       const positions = tokens.length;
@@ -198,7 +273,26 @@ async function handle(message: RequestMessage): Promise<unknown> {
     }
     case "stats":
       // wasm memory never shrinks, so its size is the peak of this worker's lifetime.
-      return { wasmMemoryBytes: core ? core.HEAPU8.buffer.byteLength : 0, variant };
+      return { wasmMemoryBytes: core ? core.HEAPU8.buffer.byteLength : 0, variant, backend };
+    case "timeRuns": {
+      // Worker-side milliseconds of each forward: the core's run plus copying logits (and the
+      // cache arena) out of wasm memory, without the postMessage to the page.
+      const m = requireModel();
+      const { tokens, cacheNames, reps } = message.args;
+      const times: number[] = [];
+      for (let r = 0; r < reps; r++) {
+        const t0 = performance.now();
+        unwrap(m.run(tokens, cacheNames ? { returnLogits: true, cacheNames } : { returnLogits: true }));
+        times.push(performance.now() - t0);
+      }
+      return times;
+    }
+    case "simdPeak":
+      return (core as unknown as BenchProbes).measureSimdPeak(message.args.milliseconds, message.args.threads);
+    case "gemm": {
+      const { m, k, n, threads: t, milliseconds } = message.args;
+      return unwrap((core as unknown as BenchProbes).measureGemm(m, k, n, t, milliseconds));
+    }
     case "cancel":
       cancelled.add(message.args.target);
       return null;
@@ -211,6 +305,11 @@ scope.onmessage = (event) => {
   if (message.op === "cancel") {
     cancelled.add(message.args.target);
     aborters.get(message.args.target)?.abort();
+    return;
+  }
+  // Nor does a device loss: it strikes whatever is running, as a real one would.
+  if (message.op === "loseDevice") {
+    core?.hooklabWebgpu.loseDevice();
     return;
   }
   queue = queue.then(async () => {

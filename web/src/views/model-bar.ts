@@ -1,6 +1,9 @@
 // Model bar: which model (bundled demo, GPT-2 family from the hub, or local files), loading
-// progress with cancel, and the loaded model's configuration.
+// progress with cancel, the loaded model's configuration, and which backend computes
+// (WebGPU or wasm SIMD) with a selector to force either.
 import type { LabController } from "../app/lab-controller";
+import { BACKEND_CHANGE_EVENT, preferredBackend, setPreferredBackend } from "../engine/hooked-transformer";
+import type { BackendChoice, BackendInfo } from "../engine/types";
 import { el, formatNumber, replaceChildren } from "./dom";
 
 /** Models offered in the picker, with their download sizes (f32 safetensors on the hub). */
@@ -27,6 +30,22 @@ export function modelBar(lab: LabController, onLocalFiles: (files: File[]) => vo
   fileInput.addEventListener("change", () => fileInput.files && onLocalFiles([...fileInput.files]));
   const openButton = el("button", { class: "secondary", onclick: () => fileInput.click(), title: "config.json + model.safetensors (+ vocab.json, merges.txt)" }, "Open files…");
   const status = el("div", { class: "model-status", "data-testid": "model-status" });
+  const backendSelect = el("select", { "aria-label": "compute backend", "data-testid": "backend-select",
+    title: "auto: WebGPU where the browser has a hardware GPU adapter, else wasm SIMD" },
+  el("option", { value: "auto" }, "auto (GPU if available)"), el("option", { value: "webgpu" }, "WebGPU"),
+  el("option", { value: "wasm" }, "wasm SIMD"));
+  backendSelect.value = preferredBackend();
+  backendSelect.addEventListener("change", () => {
+    setPreferredBackend(backendSelect.value as BackendChoice);
+    // Local files cannot be reopened from here; the choice applies to the next load.
+    if (lab.state.experiment.model !== "local") void lab.loadModel();
+  });
+  // The engine moved to wasm on its own (the GPU was lost): say so, keep the experiment.
+  globalThis.addEventListener?.(BACKEND_CHANGE_EVENT, (event) => {
+    const backend = (event as CustomEvent<BackendInfo>).detail;
+    if (backend.notice) lab.notify({ kind: "warning", text: backend.notice });
+    render();
+  });
 
   const render = () => {
     const s = lab.state;
@@ -46,15 +65,19 @@ export function modelBar(lab: LabController, onLocalFiles: (files: File[]) => vo
       replaceChildren(status, el("span", { class: "notice error", "data-testid": "model-error" }, `Could not load the model: ${m.error}`));
     } else if (m.phase === "ready" && s.cfg) {
       const c = s.cfg;
+      const onGpu = c.backend.startsWith("webgpu");
+      // Inside model-config, which screenshot tests mask: the backend depends on the machine.
+      const backendBadge = el("span", { class: "backend-badge", "data-testid": "backend-badge", "data-backend": onGpu ? "webgpu" : "wasm" },
+        onGpu ? c.backend : `${c.backend} ${s.variant === "mt" ? `${c.threads} threads` : "1 thread"}`);
       replaceChildren(status, el("span", { "data-testid": "model-config" },
         `${c.model_name || s.experiment.model}: ${c.n_layers} layers · ${c.n_heads} heads · d_model ${c.d_model} · d_mlp ${c.d_mlp} · ` +
         `n_ctx ${c.n_ctx} · ${formatNumber(c.total_params / 1e6, 1)}M parameters (n_params ${formatNumber(c.n_params / 1e6, 2)}M) · ` +
-        `${c.normalization_type} · ${c.backend} ${s.variant === "mt" ? `${c.threads} threads` : "1 thread"}`));
+        `${c.normalization_type} · `, backendBadge));
     } else {
       replaceChildren(status);
     }
   };
   lab.store.subscribe((_, changed) => (changed.has("model") || changed.has("cfg") || changed.has("experiment")) && render());
   render();
-  return el("div", { class: "row model-bar" }, select, processing, openButton, fileInput, status);
+  return el("div", { class: "row model-bar" }, select, processing, backendSelect, openButton, fileInput, status);
 }

@@ -1,0 +1,333 @@
+// The WebGPU path in Chromium on SwiftShader (playwright.config.ts passes the flags): every
+// hook and the logits, and every patching sweep, against the wasm path of the same engine
+// within 1e-4 x max(1, max|ref|); the fallbacks (no adapter, software adapter under "auto",
+// device lost mid-sweep); the lab's backend selector. SwiftShader runs WGSL on the CPU, so
+// these tests prove correctness only, never speed.
+import { test, expect, type Page } from "@playwright/test";
+
+async function open(page: Page) {
+  page.on("console", (m) => m.type() === "error" && console.log(`[page] ${m.text()}`));
+  await page.goto("/plain/harness.html");
+  await expect(page.locator("html")).toHaveAttribute("data-ready", "true");
+}
+
+const TOLERANCE = 1e-4;
+
+test("every hook and the logits: WebGPU matches wasm on the committed fixtures (windowed weights too)", async ({ page }) => {
+  await open(page);
+  const report = await page.evaluate(async (tolerance) => {
+    const { HookedTransformer } = window.hooklab;
+    const manifest = await (await fetch("/repo/tests/fixtures/manifest.json")).json();
+    const problems: string[] = [];
+    let worst = 0, checked = 0;
+    const backends: string[] = [];
+    const architectures = new Set<string>();
+    const loaded = new Map<string, [Awaited<ReturnType<typeof HookedTransformer.load>>, Awaited<ReturnType<typeof HookedTransformer.load>>]>();
+    for (const c of manifest.cases) {
+      const key = `${c.model}|${c.processing}`;
+      if (!loaded.has(key)) {
+        const url = { url: `/repo/${c.model}/` };
+        // tiny-b runs with 512 KiB bindings: its unembedding and embedding (4.8 MB each) are
+        // split into ten windows and its logits into blocks of two rows, as GPT-2 small's 154 MB
+        // unembedding is split under the default 128 MiB limit.
+        const webgpu = c.model.endsWith("tiny-b") ? { maxBindingBytes: 512 * 1024 } : {};
+        loaded.set(key, [
+          await HookedTransformer.load(url, { processing: c.processing, backend: "wasm" }),
+          await HookedTransformer.load(url, { processing: c.processing, backend: "webgpu", webgpu }),
+        ]);
+      }
+      const [wasm, gpu] = loaded.get(key)!;
+      if (gpu.backend.kind !== "webgpu") problems.push(`${c.id}: not on WebGPU (${gpu.backend.reason})`);
+      architectures.add(gpu.backend.adapter?.architecture ?? "");
+      const tokens = await wasm.toTokens(c.prompt, { prependBos: c.prepend_bos });
+      const ref = await wasm.runWithCache(tokens, { useAttnResult: c.attn_result });
+      const got = await gpu.runWithCache(tokens, { useAttnResult: c.attn_result });
+      backends.push(got.backend);
+      if (got.cache.keys().join() !== ref.cache.keys().join()) problems.push(`${c.id}: hook names/order`);
+      for (const name of [...ref.cache.keys(), "logits"]) {
+        const r = name === "logits" ? ref.logits : ref.cache.get(name);
+        const g = name === "logits" ? got.logits : got.cache.get(name);
+        if (g.shape.join() !== r.shape.join()) problems.push(`${c.id} ${name}: shape ${g.shape} vs ${r.shape}`);
+        let maxRef = 0, maxDiff = 0;
+        for (let i = 0; i < r.data.length; i++) if (Number.isFinite(r.data[i])) maxRef = Math.max(maxRef, Math.abs(r.data[i]));
+        for (let i = 0; i < r.data.length; i++) {
+          if (!Number.isFinite(r.data[i]) || !Number.isFinite(g.data[i])) {
+            if (r.data[i] !== g.data[i]) problems.push(`${c.id} ${name}[${i}]: ${g.data[i]} vs ${r.data[i]}`);
+            continue;
+          }
+          maxDiff = Math.max(maxDiff, Math.abs(g.data[i] - r.data[i]));
+        }
+        const tol = tolerance * Math.max(1, maxRef);
+        if (maxDiff > tol) problems.push(`${c.id} ${name}: max|diff| ${maxDiff} > ${tol}`);
+        worst = Math.max(worst, maxDiff / tol);
+        checked++;
+      }
+    }
+    for (const [a, b] of loaded.values()) a.dispose(), b.dispose();
+    return { problems: problems.slice(0, 20), worst, checked, backends: [...new Set(backends)], architectures: [...architectures] };
+  }, TOLERANCE);
+  console.log(`WebGPU vs wasm: ${report.checked} tensors, worst max|diff|/tol ${report.worst.toFixed(4)}, ` +
+    `backend ${report.backends.join(", ")}, adapter.info.architecture ${report.architectures.join(", ")}`);
+  expect(report.problems).toEqual([]);
+  expect(report.checked).toBeGreaterThan(400);
+  expect(report.architectures).toEqual(["swiftshader"]);
+  expect(report.backends.every((b) => b.startsWith("webgpu"))).toBe(true);
+});
+
+const SWEEPS = [
+  "resid_pre", "resid_mid", "attn_out", "mlp_out", "head_out", "head_q", "head_k", "head_v", "head_pattern",
+  "head_out_by_pos", "head_q_by_pos", "head_k_by_pos", "head_v_by_pos", "head_pattern_by_pos", "head_pattern_dest_src",
+  "block_every", "head_all_pos_every", "head_by_pos_every",
+];
+
+test("every patching sweep: WebGPU matches wasm (all fixture cases, several metrics and positions)", async ({ page }) => {
+  test.setTimeout(600_000);
+  await open(page);
+  const report = await page.evaluate(async ({ sweeps, tolerance }) => {
+    const { HookedTransformer } = window.hooklab;
+    const manifest = await (await fetch("/repo/tests/fixtures/patching/manifest.json")).json();
+    const problems: string[] = [];
+    const worstBySweep: Record<string, number> = {};  // logit difference at the fixture's position
+    const worstByVariant: Record<string, number> = {};  // other metrics, normalised, earlier position
+    let runs = 0;
+    for (const c of manifest.cases) {
+      const wasm = await HookedTransformer.load({ url: `/repo/${c.model}/` }, { backend: "wasm" });
+      const gpu = await HookedTransformer.load({ url: `/repo/${c.model}/` }, { backend: "webgpu" });
+      const base = { clean: c.clean_tokens, corrupted: c.corrupted_tokens, answers: c.metric.pairs, direction: c.direction };
+      // Every sweep with the logit difference at the fixture's position; a few with other
+      // metrics, and an earlier metric position (the GPU then runs only positions up to it).
+      const variants: Array<Record<string, unknown>> = sweeps.map((sweep: string) => ({ ...base, sweep }));
+      for (const metric of ["prob", "logprob"]) variants.push({ ...base, sweep: "head_out_by_pos", metric });
+      variants.push({ ...base, sweep: "block_every", normalize: true });
+      if (c.clean_tokens.length > 4) {
+        for (const sweep of ["resid_pre", "head_k_by_pos", "head_pattern_dest_src", "head_all_pos_every"]) variants.push({ ...base, sweep, position: -4 });
+      }
+      for (const request of variants) {
+        const label = `${c.id} ${request.sweep}${request.metric ? ` ${request.metric}` : ""}${request.position ? ` @${request.position}` : ""}`;
+        const ref = await wasm.patch(request as never);
+        const got = await gpu.patch(request as never);
+        runs++;
+        if (!got.backend?.startsWith("webgpu")) problems.push(`${label}: ran on ${got.backend}`);
+        if (got.shape.join() !== ref.shape.join()) problems.push(`${label}: shape ${got.shape} vs ${ref.shape}`);
+        if (got.cellsComputed !== ref.cellsComputed) problems.push(`${label}: cells ${got.cellsComputed} vs ${ref.cellsComputed}`);
+        const all = [...ref.values, ref.cleanMetric, ref.corruptedMetric];
+        const mine = [...got.values, got.cleanMetric, got.corruptedMetric];
+        const tol = tolerance * Math.max(1, ...all.map((v) => Math.abs(v)));
+        let maxDiff = 0;
+        for (let i = 0; i < all.length; i++) maxDiff = Math.max(maxDiff, Math.abs(mine[i] - all[i]));
+        if (!(maxDiff <= tol)) problems.push(`${label}: max|diff| ${maxDiff} > ${tol}`);
+        const plain = !request.metric && !request.position && !request.normalize;
+        const key = plain ? String(request.sweep) : `${request.sweep}${request.metric ? ` ${request.metric}` : ""}${request.normalize ? " normalized" : ""}${request.position ? ` @${request.position}` : ""}`;
+        const worst = plain ? worstBySweep : worstByVariant;
+        worst[key] = Math.max(worst[key] ?? 0, maxDiff / tol);
+      }
+      wasm.dispose();
+      gpu.dispose();
+    }
+    return { problems: problems.slice(0, 20), worstBySweep, worstByVariant, runs };
+  }, { sweeps: SWEEPS, tolerance: TOLERANCE });
+  const worst = Math.max(...Object.values(report.worstBySweep), ...Object.values(report.worstByVariant));
+  const list = (worst: Record<string, number>) => Object.entries(worst).map(([s, w]) => `${s} ${w.toFixed(3)}`).join(", ");
+  console.log(`patching WebGPU vs wasm: ${report.runs} sweeps, worst max|diff|/tol ${worst.toFixed(4)}; ` +
+    `by sweep (logit_diff): ${list(report.worstBySweep)}; variants: ${list(report.worstByVariant)}`);
+  expect(report.problems).toEqual([]);
+  expect(Object.keys(report.worstBySweep).sort()).toEqual([...SWEEPS].sort());
+});
+
+test("selection: no adapter -> wasm with the same results; auto skips the software adapter unless allowed", async ({ page }) => {
+  await open(page);
+  const r = await page.evaluate(async () => {
+    const { HookedTransformer } = window.hooklab;
+    const url = { url: "/repo/models/testdata/tiny-a/" };
+    const prompt = "When Mary and John went to the store";
+    const wasm = await HookedTransformer.load(url, { backend: "wasm" });
+    const noAdapter = await HookedTransformer.load(url, { backend: "webgpu", webgpu: { ignoreAdapter: true } });
+    const auto = await HookedTransformer.load(url);
+    const autoAllowed = await HookedTransformer.load(url, { webgpu: { allowSoftwareAdapter: true } });
+    const ref = await wasm.runWithCache(prompt);
+    const fallback = await noAdapter.runWithCache(prompt);
+    let identical = ref.logits.data.length === fallback.logits.data.length;
+    for (let i = 0; identical && i < ref.logits.data.length; i++) identical = ref.logits.data[i] === fallback.logits.data[i];
+    for (const name of ref.cache.keys()) {
+      const a = ref.cache.get(name).data, b = fallback.cache.get(name).data;
+      for (let i = 0; identical && i < a.length; i++) identical = a[i] === b[i] || (Number.isNaN(a[i]) && Number.isNaN(b[i]));
+    }
+    const request = { sweep: "head_out_by_pos" as const, clean: prompt + " John", corrupted: prompt + " Mary", answers: [[" Mary", " John"]] as Array<[string, string]> };
+    const patchRef = await wasm.patch(request);
+    const patchFallback = await noAdapter.patch(request);
+    const out = {
+      noAdapter: noAdapter.backend, cfgBackend: noAdapter.cfg.backend, identical, fallbackBackend: fallback.backend,
+      patchIdentical: patchRef.values.every((v, i) => v === patchFallback.values[i]), patchBackend: patchFallback.backend,
+      auto: auto.backend, autoAllowed: autoAllowed.backend, wasmName: wasm.cfg.backend,
+    };
+    for (const m of [wasm, noAdapter, auto, autoAllowed]) m.dispose();
+    return out;
+  });
+  expect(r.noAdapter.kind).toBe("wasm");
+  expect(r.noAdapter.requested).toBe("webgpu");
+  expect(r.noAdapter.reason).toContain("no WebGPU adapter");
+  expect(r.cfgBackend).toBe(r.wasmName);
+  expect(r.fallbackBackend).toBe(r.wasmName);
+  expect(r.identical).toBe(true);
+  expect(r.patchIdentical).toBe(true);
+  expect(r.patchBackend).toBe(r.wasmName);
+  expect(r.auto.kind).toBe("wasm");
+  expect(r.auto.reason).toContain("software");
+  expect(r.auto.adapter?.architecture).toBe("swiftshader");
+  expect(r.autoAllowed.kind).toBe("webgpu");
+  expect(r.autoAllowed.name).toMatch(/^webgpu \(/);
+});
+
+test("device lost mid-sweep: a clear notice, the sweep's results from wasm, the model stays usable on wasm", async ({ page }) => {
+  await open(page);
+  const r = await page.evaluate(async () => {
+    const { HookedTransformer } = window.hooklab;
+    const url = { url: "/repo/models/testdata/tiny-a/" };
+    const wasm = await HookedTransformer.load(url, { backend: "wasm" });
+    const gpu = await HookedTransformer.load(url, { backend: "webgpu" });
+    const before = gpu.backend.kind;
+    const notices: string[] = [];
+    gpu.onBackendChange((b) => notices.push(b.notice ?? ""));
+    const events: string[] = [];
+    addEventListener("hooklab-backend-change", (e) => events.push((e as CustomEvent).detail.kind));
+    const request = {
+      sweep: "head_pattern_dest_src" as const,
+      clean: "When Mary and John went to the store, John gave a drink to",
+      corrupted: "When Mary and John went to the store, Mary gave a drink to",
+      answers: [[" Mary", " John"]] as Array<[string, string]>,
+    };
+    const ref = await wasm.patch(request);
+    let lost = false;
+    const fractions: number[] = [];
+    const got = await gpu.patch(request, {
+      onProgress: (f) => {
+        fractions.push(f);
+        if (!lost && f > 0) {
+          lost = true;
+          gpu.simulateDeviceLoss();
+        }
+      },
+    });
+    const after = await gpu.runWithCache("Hello world");
+    const afterRef = await wasm.runWithCache("Hello world");
+    const out = {
+      before, notices, events, lostAt: fractions.find((f) => f > 0), resultBackend: got.backend, wasmName: wasm.cfg.backend,
+      identical: ref.values.every((v, i) => v === got.values[i]), shape: got.shape, backendNow: gpu.backend,
+      cfgBackend: gpu.cfg.backend, afterBackend: after.backend,
+      afterIdentical: after.logits.data.every((v, i) => v === afterRef.logits.data[i]),
+    };
+    wasm.dispose();
+    gpu.dispose();
+    return out;
+  });
+  console.log(`device lost at ${r.lostAt}; notice: ${r.notices[0]}`);
+  expect(r.before).toBe("webgpu");
+  expect(r.lostAt).toBeLessThan(1);
+  expect(r.notices).toHaveLength(1);
+  expect(r.notices[0]).toContain("GPU was lost");
+  expect(r.notices[0]).toContain("wasm");
+  expect(r.events).toEqual(["wasm"]);
+  expect(r.resultBackend).toBe(r.wasmName);
+  expect(r.identical).toBe(true);
+  expect(r.shape).toEqual([2, 4, 15, 15]);
+  expect(r.backendNow.kind).toBe("wasm");
+  expect(r.cfgBackend).toBe(r.wasmName);
+  expect(r.afterBackend).toBe(r.wasmName);
+  expect(r.afterIdentical).toBe(true);
+});
+
+test("pthreads build on the cross-origin-isolated page (shared wasm memory) runs WebGPU too", async ({ page }) => {
+  await page.goto("/harness.html");
+  await expect(page.locator("html")).toHaveAttribute("data-ready", "true");
+  const r = await page.evaluate(async (tolerance) => {
+    const { HookedTransformer } = window.hooklab;
+    const url = { url: "/repo/models/testdata/tiny-b/" };
+    const wasm = await HookedTransformer.load(url, { backend: "wasm", threads: 2 });
+    const gpu = await HookedTransformer.load(url, { backend: "webgpu", threads: 2 });
+    const prompt = "When Mary and John went to the store, John gave a drink to";
+    const ref = await wasm.runWithCache(prompt);
+    const got = await gpu.runWithCache(prompt);
+    let worst = 0;
+    for (const name of [...ref.cache.keys(), "logits"]) {
+      const a = name === "logits" ? ref.logits.data : ref.cache.get(name).data;
+      const b = name === "logits" ? got.logits.data : got.cache.get(name).data;
+      let maxRef = 0, maxDiff = 0;
+      for (let i = 0; i < a.length; i++) {
+        if (!Number.isFinite(a[i])) continue;
+        maxRef = Math.max(maxRef, Math.abs(a[i]));
+        maxDiff = Math.max(maxDiff, Math.abs(a[i] - b[i]));
+      }
+      worst = Math.max(worst, maxDiff / (tolerance * Math.max(1, maxRef)));
+    }
+    const request = { sweep: "head_by_pos_every" as const, clean: prompt, corrupted: prompt.replace("John gave", "Mary gave"), answers: [[" Mary", " John"]] as Array<[string, string]> };
+    const patchRef = await wasm.patch(request);
+    const patchGot = await gpu.patch(request);
+    const tol = tolerance * Math.max(1, ...patchRef.values.map(Math.abs));
+    const patchWorst = Math.max(...patchRef.values.map((v, i) => Math.abs(v - patchGot.values[i]))) / tol;
+    const out = { variant: gpu.variant, isolated: crossOriginIsolated, backend: got.backend, patchBackend: patchGot.backend, worst, patchWorst };
+    wasm.dispose();
+    gpu.dispose();
+    return out;
+  }, TOLERANCE);
+  console.log(`pthreads build + WebGPU: worst hook ratio ${r.worst.toFixed(4)}, sweep ratio ${r.patchWorst.toFixed(4)}`);
+  expect(r.isolated).toBe(true);
+  expect(r.variant).toBe("mt");
+  expect(r.backend).toMatch(/^webgpu/);
+  expect(r.patchBackend).toMatch(/^webgpu/);
+  expect(r.worst).toBeLessThan(1);
+  expect(r.patchWorst).toBeLessThan(1);
+});
+
+test("the lab shows which backend runs, lets the user force either, and shows a device-loss notice", async ({ page }) => {
+  await page.addInitScript(() => localStorage.setItem("hooklab.backend", "webgpu"));
+  await page.goto("/index.html");
+  const badge = page.getByTestId("backend-badge");
+  await expect(badge).toHaveAttribute("data-backend", "webgpu", { timeout: 120_000 });
+  await expect(badge).toContainText("webgpu (");
+  await expect(page.getByTestId("backend-select")).toHaveValue("webgpu");
+  await expect(page.getByTestId("topk-table")).toBeVisible({ timeout: 120_000 });
+
+  await page.getByTestId("backend-select").selectOption("wasm");
+  await expect(badge).toHaveAttribute("data-backend", "wasm", { timeout: 120_000 });
+  await expect(badge).toContainText("wasmsimd");
+  expect(await page.evaluate(() => localStorage.getItem("hooklab.backend"))).toBe("wasm");
+
+  // The engine announces a backend change (as after a lost GPU) with a notice the lab shows.
+  await page.evaluate(() => dispatchEvent(new CustomEvent("hooklab-backend-change", {
+    detail: { kind: "wasm", name: "wasmsimd_4x8", requested: "webgpu", notice: "The GPU was lost (test). hooklab moved to wasm SIMD." },
+  })));
+  await expect(page.locator('[data-notice="warning"]').filter({ hasText: "The GPU was lost (test)" })).toBeVisible();
+});
+
+test("a WebGPU sweep reports progress per chunk and can be cancelled; the model stays on the GPU", async ({ page }) => {
+  await open(page);
+  const r = await page.evaluate(async (tolerance) => {
+    const { HookedTransformer } = window.hooklab;
+    const url = { url: "/repo/models/testdata/tiny-a/" };
+    const wasm = await HookedTransformer.load(url, { backend: "wasm" });
+    const gpu = await HookedTransformer.load(url, { backend: "webgpu" });
+    const long = {
+      sweep: "head_pattern_dest_src" as const, clean: "Mary " + "and John went to the store. ".repeat(4),
+      corrupted: "John " + "and John went to the store. ".repeat(4), answers: [[" Mary", " John"]] as Array<[string, string]>,
+    };
+    const controller = new AbortController();
+    const outcome = await gpu.patch(long, { signal: controller.signal, onProgress: (f) => f > 0 && controller.abort() })
+      .then(() => "finished", (e: Error) => e.name);
+    const request = { ...long, sweep: "head_v_by_pos" as const };
+    const fractions: number[] = [];
+    const got = await gpu.patch(request, { onProgress: (f) => fractions.push(f) });
+    const ref = await wasm.patch(request);
+    const tol = tolerance * Math.max(1, ...ref.values.map(Math.abs));
+    const worst = Math.max(...ref.values.map((v, i) => Math.abs(v - got.values[i]))) / tol;
+    const out = { outcome, backend: got.backend, kind: gpu.backend.kind, steps: fractions.length, last: fractions.at(-1), worst };
+    wasm.dispose();
+    gpu.dispose();
+    return out;
+  }, TOLERANCE);
+  expect(r.outcome).toBe("AbortError");
+  expect(r.kind).toBe("webgpu");
+  expect(r.backend).toMatch(/^webgpu/);
+  expect(r.steps).toBeGreaterThan(2);
+  expect(r.last).toBe(1);
+  expect(r.worst).toBeLessThan(1);
+});

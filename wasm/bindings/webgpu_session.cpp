@@ -1,0 +1,139 @@
+#include "webgpu_session.h"
+
+#include <set>
+
+#include "device/webgpu_backend.h"
+#include "js_values.h"
+
+namespace hooklab::wasm {
+namespace {
+
+// The same request format as patch_bindings.cpp's (WasmModel::start_patch).
+Result<PatchRequest> parse_patch_request(const val& r) {
+  PatchRequest request;
+  HOOKLAB_ASSIGN_OR_RETURN(request.sweep, parse_patch_sweep(r["sweep"].as<std::string>()));
+  request.clean_tokens = int32_vector(r["cleanTokens"]);
+  request.corrupted_tokens = int32_vector(r["corruptedTokens"]);
+  const std::string metric = has(r, "metric") ? r["metric"].as<std::string>() : "logit_diff";
+  if (metric == "custom") {
+    if (!has(r, "customMetric")) return make_error(ErrorCode::kInvalidArgument, "custom metric without a function");
+    val fn = r["customMetric"];
+    request.metric.kind = MetricKind::kCustom;
+    request.metric.custom = [fn](const float* logits, int64_t vocab) {
+      return fn(val(emscripten::typed_memory_view(static_cast<size_t>(vocab), logits))).as<double>();
+    };
+  } else {
+    HOOKLAB_ASSIGN_OR_RETURN(request.metric.kind, parse_metric_kind(metric));
+  }
+  if (has(r, "position")) request.metric.position = r["position"].as<int>();
+  if (has(r, "pairs")) {
+    const val pairs = r["pairs"];
+    for (int i = 0; i < pairs["length"].as<int>(); ++i) {
+      request.metric.answer_pairs.push_back({pairs[i][0].as<int32_t>(), pairs[i][1].as<int32_t>()});
+    }
+  }
+  request.normalize = has(r, "normalize") && r["normalize"].as<bool>();
+  if (has(r, "direction") && r["direction"].as<std::string>() == "noising") request.direction = PatchDirection::kNoising;
+  return request;
+}
+
+}  // namespace
+
+WebgpuSession* WebgpuSession::create(WasmModel* model, const val& options) {
+  if (model == nullptr) return set_last_error(make_error(ErrorCode::kInvalidArgument, "no model"));
+  std::unique_ptr<WebgpuSession> session(new WebgpuSession());
+  session->model_ = &model->model();
+  const std::string name = has(options, "name") ? options["name"].as<std::string>() : "webgpu";
+  auto device = make_webgpu_backend(name);
+  if (!device.ok()) return set_last_error(device.error());
+  session->device_ = std::move(device).value();
+  auto weights = DeviceWeights::upload(*session->device_, session->model_->cfg(), session->model_->weights());
+  if (!weights.ok()) return set_last_error(weights.error());
+  session->weights_ = std::move(weights).value();
+  return session.release();
+}
+
+val WebgpuSession::begin_run(const val& tokens_value, const val& options) {
+  run_.reset();
+  const std::vector<int32_t> tokens = int32_vector(tokens_value);
+  if (Status valid = model_->validate_tokens(tokens); !valid.ok()) return error_value(valid.error());
+  DeviceRunOptions run;
+  if (has(options, "cacheNames")) {
+    auto names = std::make_shared<std::set<std::string>>();
+    for (const std::string& name : string_vector(options["cacheNames"])) names->insert(name);
+    run.cache_filter = [names](const std::string& name) { return names->count(name) != 0; };
+  }
+  run.use_attn_result = has(options, "useAttnResult") && options["useAttnResult"].as<bool>();
+  run.return_logits = !has(options, "returnLogits") || options["returnLogits"].as<bool>();
+  return_logits_ = run.return_logits;
+  cached_ = static_cast<bool>(run.cache_filter);
+  auto encoded = encode_device_forward(*device_, model_->cfg(), weights_, tokens, run);
+  if (!encoded.ok()) return error_value(encoded.error());
+  run_ = std::move(encoded).value();
+  val out = val::object();
+  out.set("ok", true);
+  return out;
+}
+
+val WebgpuSession::finish_run() {
+  if (!run_) return error_value(make_error(ErrorCode::kInvalidArgument, "no device run is in flight"));
+  if (Status status = device_->status(); !status.ok()) {
+    run_.reset();
+    return error_value(status.error());
+  }
+  const RunOutput& out = run_->output;
+  val result = val::object();
+  if (return_logits_) {
+    result.set("logits", float32_copy(out.logits.data(), static_cast<size_t>(out.logits.numel())));
+    result.set("logitsShape", shape_value(out.logits.shape()));
+  }
+  if (cached_) {
+    val entries = val::array();
+    for (const auto& e : out.cache.entries()) {
+      val entry = val::object();
+      entry.set("name", e.name);
+      entry.set("shape", shape_value(e.shape));
+      entry.set("offset", static_cast<double>(e.offset));
+      entries.call<void>("push", entry);
+    }
+    val cache = val::object();
+    cache.set("arena", float32_copy(out.cache.arena(), out.cache.arena_floats()));
+    cache.set("entries", entries);
+    result.set("cache", cache);
+  }
+  run_.reset();
+  return result;
+}
+
+WebgpuPatchJob* WebgpuSession::start_patch(const val& request_value) {
+  auto request = parse_patch_request(request_value);
+  if (!request.ok()) return set_last_error(request.error());
+  auto job = DevicePatchJob::start(*model_, *device_, weights_, std::move(request).value());
+  if (!job.ok()) return set_last_error(job.error());
+  return new WebgpuPatchJob(std::move(job).value());
+}
+
+val WebgpuPatchJob::step() {
+  auto done = job_->step();
+  if (!done.ok()) return error_value(done.error());
+  val out = val::object();
+  out.set("done", *done);
+  out.set("progress", job_->progress());
+  out.set("batch", static_cast<double>(job_->batch()));
+  return out;
+}
+
+val WebgpuPatchJob::result() {
+  PatchResult r = job_->take_result();
+  val out = val::object();
+  out.set("sweep", std::string(patch_sweep_name(r.sweep)));
+  out.set("shape", shape_value(r.shape));
+  out.set("axes", string_array(r.axes));
+  out.set("values", float64_copy(r.values));
+  out.set("cleanMetric", r.clean_metric);
+  out.set("corruptedMetric", r.corrupted_metric);
+  out.set("cellsComputed", static_cast<double>(r.cells_computed));
+  return out;
+}
+
+}  // namespace hooklab::wasm
