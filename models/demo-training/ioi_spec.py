@@ -1,0 +1,143 @@
+"""Indirect-object-identification (IOI) sentence templates, names and the train/held-out split.
+
+A template has two intro-name slots {X} {Y} and a subject slot {S}; the prompt ends right
+before the indirect object (IO). With names A (IO) and B (S):
+  ABBA: intro "A and B", S = B  -> "When Mary and John went to the store, John gave a drink to" -> " Mary"
+  BABA: intro "B and A", S = B  -> "When John and Mary went to the store, John gave a drink to" -> " Mary"
+"""
+import random
+
+# First names that are single GPT-2 tokens with a leading space (checked by generate_data.py).
+# Words that are also common nouns/verbs (Mark, Bill, Grace, Rose, ...) are left out.
+NAMES = """Mary John Tom James Dan Sid Martin Amy Alice Bob Sarah David Michael Paul Peter Kate Emma Anna
+Lisa Laura Jack Ben Sam Alex Adam Ryan Kevin Brian Eric Jason Scott Steve Chris Matt Mike Andrew Daniel
+Thomas Robert William Richard Joseph Charles George Edward Henry Frank Jerry Larry Gary Roger Tony Carl
+Fred Harry Jim Joe Jane Julia Claire Helen Susan Linda Karen Nancy Betty Ruth Sharon Anne Lucy Sophie
+Emily Rachel Jessica Jennifer Elizabeth Victoria Diana Maria Nina Eva Leah Zoe Sean Ian Neil Luke Jacob
+Ethan Noah Oliver Lily Olivia Hannah Megan Chloe Molly Nora Jill Tim Ted Ken Dave Nick Phil Rick Ron Ross
+Jeff Greg Glenn Kyle Kurt Leo Louis Lewis Mia Paula Wendy Carol Joan Kim Sally Judy Jenny Katie Kelly
+Heather Andrea Tina Lauren Alan Arthur Albert Bruce Carlos Craig Derek Dennis Douglas Eddie Ernest Felix
+Gordon Howard Hugo Isaac Ivan Jesse Jordan Josh Justin Keith Marcus Marco Nathan Oscar Owen Patrick Philip
+Ralph Simon Stanley Stuart Victor Wayne Xavier Zach Beth Cathy Donna Fiona Gina Jackie Maggie Monica Naomi
+Pam Rita Sandra Tara""".split()
+
+# Names used by the lab's default example stay in the training split.
+ALWAYS_TRAIN_NAMES = ["Mary", "John", "Tom", "James"]
+N_HELDOUT_NAMES = 40
+
+PLACES = """store park school office station beach garden market library hospital restaurant house museum
+farm river kitchen cafe shop airport church hotel bank lake zoo theater bakery gym mall village harbor""".split()
+
+OBJECTS = """a drink|a book|a bag|an apple|a ball|a ring|a gift|a letter|a snack|a flower|a necklace|a cake|a key
+|a map|a hat|a phone|a bottle of milk|an orange|a pen|a ticket|a basket|a sandwich|a coin|a box|a toy|a bone
+|a cup of tea|a candle|a watch|a camera""".replace("\n", "").split("|")
+
+TRAIN_TEMPLATES = [
+    "When {X} and {Y} went to the {place}, {S} gave {obj} to",
+    "After {X} and {Y} went to the {place}, {S} gave {obj} to",
+    "Then, {X} and {Y} went to the {place}. {S} gave {obj} to",
+    "Then, {X} and {Y} had a lot of fun at the {place}. {S} gave {obj} to",
+    "Then, {X} and {Y} were working at the {place}. {S} decided to give {obj} to",
+    "Then, {X} and {Y} were thinking about going to the {place}. {S} wanted to give {obj} to",
+    "Then, {X} and {Y} had a long argument, and afterwards {S} said to",
+    "When {X} and {Y} got {obj} at the {place}, {S} decided to give it to",
+    "While {X} and {Y} were working at the {place}, {S} gave {obj} to",
+    "While {X} and {Y} were commuting to the {place}, {S} gave {obj} to",
+    "After the lunch, {X} and {Y} went to the {place}. {S} gave {obj} to",
+    "Afterwards, {X} and {Y} went to the {place}. {S} gave {obj} to",
+    "Friends {X} and {Y} found {obj} at the {place}. {S} gave it to",
+    "Later {X} and {Y} met at the {place}, and {S} handed {obj} to",
+    "Yesterday {X} and {Y} visited the {place}, where {S} showed {obj} to",
+    "Once {X} and {Y} arrived at the {place}, {S} passed {obj} to",
+    "One day {X} and {Y} were sitting in the {place} when {S} threw {obj} to",
+    "At the {place}, {X} and {Y} talked for hours, and then {S} sent {obj} to",
+    "Last week {X} and {Y} cleaned the {place}. Later {S} lent {obj} to",
+    "When {X} and {Y} left the {place}, {S} wrote a letter to",
+    "Since {X} and {Y} were hungry at the {place}, {S} brought {obj} to",
+    "Today {X} and {Y} walked to the {place} together, and {S} offered {obj} to",
+    "On Monday {X} and {Y} went to the {place}. {S} sold {obj} to",
+    "In the morning {X} and {Y} drove to the {place}, and {S} gave {obj} to",
+    "Once again {X} and {Y} were bored at the {place}, so {S} told a story to",
+    "The {place} was quiet when {X} and {Y} came in, and {S} gave {obj} to",
+    "When {X} and {Y} were at the {place}, {S} made {obj} for",
+    "On Sunday {X} and {Y} opened the {place} early. Soon {S} gave {obj} to",
+]
+
+# Never used for training: the held-out evaluation uses only these (and held-out names).
+HELDOUT_TEMPLATES = [
+    "As soon as {X} and {Y} reached the {place}, {S} handed {obj} to",
+    "Before {X} and {Y} went home from the {place}, {S} gave {obj} to",
+    "During a trip to the {place}, {X} and {Y} got lost, and {S} sent a message to",
+    "Last summer {X} and {Y} spent the day at the {place}. In the evening {S} showed {obj} to",
+    "After a long walk to the {place}, {X} and {Y} sat down and {S} offered {obj} to",
+    "It was late when {X} and {Y} finished at the {place}, so {S} said goodbye to",
+    "Because {X} and {Y} liked the {place}, {S} bought {obj} for",
+    "When {X} and {Y} came back from the {place}, {S} passed {obj} to",
+]
+
+# No template starts with a name: after BOS the name would be a different token (no leading
+# space) from its later mention, which would break the duplicate-name signal.
+
+# Single-name sentences (not IOI): they make every name, held-out ones included, look like a
+# name to the model without ever showing a held-out name in an IOI context.
+FILLER_FRAMES = [
+    "Then {N} went to the {place}.",
+    "I think {N} likes the {place} very much.",
+    "Yesterday {N} bought {obj} at the {place}.",
+    "Today {N} was happy to see the {place} again.",
+    "Everyone at the {place} knows {N}.",
+    "Last night {N} lost {obj} near the {place}.",
+    "My friend {N} works at the {place}.",
+    "Then {N} said hello and left.",
+    "The {place} was closed, so {N} went home.",
+    "This morning {N} found {obj} under the table.",
+]
+
+
+def split_names(seed):
+    """Deterministic train/held-out split of NAMES."""
+    pool = sorted(set(NAMES) - set(ALWAYS_TRAIN_NAMES))
+    random.Random(seed).shuffle(pool)
+    heldout = sorted(pool[:N_HELDOUT_NAMES])
+    train = sorted(pool[N_HELDOUT_NAMES:] + ALWAYS_TRAIN_NAMES)
+    return train, heldout
+
+
+# Training-only variation: phrases inserted after the place and before the subject's second
+# mention, so that names sit at many different positions and the model cannot solve IOI with
+# per-template position rules (which, without them, failed on held-out templates).
+AFTER_PLACE = ["near the {place2}", "on a rainy day", "with some friends", "in the afternoon", "by bus",
+               "after work", "for the first time", "early in the morning", "on a cold evening", "together"]
+BEFORE_S2 = ["after a while", "later that day", "without a word", "with a smile", "as usual", "for some reason",
+             "in the end", "at last", "once again", "a bit later", "all of a sudden", "after some time"]
+
+
+def vary_template(rng, template, p=0.4):
+    """Randomly insert AFTER_PLACE / BEFORE_S2 phrases into a training template."""
+    if rng.random() < p:
+        i = template.find("{place}")
+        if i >= 0 and template[i + 7:i + 8] in ",.":
+            template = template[:i + 7] + " " + rng.choice(AFTER_PLACE) + template[i + 7:]
+    if rng.random() < p:
+        phrase = rng.choice(BEFORE_S2)
+        if ". {S}" in template:
+            template = template.replace(". {S}", ". " + phrase[0].upper() + phrase[1:] + ", {S}", 1)
+        elif ", {S}" in template:
+            template = template.replace(", {S}", ", " + phrase + " {S}", 1)
+    return template
+
+
+def make_ioi(rng, template, names, form=None, vary=False):
+    """One IOI example: {"prompt", "answer", "wrong", "form", "template"}; names get a leading space."""
+    if vary:
+        template = vary_template(rng, template)
+    io, s = rng.sample(names, 2)
+    form = form or rng.choice(["ABBA", "BABA"])
+    x, y = (io, s) if form == "ABBA" else (s, io)
+    prompt = template.format(X=x, Y=y, S=s, place=rng.choice(PLACES), obj=rng.choice(OBJECTS),
+                             place2=rng.choice(PLACES))
+    return {"prompt": prompt, "answer": " " + io, "wrong": " " + s, "form": form, "template": template}
+
+
+def make_filler(rng, names):
+    return rng.choice(FILLER_FRAMES).format(N=rng.choice(names), place=rng.choice(PLACES), obj=rng.choice(OBJECTS))
