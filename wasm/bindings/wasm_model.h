@@ -39,7 +39,8 @@ class WasmModel {
   val component_attribution(const val& tokens, int position, const val& pairs);
   val head_attribution(const val& tokens, int position, const val& pairs);
   val residual_norms(const val& tokens);
-  val detect_heads(int seq_len, double seed) const;
+  // pool: token ids to draw the random sequence from (an empty array: ids 1000..9999).
+  val detect_heads(int seq_len, double seed, const val& pool) const;
 
   // Patching (patch_bindings.cpp): the job, or null with lastError() set.
   WasmPatchJob* start_patch(const val& request) const;

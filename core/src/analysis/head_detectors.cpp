@@ -34,9 +34,8 @@ DetectionPatterns detection_patterns(std::span<const int32_t> tokens) {
 
 }  // namespace
 
-std::vector<int32_t> repeated_random_tokens(uint64_t seed, int seq_len, int32_t low, int32_t high) {
-  std::vector<int32_t> pool(static_cast<size_t>(high - low));
-  std::iota(pool.begin(), pool.end(), low);
+std::vector<int32_t> repeated_random_tokens(uint64_t seed, int seq_len, std::span<const int32_t> pool_ids) {
+  std::vector<int32_t> pool(pool_ids.begin(), pool_ids.end());
   std::mt19937_64 rng(seed);
   const size_t n = std::min<size_t>(static_cast<size_t>(std::max(seq_len, 0)), pool.size());
   for (size_t i = 0; i < n; ++i) {
@@ -46,6 +45,12 @@ std::vector<int32_t> repeated_random_tokens(uint64_t seed, int seq_len, int32_t 
   std::vector<int32_t> tokens = {Tokenizer::kEndOfText};
   for (int rep = 0; rep < 2; ++rep) tokens.insert(tokens.end(), pool.begin(), pool.begin() + static_cast<std::ptrdiff_t>(n));
   return tokens;
+}
+
+std::vector<int32_t> repeated_random_tokens(uint64_t seed, int seq_len, int32_t low, int32_t high) {
+  std::vector<int32_t> pool(static_cast<size_t>(std::max(high - low, 0)));
+  std::iota(pool.begin(), pool.end(), low);
+  return repeated_random_tokens(seed, seq_len, pool);
 }
 
 Result<HeadDetectorScores> detect_heads(const HookedTransformer& model, std::span<const int32_t> tokens) {

@@ -242,24 +242,48 @@ export class LabController {
     const prompt = this.state.prompt;
     if (!model || !prompt || prompt.ids.length > model.cfg.n_ctx) return;
     const e = this.state.experiment;
+    const current = () => model === this.model && this.state.prompt === prompt;
+    // Each result is shown as soon as it exists: attention first, the slower views after.
+    const merge = (part: Partial<InsideResults>) => {
+      if (current()) this.store.set({ inside: { ...(this.state.inside?.prompt === e.prompt ? this.state.inside : {}), prompt: e.prompt, ...part } });
+    };
     await this.track("inside", async () => {
       const ids = prompt.ids;
       const position = e.position ?? ids.length - 1;
       const pairs = await this.answerPairs();
+      const detectors = this.state.inside?.detectors;
+      const [norms, run] = await Promise.all([model.residualNorms(ids), model.runWithCache(ids, { namesFilter: /hook_pattern$/ })]);
+      merge({ norms, patterns: Array.from({ length: model.cfg.n_layers }, (_, l) => run.cache.get("pattern", l).data), detectors });
       const positions = Array.from({ length: ids.length }, (_, i) => i);
-      const [norms, run, lens, detectors] = await Promise.all([
-        model.residualNorms(ids),
-        model.runWithCache(ids, { namesFilter: /hook_pattern$/ }),
-        model.logitLens(ids, { positions, answers: pairs, k: 5 }),
-        this.state.inside?.detectors ?? model.detectHeads({ seqLen: Math.min(50, Math.floor((model.cfg.n_ctx - 1) / 2)) }),
-      ]);
-      const patterns = Array.from({ length: model.cfg.n_layers }, (_, l) => run.cache.get("pattern", l).data);
-      const [components, heads] = pairs.length
-        ? await Promise.all([model.componentAttribution(ids, pairs, position), model.headAttribution(ids, pairs, position)])
-        : [undefined, undefined];
-      if (model !== this.model || this.state.prompt !== prompt) return;
-      this.store.set({ inside: { prompt: e.prompt, norms, patterns, lens, components, heads, detectors } });
+      merge({ lens: await model.logitLens(ids, { positions, answers: pairs, k: 5 }) });
+      if (pairs.length) {
+        const [components, heads] = await Promise.all([model.componentAttribution(ids, pairs, position), model.headAttribution(ids, pairs, position)]);
+        merge({ components, heads });
+      }
+      if (!detectors) {
+        const tokenPool = await this.tokenPool();
+        merge({ detectors: await model.detectHeads({ seqLen: Math.min(50, Math.floor((model.cfg.n_ctx - 1) / 2)), tokenPool }) });
+      }
     });
+  }
+
+  /**
+   * A bundled model trained on part of the vocabulary ships the ids it knows
+   * (eval/trained_token_ids.json); random sequences for head detection draw from them.
+   */
+  private async tokenPool(): Promise<number[] | undefined> {
+    const name = this.state.experiment.model;
+    if (name.includes("/") || name === "local") return undefined;
+    try {
+      const base = this.options.assetBase ?? new URL("./", location.href).href;
+      const response = await fetch(new URL(`models/${name}/eval/trained_token_ids.json`, base));
+      if (!response.ok) return undefined;
+      const ids = (await response.json()) as unknown;
+      const list = Array.isArray(ids) ? ids : (ids as { ids?: unknown }).ids;
+      return Array.isArray(list) && list.every((x) => Number.isInteger(x)) ? (list as number[]).filter((x) => x !== 50256) : undefined;
+    } catch {
+      return undefined;
+    }
   }
 
   /** Answer/wrong tokens of the experiment as ids, when both are single tokens. */

@@ -2,7 +2,7 @@
 // embed mode on the lab's own origin. The iframe keeps the engine, its worker and the cached
 // weights on the lab's origin (shared by every embed on the same site) and works on pages that
 // are not cross-origin isolated (the single-threaded build runs there).
-const LAB_BASE = new URL("./", import.meta.url).href;
+const LAB_BASE = new URL(/* @vite-ignore */ "./", import.meta.url).href;
 
 class HooklabExperiment extends HTMLElement {
   static observedAttributes = ["state", "height", "width"];

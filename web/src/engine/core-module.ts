@@ -63,7 +63,7 @@ export interface EmbindModel {
   componentAttribution(tokens: Int32Array, position: number, pairs: unknown): Result<Record<string, unknown>>;
   headAttribution(tokens: Int32Array, position: number, pairs: unknown): Result<Record<string, unknown>>;
   residualNorms(tokens: Int32Array): Result<Record<string, unknown>>;
-  detectHeads(seqLen: number, seed: number): Result<Record<string, unknown>>;
+  detectHeads(seqLen: number, seed: number, pool: Int32Array | null): Result<Record<string, unknown>>;
   startPatch(request: unknown): EmbindPatchJob | null;
   delete(): void;
 }

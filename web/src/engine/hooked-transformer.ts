@@ -226,10 +226,14 @@ export class HookedTransformer {
     return this.engine.call({ op: "residualNorms", args: { tokens } });
   }
 
-  /** Previous-token, duplicate-token and induction scores [L, H] on a repeated random sequence. */
-  async detectHeads(options: { seqLen?: number; seed?: number } = {}): Promise<HeadDetectorScores> {
+  /**
+   * Previous-token, duplicate-token and induction scores [L, H] on a repeated random sequence
+   * (ids 1000..9999 as in TransformerLens's demos, or drawn from tokenPool).
+   */
+  async detectHeads(options: { seqLen?: number; seed?: number; tokenPool?: ArrayLike<number> } = {}): Promise<HeadDetectorScores> {
     const seqLen = options.seqLen ?? Math.min(50, Math.floor((this.cfg.n_ctx - 1) / 2));
-    return this.engine.call({ op: "detectHeads", args: { seqLen, seed: options.seed ?? 0 } });
+    const pool = options.tokenPool ? toInt32(options.tokenPool) : null;
+    return this.engine.call({ op: "detectHeads", args: { seqLen, seed: options.seed ?? 0, pool } });
   }
 
   /** The engine's wasm memory (its peak: wasm memory only grows), which build and backend run. */

@@ -49,7 +49,7 @@ export type Request =
   | { op: "componentAttribution"; args: { tokens: Int32Array; position: number; pairs: Array<[number, number]> } }
   | { op: "headAttribution"; args: { tokens: Int32Array; position: number; pairs: Array<[number, number]> } }
   | { op: "residualNorms"; args: { tokens: Int32Array } }
-  | { op: "detectHeads"; args: { seqLen: number; seed: number } }
+  | { op: "detectHeads"; args: { seqLen: number; seed: number; pool: Int32Array | null } }
   | { op: "predictions"; args: { tokens: Int32Array; k: number } }
   | { op: "stats"; args: Record<string, never> }
   // Benchmark probes (bench/forward.mjs): forwards timed inside the worker, the wasm SIMD

@@ -248,7 +248,7 @@ async function handle(message: RequestMessage): Promise<unknown> {
     case "residualNorms":
       return unwrap(requireModel().residualNorms(message.args.tokens));
     case "detectHeads":
-      return unwrap(requireModel().detectHeads(message.args.seqLen, message.args.seed));
+      return unwrap(requireModel().detectHeads(message.args.seqLen, message.args.seed, message.args.pool));
     case "predictions": {
       // Everything the prediction views show, from one forward pass: the top k at every
       // position and how likely the actual next token was.
