@@ -1,11 +1,11 @@
 // Embind bindings of the core: loading, tokens, runs with cache and hooks, logits utilities.
 #include <emscripten/bind.h>
 
-#include <set>
 
 #include "hooklab/logits.h"
 #include "js_byte_source.h"
 #include "js_values.h"
+#include "run_values.h"
 #include "wasm_model.h"
 #include "wasm_patch_job.h"
 
@@ -169,36 +169,12 @@ val WasmModel::run(const val& tokens_value, const val& options) const {
       run.hooks.push_back(std::move(hook).value());
     }
   }
-  if (has(options, "cacheNames")) {
-    auto names = std::make_shared<std::set<std::string>>();
-    for (const std::string& name : string_vector(options["cacheNames"])) names->insert(name);
-    run.cache_filter = [names](const std::string& name) { return names->count(name) != 0; };
-  }
+  run.cache_filter = cache_filter_from(options);
   run.use_attn_result = has(options, "useAttnResult") && options["useAttnResult"].as<bool>();
   run.return_logits = !has(options, "returnLogits") || options["returnLogits"].as<bool>();
   auto out = model_->run(tokens, run);
   if (!out.ok()) return error_value(out.error());
-  val result = val::object();
-  if (run.return_logits) {
-    result.set("logits", float32_copy(out->logits.data(), static_cast<size_t>(out->logits.numel())));
-    result.set("logitsShape", shape_value(out->logits.shape()));
-  }
-  if (run.cache_filter) {
-    val entries = val::array();
-    for (const auto& e : out->cache.entries()) {
-      val entry = val::object();
-      entry.set("name", e.name);
-      entry.set("shape", shape_value(e.shape));
-      entry.set("offset", static_cast<double>(e.offset));
-      entries.call<void>("push", entry);
-    }
-    val cache = val::object();
-    // One copy of the whole arena; the main thread views each activation inside it.
-    cache.set("arena", float32_copy(out->cache.arena(), out->cache.arena_floats()));
-    cache.set("entries", entries);
-    result.set("cache", cache);
-  }
-  return result;
+  return run_output_value(*out, run.return_logits, static_cast<bool>(run.cache_filter));
 }
 
 val WasmModel::top_k(const val& logits_row, int k) const {

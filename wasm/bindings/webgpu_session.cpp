@@ -1,43 +1,12 @@
 #include "webgpu_session.h"
 
-#include <set>
 
 #include "device/webgpu_backend.h"
 #include "js_values.h"
+#include "patch_request.h"
+#include "run_values.h"
 
 namespace hooklab::wasm {
-namespace {
-
-// The same request format as patch_bindings.cpp's (WasmModel::start_patch).
-Result<PatchRequest> parse_patch_request(const val& r) {
-  PatchRequest request;
-  HOOKLAB_ASSIGN_OR_RETURN(request.sweep, parse_patch_sweep(r["sweep"].as<std::string>()));
-  request.clean_tokens = int32_vector(r["cleanTokens"]);
-  request.corrupted_tokens = int32_vector(r["corruptedTokens"]);
-  const std::string metric = has(r, "metric") ? r["metric"].as<std::string>() : "logit_diff";
-  if (metric == "custom") {
-    if (!has(r, "customMetric")) return make_error(ErrorCode::kInvalidArgument, "custom metric without a function");
-    val fn = r["customMetric"];
-    request.metric.kind = MetricKind::kCustom;
-    request.metric.custom = [fn](const float* logits, int64_t vocab) {
-      return fn(val(emscripten::typed_memory_view(static_cast<size_t>(vocab), logits))).as<double>();
-    };
-  } else {
-    HOOKLAB_ASSIGN_OR_RETURN(request.metric.kind, parse_metric_kind(metric));
-  }
-  if (has(r, "position")) request.metric.position = r["position"].as<int>();
-  if (has(r, "pairs")) {
-    const val pairs = r["pairs"];
-    for (int i = 0; i < pairs["length"].as<int>(); ++i) {
-      request.metric.answer_pairs.push_back({pairs[i][0].as<int32_t>(), pairs[i][1].as<int32_t>()});
-    }
-  }
-  request.normalize = has(r, "normalize") && r["normalize"].as<bool>();
-  if (has(r, "direction") && r["direction"].as<std::string>() == "noising") request.direction = PatchDirection::kNoising;
-  return request;
-}
-
-}  // namespace
 
 WebgpuSession* WebgpuSession::create(WasmModel* model, const val& options) {
   if (model == nullptr) return set_last_error(make_error(ErrorCode::kInvalidArgument, "no model"));
@@ -58,11 +27,7 @@ val WebgpuSession::begin_run(const val& tokens_value, const val& options) {
   const std::vector<int32_t> tokens = int32_vector(tokens_value);
   if (Status valid = model_->validate_tokens(tokens); !valid.ok()) return error_value(valid.error());
   DeviceRunOptions run;
-  if (has(options, "cacheNames")) {
-    auto names = std::make_shared<std::set<std::string>>();
-    for (const std::string& name : string_vector(options["cacheNames"])) names->insert(name);
-    run.cache_filter = [names](const std::string& name) { return names->count(name) != 0; };
-  }
+  run.cache_filter = cache_filter_from(options);
   run.use_attn_result = has(options, "useAttnResult") && options["useAttnResult"].as<bool>();
   run.return_logits = !has(options, "returnLogits") || options["returnLogits"].as<bool>();
   return_logits_ = run.return_logits;
@@ -82,25 +47,7 @@ val WebgpuSession::finish_run() {
     return error_value(status.error());
   }
   const RunOutput& out = run_->output;
-  val result = val::object();
-  if (return_logits_) {
-    result.set("logits", float32_copy(out.logits.data(), static_cast<size_t>(out.logits.numel())));
-    result.set("logitsShape", shape_value(out.logits.shape()));
-  }
-  if (cached_) {
-    val entries = val::array();
-    for (const auto& e : out.cache.entries()) {
-      val entry = val::object();
-      entry.set("name", e.name);
-      entry.set("shape", shape_value(e.shape));
-      entry.set("offset", static_cast<double>(e.offset));
-      entries.call<void>("push", entry);
-    }
-    val cache = val::object();
-    cache.set("arena", float32_copy(out.cache.arena(), out.cache.arena_floats()));
-    cache.set("entries", entries);
-    result.set("cache", cache);
-  }
+  val result = run_output_value(out, return_logits_, cached_);
   run_.reset();
   return result;
 }

@@ -1,0 +1,21 @@
+// Run options and run results in JavaScript form, shared by the wasm (WasmModel::run) and
+// WebGPU (WebgpuSession) forwards so the worker sees one shape whichever backend ran.
+#pragma once
+
+#include <emscripten/val.h>
+
+#include <functional>
+#include <string>
+
+#include "hooklab/hooked_transformer.h"
+
+namespace hooklab::wasm {
+
+// options.cacheNames (an array of hook names) as a cache filter; empty when absent.
+std::function<bool(const std::string&)> cache_filter_from(const emscripten::val& options);
+
+// {logits, logitsShape} when with_logits, {cache: {arena, entries}} when with_cache: one copy of
+// the whole arena, which the main thread views activation by activation.
+emscripten::val run_output_value(const RunOutput& out, bool with_logits, bool with_cache);
+
+}  // namespace hooklab::wasm
