@@ -42,11 +42,16 @@ inline std::unique_ptr<GemmWeights> make_gemm_weights(int64_t k, int64_t n) {
 struct GemmMeasurement {
   double best_gflops = 0.0;
   double median_gflops = 0.0;
-  int calls = 0;
+  int calls = 0;  // timed calls, all batches together
 };
 
-// Repeated [m, k] x [k, n] + bias calls lasting at least min_seconds in total (at least 2
-// calls, after one warm-up call that pages C in and fills the caches). `now`: seconds.
+// Repeated [m, k] x [k, n] + bias calls lasting at least min_seconds in total, timed in batches
+// of calls that last at least kMinSampleSeconds each (at least 2 batches, after warm-up calls
+// that page C in and fill the caches). Batches, because a small shape takes well under a
+// millisecond and a page that is not cross-origin isolated sees performance.now() in 100 us
+// steps. `now`: seconds.
+inline constexpr double kMinSampleSeconds = 0.005;
+
 template <class Clock>
 GemmMeasurement measure_gemm(Backend& backend, const GemmWeights& weights, int64_t m, Clock now, double min_seconds) {
   const int64_t k = weights.w.rows, n = weights.w.cols;
@@ -66,18 +71,26 @@ GemmMeasurement measure_gemm(Backend& backend, const GemmWeights& weights, int64
   args.ldc = n;
   if (!backend.prepare_matmul(weights.w, args.bias).ok()) return {};
   backend.matmul(args);
-  const double flops = 2.0 * static_cast<double>(m) * static_cast<double>(k) * static_cast<double>(n);
+  // Double the batch until one lasts kMinSampleSeconds (these calls are warm-up too).
+  int batch = 1;
+  while (batch < (1 << 16)) {
+    const double start = now();
+    for (int b = 0; b < batch; ++b) backend.matmul(args);
+    if (now() - start >= kMinSampleSeconds) break;
+    batch *= 2;
+  }
+  const double flops = 2.0 * static_cast<double>(m) * static_cast<double>(k) * static_cast<double>(n) * batch;
   std::vector<double> gflops;
   double total = 0.0;
   while (gflops.size() < 2 || total < min_seconds) {
     const double start = now();
-    backend.matmul(args);
+    for (int b = 0; b < batch; ++b) backend.matmul(args);
     const double t = now() - start;
     total += t;
     gflops.push_back(flops / t * 1e-9);
   }
   std::sort(gflops.begin(), gflops.end());
-  return {gflops.back(), gflops[gflops.size() / 2], static_cast<int>(gflops.size())};
+  return {gflops.back(), gflops[gflops.size() / 2], static_cast<int>(gflops.size()) * batch};
 }
 
 }  // namespace hooklab::bench

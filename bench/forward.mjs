@@ -1,0 +1,372 @@
+#!/usr/bin/env node
+// Browser forward benchmark (issue: bench): hooklab in headless Chromium on the GPT-2-small-shaped
+// random model (T = 8, 32, 128; 1 thread = the single-threaded build on the plain page, 2 threads
+// = the pthreads build on the isolated page), in the same run as onnxruntime-web's wasm execution
+// provider on an ONNX export of the same weights (1 and 2 threads) and the wasm SIMD mul + add
+// peak measured in the same Chromium. Prints one table and writes bench/results/forward.json.
+//
+//   npm run bench:forward          (builds the wasm core and the web bundle first)
+//   node bench/forward.mjs [--T 8,32,128] [--threads 1,2] [--reps 15] [--reps-long 10]
+//        [--peak-ms 300] [--gemm-ms 300] [--skip-ort] [--dist DIR] [--port 4190] [--quick]
+//
+// --dist serves another web build (a private one, so concurrent test runs of web/dist are not
+// disturbed); --quick is a smoke test (T = 8, 3 reps), not a measurement.
+import { execFileSync, spawn } from "node:child_process";
+import { copyFileSync, existsSync, mkdirSync, statSync, writeFileSync } from "node:fs";
+import { cpus, loadavg } from "node:os";
+import { join, resolve } from "node:path";
+import { launchChromium, openHarness, startServer } from "./browser.mjs";
+import { ensureGpt2SmallRandom } from "./gpt2-small-random.mjs";
+
+const root = new URL("..", import.meta.url).pathname;
+const arg = (name, fallback) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? process.argv[i + 1] : fallback;
+};
+const flag = (name) => process.argv.includes(`--${name}`);
+const quick = flag("quick");
+const Ts = arg("T", quick ? "8" : "8,32,128").split(",").map(Number);
+const threadsList = arg("threads", "1,2").split(",").map(Number);
+const reps = Number(arg("reps", quick ? 3 : 15));
+const repsLong = Number(arg("reps-long", quick ? 3 : 10));  // T >= 128: each forward takes ~a second
+const workerReps = quick ? 2 : 5;  // worker-side timings: a cross-check, fewer runs
+const peakMs = Number(arg("peak-ms", 300));
+const peakReps = quick ? 3 : 5;
+const gemmMs = Number(arg("gemm-ms", quick ? 100 : 300));
+const skipOrt = flag("skip-ort");
+const MB = 1e6;  // memory columns are decimal megabytes
+
+const loadAverage = () => loadavg().map((x) => Number(x.toFixed(2)));
+const median = (v) => {
+  const s = [...v].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+const pause = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// ---- inputs: the same weights and token ids for every system -------------------------------------
+
+const modelDir = ensureGpt2SmallRandom();
+const onnxPath = join(root, "build/bench/gpt2-small-random.onnx");
+execFileSync("/usr/bin/python3", [join(root, "bench/onnx/export_gpt2_onnx.py"), "--model", modelDir, "--out", onnxPath],
+  { stdio: "inherit" });
+const ORT_FILES = ["ort.wasm.min.mjs", "ort-wasm-simd-threaded.mjs", "ort-wasm-simd-threaded.wasm"];
+if (!skipOrt) copyOrtRuntime();
+
+/** onnxruntime-web's wasm runtime into build/bench/ort/, which the test server serves isolated. */
+function copyOrtRuntime() {
+  const from = join(root, "node_modules/onnxruntime-web/dist");
+  const to = join(root, "build/bench/ort");
+  if (!existsSync(from)) throw new Error("onnxruntime-web is missing: npm install");
+  mkdirSync(to, { recursive: true });
+  for (const f of ORT_FILES) {
+    const dst = join(to, f);
+    if (!existsSync(dst) || statSync(dst).size !== statSync(join(from, f)).size) copyFileSync(join(from, f), dst);
+  }
+}
+
+/** Deterministic token ids in the middle of the vocabulary, BOS first. */
+function tokensFor(T) {
+  let seed = 11;
+  const rand = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
+  const tokens = Array.from({ length: T }, () => 1000 + Math.floor(rand() * 40000));
+  tokens[0] = 50256;
+  return tokens;
+}
+
+// GPT-2 small: matrix products per token (12 layers of qkv, W_O, MLP in and out, then the full
+// 50257-wide unembedding) plus the attention products, 4 d_model T^2 per layer (counted whole,
+// not halved for the causal mask). 247 MFLOP per token + 36,864 T^2.
+function gemmShapes(cfg) {
+  const { n_layers: L, d_model: D, d_mlp: M, d_vocab: V } = cfg;
+  return [
+    { name: "qkv", k: D, n: 3 * D, count: L }, { name: "attn_out", k: D, n: D, count: L },
+    { name: "mlp_in", k: D, n: M, count: L }, { name: "mlp_out", k: M, n: D, count: L },
+    { name: "unembed", k: D, n: V, count: 1 },
+  ];
+}
+const gemmFlops = (cfg, T) => gemmShapes(cfg).reduce((sum, s) => sum + 2 * T * s.k * s.n * s.count, 0);
+const forwardFlops = (cfg, T) => gemmFlops(cfg, T) + 4 * cfg.n_layers * cfg.d_model * T * T;
+
+// ---- server and browser ----------------------------------------------------------------------------
+
+async function startBenchServer() {
+  const port = Number(arg("port", 4190));
+  const dist = arg("dist", undefined);
+  if (!dist) return startServer(port);
+  const server = spawn(process.execPath, [join(root, "tests/browser/server.mjs"), "--port", String(port), "--dist",
+    resolve(dist)], { stdio: ["ignore", "pipe", "inherit"] });
+  await new Promise((ok, fail) => {
+    server.stdout.on("data", (d) => String(d).includes("hooklab test server") && ok());
+    server.on("exit", (code) => fail(new Error(`test server exited (${code})`)));
+  });
+  return { url: `http://127.0.0.1:${port}`, stop: () => server.kill() };
+}
+
+// ---- hooklab (engine harness page) -------------------------------------------------------------------
+
+async function openHooklab(browser, url, threads) {
+  const page = await openHarness(browser, url, threads);
+  const info = await page.evaluate(async ({ threads }) => {
+    const t0 = performance.now();
+    // backend "wasm": the wasm SIMD kernels are what is measured, even where a GPU is offered.
+    window.benchModel = await window.hooklab.HookedTransformer.load({ url: "/repo/build/bench/gpt2-small-random-f32/" },
+      { threads, backend: "wasm" });
+    const m = window.benchModel;
+    return { loadMs: performance.now() - t0, cfg: m.cfg, variant: m.variant, isolated: self.crossOriginIsolated };
+  }, { threads });
+  const expected = threads > 1 ? "mt" : "st";
+  if (info.variant !== expected || (threads > 1 && info.cfg.threads !== threads)) {
+    throw new Error(`hooklab ran the ${info.variant} build with ${info.cfg.threads} threads; wanted ${expected} with ${threads}`);
+  }
+  return { page, info };
+}
+
+/** Page-side, one round: a plain forward and a run_with_cache with every hook (ms each). The
+ *  order alternates between rounds: the first run after the other system's turn can be slower. */
+function hooklabRound(page, tokens, cacheFirst = false) {
+  return page.evaluate(async ({ tokens, cacheFirst }) => {
+    const m = window.benchModel;
+    const timed = async (run) => {
+      const t0 = performance.now();
+      const out = await run();
+      return [performance.now() - t0, out];
+    };
+    const plain = () => timed(() => m.runWithHooks(tokens, { fwdHooks: [] }));
+    const cached = () => timed(() => m.runWithCache(tokens));
+    let plainMs, cacheMs, out;
+    if (cacheFirst) {
+      [cacheMs, out] = await cached();
+      [plainMs] = await plain();
+    } else {
+      [plainMs] = await plain();
+      [cacheMs, out] = await cached();
+    }
+    return { plainMs, cacheMs, cacheBytes: out.cache.arena.byteLength, cacheEntries: out.cache.size };
+  }, { tokens, cacheFirst });
+}
+
+/** The same two runs timed inside the worker (no transfer to the page), then the memory peak so far. */
+function hooklabWorkerTimes(page, tokens) {
+  return page.evaluate(async ({ tokens, workerReps }) => {
+    const m = window.benchModel;
+    const workerPlainMs = [], workerCacheMs = [];
+    for (let r = 0; r < workerReps; r++) {
+      workerPlainMs.push(...await m.timeForwardInWorker(tokens, { reps: 1 }));
+      workerCacheMs.push(...await m.timeForwardInWorker(tokens, { withCache: true, reps: 1 }));
+    }
+    const { wasmMemoryBytes } = await m.memoryStats();
+    return { workerPlainMs, workerCacheMs, wasmMemoryBytes };
+  }, { tokens, workerReps });
+}
+
+function hooklabLogitRows(page, tokens, positions) {
+  return page.evaluate(async ({ tokens, positions }) => {
+    const { logits } = await window.benchModel.runWithHooks(tokens, { fwdHooks: [] });
+    const V = logits.shape[2];
+    return positions.map((p) => Array.from(logits.data.subarray(p * V, (p + 1) * V)));
+  }, { tokens, positions });
+}
+
+/** The ceiling and the forward's GEMM shapes, after the forwards (they allocate in the same wasm
+ *  memory). The peak is measured before the first T's shapes and after each T's, so every GEMM
+ *  figure has peaks taken around it under the same machine load. */
+function probeHooklab(page, threads, Ts, shapes) {
+  return page.evaluate(async ({ threads, Ts, shapes, peakMs, peakReps, gemmMs }) => {
+    const m = window.benchModel;
+    const peak = [await m.measureSimdPeak(peakMs, threads)];
+    const gemm = [];
+    for (const T of Ts) {
+      for (const s of shapes) gemm.push({ T, ...s, ...await m.measureGemm(T, s.k, s.n, { threads, milliseconds: gemmMs }) });
+      peak.push(await m.measureSimdPeak(peakMs, threads));
+    }
+    while (peak.length < peakReps) peak.push(await m.measureSimdPeak(peakMs, threads));
+    return { peak, gemm };
+  }, { threads, Ts, shapes, peakMs, peakReps, gemmMs });
+}
+
+// ---- onnxruntime-web (bench/pages/ort.html) -------------------------------------------------------------
+
+async function openOrt(browser, url, threads) {
+  const page = await browser.newPage();
+  page.on("pageerror", (e) => console.error("ort page error:", e.message));
+  page.on("console", (msg) => msg.type() === "warning" && console.error("ort:", msg.text()));
+  await page.goto(`${url}/repo/bench/pages/ort.html`);
+  await page.waitForFunction(() => document.documentElement.dataset.ready === "true");
+  const info = await page.evaluate(({ model, threads }) => window.ortPeer.load(model, threads),
+    { model: "/repo/build/bench/gpt2-small-random.onnx", threads });
+  if (threads > 1 && !info.isolated) throw new Error("the ORT page is not cross-origin isolated: no threads");
+  return { page, info };
+}
+
+// ---- run ---------------------------------------------------------------------------------------------------
+
+const startLoad = loadAverage();
+console.error(`load average at start: ${startLoad.join(", ")} (${cpus().length} cores)`);
+const server = await startBenchServer();
+const browser = await launchChromium();
+const chromium = browser.version();
+const rows = [];
+const checks = [];
+const runs = {};
+try {
+  for (const threads of threadsList) {
+    console.error(`\n== ${threads} thread(s): loading hooklab${skipOrt ? "" : " and onnxruntime-web"}...`);
+    const hooklab = await openHooklab(browser, server.url, threads);
+    let ort;
+    if (!skipOrt) {
+      try {
+        ort = await openOrt(browser, server.url, threads);
+      } catch (e) {
+        console.error(`onnxruntime-web failed to load (${e.message}); its rows are left out`);
+      }
+    }
+    const cfg = hooklab.info.cfg;
+    console.error(`hooklab ${hooklab.info.variant} loaded in ${(hooklab.info.loadMs / 1000).toFixed(1)} s (${cfg.backend}, ` +
+      `${cfg.threads} thread(s))${ort ? `; onnxruntime-web ${ort.info.version} in ${(ort.info.loadMs / 1000).toFixed(1)} s` : ""}`);
+
+    if (ort) {
+      // Same weights, same tokens: the logits agree up to center_unembed's per-position constant.
+      const tokens = tokensFor(8);
+      const positions = [0, 7];
+      const [a, b] = [await hooklabLogitRows(hooklab.page, tokens, positions), await ort.page.evaluate(
+        ({ tokens, positions }) => window.ortPeer.logitRows(tokens, positions), { tokens, positions })];
+      let maxDiff = 0, maxAbs = 0;
+      for (let i = 0; i < positions.length; i++) {
+        const meanA = a[i].reduce((s, x) => s + x, 0) / a[i].length, meanB = b[i].reduce((s, x) => s + x, 0) / b[i].length;
+        for (let v = 0; v < a[i].length; v++) {
+          maxDiff = Math.max(maxDiff, Math.abs(a[i][v] - meanA - (b[i][v] - meanB)));
+          maxAbs = Math.max(maxAbs, Math.abs(b[i][v] - meanB));
+        }
+      }
+      checks.push({ threads, T: 8, centered_logits_max_abs_diff: maxDiff, centered_logits_max_abs: maxAbs });
+      console.error(`logits cross-check (T=8, centered): max |hooklab - ort| = ${maxDiff.toExponential(2)} (max |logit| ${maxAbs.toFixed(1)})`);
+      if (!(maxDiff <= 1e-3 * Math.max(1, maxAbs))) throw new Error("hooklab and onnxruntime-web disagree: not the same model");
+    }
+
+    for (const T of Ts) {
+      const tokens = tokensFor(T);
+      const n = T >= 128 ? repsLong : reps;
+      const load = loadAverage()[0];
+      // Warm-up, then rounds that alternate the systems run by run, so load that comes and goes
+      // on a shared machine falls on both alike. The pauses let one page's threads go idle
+      // (ORT's pool spins a while after each run) before the other system starts.
+      for (let w = 0; w < 2; w++) await hooklabRound(hooklab.page, tokens);
+      if (ort) await ort.page.evaluate(({ tokens }) => window.ortPeer.time(tokens, 0, 2), { tokens });
+      const rounds = [], ortMs = [];
+      for (let r = 0; r < n; r++) {
+        rounds.push(await hooklabRound(hooklab.page, tokens, r % 2 === 1));
+        if (!ort) continue;
+        await pause(100);
+        ortMs.push(...await ort.page.evaluate(({ tokens }) => window.ortPeer.time(tokens, 1, 0), { tokens }));
+        await pause(100);
+      }
+      const h = { plainMs: rounds.map((x) => x.plainMs), cacheMs: rounds.map((x) => x.cacheMs),
+        ...await hooklabWorkerTimes(hooklab.page, tokens) };
+      const { cacheBytes, cacheEntries } = rounds[0];
+      runs[`hooklab/${threads}/${T}`] = h;
+      const ms = median(h.plainMs);
+      rows.push({
+        system: "hooklab", threads, T, median_ms: ms, gflops: forwardFlops(cfg, T) / ms / 1e6,
+        peak_memory_mb: h.wasmMemoryBytes / MB, build: hooklab.info.variant, backend: cfg.backend, runs: n,
+        cache_median_ms: median(h.cacheMs), cache_overhead: median(h.cacheMs) / ms,
+        worker_median_ms: median(h.workerPlainMs), worker_cache_median_ms: median(h.workerCacheMs),
+        worker_cache_overhead: median(h.workerCacheMs) / median(h.workerPlainMs),
+        cache_mb: cacheBytes / MB, cache_entries: cacheEntries, weight_mb: cfg.weight_bytes / MB,
+        memory_over_weights_plus_cache: h.wasmMemoryBytes / (cfg.weight_bytes + cacheBytes),
+        memory_over_hf_file_plus_cache: h.wasmMemoryBytes / (statSync(join(modelDir, "model.safetensors")).size + cacheBytes),
+        load_average_1min: load,
+      });
+      let line = `${threads}t T=${T}: hooklab ${ms.toFixed(1)} ms (cache ${median(h.cacheMs).toFixed(1)} ms)`;
+      if (ort) {
+        runs[`onnxruntime-web/${threads}/${T}`] = ortMs;
+        const oms = median(ortMs);
+        // Each round's ORT time over the hooklab forward next to it: the pairing cancels slow drift.
+        const paired = median(ortMs.map((o, i) => o / h.plainMs[i]));
+        rows.push({ system: "onnxruntime-web", threads, T, median_ms: oms, gflops: forwardFlops(cfg, T) / oms / 1e6,
+          peak_memory_mb: null, version: ort.info.version, runs: n, median_paired_ratio_to_hooklab: paired,
+          load_average_1min: load });
+        line += `, onnxruntime-web ${oms.toFixed(1)} ms`;
+      }
+      console.error(`${line} (load ${load})`);
+    }
+    if (ort) {
+      await ort.page.evaluate(() => window.ortPeer.release());
+      await ort.page.close();
+    }
+
+    console.error(`measuring the SIMD peak and the forward's GEMM shapes (${threads} thread(s))...`);
+    const probe = await probeHooklab(hooklab.page, threads, Ts, gemmShapes(cfg));
+    runs[`wasm-simd-peak/${threads}`] = probe.peak;
+    runs[`gemm/${threads}`] = probe.gemm;
+    const peakGflops = median(probe.peak.map((p) => p.gflops));
+    Ts.forEach((T, i) => {
+      // Time of the forward's GEMMs at each shape's median rate -> their FLOP-weighted throughput,
+      // against the mean of the two peaks measured just before and after these shapes.
+      const shapes = probe.gemm.filter((g) => g.T === T);
+      const seconds = shapes.reduce((s, g) => s + (2 * T * g.k * g.n * g.count) / (g.medianGflops * 1e9), 0);
+      const gemm = gemmFlops(cfg, T) / seconds / 1e9;
+      const adjacentPeak = (probe.peak[i].gflops + probe.peak[i + 1].gflops) / 2;
+      const row = rows.find((r) => r.system === "hooklab" && r.threads === threads && r.T === T);
+      Object.assign(row, { gemm_gflops: gemm, gemm_percent_of_peak: (100 * gemm) / adjacentPeak, gemm_adjacent_peak_gflops: adjacentPeak,
+        forward_percent_of_peak: (100 * row.gflops) / peakGflops });
+      rows.push({ system: "wasm-simd-peak", threads, T, median_ms: forwardFlops(cfg, T) / peakGflops / 1e6, gflops: peakGflops,
+        peak_memory_mb: null, median_ms_means: "the forward's FLOPs at the peak rate: a lower bound on any forward",
+        one_thread_gflops: median(probe.peak.map((p) => p.oneThreadGflops)), isa: probe.peak[0].isa, runs: probe.peak.length });
+    });
+    await hooklab.page.evaluate(() => window.benchModel.dispose());
+    await hooklab.page.close();
+  }
+} finally {
+  await browser.close();
+  server.stop();
+}
+const endLoad = loadAverage();
+
+// ---- report ------------------------------------------------------------------------------------------------
+
+const find = (system, threads, T) => rows.find((r) => r.system === system && r.threads === threads && r.T === T);
+const f = (x, d = 1, w = 7) => (x === undefined || x === null ? "-" : x.toFixed(d)).padStart(w);
+console.log(`\nGPT-2-small-shaped random model (12 layers, 768, 12 heads, 3072, vocab 50257) in headless Chromium, ` +
+  `${cpus()[0].model} (${cpus().length} cores); load average ${startLoad.join(", ")} at start, ${endLoad.join(", ")} at end`);
+console.log("thr    T | hooklab ms  GFLOP/s  cache x (page/worker) | ORT ms  GFLOP/s | ORT/hooklab (paired) | peak GFLOP/s  peak-bound ms | fwd %peak  GEMM %peak | memory MB  /(w+cache)");
+for (const threads of threadsList) {
+  for (const T of Ts) {
+    const h = find("hooklab", threads, T), o = find("onnxruntime-web", threads, T), p = find("wasm-simd-peak", threads, T);
+    if (!h) continue;
+    console.log(`${String(threads).padStart(3)} ${String(T).padStart(4)} | ${f(h.median_ms, 1, 10)} ${f(h.gflops, 1, 8)}  ${f(h.cache_overhead, 3, 9)} / ${f(h.worker_cache_overhead, 3, 5)}    |` +
+      ` ${f(o?.median_ms, 1, 6)} ${f(o?.gflops, 1, 8)} | ${f(o ? o.median_ms / h.median_ms : null, 2, 11)} ${o ? `(${o.median_paired_ratio_to_hooklab.toFixed(2)})` : "      "} |` +
+      ` ${f(p?.gflops, 1, 12)} ${f(p?.median_ms, 1, 14)} | ${f(h.forward_percent_of_peak, 0, 9)} ${f(h.gemm_percent_of_peak, 0, 11)} |` +
+      ` ${f(h.peak_memory_mb, 0, 9)} ${f(h.memory_over_weights_plus_cache, 2, 11)}`);
+  }
+}
+const targetT = Ts.includes(32) ? 32 : Ts[Ts.length - 1];
+const verdict = (ok) => (ok ? "meets" : "MISSES");
+console.log(`\nTargets (T=${targetT} where a T is named):`);
+for (const threads of threadsList) {
+  const h = find("hooklab", threads, targetT), o = find("onnxruntime-web", threads, targetT);
+  if (o) console.log(`  ${threads} thread(s): ${(o.median_ms / h.median_ms).toFixed(2)}x faster than onnxruntime-web (paired rounds: ${o.median_paired_ratio_to_hooklab.toFixed(2)}x) (target >= 1.5: ${verdict(o.median_ms / h.median_ms >= 1.5)})`);
+  if (h.gemm_percent_of_peak !== undefined) console.log(`  ${threads} thread(s): GEMM at ${h.gemm_percent_of_peak.toFixed(0)}% of the measured peak (forward overall ${h.forward_percent_of_peak.toFixed(0)}%) (target >= 75%: ${verdict(h.gemm_percent_of_peak >= 75)})`);
+}
+const hooklabRows = rows.filter((r) => r.system === "hooklab");
+const worstCache = Math.max(...hooklabRows.map((r) => r.cache_overhead));
+const worstWorkerCache = Math.max(...hooklabRows.map((r) => r.worker_cache_overhead));
+console.log(`  run_with_cache (all ${hooklabRows[0].cache_entries} hooks) / forward, worst row: ${worstCache.toFixed(3)} incl. moving the cache to the page, ` +
+  `${worstWorkerCache.toFixed(3)} in the worker (target <= 1.10: ${verdict(worstCache <= 1.1)})`);
+const worstMemory = Math.max(...hooklabRows.map((r) => r.memory_over_weights_plus_cache));
+const worstMemoryHf = Math.max(...hooklabRows.map((r) => r.memory_over_hf_file_plus_cache));
+console.log(`  peak wasm memory / (f32 weight bytes + cache), worst row: ${worstMemory.toFixed(2)}; / (HF f32 file + cache): ${worstMemoryHf.toFixed(2)} ` +
+  `(target <= 1.25: ${verdict(worstMemory <= 1.25)})`);
+
+mkdirSync(join(root, "bench/results"), { recursive: true });
+writeFileSync(join(root, "bench/results/forward.json"), JSON.stringify({
+  machine: `${cpus()[0].model} (${cpus().length} cores)`, chromium, load_average_start: startLoad, load_average_end: endLoad,
+  flops: "247 MFLOP per token (12 layers of 768x2304, 768x768, 768x3072, 3072x768 products and the full 768x50257 unembedding) + 36,864 T^2 (attention, whole T^2)",
+  memory_units: "MB = 1e6 bytes; hooklab peak_memory_mb = its worker's wasm memory after the runs at that T (wasm memory never shrinks, so this is the peak)",
+  notes: ["cache_overhead = runWithCache(all hooks) / runWithHooks(no hooks) as the page sees it, including moving the cache arena and logits to the page; worker_cache_overhead times the same runs inside the worker (still copying the arena out of wasm memory)",
+    "hooklab and onnxruntime-web alternate run by run at each T (100 ms pauses between systems); median_paired_ratio_to_hooklab = median over rounds of ORT ms / the hooklab forward in the same round",
+    "onnxruntime-web runs on the isolated bench page (/repo/bench/pages/ort.html) on the page's thread (proxy off), numThreads as given, graphOptimizationLevel all; hooklab 1 thread is the single-threaded build on the non-isolated page",
+    "wasm-simd-peak rows: gflops = median of measureSimdPeak runs (independent f32x4 mul + add chains, all threads at once); median_ms = the forward's FLOPs at that rate; forward_percent_of_peak uses this median",
+    "gemm_gflops: the forward's five GEMM shapes at M = T, each timed alone (measureGemm, median of batches of calls), FLOP-weighted as in the forward; gemm_percent_of_peak divides it by the mean of the peaks measured just before and after those shapes (gemm_adjacent_peak_gflops)"],
+  checks, rows, runs,
+}, null, 1) + "\n");
+console.error("wrote bench/results/forward.json");
