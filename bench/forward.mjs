@@ -17,13 +17,9 @@ import { cpus, loadavg } from "node:os";
 import { join, resolve } from "node:path";
 import { launchChromium, openHarness, startServer } from "./browser.mjs";
 import { ensureGpt2SmallRandom } from "./gpt2-small-random.mjs";
+import { arg, flag } from "./args.mjs";
 
 const root = new URL("..", import.meta.url).pathname;
-const arg = (name, fallback) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? process.argv[i + 1] : fallback;
-};
-const flag = (name) => process.argv.includes(`--${name}`);
 const quick = flag("quick");
 const Ts = arg("T", quick ? "8" : "8,32,128").split(",").map(Number);
 const threadsList = arg("threads", "1,2").split(",").map(Number);

@@ -9,12 +9,9 @@ import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { join } from "node:path";
 import { ensureGpt2SmallRandom } from "./gpt2-small-random.mjs";
+import { arg } from "./args.mjs";
 
 const root = new URL("..", import.meta.url).pathname;
-const arg = (name, fallback) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? process.argv[i + 1] : fallback;
-};
 const T = arg("T", "8,32,128");
 const threadsList = arg("threads", "1,2").split(",").map(Number);
 const reps = arg("reps", "15");

@@ -23,12 +23,9 @@ import { cpus } from "node:os";
 import { join, resolve } from "node:path";
 import { ensureGpt2SmallRandom } from "./gpt2-small-random.mjs";
 import { launchChromium } from "./browser.mjs";
+import { arg } from "./args.mjs";
 
 const root = new URL("..", import.meta.url).pathname;
-const arg = (name, fallback) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? process.argv[i + 1] : fallback;
-};
 const T = Number(arg("T", "16"));
 const reps = Number(arg("reps", "3"));
 const sweeps = arg("sweeps", "resid_pre,head_out").split(",");
