@@ -64,6 +64,9 @@ test("user journey: tokens, top-k, a resid_pre sweep equal to the engine, attent
   await expect(page.getByTestId("attention-layer")).toHaveValue("1");
   await page.locator('[data-testid="attention"] figure[data-head="2"]').click();
   await expect(page.locator('[data-heatmap="attention-L1H2"]')).toBeVisible();
+  // The clicked position belongs to the clean prompt (15 tokens), not the 10 typed above.
+  await expect(page.getByTestId("attention").locator("span.token[data-position]")).toHaveCount(15);
+  await expect(page.getByText(/out of range/)).toHaveCount(0);
 
   // Share: the URL reproduces the view in a new page.
   await page.getByTestId("share").click();

@@ -196,6 +196,10 @@ export class LabController {
   }
 
   private insideTimer?: ReturnType<typeof setTimeout>;
+  /** The text and BOS setting that `state.prompt` was tokenized from. */
+  private promptSource?: { text: string; prependBos: boolean };
+  /** refreshInside found the tokens stale; refreshPrompt runs it once they are current. */
+  private insideAwaitsPrompt = false;
   private scheduleInside(): void {
     clearTimeout(this.insideTimer);
     this.insideTimer = setTimeout(() => void this.refreshInside(), 250);
@@ -233,7 +237,9 @@ export class LabController {
       }
       const [strs, predictions] = await Promise.all([model.toStrTokens(ids), model.predictions(ids, { k: topK })]);
       if (this.state.experiment.prompt !== prompt || model !== this.model) return;
+      this.promptSource = { text: prompt, prependBos };
       this.store.set({ prompt: { ids, strs }, predictions });
+      if (this.insideAwaitsPrompt && this.state.experiment.view === "inside") this.scheduleInside();
     });
   }
 
@@ -242,6 +248,13 @@ export class LabController {
     const prompt = this.state.prompt;
     if (!model || !prompt || prompt.ids.length > model.cfg.n_ctx) return;
     const e = this.state.experiment;
+    // A new prompt (e.g. a patching cell opened the clean prompt at one of its positions) is
+    // still being tokenized: positions refer to it, not to the old tokens.
+    if (this.promptSource?.text !== e.prompt || this.promptSource.prependBos !== e.prependBos) {
+      this.insideAwaitsPrompt = true;
+      return;
+    }
+    this.insideAwaitsPrompt = false;
     const current = () => model === this.model && this.state.prompt === prompt;
     // Each result is shown as soon as it exists: attention first, the slower views after.
     const merge = (part: Partial<InsideResults>) => {
