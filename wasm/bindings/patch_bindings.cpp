@@ -20,16 +20,7 @@ val WasmPatchJob::step() {
 }
 
 val WasmPatchJob::result() {
-  PatchResult r = job_->take_result();
-  val out = val::object();
-  out.set("sweep", std::string(patch_sweep_name(r.sweep)));
-  out.set("shape", shape_value(r.shape));
-  out.set("axes", string_array(r.axes));
-  out.set("values", float64_copy(r.values));
-  out.set("cleanMetric", r.clean_metric);
-  out.set("corruptedMetric", r.corrupted_metric);
-  out.set("cellsComputed", static_cast<double>(r.cells_computed));
-  return out;
+  return patch_result_value(job_->take_result());
 }
 
 WasmPatchJob* WasmModel::start_patch(const val& request_value) const {

@@ -34,4 +34,16 @@ Result<PatchRequest> parse_patch_request(const val& r) {
   return request;
 }
 
+val patch_result_value(const PatchResult& r) {
+  val out = val::object();
+  out.set("sweep", std::string(patch_sweep_name(r.sweep)));
+  out.set("shape", shape_value(r.shape));
+  out.set("axes", string_array(r.axes));
+  out.set("values", float64_copy(r.values));
+  out.set("cleanMetric", r.clean_metric);
+  out.set("corruptedMetric", r.corrupted_metric);
+  out.set("cellsComputed", static_cast<double>(r.cells_computed));
+  return out;
+}
+
 }  // namespace hooklab::wasm

@@ -1,6 +1,6 @@
 // The JavaScript patch request ({sweep, cleanTokens, corruptedTokens, metric, ...}) read into the
-// core's PatchRequest; shared by the wasm (WasmModel::start_patch) and WebGPU (WebgpuSession)
-// patch jobs so both accept exactly the same options.
+// core's PatchRequest, and a PatchResult written back; shared by the wasm (WasmModel::start_patch)
+// and WebGPU (WebgpuSession) patch jobs so both accept and return exactly the same shapes.
 #pragma once
 
 #include <emscripten/val.h>
@@ -11,5 +11,8 @@
 namespace hooklab::wasm {
 
 Result<PatchRequest> parse_patch_request(const emscripten::val& request);
+
+// {sweep, shape, axes, values, cleanMetric, corruptedMetric, cellsComputed}
+emscripten::val patch_result_value(const PatchResult& result);
 
 }  // namespace hooklab::wasm
