@@ -73,11 +73,11 @@ Result<std::unique_ptr<DevicePatchJob>> DevicePatchJob::start(const HookedTransf
   s.request = std::move(request);
   const PatchRequest& r = s.request;
   const ModelConfig& cfg = model.cfg();
-  const bool denoising = r.direction == PatchDirection::kDenoising;
-  const std::vector<int32_t>& source_tokens = denoising ? r.clean_tokens : r.corrupted_tokens;
-  const std::vector<int32_t>& receiving_tokens = denoising ? r.corrupted_tokens : r.clean_tokens;
+  const PatchRuns runs = patch_runs(r);
+  const std::vector<int32_t>& source_tokens = runs.source_tokens;
+  const std::vector<int32_t>& receiving_tokens = runs.receiving_tokens;
   s.positions = static_cast<int>(receiving_tokens.size());
-  s.metric_pos = r.metric.position < 0 ? r.metric.position + s.positions : r.metric.position;
+  s.metric_pos = runs.metric_position;
 
   std::set<HookPoint> patched;
   for (PatchSweep part : component_sweeps(r.sweep)) patched.insert(patched_hook(cell_kind(part)));
@@ -103,7 +103,7 @@ Result<std::unique_ptr<DevicePatchJob>> DevicePatchJob::start(const HookedTransf
 Status DevicePatchJob::State::plan() {
   const ModelConfig& cfg = model->cfg();
   const PatchRequest& r = request;
-  const bool denoising = r.direction == PatchDirection::kDenoising;
+  const bool denoising = patch_runs(r).denoising;
   const int64_t V = cfg.d_vocab, D = cfg.d_model;
   const int P = positions;
   result.sweep = r.sweep;

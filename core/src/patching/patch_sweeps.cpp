@@ -130,6 +130,14 @@ double evaluate_metric(const PatchMetric& metric, const Tensor& logits) {
   return evaluate_metric_row(metric, logits.data() + pos * vocab, vocab);
 }
 
+PatchRuns patch_runs(const PatchRequest& r) {
+  const bool denoising = r.direction == PatchDirection::kDenoising;
+  const std::vector<int32_t>& receiving = denoising ? r.corrupted_tokens : r.clean_tokens;
+  const int positions = static_cast<int>(receiving.size());
+  return {denoising, denoising ? r.clean_tokens : r.corrupted_tokens, receiving,
+          r.metric.position < 0 ? r.metric.position + positions : r.metric.position};
+}
+
 SweepLayout sweep_layout(PatchSweep sweep, const ModelConfig& cfg, int64_t p) {
   const int64_t L = cfg.n_layers, H = cfg.n_heads;
   switch (sweep) {

@@ -325,11 +325,12 @@ Result<std::unique_ptr<PatchJob>> PatchJob::start(const HookedTransformer& model
   s.request = std::move(request);
   const PatchRequest& r = s.request;
   const ModelConfig& cfg = model.cfg();
-  const bool denoising = r.direction == PatchDirection::kDenoising;
-  const std::vector<int32_t>& source_tokens = denoising ? r.clean_tokens : r.corrupted_tokens;
-  const std::vector<int32_t>& receiving_tokens = denoising ? r.corrupted_tokens : r.clean_tokens;
+  const PatchRuns runs = patch_runs(r);
+  const bool denoising = runs.denoising;
+  const std::vector<int32_t>& source_tokens = runs.source_tokens;
+  const std::vector<int32_t>& receiving_tokens = runs.receiving_tokens;
   const int P = static_cast<int>(receiving_tokens.size());
-  s.metric_pos = r.metric.position < 0 ? r.metric.position + P : r.metric.position;
+  s.metric_pos = runs.metric_position;
 
   const std::vector<PatchSweep> parts = component_sweeps(r.sweep);
   // The source run keeps only the activations the sweep patches.

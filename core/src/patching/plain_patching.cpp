@@ -126,9 +126,9 @@ Status run_sweep(const HookedTransformer& model, PatchSweep sweep, const std::ve
 
 Result<PatchResult> patch_plain(const HookedTransformer& model, const PatchRequest& request) {
   HOOKLAB_RETURN_IF_ERROR(validate_patch_request(model, request));
-  const bool denoising = request.direction == PatchDirection::kDenoising;
-  const std::vector<int32_t>& source_tokens = denoising ? request.clean_tokens : request.corrupted_tokens;
-  const std::vector<int32_t>& receiving = denoising ? request.corrupted_tokens : request.clean_tokens;
+  const PatchRuns runs = patch_runs(request);
+  const std::vector<int32_t>& source_tokens = runs.source_tokens;
+  const std::vector<int32_t>& receiving = runs.receiving_tokens;
   const int64_t P = static_cast<int64_t>(receiving.size());
 
   HOOKLAB_ASSIGN_OR_RETURN(RunOutput clean, model.run(request.clean_tokens, {}));

@@ -18,4 +18,14 @@ SweepLayout sweep_layout(PatchSweep sweep, const ModelConfig& cfg, int64_t posit
 std::vector<PatchSweep> component_sweeps(PatchSweep sweep);
 double evaluate_metric_row(const PatchMetric& metric, const float* logits_row, int64_t vocab);
 
+// The run the patched activations come from and the run that receives them (denoising: clean
+// into corrupted; noising: corrupted into clean), and the metric's position counted from 0.
+struct PatchRuns {
+  bool denoising;
+  const std::vector<int32_t>& source_tokens;
+  const std::vector<int32_t>& receiving_tokens;
+  int metric_position;
+};
+PatchRuns patch_runs(const PatchRequest& request);
+
 }  // namespace hooklab
