@@ -11,6 +11,8 @@
 //                test/badsize-<model> announces a wrong size, test/corrupt-<model> a wrong
 //                SHA-256, test/missing answers 404. GET /__hub-log lists the hub requests (path
 //                and Range header) since the last GET /__reset, so tests can see resumes.
+//                GET /__hub-offline makes the hub drop every connection unanswered (as with no
+//                network) until the next reset; those requests are logged with refused: true.
 //
 //   node tests/browser/server.mjs [--port 4173] [--dist web/dist]
 import { createServer } from "node:http";
@@ -38,7 +40,8 @@ const REPO_DIRS = ["tests/fixtures", "models/testdata", "models/hooklab-demo", "
 // scripts must carry COEP themselves to start under an isolated page.
 const ISOLATED_REPO_DIRS = ["bench/pages", "build/bench/ort"];
 const dropped = new Set();  // ids whose one dropped connection already happened
-const hubLog = [];  // {path, range} of each hub request since the last reset
+const hubLog = [];  // {path, range, refused} of each hub request since the last reset
+let hubOffline = false;
 
 function safeJoin(base, path) {
   const full = normalize(join(base, decodeURIComponent(path)));
@@ -165,6 +168,13 @@ const server = createServer((req, res) => {
   if (path === "/__reset") {
     dropped.clear();
     hubLog.length = 0;
+    hubOffline = false;
+    res.writeHead(200, cors);
+    res.end("ok");
+    return;
+  }
+  if (path === "/__hub-offline") {
+    hubOffline = true;
     res.writeHead(200, cors);
     res.end("ok");
     return;
@@ -175,7 +185,8 @@ const server = createServer((req, res) => {
     return;
   }
   if (path.startsWith("/hub/")) {
-    hubLog.push({ path: path.slice(5), range: req.headers.range ?? null });
+    hubLog.push({ path: path.slice(5), range: req.headers.range ?? null, refused: hubOffline });
+    if (hubOffline) return req.socket.destroy();
     return hub(req, res, path.slice(5), cors);
   }
   if (path.startsWith("/repo/")) {
