@@ -1,12 +1,15 @@
 // Shared plumbing of the browser benchmarks: start the test server, launch Debian's Chromium,
 // open the engine harness (isolated for the pthreads build, plain for single-threaded).
 import { spawn } from "node:child_process";
+import { resolve } from "node:path";
 import { chromium } from "playwright-core";
 
 const root = new URL("..", import.meta.url).pathname;
 
-export async function startServer(port = 4190) {
-  const server = spawn(process.execPath, [`${root}tests/browser/server.mjs`, "--port", String(port)], { stdio: ["ignore", "pipe", "inherit"] });
+/** The test server on `port`, serving `dist` (a web build folder) when given, else web/dist. */
+export async function startServer(port = 4190, dist = undefined) {
+  const args = [`${root}tests/browser/server.mjs`, "--port", String(port), ...(dist ? ["--dist", resolve(dist)] : [])];
+  const server = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "inherit"] });
   await new Promise((resolve, reject) => {
     server.stdout.on("data", (d) => String(d).includes("hooklab test server") && resolve());
     server.on("exit", (code) => reject(new Error(`test server exited (${code})`)));

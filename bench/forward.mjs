@@ -11,10 +11,10 @@
 //
 // --dist serves another web build (a private one, so concurrent test runs of web/dist are not
 // disturbed); --quick is a smoke test (T = 8, 3 reps), not a measurement.
-import { execFileSync, spawn } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { copyFileSync, existsSync, mkdirSync, statSync, writeFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { launchChromium, openHarness, startServer } from "./browser.mjs";
 import { ensureGpt2SmallRandom } from "./gpt2-small-random.mjs";
 import { arg, flag } from "./args.mjs";
@@ -82,21 +82,6 @@ function gemmShapes(cfg) {
 }
 const gemmFlops = (cfg, T) => gemmShapes(cfg).reduce((sum, s) => sum + 2 * T * s.k * s.n * s.count, 0);
 const forwardFlops = (cfg, T) => gemmFlops(cfg, T) + 4 * cfg.n_layers * cfg.d_model * T * T;
-
-// ---- server and browser ----------------------------------------------------------------------------
-
-async function startBenchServer() {
-  const port = Number(arg("port", 4190));
-  const dist = arg("dist", undefined);
-  if (!dist) return startServer(port);
-  const server = spawn(process.execPath, [join(root, "tests/browser/server.mjs"), "--port", String(port), "--dist",
-    resolve(dist)], { stdio: ["ignore", "pipe", "inherit"] });
-  await new Promise((ok, fail) => {
-    server.stdout.on("data", (d) => String(d).includes("hooklab test server") && ok());
-    server.on("exit", (code) => fail(new Error(`test server exited (${code})`)));
-  });
-  return { url: `http://127.0.0.1:${port}`, stop: () => server.kill() };
-}
 
 // ---- hooklab (engine harness page) -------------------------------------------------------------------
 
@@ -198,7 +183,7 @@ async function openOrt(browser, url, threads) {
 
 const startLoad = loadAverage();
 console.error(`load average at start: ${startLoad.join(", ")} (${cpus().length} cores)`);
-const server = await startBenchServer();
+const server = await startServer(Number(arg("port", 4190)), arg("dist", undefined));
 const browser = await launchChromium();
 const chromium = browser.version();
 const rows = [];
