@@ -18,6 +18,12 @@ export interface TokenizedPrompt {
   strs: string[];
 }
 
+/** The prompt's tokens with what they were tokenized from, so a reader can tell stale tokens. */
+export interface PromptTokens extends TokenizedPrompt {
+  text: string;
+  prependBos: boolean;
+}
+
 export interface AnswerCheck {
   text: string;
   id?: number;
@@ -52,7 +58,7 @@ export interface LabState {
   model: { phase: "idle" | "loading" | "ready" | "error"; progress?: LoadProgress; error?: string };
   cfg?: ModelConfig;
   variant?: "st" | "mt";
-  prompt?: TokenizedPrompt;
+  prompt?: PromptTokens;
   predictions?: Predictions;
   inside?: InsideResults;
   clean?: TokenizedPrompt;
@@ -117,7 +123,8 @@ export class LabController {
     }
     if ("prompt" in patch || "prependBos" in patch || "topK" in patch) this.schedulePrompt();
     if (("answer" in patch || "wrong" in patch || "clean" in patch || "corrupted" in patch) && this.model) this.schedulePatchInputs();
-    if (("view" in patch || "prompt" in patch || "answer" in patch || "wrong" in patch || "position" in patch) && experiment.view === "inside") {
+    // A new prompt reaches the inside view through refreshPrompt, once its tokens exist.
+    if (("view" in patch || "answer" in patch || "wrong" in patch || "position" in patch) && experiment.view === "inside") {
       this.scheduleInside();
     }
   }
@@ -151,7 +158,6 @@ export class LabController {
       this.model = loaded;
       this.store.set({ model: { phase: "ready" }, cfg: loaded.cfg, variant: loaded.variant });
       await Promise.all([this.refreshPrompt(), this.refreshPatchInputs()]);
-      if (this.state.experiment.view === "inside") await this.refreshInside();
     } catch (e) {
       if (generation !== this.generation) return;
       const message = (e as Error).name === "AbortError" ? "loading was cancelled" : (e as Error).message;
@@ -196,10 +202,6 @@ export class LabController {
   }
 
   private insideTimer?: ReturnType<typeof setTimeout>;
-  /** The text and BOS setting that `state.prompt` was tokenized from. */
-  private promptSource?: { text: string; prependBos: boolean };
-  /** refreshInside found the tokens stale; refreshPrompt runs it once they are current. */
-  private insideAwaitsPrompt = false;
   private scheduleInside(): void {
     clearTimeout(this.insideTimer);
     this.insideTimer = setTimeout(() => void this.refreshInside(), 250);
@@ -224,22 +226,31 @@ export class LabController {
   async refreshPrompt(): Promise<void> {
     const model = this.model;
     if (!model) return;
-    const { prompt, prependBos, topK } = this.state.experiment;
+    const { prompt: text, prependBos, topK } = this.state.experiment;
+    const stale = () => {
+      const e = this.state.experiment;
+      return e.prompt !== text || e.prependBos !== prependBos || model !== this.model;
+    };
     await this.track("prompt", async () => {
-      if (!prompt && !prependBos) {
+      if (!text && !prependBos) {
         this.store.set({ prompt: undefined, predictions: undefined });
         return;
       }
-      const ids = await model.toTokens(prompt, { prependBos });
+      const ids = await model.toTokens(text, { prependBos });
       if (ids.length > model.cfg.n_ctx) {
-        this.store.set({ prompt: { ids, strs: await model.toStrTokens(ids) }, predictions: undefined });
+        const strs = await model.toStrTokens(ids);
+        if (stale()) return;
+        this.store.set({ prompt: { text, prependBos, ids, strs }, predictions: undefined });
         throw new Error(`The prompt is ${ids.length} tokens; this model reads at most ${model.cfg.n_ctx} (n_ctx). Shorten it.`);
       }
       const [strs, predictions] = await Promise.all([model.toStrTokens(ids), model.predictions(ids, { k: topK })]);
-      if (this.state.experiment.prompt !== prompt || model !== this.model) return;
-      this.promptSource = { text: prompt, prependBos };
-      this.store.set({ prompt: { ids, strs }, predictions });
-      if (this.insideAwaitsPrompt && this.state.experiment.view === "inside") this.scheduleInside();
+      if (stale()) return;
+      const before = this.state.prompt;
+      this.store.set({ prompt: { text, prependBos, ids, strs }, predictions });
+      // New tokens (not just a new top-k) make every inside result stale.
+      if (this.state.experiment.view === "inside" && (before?.text !== text || before.prependBos !== prependBos)) {
+        this.scheduleInside();
+      }
     });
   }
 
@@ -248,13 +259,9 @@ export class LabController {
     const prompt = this.state.prompt;
     if (!model || !prompt || prompt.ids.length > model.cfg.n_ctx) return;
     const e = this.state.experiment;
-    // A new prompt (e.g. a patching cell opened the clean prompt at one of its positions) is
-    // still being tokenized: positions refer to it, not to the old tokens.
-    if (this.promptSource?.text !== e.prompt || this.promptSource.prependBos !== e.prependBos) {
-      this.insideAwaitsPrompt = true;
-      return;
-    }
-    this.insideAwaitsPrompt = false;
+    // The experiment's prompt (e.g. the clean prompt a patching cell opened at one of its
+    // positions) is still being tokenized: refreshPrompt runs this again when its tokens exist.
+    if (prompt.text !== e.prompt || prompt.prependBos !== e.prependBos) return;
     const current = () => model === this.model && this.state.prompt === prompt;
     // Each result is shown as soon as it exists: attention first, the slower views after.
     const merge = (part: Partial<InsideResults>) => {
