@@ -3,8 +3,11 @@
 //   hooklab tokenize [--no-bos] --text TEXT
 //   hooklab run      --model DIR [--no-processing] [--no-bos] [--top-k K] --prompt TEXT
 //   hooklab cache    --model DIR [--no-processing] [--no-bos] [--names REGEX] [--attn-result] --prompt TEXT --out DIR
+//                    [--grad [--metric M] [--answer STR [--wrong STR]] [--position P]]
 //   hooklab patch    --model DIR [--no-processing] --clean TEXT --corrupted TEXT --answer STR --wrong STR --act ACT
 //                    [--metric logit_diff|prob|logprob|rank] [--normalize] [--position P] [--direction noising]
+//                    [--dataset FILE.jsonl [--bootstrap N] [--seed S]]
+//   hooklab attribute  (patch's arguments) [--method atp|atp-star] [--compare]
 //   hooklab lens     --model DIR --prompt TEXT [--answer STR --wrong STR] [--position P] [--top-k K]
 //   hooklab dla      --model DIR --prompt TEXT --answer STR --wrong STR [--position P]
 //   hooklab heads    --model DIR [--seq-len N] [--seed S]
@@ -27,11 +30,17 @@ constexpr const char* kUsage =
     "  tokenize  --text TEXT [--no-bos]                      tokens and their strings\n"
     "  run       --model DIR --prompt TEXT [--top-k K]       next-token predictions and loss\n"
     "  cache     --model DIR --prompt TEXT --out DIR          every activation as .npy\n"
+    "            [--grad [--metric loss|token_loss|logit_diff|prob|logprob] [--answer S --wrong S] [--position P]]\n"
+    "            also every gradient as <hook>_grad.npy (default metric: mean loss; logit_diff with --answer)\n"
     "  patch     --model DIR --clean T --corrupted T --answer S --wrong S --act ACT\n"
     "            [--metric logit_diff|prob|logprob|rank] [--normalize] [--position P] [--direction noising]\n"
     "            ACT: resid_pre resid_mid attn_out mlp_out head_out head_q head_k head_v head_pattern\n"
     "                 head_out_by_pos head_q_by_pos head_k_by_pos head_v_by_pos head_pattern_by_pos\n"
     "                 head_pattern_dest_src block_every head_all_pos_every head_by_pos_every\n"
+    "            [--dataset FILE.jsonl [--bootstrap N] [--seed S]]   mean and 95% bootstrap CI over prompt pairs\n"
+    "  attribute the same arguments as patch, [--method atp|atp-star] [--compare]\n"
+    "            attribution patching: every cell from one backward pass; --compare adds the exact sweep\n"
+    "            and their agreement (Pearson, Spearman, top-10 overlap)\n"
     "  lens      --model DIR --prompt TEXT [--answer S --wrong S] [--position P] [--top-k K]   logit lens\n"
     "  dla       --model DIR --prompt TEXT --answer S --wrong S [--position P]   direct logit attribution\n"
     "  heads     --model DIR [--seq-len N] [--seed S]   previous-token / duplicate / induction scores\n"
@@ -63,6 +72,8 @@ int main(int argc, char** argv) {
     status = hooklab::cli::cache_command(args);
   } else if (command == "patch") {
     status = hooklab::cli::patch_command(args);
+  } else if (command == "attribute") {
+    status = hooklab::cli::attribute_command(args);
   } else if (command == "lens") {
     status = hooklab::cli::lens_command(args);
   } else if (command == "dla") {

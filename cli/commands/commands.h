@@ -12,6 +12,7 @@ Status tokenize_command(const std::vector<std::string>& args);
 Status run_command(const std::vector<std::string>& args);
 Status cache_command(const std::vector<std::string>& args);
 Status patch_command(const std::vector<std::string>& args);
+Status attribute_command(const std::vector<std::string>& args);
 Status lens_command(const std::vector<std::string>& args);
 Status dla_command(const std::vector<std::string>& args);
 Status heads_command(const std::vector<std::string>& args);

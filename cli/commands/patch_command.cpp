@@ -1,67 +1,164 @@
+// `patch` (exact activation patching) and `attribute` (attribution patching, AtP / AtP*): the
+// same arguments and the same JSON, plus "method"; both take --dataset FILE.jsonl.
+#include <fstream>
+#include <sstream>
+
 #include "cli_context.h"
 #include "commands/commands.h"
-#include "hooklab/patching.h"
+#include "hooklab/attribution.h"
+#include "hooklab/patch_dataset.h"
 
 namespace hooklab::cli {
+namespace {
 
-Status patch_command(const std::vector<std::string>& argv) {
+std::set<std::string> patch_options() {
   std::set<std::string> options = model_options();
-  options.insert({"clean", "corrupted", "answer", "wrong", "act", "metric", "position", "direction", "engine"});
-  std::set<std::string> switches = model_switches();
-  switches.insert({"normalize", "no-bos"});
-  HOOKLAB_ASSIGN_OR_RETURN(Arguments args, Arguments::parse(argv, options, switches));
-  HOOKLAB_ASSIGN_OR_RETURN(std::string clean, args.require("clean"));
-  HOOKLAB_ASSIGN_OR_RETURN(std::string corrupted, args.require("corrupted"));
-  HOOKLAB_ASSIGN_OR_RETURN(std::string answer, args.require("answer"));
-  HOOKLAB_ASSIGN_OR_RETURN(std::string act, args.require("act"));
+  options.insert({"clean", "corrupted", "answer", "wrong", "act", "metric", "position", "direction", "engine", "method",
+                  "dataset", "bootstrap", "seed"});
+  return options;
+}
 
+// The request's sweep, metric, direction and normalisation from the command line (the tokens
+// and answers come later, once the model and its tokenizer are loaded).
+Result<PatchRequest> parse_request(const Arguments& args, PatchMethod method) {
   PatchRequest request;
+  request.method = method;
+  HOOKLAB_ASSIGN_OR_RETURN(std::string act, args.require("act"));
   HOOKLAB_ASSIGN_OR_RETURN(request.sweep, parse_patch_sweep(act));
-  request.metric.kind = MetricKind::kLogitDiff;
   if (auto metric = args.get("metric")) {
     HOOKLAB_ASSIGN_OR_RETURN(request.metric.kind, parse_metric_kind(*metric));
   }
-  const bool needs_wrong = request.metric.kind == MetricKind::kLogitDiff;
-  if (needs_wrong && !args.has("wrong")) return usage_error("missing required option --wrong (the logit_diff metric needs it)");
   HOOKLAB_ASSIGN_OR_RETURN(request.metric.position, args.get_int("position", -1, -1000000, 1000000));
   request.normalize = args.has("normalize");
   if (auto direction = args.get("direction")) {
-    if (*direction == "denoising") {
-      request.direction = PatchDirection::kDenoising;
-    } else if (*direction == "noising") {
-      request.direction = PatchDirection::kNoising;
-    } else {
-      return usage_error("--direction must be denoising (clean into corrupted) or noising (corrupted into clean)");
-    }
+    HOOKLAB_ASSIGN_OR_RETURN(request.direction, parse_patch_direction(*direction));
   }
-  const std::string engine = args.get("engine").value_or("fast");
-  if (engine != "fast" && engine != "plain") return usage_error("--engine must be fast or plain");
+  return request;
+}
 
-  HOOKLAB_ASSIGN_OR_RETURN(auto model, load_model(args));
-  const bool bos = !args.has("no-bos");
-  request.clean_tokens = model->to_tokens(clean, bos);
-  request.corrupted_tokens = model->to_tokens(corrupted, bos);
-  HOOKLAB_ASSIGN_OR_RETURN(int32_t answer_token, model->to_single_token(answer));
+Result<std::vector<std::pair<int32_t, int32_t>>> parse_answers(const Arguments& args, const HookedTransformer& model,
+                                                               MetricKind kind, bool required) {
+  std::vector<std::pair<int32_t, int32_t>> answers;
+  auto answer = args.get("answer");
+  if (!answer) {
+    if (required) return usage_error("missing required option --answer");
+    return answers;
+  }
+  const bool needs_wrong = kind == MetricKind::kLogitDiff;
+  if (needs_wrong && !args.has("wrong")) return usage_error("missing required option --wrong (the logit_diff metric needs it)");
+  HOOKLAB_ASSIGN_OR_RETURN(int32_t answer_token, model.to_single_token(*answer));
   int32_t wrong_token = answer_token;
   if (auto wrong = args.get("wrong")) {
-    HOOKLAB_ASSIGN_OR_RETURN(wrong_token, model->to_single_token(*wrong));
+    HOOKLAB_ASSIGN_OR_RETURN(wrong_token, model.to_single_token(*wrong));
   }
-  request.metric.answer_pairs.push_back({answer_token, wrong_token});
+  answers.push_back({answer_token, wrong_token});
+  return answers;
+}
 
-  HOOKLAB_ASSIGN_OR_RETURN(PatchResult result, engine == "plain" ? patch_plain(*model, request) : patch(*model, request));
-  nlohmann::ordered_json values = nlohmann::ordered_json::array();
-  for (double v : result.values) values.push_back(json_number(v));
-  print_json({{"act", patch_sweep_name(result.sweep)},
-              {"shape", result.shape},
-              {"axes", result.axes},
-              {"metric", metric_kind_name(request.metric.kind)},
-              {"normalized", request.normalize},
-              {"direction", request.direction == PatchDirection::kDenoising ? "denoising" : "noising"},
-              {"clean_metric", json_number(result.clean_metric)},
-              {"corrupted_metric", json_number(result.corrupted_metric)},
-              {"str_tokens", model->to_str_tokens(request.corrupted_tokens)},
-              {"values", values}});
+nlohmann::ordered_json json_values(const std::vector<double>& values) {
+  nlohmann::ordered_json out = nlohmann::ordered_json::array();
+  for (double v : values) out.push_back(json_number(v));
+  return out;
+}
+
+nlohmann::ordered_json result_json(const PatchResult& result, const PatchRequest& request) {
+  return {{"act", patch_sweep_name(result.sweep)},
+          {"method", patch_method_name(result.method)},
+          {"shape", result.shape},
+          {"axes", result.axes},
+          {"metric", metric_kind_name(request.metric.kind)},
+          {"normalized", request.normalize},
+          {"direction", patch_direction_name(request.direction)},
+          {"clean_metric", json_number(result.clean_metric)},
+          {"corrupted_metric", json_number(result.corrupted_metric)}};
+}
+
+Result<std::string> read_text_file(const std::string& path, size_t max_bytes) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return make_error(ErrorCode::kIoError, path + ": cannot open");
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (text.str().size() > max_bytes) {
+    return make_error(ErrorCode::kInvalidInput, path + ": larger than " + std::to_string(max_bytes) + " bytes");
+  }
+  return text.str();
+}
+
+Status dataset_command(const Arguments& args, const HookedTransformer& model, PatchRequest request) {
+  HOOKLAB_ASSIGN_OR_RETURN(std::string text, read_text_file(*args.get("dataset"), kMaxDatasetBytes));
+  HOOKLAB_ASSIGN_OR_RETURN(std::vector<PromptPair> pairs, parse_prompt_pairs_jsonl(model, text, !args.has("no-bos")));
+  HOOKLAB_ASSIGN_OR_RETURN(request.metric.answer_pairs, parse_answers(args, model, request.metric.kind, false));
+  for (size_t i = 0; i < pairs.size(); ++i) {
+    if (pairs[i].answer_pairs.empty() && request.metric.answer_pairs.empty() && request.metric.kind != MetricKind::kLinear) {
+      return make_error(ErrorCode::kInvalidInput,
+                        "dataset line " + std::to_string(i + 1) + " has no \"answer\" and no --answer was given");
+    }
+  }
+  HOOKLAB_ASSIGN_OR_RETURN(int samples, args.get_int("bootstrap", 1000, 1, 100000));
+  HOOKLAB_ASSIGN_OR_RETURN(int seed, args.get_int("seed", 1, 0, 2147483647));
+  HOOKLAB_ASSIGN_OR_RETURN(DatasetPatchResult result,
+                           patch_dataset(model, request, pairs, samples, static_cast<uint64_t>(seed)));
+  nlohmann::ordered_json out = result_json(result.first, request);
+  out.erase("clean_metric");
+  out.erase("corrupted_metric");
+  out["pairs"] = result.pairs;
+  out["bootstrap_samples"] = samples;
+  out["values"] = json_values(result.mean);
+  out["mean"] = json_values(result.mean);
+  out["ci_low"] = json_values(result.ci_low);
+  out["ci_high"] = json_values(result.ci_high);
+  print_json(out);
   return {};
 }
+
+Status run_patch_command(const std::vector<std::string>& argv, std::optional<PatchMethod> fixed_method) {
+  std::set<std::string> switches = model_switches();
+  switches.insert({"normalize", "no-bos", "compare"});
+  HOOKLAB_ASSIGN_OR_RETURN(Arguments args, Arguments::parse(argv, patch_options(), switches));
+  PatchMethod method = fixed_method.value_or(PatchMethod::kAtp);
+  if (auto name = args.get("method")) {
+    if (fixed_method) return usage_error("--method is for `hooklab attribute` (patch is always exact)");
+    HOOKLAB_ASSIGN_OR_RETURN(method, parse_patch_method(*name));
+    if (method == PatchMethod::kExact) return usage_error("--method must be atp or atp-star (exact sweeps: hooklab patch)");
+  }
+  HOOKLAB_ASSIGN_OR_RETURN(PatchRequest request, parse_request(args, method));
+  const std::string engine = args.get("engine").value_or("fast");
+  if (engine != "fast" && engine != "plain") return usage_error("--engine must be fast or plain");
+  if (!args.has("dataset")) {
+    for (const char* name : {"clean", "corrupted"}) HOOKLAB_RETURN_IF_ERROR(args.require(name).status());
+  }
+  HOOKLAB_ASSIGN_OR_RETURN(auto model, load_model(args));
+  if (args.has("dataset")) return dataset_command(args, *model, std::move(request));
+
+  const bool bos = !args.has("no-bos");
+  request.clean_tokens = model->to_tokens(*args.get("clean"), bos);
+  request.corrupted_tokens = model->to_tokens(*args.get("corrupted"), bos);
+  HOOKLAB_ASSIGN_OR_RETURN(request.metric.answer_pairs,
+                           parse_answers(args, *model, request.metric.kind, request.metric.kind != MetricKind::kLinear));
+  Result<PatchResult> computed = method == PatchMethod::kExact && engine == "plain" ? patch_plain(*model, request)
+                                                                                    : run_patch_request(*model, request);
+  HOOKLAB_ASSIGN_OR_RETURN(PatchResult result, std::move(computed));
+  nlohmann::ordered_json out = result_json(result, request);
+  out["str_tokens"] = model->to_str_tokens(request.corrupted_tokens);
+  out["values"] = json_values(result.values);
+  if (args.has("compare") && method != PatchMethod::kExact) {
+    PatchRequest exact_request = request;
+    exact_request.method = PatchMethod::kExact;
+    HOOKLAB_ASSIGN_OR_RETURN(PatchResult exact, patch(*model, exact_request));
+    const SweepAgreement agreement = compare_sweeps(result.values, exact.values);
+    out["exact_values"] = json_values(exact.values);
+    out["agreement"] = {{"pearson", json_number(agreement.pearson)},
+                        {"spearman", json_number(agreement.spearman)},
+                        {"top_k", agreement.top_k},
+                        {"top_k_overlap", json_number(agreement.top_k_overlap)}};
+  }
+  print_json(out);
+  return {};
+}
+
+}  // namespace
+
+Status patch_command(const std::vector<std::string>& argv) { return run_patch_command(argv, PatchMethod::kExact); }
+Status attribute_command(const std::vector<std::string>& argv) { return run_patch_command(argv, std::nullopt); }
 
 }  // namespace hooklab::cli

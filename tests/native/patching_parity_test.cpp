@@ -49,26 +49,12 @@ struct SweepName {
   PatchSweep sweep;
 };
 
-constexpr SweepName kSweeps[] = {
-    {"get_act_patch_resid_pre", PatchSweep::kResidPre},
-    {"get_act_patch_resid_mid", PatchSweep::kResidMid},
-    {"get_act_patch_attn_out", PatchSweep::kAttnOut},
-    {"get_act_patch_mlp_out", PatchSweep::kMlpOut},
-    {"get_act_patch_attn_head_out_by_pos", PatchSweep::kHeadOutByPos},
-    {"get_act_patch_attn_head_q_by_pos", PatchSweep::kHeadQByPos},
-    {"get_act_patch_attn_head_k_by_pos", PatchSweep::kHeadKByPos},
-    {"get_act_patch_attn_head_v_by_pos", PatchSweep::kHeadVByPos},
-    {"get_act_patch_attn_head_pattern_by_pos", PatchSweep::kHeadPatternByPos},
-    {"get_act_patch_attn_head_pattern_dest_src_pos", PatchSweep::kHeadPatternDestSrc},
-    {"get_act_patch_attn_head_out_all_pos", PatchSweep::kHeadOutAllPos},
-    {"get_act_patch_attn_head_q_all_pos", PatchSweep::kHeadQAllPos},
-    {"get_act_patch_attn_head_k_all_pos", PatchSweep::kHeadKAllPos},
-    {"get_act_patch_attn_head_v_all_pos", PatchSweep::kHeadVAllPos},
-    {"get_act_patch_attn_head_pattern_all_pos", PatchSweep::kHeadPatternAllPos},
-    {"get_act_patch_block_every", PatchSweep::kBlockEvery},
-    {"get_act_patch_attn_head_all_pos_every", PatchSweep::kHeadAllPosEvery},
-    {"get_act_patch_attn_head_by_pos_every", PatchSweep::kHeadByPosEvery},
-};
+// Fixtures name sweeps by their TransformerLens function.
+std::vector<SweepName> all_sweeps() {
+  std::vector<SweepName> out;
+  for (PatchSweep sweep : all_patch_sweeps()) out.push_back({patch_sweep_tl_function(sweep), sweep});
+  return out;
+}
 
 enum class Engine { kPlain, kFast };
 
@@ -157,7 +143,7 @@ int main(int argc, char** argv) {
   for (const auto& entry : manifest["cases"]) {
     const json c = read_json(repo_path(entry["file"].get<std::string>()));
     for (Engine engine : {Engine::kPlain, Engine::kFast}) {
-      for (const SweepName& s : kSweeps) {
+      for (const SweepName& s : all_sweeps()) {
         // The plain engine is one forward per cell: check it on every sweep with logit_diff,
         // and on the two cheapest sweeps with every metric. The fast engine gets everything.
         std::vector<MetricKind> metrics = {MetricKind::kLogitDiff};

@@ -5,6 +5,7 @@
 // cache can be handed to JavaScript as one buffer. Entries keep firing order.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -26,6 +27,9 @@ class ActivationCache {
   };
 
   ActivationCache() = default;
+  // A cache of gradients names its entries "<hook name>_grad", as TransformerLens's
+  // run_with_cache(incl_bwd=True) does; get() accepts the name with or without the suffix.
+  explicit ActivationCache(std::string name_suffix) : name_suffix_(std::move(name_suffix)) {}
 
   // Entries in firing order.
   const std::vector<Entry>& entries() const { return entries_; }
@@ -51,6 +55,9 @@ class ActivationCache {
   void plan(HookRef ref, Shape shape);
   Status allocate(int n_layers);
   float* mutable_slot(HookRef ref);
+  // Forgets the entries whose names `keep` rejects (the arena stays; used after a backward
+  // pass that needed more of the forward's activations than the caller asked to see).
+  void retain(const std::function<bool(const std::string&)>& keep);
 
  private:
   std::vector<Entry> entries_;
@@ -58,6 +65,7 @@ class ActivationCache {
   std::vector<int> index_;  // (point, layer + 1) -> entry index or -1
   int n_layers_ = 0;
   size_t planned_floats_ = 0;
+  std::string name_suffix_;
   int index_of(HookRef ref) const;
 };
 

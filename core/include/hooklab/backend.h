@@ -94,6 +94,63 @@ struct AttentionMixArgs {
   int64_t nk = 0;
 };
 
+// The backward pass's product with the transpose of a packed weight (the gradient of a
+// matmul's input; no weight gradients are ever formed):
+//   c[i, k - k_begin] = sum_{n < w.cols} a[i, n] * w(k, n)   for k in [k_begin, k_end), i < m.
+// a is a gradient [m, w.cols] with row stride lda; c rows have stride ldc. A row range of w
+// (k_begin > 0) gives one head's share (d hook_z from d hook_result, per head).
+struct MatmulTransposedArgs {
+  float* c = nullptr;
+  int64_t ldc = 0;
+  const float* a = nullptr;
+  int64_t lda = 0;
+  int64_t m = 0;
+  const PackedMatrix* w = nullptr;
+  int64_t k_begin = 0;
+  int64_t k_end = 0;
+};
+
+// Backward of attention_mix: from dz and the forward's pattern and values,
+//   d_pattern[h, i, j] = dot(dz[i, h], v[j, h])   for every j < nk, masked or not (TransformerLens's
+//                                                  hook_pattern_grad is not zero above the diagonal)
+//   d_v[j, h] = sum_i pattern[h, i, j] * dz[i, h]  (overwritten)
+struct AttentionMixBackwardArgs {
+  float* d_pattern = nullptr;  // [n_heads, nq, nk]
+  float* d_v = nullptr;        // row j, head h at d_v + j * ld_dv + h * d_head
+  int64_t ld_dv = 0;
+  const float* dz = nullptr;   // row i, head h at dz + i * ld_dz + h * d_head
+  int64_t ld_dz = 0;
+  const float* pattern = nullptr;  // [n_heads, nq, nk]
+  const float* v = nullptr;
+  int64_t ldv = 0;
+  int64_t n_heads = 0;
+  int64_t d_head = 0;
+  int64_t nq = 0;
+  int64_t nk = 0;
+};
+
+// Backward of attention_scores (scores = q.k / attn_scale, causal): from d_scores,
+//   dq[i, h] = sum_j d_scores[h, i, j] * k[j, h] / attn_scale   (overwritten)
+//   dk[j, h] = sum_i d_scores[h, i, j] * q[i, h] / attn_scale   (overwritten)
+// Entries above the diagonal are ignored (the mask cuts their gradient).
+struct AttentionScoresBackwardArgs {
+  float* dq = nullptr;
+  int64_t ld_dq = 0;
+  float* dk = nullptr;
+  int64_t ld_dk = 0;
+  const float* d_scores = nullptr;  // [n_heads, nq, nk]
+  const float* q = nullptr;
+  int64_t ldq = 0;
+  const float* k = nullptr;
+  int64_t ldk = 0;
+  int64_t n_heads = 0;
+  int64_t d_head = 0;
+  int64_t nq = 0;
+  int64_t nk = 0;
+  int64_t q_begin = 0;
+  float attn_scale = 1.0f;
+};
+
 class Backend {
  public:
   virtual ~Backend() = default;
@@ -118,6 +175,16 @@ class Backend {
   // TransformerLens replaces NaN patterns with 0.
   virtual void softmax_rows(float* y, const float* x, int64_t rows, int64_t n) const = 0;
   virtual void attention_mix(const AttentionMixArgs& args) const = 0;
+
+  // --- backward pass (gradients of activations; see core/src/model/backward.cpp) ---
+  // Defaults are the reference kernels; optimised backends override what they accelerate.
+  virtual void matmul_transposed(const MatmulTransposedArgs& args) const;
+  // dx = dy * gelu_new'(x).
+  virtual void gelu_new_backward(float* dx, const float* dy, const float* x, int64_t n) const;
+  // Softmax backward, row by row: dx = y * (dy - sum(y * dy)), y the forward's output.
+  virtual void softmax_rows_backward(float* dx, const float* dy, const float* y, int64_t rows, int64_t n) const;
+  virtual void attention_mix_backward(const AttentionMixBackwardArgs& args) const;
+  virtual void attention_scores_backward(const AttentionScoresBackwardArgs& args) const;
 };
 
 std::unique_ptr<Backend> make_reference_backend();

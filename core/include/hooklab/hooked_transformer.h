@@ -23,6 +23,7 @@
 #include "hooklab/byte_source.h"
 #include "hooklab/config.h"
 #include "hooklab/hooks.h"
+#include "hooklab/metrics.h"
 #include "hooklab/tokenizer.h"
 #include "hooklab/weight_loading.h"
 #include "hooklab/weights.h"
@@ -61,11 +62,25 @@ struct RunOptions {
   bool use_attn_result = false;
   bool return_logits = true;
   const std::atomic<bool>* cancel = nullptr;
+
+  // --- gradients: TransformerLens's run_with_cache(incl_bwd=True) and dir="bwd" hooks ---
+  // When set, the forward is followed by the backward pass of this scalar metric of the logits
+  // (backward.cpp). Forward hooks stay active; zero/replace hooks cut the gradient of what
+  // they overwrite, read/add hooks pass it unchanged.
+  std::optional<Metric> grad_metric;
+  // Which gradients to keep, by hook name (without "_grad"); nullptr keeps none.
+  std::function<bool(const std::string&)> grad_filter;
+  // Hooks on the gradient at a hook point (d metric / d activation): they read or edit it in
+  // place before it flows further back, and the kept gradient is the edited one.
+  std::vector<ForwardHook> backward_hooks;
 };
 
 struct RunOutput {
   Tensor logits;  // [1, P, d_vocab] (empty when return_logits is false)
   ActivationCache cache;
+  // With grad_metric: the metric's value and the kept gradients, named "<hook name>_grad".
+  double metric = 0.0;
+  ActivationCache grads{"_grad"};
 };
 
 class HookedTransformer {
@@ -96,6 +111,11 @@ class HookedTransformer {
                                    std::function<bool(const std::string&)> names_filter = nullptr,
                                    bool use_attn_result = false) const;
   Result<RunOutput> run_with_hooks(std::span<const int32_t> tokens, std::vector<ForwardHook> hooks) const;
+  // run_with_cache(..., incl_bwd=True): activations and the gradients of `metric` at every hook
+  // point that names_filter keeps (both caches), e.g. out.grads.get("blocks.0.attn.hook_z_grad").
+  Result<RunOutput> run_with_cache_and_grads(std::span<const int32_t> tokens, const Metric& metric,
+                                             std::function<bool(const std::string&)> names_filter = nullptr,
+                                             bool use_attn_result = false) const;
 
  private:
   HookedTransformer() = default;

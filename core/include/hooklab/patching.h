@@ -20,49 +20,47 @@
 #include <vector>
 
 #include "hooklab/hooked_transformer.h"
+#include "hooklab/metrics.h"
 
 namespace hooklab {
 
+// The sweeps of transformer_lens.patching (table: patching.def). Layouts, e.g.
+//   resid_pre [L, P]: resid_pre[:, pos];  head_out_by_pos [L, P, H]: z[:, pos, head];
+//   head_out [L, H]: z[:, :, head];  head_pattern_by_pos [L, H, P] (head before position, as TL);
+//   block_every [3, L, P]: resid_pre, attn_out, mlp_out;
+//   head_all_pos_every [5, L, H] / head_by_pos_every [5, L, P, H]: out, q, k, v, pattern.
 enum class PatchSweep {
-  kResidPre,          // [L, P]     resid_pre[:, pos]
-  kResidMid,          // [L, P]
-  kAttnOut,           // [L, P]
-  kMlpOut,            // [L, P]
-  kHeadOutByPos,      // [L, P, H]  z[:, pos, head]
-  kHeadQByPos,        // [L, P, H]
-  kHeadKByPos,        // [L, P, H]
-  kHeadVByPos,        // [L, P, H]
-  kHeadOutAllPos,     // [L, H]     z[:, :, head]
-  kHeadQAllPos,       // [L, H]
-  kHeadKAllPos,       // [L, H]
-  kHeadVAllPos,       // [L, H]
-  kHeadPatternAllPos, // [L, H]     pattern[:, head, :, :]
-  kHeadPatternByPos,  // [L, H, P]  pattern[:, head, dest, :]  (head before position, as TL)
-  kHeadPatternDestSrc,// [L, H, P, P] pattern[:, head, dest, src]
-  kBlockEvery,        // [3, L, P]  resid_pre, attn_out, mlp_out
-  kHeadAllPosEvery,   // [5, L, H]  out, q, k, v, pattern (all positions)
-  kHeadByPosEvery,    // [5, L, P, H] out, q, k, v, pattern (pattern rearranged to [L, P, H])
+#define HOOKLAB_PATCH_SWEEP(id, name, shape, axes, hook, tl_function) id,
+#include "hooklab/patching.def"
+#undef HOOKLAB_PATCH_SWEEP
 };
 
 // CLI / URL names: "resid_pre", "head_out" (= head_out_all_pos), "head_out_by_pos", ...
 const char* patch_sweep_name(PatchSweep sweep);
 Result<PatchSweep> parse_patch_sweep(std::string_view name);
+std::vector<PatchSweep> all_patch_sweeps();
+// The transformer_lens.patching function that computes it, e.g. "get_act_patch_resid_pre".
+const char* patch_sweep_tl_function(PatchSweep sweep);
 
-enum class MetricKind { kLogitDiff, kProb, kLogProb, kRank, kCustom };
-const char* metric_kind_name(MetricKind kind);
-Result<MetricKind> parse_metric_kind(std::string_view name);
+using PatchMetric = Metric;
 
-struct PatchMetric {
-  MetricKind kind = MetricKind::kLogitDiff;
-  int position = -1;  // negative counts from the end; -1 is the last position
-  // kLogitDiff: mean over pairs of logit(answer) - logit(wrong). kProb/kLogProb/kRank: the
-  // answer of the first pair (rank 0 = most likely).
-  std::vector<std::pair<int32_t, int32_t>> answer_pairs;
-  // kCustom: called with the logits at `position` ([d_vocab]) of each patched run.
-  std::function<double(const float* logits, int64_t vocab)> custom;
+enum class PatchDirection {
+#define HOOKLAB_PATCH_DIRECTION(id, name, description) id,
+#include "hooklab/patching.def"
+#undef HOOKLAB_PATCH_DIRECTION
 };
+const char* patch_direction_name(PatchDirection direction);
+Result<PatchDirection> parse_patch_direction(std::string_view name);
 
-enum class PatchDirection { kDenoising, kNoising };
+// How a sweep's cells are computed: exactly (one patched run per cell) or estimated from
+// gradients (attribution patching, attribution.h).
+enum class PatchMethod {
+#define HOOKLAB_PATCH_METHOD(id, name, description) id,
+#include "hooklab/patching.def"
+#undef HOOKLAB_PATCH_METHOD
+};
+const char* patch_method_name(PatchMethod method);
+Result<PatchMethod> parse_patch_method(std::string_view name);
 
 struct PatchRequest {
   PatchSweep sweep = PatchSweep::kResidPre;
@@ -72,12 +70,15 @@ struct PatchRequest {
   PatchDirection direction = PatchDirection::kDenoising;
   // Report (patched - corrupted) / (clean - corrupted) instead of the raw metric.
   bool normalize = false;
+  // Exact (one patched run per cell) or estimated from gradients (attribution.h).
+  PatchMethod method = PatchMethod::kExact;
   // Progress in [0, 1]; return false to cancel.
   std::function<bool(double)> progress;
 };
 
 struct PatchResult {
   PatchSweep sweep;
+  PatchMethod method = PatchMethod::kExact;
   Shape shape;
   std::vector<std::string> axes;  // e.g. {"layer", "pos"}
   std::vector<double> values;     // row-major over `shape`
@@ -114,7 +115,5 @@ class PatchJob {
   std::unique_ptr<State> state_;
 };
 
-// The metric of one run, read off logits [1, P, V].
-double evaluate_metric(const PatchMetric& metric, const Tensor& logits);
 
 }  // namespace hooklab

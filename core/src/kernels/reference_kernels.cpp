@@ -2,6 +2,7 @@
 // checked against (tests/kernels) and as the fallback on any platform.
 #include "kernels/reference_kernels.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -104,6 +105,98 @@ void attention_mix(const AttentionMixArgs& args) {
   }
 }
 
+void matmul_transposed(const MatmulTransposedArgs& args) {
+  const PackedMatrix& w = *args.w;
+  for (int64_t i = 0; i < args.m; ++i) {
+    const float* a = args.a + i * args.lda;
+    float* c = args.c + i * args.ldc;
+    for (int64_t k = args.k_begin; k < args.k_end; ++k) {
+      float acc = 0.0f;
+      for (int64_t n = 0; n < w.cols; ++n) acc += a[n] * w.at(k, n);
+      c[k - args.k_begin] = acc;
+    }
+  }
+}
+
+void gelu_new_backward(float* dx, const float* dy, const float* x, int64_t n) {
+  // gelu(x) = 0.5 x (1 + tanh(u)), u = c (x + 0.044715 x^3):
+  // gelu'(x) = 0.5 (1 + tanh(u)) + 0.5 x (1 - tanh(u)^2) c (1 + 3 * 0.044715 x^2).
+  const float kSqrt2OverPi = 0.7978845608028654f;
+  for (int64_t i = 0; i < n; ++i) {
+    const float v = x[i];
+    const float t = std::tanh(kSqrt2OverPi * (v + 0.044715f * v * v * v));
+    const float derivative =
+        0.5f * (1.0f + t) + 0.5f * v * (1.0f - t * t) * kSqrt2OverPi * (1.0f + 3.0f * 0.044715f * v * v);
+    dx[i] = dy[i] * derivative;
+  }
+}
+
+void softmax_rows_backward(float* dx, const float* dy, const float* y, int64_t rows, int64_t n) {
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* yr = y + r * n;
+    const float* dyr = dy + r * n;
+    float* dxr = dx + r * n;
+    float dot = 0.0f;
+    for (int64_t j = 0; j < n; ++j) dot += yr[j] * dyr[j];
+    for (int64_t j = 0; j < n; ++j) dxr[j] = yr[j] * (dyr[j] - dot);
+  }
+}
+
+void attention_mix_backward(const AttentionMixBackwardArgs& args) {
+  const int64_t dh = args.d_head;
+  for (int64_t j = 0; j < args.nk; ++j) {
+    for (int64_t h = 0; h < args.n_heads; ++h) {
+      float* dv = args.d_v + j * args.ld_dv + h * dh;
+      for (int64_t d = 0; d < dh; ++d) dv[d] = 0.0f;
+    }
+  }
+  for (int64_t h = 0; h < args.n_heads; ++h) {
+    for (int64_t i = 0; i < args.nq; ++i) {
+      const float* dz = args.dz + i * args.ld_dz + h * dh;
+      const float* p = args.pattern + (h * args.nq + i) * args.nk;
+      float* dp = args.d_pattern + (h * args.nq + i) * args.nk;
+      for (int64_t j = 0; j < args.nk; ++j) {
+        const float* v = args.v + j * args.ldv + h * dh;
+        float dot = 0.0f;
+        for (int64_t d = 0; d < dh; ++d) dot += dz[d] * v[d];
+        dp[j] = dot;
+        if (p[j] == 0.0f) continue;
+        float* dv = args.d_v + j * args.ld_dv + h * dh;
+        for (int64_t d = 0; d < dh; ++d) dv[d] += p[j] * dz[d];
+      }
+    }
+  }
+}
+
+void attention_scores_backward(const AttentionScoresBackwardArgs& args) {
+  const int64_t dh = args.d_head;
+  for (int64_t i = 0; i < args.nq; ++i) {
+    for (int64_t d = 0; d < args.n_heads * dh; ++d) args.dq[i * args.ld_dq + d] = 0.0f;
+  }
+  for (int64_t j = 0; j < args.nk; ++j) {
+    for (int64_t d = 0; d < args.n_heads * dh; ++d) args.dk[j * args.ld_dk + d] = 0.0f;
+  }
+  const float inv_scale = 1.0f / args.attn_scale;
+  for (int64_t h = 0; h < args.n_heads; ++h) {
+    for (int64_t i = 0; i < args.nq; ++i) {
+      const float* ds = args.d_scores + (h * args.nq + i) * args.nk;
+      const float* q = args.q + i * args.ldq + h * dh;
+      float* dq = args.dq + i * args.ld_dq + h * dh;
+      const int64_t last = std::min(args.nk - 1, args.q_begin + i);
+      for (int64_t j = 0; j <= last; ++j) {
+        const float g = ds[j] * inv_scale;
+        if (g == 0.0f) continue;
+        const float* k = args.k + j * args.ldk + h * dh;
+        float* dk = args.dk + j * args.ld_dk + h * dh;
+        for (int64_t d = 0; d < dh; ++d) {
+          dq[d] += g * k[d];
+          dk[d] += g * q[d];
+        }
+      }
+    }
+  }
+}
+
 namespace {
 
 class ReferenceBackend final : public Backend {
@@ -123,6 +216,21 @@ class ReferenceBackend final : public Backend {
 }  // namespace hooklab::reference
 
 namespace hooklab {
+
+// The Backend's default backward kernels: the reference loops.
+void Backend::matmul_transposed(const MatmulTransposedArgs& args) const { reference::matmul_transposed(args); }
+void Backend::gelu_new_backward(float* dx, const float* dy, const float* x, int64_t n) const {
+  reference::gelu_new_backward(dx, dy, x, n);
+}
+void Backend::softmax_rows_backward(float* dx, const float* dy, const float* y, int64_t rows, int64_t n) const {
+  reference::softmax_rows_backward(dx, dy, y, rows, n);
+}
+void Backend::attention_mix_backward(const AttentionMixBackwardArgs& args) const {
+  reference::attention_mix_backward(args);
+}
+void Backend::attention_scores_backward(const AttentionScoresBackwardArgs& args) const {
+  reference::attention_scores_backward(args);
+}
 
 std::unique_ptr<Backend> make_reference_backend() { return std::make_unique<reference::ReferenceBackend>(); }
 

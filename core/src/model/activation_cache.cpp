@@ -1,5 +1,7 @@
 #include "hooklab/activation_cache.h"
 
+#include <algorithm>
+
 namespace hooklab {
 namespace {
 
@@ -13,7 +15,7 @@ size_t slot_index(HookRef ref, int n_layers) {
 
 void ActivationCache::plan(HookRef ref, Shape shape) {
   const size_t n = static_cast<size_t>(shape_numel(shape));
-  entries_.push_back(Entry{hook_name(ref), ref, std::move(shape), planned_floats_});
+  entries_.push_back(Entry{hook_name(ref) + name_suffix_, ref, std::move(shape), planned_floats_});
   planned_floats_ += (n + kAlignFloats - 1) / kAlignFloats * kAlignFloats;
 }
 
@@ -48,8 +50,22 @@ std::optional<TensorView> ActivationCache::view(HookRef ref) const {
   return TensorView{arena_->data() + e.offset, e.shape};
 }
 
+void ActivationCache::retain(const std::function<bool(const std::string&)>& keep) {
+  std::vector<Entry> kept;
+  for (Entry& e : entries_) {
+    if (keep && keep(hook_name(e.ref))) kept.push_back(std::move(e));
+  }
+  entries_ = std::move(kept);
+  if (index_.empty()) return;
+  std::fill(index_.begin(), index_.end(), -1);
+  for (size_t i = 0; i < entries_.size(); ++i) index_[slot_index(entries_[i].ref, n_layers_)] = static_cast<int>(i);
+}
+
 Result<TensorView> ActivationCache::get(std::string_view name, std::optional<int> layer,
                                         std::string_view layer_type) const {
+  if (!name_suffix_.empty() && name.size() > name_suffix_.size() && name.ends_with(name_suffix_)) {
+    name.remove_suffix(name_suffix_.size());
+  }
   HOOKLAB_ASSIGN_OR_RETURN(HookRef ref, resolve_hook_name(name, layer, layer_type, n_layers_));
   if (auto v = view(ref)) return *v;
   return make_error(ErrorCode::kInvalidArgument,

@@ -14,6 +14,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "model/backward.h"
 #include "model/hook_dispatch.h"
 
 namespace hooklab {
@@ -245,19 +246,30 @@ class Forward {
 Result<RunOutput> hooked_forward(const ModelConfig& cfg, const ModelWeights& weights, const Backend& backend,
                                  std::span<const int32_t> tokens, const RunOptions& options) {
   const int64_t positions = static_cast<int64_t>(tokens.size());
+  const bool grads = options.grad_metric.has_value();
   HOOKLAB_ASSIGN_OR_RETURN(HookDispatch hooks, HookDispatch::build(options.hooks, cfg, options.use_attn_result));
   RunOutput out;
   ActivationCache* cache = nullptr;
-  if (options.cache_filter) {
+  bool tape_only_entries = false;  // cached for the backward pass, not for the caller
+  if (options.cache_filter || grads) {
     for (const HookRef& ref : firing_order(cfg.n_layers, options.use_attn_result)) {
-      if (options.cache_filter(hook_name(ref))) out.cache.plan(ref, hook_shape(cfg, ref.point, static_cast<int>(positions)));
+      const bool asked = options.cache_filter && options.cache_filter(hook_name(ref));
+      const bool tape = grads && backward_tape_needs(ref, cfg.n_layers, hooks);
+      if (asked || tape) out.cache.plan(ref, hook_shape(cfg, ref.point, static_cast<int>(positions)));
+      tape_only_entries |= tape && !asked;
     }
     HOOKLAB_RETURN_IF_ERROR(out.cache.allocate(cfg.n_layers));
     cache = &out.cache;
   }
   HOOKLAB_ASSIGN_OR_RETURN(Workspace ws, Workspace::allocate(cfg, positions, options.use_attn_result));
   Forward forward(cfg, weights, backend, hooks, cache, ws, options, positions);
-  HOOKLAB_RETURN_IF_ERROR(forward.run(tokens, options.return_logits ? &out.logits : nullptr));
+  HOOKLAB_RETURN_IF_ERROR(forward.run(tokens, options.return_logits || grads ? &out.logits : nullptr));
+  if (grads) {
+    HOOKLAB_RETURN_IF_ERROR(
+        hooked_backward({cfg, weights, backend, tokens, options, hooks, out.cache, out.logits}, out));
+    if (tape_only_entries) out.cache.retain(options.cache_filter);
+    if (!options.return_logits) out.logits = Tensor();
+  }
   return out;
 }
 

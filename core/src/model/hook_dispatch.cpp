@@ -59,4 +59,42 @@ Status HookDispatch::fire(HookRef ref, float* data, const Shape& shape) const {
   return {};
 }
 
+bool HookDispatch::blocks_gradient(HookRef ref) const {
+  for (const HookAction* action : slots_[index(ref)]) {
+    if (action->kind != HookActionKind::kRead && action->kind != HookActionKind::kAdd) return true;
+  }
+  return false;
+}
+
+Status HookDispatch::pass_gradient(HookRef ref, float* grad, const Shape& shape) const {
+  const auto& actions = slots_[index(ref)];
+  if (actions.empty()) return {};
+  const std::string name = hook_name(ref);
+  const HookContext ctx{ref, name};
+  TensorView view{grad, shape};
+  for (const HookAction* action : actions) {
+    switch (action->kind) {
+      case HookActionKind::kRead:
+      case HookActionKind::kAdd:
+        break;  // identity Jacobian
+      case HookActionKind::kZero:
+      case HookActionKind::kReplace: {
+        // The overwritten entries no longer depend on what came before them.
+        HookAction cut;
+        cut.kind = HookActionKind::kZero;
+        cut.positions = action->positions;
+        cut.heads = action->heads;
+        HOOKLAB_RETURN_IF_ERROR(apply_hook_action(cut, view, ctx));
+        break;
+      }
+      case HookActionKind::kMeanAblate:
+      case HookActionKind::kCallback:
+        return make_error(ErrorCode::kUnsupported,
+                          "cannot compute gradients through the forward hook on " + name +
+                              ": only read, zero, replace and add hooks have a known gradient");
+    }
+  }
+  return {};
+}
+
 }  // namespace hooklab

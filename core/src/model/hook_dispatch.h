@@ -17,6 +17,14 @@ class HookDispatch {
   // Runs the actions attached to ref, in registration order, on data (shape `shape`).
   Status fire(HookRef ref, float* data, const Shape& shape) const;
 
+  // The backward pass through the actions at ref: turns d metric / d (hooked activation) into
+  // d metric / d (activation before the hooks), in place. Entries a zero or replace action
+  // overwrote get no gradient; read and add pass it unchanged. Mean-ablation and callbacks
+  // have no known Jacobian: an error names them.
+  Status pass_gradient(HookRef ref, float* grad, const Shape& shape) const;
+  // True when the actions at ref change the gradient that passes through (zero or replace).
+  bool blocks_gradient(HookRef ref) const;
+
  private:
   size_t index(HookRef ref) const {
     return static_cast<size_t>(ref.point) * static_cast<size_t>(n_layers_ + 1) + static_cast<size_t>(ref.layer + 1);

@@ -163,6 +163,17 @@ Result<RunOutput> HookedTransformer::run_with_cache(std::span<const int32_t> tok
   return run(tokens, options);
 }
 
+Result<RunOutput> HookedTransformer::run_with_cache_and_grads(std::span<const int32_t> tokens, const Metric& metric,
+                                                              std::function<bool(const std::string&)> names_filter,
+                                                              bool use_attn_result) const {
+  RunOptions options;
+  options.cache_filter = names_filter ? names_filter : [](const std::string&) { return true; };
+  options.grad_filter = names_filter ? std::move(names_filter) : [](const std::string&) { return true; };
+  options.use_attn_result = use_attn_result;
+  options.grad_metric = metric;
+  return run(tokens, options);
+}
+
 Result<RunOutput> HookedTransformer::run_with_hooks(std::span<const int32_t> tokens, std::vector<ForwardHook> hooks) const {
   RunOptions options;
   options.hooks = std::move(hooks);

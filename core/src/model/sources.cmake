@@ -11,7 +11,9 @@ list(APPEND HOOKLAB_CORE_SOURCES
   src/model/weights.cpp
   src/model/weight_loading.cpp
   src/model/forward.cpp
+  src/model/backward.cpp
   src/model/logits.cpp
+  src/model/metrics.cpp
   src/model/hooked_transformer.cpp
 )
 
@@ -24,6 +26,8 @@ list(APPEND HOOKLAB_CORE_SOURCES
   src/patching/patch_cells.cpp
   src/patching/head_patch.cpp
   src/patching/patching_engine.cpp
+  src/patching/attribution.cpp
+  src/patching/patch_dataset.cpp
 )
 
 # Analysis tools (logit lens, direct logit attribution, norms, head detectors).

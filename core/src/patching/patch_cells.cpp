@@ -1,5 +1,7 @@
 #include "patching/patch_cells.h"
 
+#include "patching/sweep_layout.h"
+
 #include <algorithm>
 #include <cstring>
 
@@ -128,6 +130,20 @@ std::vector<PatchCell> enumerate_cells(PatchSweep sweep, int L, int H, int P, si
       for (int l = 0; l < L; ++l)
         for (int h = 0; h < H; ++h) add(l, -1, h, -1);
       break;
+  }
+  return cells;
+}
+
+std::vector<PatchCell> sweep_cells(PatchSweep sweep, int L, int H, int P) {
+  std::vector<PatchCell> cells;
+  size_t base = 0;
+  for (PatchSweep part : component_sweeps(sweep)) {
+    std::vector<PatchCell> part_cells = enumerate_cells(part, L, H, P, base);
+    if (sweep == PatchSweep::kHeadByPosEvery && part == PatchSweep::kHeadPatternByPos) {
+      for (PatchCell& c : part_cells) c.out_index = base + (static_cast<size_t>(c.layer) * P + c.pos) * H + c.head;
+    }
+    base += part_cells.size();
+    cells.insert(cells.end(), part_cells.begin(), part_cells.end());
   }
   return cells;
 }

@@ -48,6 +48,11 @@ struct PatchCell {
 // TransformerLens output layout, offset by `base`.
 std::vector<PatchCell> enumerate_cells(PatchSweep sweep, int n_layers, int n_heads, int positions, size_t base);
 
+// Every cell of a sweep, combined sweeps (block_every, *_every) included, with out_index in
+// the sweep's TransformerLens output layout (the pattern part of head_by_pos_every stacked as
+// [L, P, H], rearranged from [L, H, P] as TransformerLens does).
+std::vector<PatchCell> sweep_cells(PatchSweep sweep, int n_layers, int n_heads, int positions);
+
 // Fills the planned fields. A cell whose patched values equal the receiving run's (bit for
 // bit) cannot change anything — e.g. positions before the prompts' first differing token.
 void plan_cell(PatchCell& cell, const ActivationCache& receiving, const ActivationCache& source, int n_layers,

@@ -1,76 +1,82 @@
-// Names, shapes and validation shared by both patching engines, and the metrics.
-#include <cmath>
+// Names (from patching.def), shapes and request validation shared by every patching engine.
 
-#include "hooklab/logits.h"
+#include <string>
+
 #include "hooklab/patching.h"
 #include "patching/sweep_layout.h"
 
 namespace hooklab {
 namespace {
 
-struct SweepName {
-  PatchSweep sweep;
+template <class Enum>
+struct NamedValue {
+  Enum value;
   const char* name;
 };
 
-constexpr SweepName kSweepNames[] = {
-    {PatchSweep::kResidPre, "resid_pre"},
-    {PatchSweep::kResidMid, "resid_mid"},
-    {PatchSweep::kAttnOut, "attn_out"},
-    {PatchSweep::kMlpOut, "mlp_out"},
-    {PatchSweep::kHeadOutByPos, "head_out_by_pos"},
-    {PatchSweep::kHeadQByPos, "head_q_by_pos"},
-    {PatchSweep::kHeadKByPos, "head_k_by_pos"},
-    {PatchSweep::kHeadVByPos, "head_v_by_pos"},
-    {PatchSweep::kHeadOutAllPos, "head_out"},
-    {PatchSweep::kHeadQAllPos, "head_q"},
-    {PatchSweep::kHeadKAllPos, "head_k"},
-    {PatchSweep::kHeadVAllPos, "head_v"},
-    {PatchSweep::kHeadPatternAllPos, "head_pattern"},
-    {PatchSweep::kHeadPatternByPos, "head_pattern_by_pos"},
-    {PatchSweep::kHeadPatternDestSrc, "head_pattern_dest_src"},
-    {PatchSweep::kBlockEvery, "block_every"},
-    {PatchSweep::kHeadAllPosEvery, "head_all_pos_every"},
-    {PatchSweep::kHeadByPosEvery, "head_by_pos_every"},
+constexpr NamedValue<PatchSweep> kSweepNames[] = {
+#define HOOKLAB_PATCH_SWEEP(id, name, shape, axes, hook, tl_function) {PatchSweep::id, name},
+#include "hooklab/patching.def"
+#undef HOOKLAB_PATCH_SWEEP
 };
+constexpr NamedValue<PatchSweep> kSweepFunctions[] = {
+#define HOOKLAB_PATCH_SWEEP(id, name, shape, axes, hook, tl_function) {PatchSweep::id, tl_function},
+#include "hooklab/patching.def"
+#undef HOOKLAB_PATCH_SWEEP
+};
+constexpr NamedValue<PatchDirection> kDirectionNames[] = {
+#define HOOKLAB_PATCH_DIRECTION(id, name, description) {PatchDirection::id, name},
+#include "hooklab/patching.def"
+#undef HOOKLAB_PATCH_DIRECTION
+};
+constexpr NamedValue<PatchMethod> kMethodNames[] = {
+#define HOOKLAB_PATCH_METHOD(id, name, description) {PatchMethod::id, name},
+#include "hooklab/patching.def"
+#undef HOOKLAB_PATCH_METHOD
+};
+
+template <class Enum, size_t N>
+const char* name_of(const NamedValue<Enum> (&table)[N], Enum value) {
+  for (const auto& entry : table) {
+    if (entry.value == value) return entry.name;
+  }
+  return "?";
+}
+
+// A name from the table, or an error that lists every name.
+template <class Enum, size_t N>
+Result<Enum> parse_named(const NamedValue<Enum> (&table)[N], std::string_view name, const char* what) {
+  std::string known;
+  for (const auto& entry : table) {
+    if (name == entry.name) return entry.value;
+    known += std::string(known.empty() ? "" : ", ") + entry.name;
+  }
+  return make_error(ErrorCode::kInvalidArgument,
+                    "unknown " + std::string(what) + " '" + std::string(name) + "' (one of: " + known + ")");
+}
 
 }  // namespace
 
-const char* patch_sweep_name(PatchSweep sweep) {
-  for (const auto& s : kSweepNames) {
-    if (s.sweep == sweep) return s.name;
-  }
-  return "?";
-}
+const char* patch_sweep_name(PatchSweep sweep) { return name_of(kSweepNames, sweep); }
+const char* patch_sweep_tl_function(PatchSweep sweep) { return name_of(kSweepFunctions, sweep); }
 
 Result<PatchSweep> parse_patch_sweep(std::string_view name) {
   if (name == "head_out_all_pos") return PatchSweep::kHeadOutAllPos;  // TL's function-name spelling
-  for (const auto& s : kSweepNames) {
-    if (name == s.name) return s.sweep;
-  }
-  std::string known;
-  for (const auto& s : kSweepNames) known += std::string(known.empty() ? "" : ", ") + s.name;
-  return make_error(ErrorCode::kInvalidArgument, "unknown patching activation '" + std::string(name) + "' (one of: " + known + ")");
+  return parse_named(kSweepNames, name, "patching activation");
 }
 
-const char* metric_kind_name(MetricKind kind) {
-  switch (kind) {
-    case MetricKind::kLogitDiff: return "logit_diff";
-    case MetricKind::kProb: return "prob";
-    case MetricKind::kLogProb: return "logprob";
-    case MetricKind::kRank: return "rank";
-    case MetricKind::kCustom: return "custom";
-  }
-  return "?";
+std::vector<PatchSweep> all_patch_sweeps() {
+  std::vector<PatchSweep> out;
+  for (const auto& entry : kSweepNames) out.push_back(entry.value);
+  return out;
 }
 
-Result<MetricKind> parse_metric_kind(std::string_view name) {
-  for (MetricKind k : {MetricKind::kLogitDiff, MetricKind::kProb, MetricKind::kLogProb, MetricKind::kRank}) {
-    if (name == metric_kind_name(k)) return k;
-  }
-  return make_error(ErrorCode::kInvalidArgument,
-                    "unknown metric '" + std::string(name) + "' (one of: logit_diff, prob, logprob, rank)");
+const char* patch_direction_name(PatchDirection direction) { return name_of(kDirectionNames, direction); }
+Result<PatchDirection> parse_patch_direction(std::string_view name) {
+  return parse_named(kDirectionNames, name, "patching direction");
 }
+const char* patch_method_name(PatchMethod method) { return name_of(kMethodNames, method); }
+Result<PatchMethod> parse_patch_method(std::string_view name) { return parse_named(kMethodNames, name, "patching method"); }
 
 Status validate_patch_request(const HookedTransformer& model, const PatchRequest& r) {
   HOOKLAB_RETURN_IF_ERROR(model.validate_tokens(r.clean_tokens));
@@ -81,53 +87,13 @@ Status validate_patch_request(const HookedTransformer& model, const PatchRequest
                           std::to_string(r.clean_tokens.size()) + ", corrupted: " + std::to_string(r.corrupted_tokens.size()) +
                           ")");
   }
-  const int p = static_cast<int>(r.clean_tokens.size());
-  if (r.metric.position >= p || r.metric.position < -p) {
-    return make_error(ErrorCode::kInvalidInput, "metric position " + std::to_string(r.metric.position) +
-                                                    " is out of range for " + std::to_string(p) + " tokens");
-  }
-  if (r.metric.kind == MetricKind::kCustom) {
-    if (!r.metric.custom) return make_error(ErrorCode::kInvalidArgument, "custom metric without a function");
-    return {};
-  }
-  if (r.metric.answer_pairs.empty()) {
-    return make_error(ErrorCode::kInvalidArgument, "the metric needs an answer token (and a wrong token for logit_diff)");
-  }
-  for (const auto& [answer, wrong] : r.metric.answer_pairs) {
-    const bool needs_wrong = r.metric.kind == MetricKind::kLogitDiff;
-    for (int32_t t : {answer, wrong}) {
-      if (t == wrong && !needs_wrong) break;
-      if (t < 0 || t >= model.cfg().d_vocab) {
-        return make_error(ErrorCode::kInvalidInput, "answer token id " + std::to_string(t) + " is outside the vocabulary");
-      }
-    }
+  HOOKLAB_RETURN_IF_ERROR(validate_metric(r.metric, model.cfg(), static_cast<int>(r.clean_tokens.size())));
+  if (!metric_reads_one_position(r.metric, model.cfg().d_vocab)) {
+    return make_error(ErrorCode::kInvalidArgument,
+                      std::string("patching reads the metric at one position; '") + metric_kind_name(r.metric.kind) +
+                          "' needs every position (use logit_diff, prob, logprob, rank or linear with d_vocab weights)");
   }
   return {};
-}
-
-double evaluate_metric_row(const PatchMetric& metric, const float* row, int64_t vocab) {
-  switch (metric.kind) {
-    case MetricKind::kLogitDiff: {
-      double sum = 0.0;
-      for (const auto& [answer, wrong] : metric.answer_pairs) sum += static_cast<double>(row[answer]) - row[wrong];
-      return sum / static_cast<double>(metric.answer_pairs.size());
-    }
-    case MetricKind::kProb:
-      return std::exp(log_softmax(row, vocab)[static_cast<size_t>(metric.answer_pairs[0].first)]);
-    case MetricKind::kLogProb:
-      return log_softmax(row, vocab)[static_cast<size_t>(metric.answer_pairs[0].first)];
-    case MetricKind::kRank:
-      return static_cast<double>(token_rank(row, vocab, metric.answer_pairs[0].first));
-    case MetricKind::kCustom:
-      return metric.custom(row, vocab);
-  }
-  return 0.0;
-}
-
-double evaluate_metric(const PatchMetric& metric, const Tensor& logits) {
-  const int64_t p = logits.shape()[1], vocab = logits.shape()[2];
-  const int64_t pos = metric.position < 0 ? metric.position + p : metric.position;
-  return evaluate_metric_row(metric, logits.data() + pos * vocab, vocab);
 }
 
 PatchRuns patch_runs(const PatchRequest& r) {

@@ -355,16 +355,7 @@ Result<std::unique_ptr<PatchJob>> PatchJob::start(const HookedTransformer& model
   // Cells the patch cannot affect keep the receiving run's metric.
   result.values.assign(static_cast<size_t>(shape_numel(layout.shape)), receiving_metric);
 
-  size_t base = 0;
-  for (PatchSweep part : parts) {
-    std::vector<PatchCell> part_cells = enumerate_cells(part, cfg.n_layers, cfg.n_heads, P, base);
-    if (r.sweep == PatchSweep::kHeadByPosEvery && part == PatchSweep::kHeadPatternByPos) {
-      // TransformerLens stacks this part as [L, P, H] (rearranged from [L, H, P]).
-      for (PatchCell& c : part_cells) c.out_index = base + (static_cast<size_t>(c.layer) * P + c.pos) * cfg.n_heads + c.head;
-    }
-    base += part_cells.size();
-    s.cells.insert(s.cells.end(), part_cells.begin(), part_cells.end());
-  }
+  s.cells = sweep_cells(r.sweep, cfg.n_layers, cfg.n_heads, P);
   for (PatchCell& c : s.cells) {
     plan_cell(c, s.receiving.cache, s.source.cache, cfg.n_layers, cfg.n_heads, cfg.d_head, P, s.metric_pos);
     if (c.affects_metric) s.work.push_back(&c);

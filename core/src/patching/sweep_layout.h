@@ -16,7 +16,6 @@ struct SweepLayout {
 SweepLayout sweep_layout(PatchSweep sweep, const ModelConfig& cfg, int64_t positions);
 // The single sweeps a combined sweep (block_every, *_every) stacks; {sweep} otherwise.
 std::vector<PatchSweep> component_sweeps(PatchSweep sweep);
-double evaluate_metric_row(const PatchMetric& metric, const float* logits_row, int64_t vocab);
 
 // The run the patched activations come from and the run that receives them (denoising: clean
 // into corrupted; noising: corrupted into clean), and the metric's position counted from 0.
