@@ -1,10 +1,14 @@
 #!/usr/bin/env python3
 """Regenerates the random test models and every reference fixture, deterministically.
 
-  /usr/bin/python3 tests/reference/make_fixtures.py [--skip-selfcheck] [--only-forward]
+  /usr/bin/python3 tests/reference/make_fixtures.py [--skip-selfcheck] [--only-forward | --only-gradients]
 
 Writes models/testdata/tiny-{a,b,c}/, tests/fixtures/manifest.json + tests/fixtures/<case id>/,
-tests/fixtures/patching/manifest.json + tests/fixtures/patching/<case id>.json.
+tests/fixtures/patching/manifest.json + tests/fixtures/patching/<case id>.json,
+tests/fixtures/gradients/manifest.json + tests/fixtures/gradients/<case id>/,
+tests/fixtures/attribution/manifest.json + tests/fixtures/attribution/<case id>.json.
+--only-gradients regenerates only the last two (reading the existing models and the patching manifest;
+nothing else is written) after the gradient self-check.
 Formats: tests/reference/README.md.
 """
 
@@ -37,6 +41,8 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 import analysis  # noqa: E402
+import attribution  # noqa: E402
+import gradients  # noqa: E402
 import patching  # noqa: E402
 import selfcheck  # noqa: E402
 from hooked_gpt2 import BOS, HookedGPT2, decode, dump_json, run_case, tokenize  # noqa: E402
@@ -328,6 +334,263 @@ def make_patching(models: dict, tok: dict, stats: dict) -> list:
     return entries
 
 
+# --------------------------------------------------------------------------------------------
+# Gradient and attribution fixtures (float64 reference, gradients.py / attribution.py)
+# --------------------------------------------------------------------------------------------
+
+GRAD_PROMPTS = {
+    "mary": "When Mary and John went to the store",
+    "fox": "The quick brown fox jumps over the lazy dog",
+    "hello": "Hello world, this is a test",
+    "cat": "The cat sat on the mat",
+    "cat5": "The cat sat on",
+}
+
+# metric "pairs": list of (text, text) pairs, or "top2" = [[argmax, second] of the unhooked f64 logits at pos]
+GRAD_CASES = [
+    dict(id="a-loss-default", model="tiny-a", processing="default", attn_result=False, prompt="mary",
+         metric=dict(kind="loss")),
+    dict(id="a-loss-none-result", model="tiny-a", processing="none", attn_result=True, prompt="fox",
+         metric=dict(kind="loss")),
+    dict(id="a-token-loss-pos3", model="tiny-a", processing="default", attn_result=False, prompt="fox",
+         metric=dict(kind="token_loss", position=3)),
+    dict(id="a-logit-diff-2pairs", model="tiny-a", processing="default", attn_result=True, prompt="mary",
+         metric=dict(kind="logit_diff", position=-1, pairs=[(" Mary", " John"), (" him", " her")])),
+    dict(id="a-prob-neg2-none", model="tiny-a", processing="none", attn_result=False, prompt="hello",
+         metric=dict(kind="prob", position=-2, pairs="top2")),
+    dict(id="a-fwd-zero-z-head1", model="tiny-a", processing="default", attn_result=False, prompt="mary",
+         metric=dict(kind="logit_diff", position=-1, pairs="top2"),
+         fwd_hooks=[{"name": "blocks.0.attn.hook_z", "action": "zero", "heads": [1]}]),
+    dict(id="a-bwd-scale-resid-mid", model="tiny-a", processing="default", attn_result=False, prompt="hello",
+         metric=dict(kind="logprob", position=-1, pairs="top2"),
+         bwd_hooks=[{"name": "blocks.1.hook_resid_mid", "action": "scale", "factor": 0.5}]),
+    dict(id="b-logprob-last", model="tiny-b", processing="default", attn_result=False, prompt="mary",
+         metric=dict(kind="logprob", position=-1, pairs="top2")),
+    dict(id="b-loss-none", model="tiny-b", processing="none", attn_result=False, prompt="hello",
+         metric=dict(kind="loss")),
+    dict(id="b-linear-v-pos4", model="tiny-b", processing="none", attn_result=True, prompt="fox",
+         metric=dict(kind="linear", position=4, weights="V")),
+    dict(id="b-bwd-zero-pattern-head0", model="tiny-b", processing="default", attn_result=False, prompt="fox",
+         metric=dict(kind="logit_diff", position=-3, pairs=[(" Mary", " John")]),
+         bwd_hooks=[{"name": "blocks.0.attn.hook_pattern", "action": "zero", "heads": [0]}]),
+    dict(id="b-hooks-positions", model="tiny-b", processing="default", attn_result=False, prompt="cat",
+         metric=dict(kind="token_loss", position=-2),
+         fwd_hooks=[{"name": "blocks.1.attn.hook_v", "action": "zero", "heads": [2], "positions": [1, 3]}],
+         bwd_hooks=[{"name": "blocks.0.mlp.hook_post", "action": "scale", "positions": [2, 4], "factor": -2.0},
+                    {"name": "blocks.2.attn.hook_q", "action": "zero", "heads": [1], "positions": [5]}]),
+    dict(id="c-linear-pv", model="tiny-c", processing="default", attn_result=False, prompt="cat5",
+         metric=dict(kind="linear", weights="PV")),
+    dict(id="c-token-loss-none", model="tiny-c", processing="none", attn_result=False, prompt="cat",
+         metric=dict(kind="token_loss", position=-3)),
+    dict(id="c-logit-diff-pos2-result", model="tiny-c", processing="default", attn_result=True, prompt="cat",
+         metric=dict(kind="logit_diff", position=2, pairs="top2")),
+]
+LINEAR_SEED = 20240
+LINEAR_NONZERO = 256  # non-zero weights per row (the rest 0: modest metric values, compressible files)
+
+
+def _linear_weights(case_index: int, shape) -> np.ndarray:
+    """Seeded linear-metric weights, float32, [V] or [P, V]: each row has LINEAR_NONZERO entries drawn
+    N(0, 1) at distinct random vocabulary ids (numpy default_rng(LINEAR_SEED + case index)), zero elsewhere."""
+    rng = np.random.default_rng(LINEAR_SEED + case_index)
+    w = np.zeros((1,) + tuple(shape) if len(shape) == 1 else tuple(shape), dtype=np.float32)
+    for p in range(w.shape[0]):
+        cols = rng.choice(w.shape[1], LINEAR_NONZERO, replace=False)
+        w[p, cols] = rng.standard_normal(LINEAR_NONZERO).astype(np.float32)
+    return w.reshape(shape)
+
+
+def model_dirs() -> dict:
+    """{name: {"dir": ...}} without (re)writing the models (for --only-gradients)."""
+    out = {}
+    for name in MODELS:
+        d = os.path.join(REPO, "models", "testdata", name)
+        if not os.path.isfile(os.path.join(d, "model.safetensors")):
+            raise SystemExit(f"{rel(d)} is missing: run make_fixtures.py without --only-gradients first")
+        out[name] = {"dir": rel(d)}
+    return out
+
+
+def gradient_selfcheck(tok: dict) -> dict:
+    """Finite differences vs autograd on two small models (float64), backward-hook identities."""
+    toks = [BOS] + tok[GRAD_PROMPTS["mary"]]
+    r = {"tiny-a/default/attn_result": gradients.check_gradients_fd(
+             os.path.join(REPO, "models", "testdata", "tiny-a"), toks, "default", True),
+         "tiny-b/none": gradients.check_gradients_fd(
+             os.path.join(REPO, "models", "testdata", "tiny-b"), toks, "none", False)}
+    return {k: max(v.values()) for k, v in r.items()}
+
+
+def make_gradients(models: dict, tok: dict) -> list:
+    gdir = os.path.join(REPO, "tests", "fixtures", "gradients")
+    if os.path.isdir(gdir):
+        shutil.rmtree(gdir)
+    os.makedirs(gdir)
+    cases = []
+    for i, c in enumerate(GRAD_CASES):
+        mdir = os.path.join(REPO, models[c["model"]]["dir"])
+        model = HookedGPT2.from_dir(mdir, c["processing"], use_attn_result=c["attn_result"], dtype=torch.float64)
+        tokens = [BOS] + tok[GRAD_PROMPTS[c["prompt"]]]
+        P = len(tokens)
+        if not 5 <= P <= min(15, model.cfg.n_ctx):
+            raise SystemExit(f"{c['id']}: {P} tokens")
+        out = os.path.join(gdir, c["id"])
+        os.makedirs(out)
+        m = dict(c["metric"])
+        spec = {"kind": m["kind"], "position": m.get("position")}
+        weights = None
+        if m.get("pairs") == "top2":
+            pos = spec["position"] if spec["position"] >= 0 else P + spec["position"]
+            top = model(tokens)[0, pos].topk(2).indices.tolist()
+            spec["pairs"] = [[int(top[0]), int(top[1])]]
+        elif m.get("pairs") is not None:
+            spec["pairs"] = [[one_token(a, tok), one_token(w, tok)] for a, w in m["pairs"]]
+        if m["kind"] == "linear":
+            shape = (model.cfg.d_vocab,) if m["weights"] == "V" else (P, model.cfg.d_vocab)
+            wts = _linear_weights(i, shape)
+            wpath = os.path.join(out, "linear_weights.npy")
+            np.save(wpath, wts)
+            spec["weights_file"] = rel(wpath)
+            spec["weights_shape"] = list(shape)
+            weights = wts.astype(np.float64)
+        metric = gradients.metric_from_spec(spec, tokens, weights)
+        fwd = [gradients.hook_from_spec(h, "fwd") for h in c.get("fwd_hooks", [])]
+        bwd = [gradients.hook_from_spec(h, "bwd") for h in c.get("bwd_hooks", [])]
+        _, value, grads = gradients.run_with_cache_bwd(model, tokens, metric, fwd, bwd)
+        if list(grads) != model.hook_names():
+            raise SystemExit(f"{c['id']}: gradients missing for some hook points")
+        gmax = {}
+        for name, g in grads.items():
+            np.save(os.path.join(out, name + "_grad.npy"), np.ascontiguousarray(g.numpy().astype("<f4")))
+            gmax[name] = float(g.abs().max().item())
+        cases.append({"id": c["id"], "model": models[c["model"]]["dir"], "processing": c["processing"],
+                      "use_attn_result": c["attn_result"], "prompt": GRAD_PROMPTS[c["prompt"]],
+                      "tokens": tokens, "metric": spec,
+                      "fwd_hooks": c.get("fwd_hooks", []), "bwd_hooks": c.get("bwd_hooks", []),
+                      "metric_value": value, "dir": rel(out), "grad_max_abs": gmax})
+        print(f"  gradients {c['id']:26s} P={P:2d} {m['kind']:10s} value {value:+.6f} "
+              f"{len(grads)} grads", flush=True)
+    dump_json({"version": 1, "generated_by": GENERATED_BY,
+               "dtype": "computed in float64 (weights upcast file dtype -> f32 -> f64); stored as float32 '<f4' "
+                        ".npy, C order, TL shapes with batch dim 1; <case dir>/<hook name>_grad.npy for every "
+                        "hook point that fires, in the order of grad_max_abs (firing order)",
+               "semantics": "grads[name] = d metric / d (activation at that hook point after every forward "
+                            "hook on it), TransformerLens run_with_cache(incl_bwd=True); the stored gradient "
+                            "is taken after the backward hooks at that point, and that modified gradient flows "
+                            "upstream. ln1 hooks fire once per block, so ln1.hook_normalized's gradient sums "
+                            "the q, k and v paths. hook_pattern gradients are non-zero above the diagonal; "
+                            "hook_attn_scores gradients are 0 at masked entries",
+               "hook_format": {
+                   "fields": "{name, action: zero|scale, heads?: [int], positions?: [int], factor?: float}; "
+                             "forward hooks use only zero, backward hooks zero and scale (gradient entries "
+                             "times factor); the selection is heads x positions, an absent list = all",
+                   "axes": "[B,P,H,X] (q,k,v,z,result): positions axis 1, heads axis 2; [B,H,Q,K] "
+                           "(attn_scores, pattern): heads axis 1, positions the query axis 2; [B,P,X] "
+                           "(everything else): positions axis 1, no heads",
+                   "order": "several hooks on one point apply in list order; forward hooks on a point apply "
+                            "before the cache/gradient recorder, backward hooks before the gradient is stored"},
+               "metric_definitions": gradients.METRIC_DEFINITIONS,
+               "cases": cases}, os.path.join(gdir, "manifest.json"))
+    return cases
+
+
+ATTR_METRICS = ("logit_diff", "prob", "logprob")
+
+
+def _flat(t: torch.Tensor) -> dict:
+    return {"shape": list(t.shape), "values": [float(x) for x in t.reshape(-1).tolist()]}
+
+
+def make_attribution(models: dict) -> dict:
+    adir = os.path.join(REPO, "tests", "fixtures", "attribution")
+    if os.path.isdir(adir):
+        shutil.rmtree(adir)
+    os.makedirs(adir)
+    with open(os.path.join(REPO, "tests", "fixtures", "patching", "manifest.json")) as f:
+        pman = json.load(f)
+    entries, checks = [], {"linear_site_max_err": 0.0, "star_one_sided_max_err": 0.0,
+                           "star_central_max_err": 0.0, "unchanged_zero_cells": 0}
+    for pc in pman["cases"]:
+        t0 = time.time()
+        model = HookedGPT2.from_dir(os.path.join(REPO, pc["model"]), "default", dtype=torch.float64)
+        clean, corrupted = pc["clean_tokens"], pc["corrupted_tokens"]
+        if pc["direction"] == "denoising":
+            recv, src, recv_name, src_name = corrupted, clean, "corrupted", "clean"
+        else:
+            recv, src, recv_name, src_name = clean, corrupted, "clean", "corrupted"
+        pm = pc["metric"]
+        pos, pairs = pm["pos"], pm["pairs"]
+        if pm["answer"] != pairs[0][0]:
+            raise SystemExit(f"{pc['id']}: answer != pairs[0][0]")
+        metric_doc = dict(pm)
+        metric_doc["names"] = list(ATTR_METRICS)
+        base = {"clean": {}, "corrupted": {}}
+        atp, atp_star = {}, {}
+        for mk in ATTR_METRICS:
+            for run_name, toks in (("clean", clean), ("corrupted", corrupted)):
+                base[run_name][mk] = float(gradients.make_metric(mk, toks, pos, pairs)(model(toks)).item())
+            metric = gradients.make_metric(mk, recv, pos, pairs)
+            res = attribution.attribute(model, recv, src, metric)
+            tag = f"{pc['id']}/{mk}"
+            if res["metric_receiving"] != base[recv_name][mk] or res["metric_source"] != base[src_name][mk]:
+                raise SystemExit(f"{tag}: metric of the gradient run differs from the plain forward")
+            w = attribution.check_star_first_order(model, res, tag=tag)
+            checks["star_one_sided_max_err"] = max(checks["star_one_sided_max_err"], w["one_sided"])
+            checks["star_central_max_err"] = max(checks["star_central_max_err"], w["central"])
+            checks["unchanged_zero_cells"] += attribution.check_unchanged_slices_zero(res, recv, src, tag)
+            attribution.check_every_and_equal(res, tag)
+            atp[mk] = {n: _flat(t) for n, t in res["atp"].items()}
+            atp_star[mk] = {n: _flat(res["atp_star"][n]) for n in attribution.QK_SWEEPS}
+        for n in attribution.SWEEP_NAMES:  # patch_types / axes for the reader
+            for d in [atp[mk][n] for mk in ATTR_METRICS] + ([atp_star[mk][n] for mk in ATTR_METRICS]
+                                                             if n in attribution.QK_SWEEPS else []):
+                d["axes"] = list(patching.SWEEPS[n][2])
+                if n == "get_act_patch_block_every":
+                    d["patch_types"] = ["resid_pre", "attn_out", "mlp_out"]
+                elif n.endswith("_every"):
+                    d["patch_types"] = ["z", "q", "k", "v", "pattern"]
+        lw = np.random.default_rng(LINEAR_SEED).standard_normal(model.cfg.d_vocab)
+        checks["linear_site_max_err"] = max(checks["linear_site_max_err"], attribution.check_linear_site_exact(
+            model, recv, src, gradients.make_metric("linear", recv, pos, weights=lw), pc["id"]))
+        doc = {"id": pc["id"], "model": pc["model"], "processing": "default", "attn_result": False,
+               "dtype": "float64", "direction": pc["direction"],
+               "receiving_run": recv_name, "patch_source": src_name,
+               "clean_tokens": clean, "corrupted_tokens": corrupted,
+               "metric": metric_doc, "baseline": base,
+               "atp": atp, "atp_star": atp_star,
+               "atp_star_sweeps": list(attribution.QK_SWEEPS),
+               "atp_star_note": "sweeps not listed in atp_star_sweeps are equal to atp (AtP* changes only q and k "
+                                "cells; inside the *_every sweeps the z, v and pattern slices equal atp)"}
+        path = os.path.join(adir, pc["id"] + ".json")
+        dump_json(doc, path)
+        entries.append({"id": pc["id"], "model": pc["model"], "direction": pc["direction"], "file": rel(path),
+                        "receiving_run": recv_name, "patch_source": src_name,
+                        "clean_tokens": clean, "corrupted_tokens": corrupted, "metric": metric_doc,
+                        "baseline": base, "sweeps": list(attribution.SWEEP_NAMES),
+                        "atp_star_sweeps": list(attribution.QK_SWEEPS)})
+        print(f"  attribution {pc['id']:24s} {time.time() - t0:5.1f}s", flush=True)
+    dump_json({"version": 1, "generated_by": GENERATED_BY,
+               "dtype": "float64 reference; values are JSON float64",
+               "metric_definitions": {
+                   "logit_diff": "mean over pairs [a, w] of logits[0, pos, a] - logits[0, pos, w]",
+                   "prob": "softmax(logits[0, pos])[answer]  (answer = pairs[0][0])",
+                   "logprob": "log_softmax(logits[0, pos])[answer]"},
+               "definitions": {
+                   "receiving_run": "denoising: corrupted (clean values patched in); noising: clean",
+                   "atp": "raw estimate per cell = sum over the cell's slice of (a_source - a_receiving) * "
+                          "dM/da on the receiving run (not added to the baseline, not normalised)",
+                   "atp_star": "AtP* QK fix (Kramar et al. 2024), no GradDrop: q / k cells recompute the "
+                               "head's pattern exactly (float64) with the source's q (k) slice substituted, "
+                               "estimate = sum over the head's [P, P] of (pattern_patched - pattern_receiving) "
+                               "* dM/dpattern (receiving run); all other cells equal atp",
+                   "cells": "same sweeps, slices, shapes and axis orders as the exact sweeps in "
+                            "tests/fixtures/patching; values are flattened in C order",
+                   "estimated_patched_metric": "baseline[receiving_run][metric] + value"},
+               "checks": checks,
+               "cases": entries}, os.path.join(adir, "manifest.json"))
+    return checks
+
+
 def clean_fixtures() -> None:
     fix = os.path.join(REPO, "tests", "fixtures")
     man = os.path.join(fix, "manifest.json")
@@ -352,13 +615,32 @@ def dir_size(p: str) -> int:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--skip-selfcheck", action="store_true")
-    ap.add_argument("--only-forward", action="store_true")
+    g = ap.add_mutually_exclusive_group()
+    g.add_argument("--only-forward", action="store_true")
+    g.add_argument("--only-gradients", action="store_true",
+                   help="regenerate only tests/fixtures/gradients and tests/fixtures/attribution")
     a = ap.parse_args(argv)
     t_start = time.time()
-    models = make_models()
     texts = sorted({t for t, _ in PROMPTS.values()} | {c[k] for c in PATCH_CASES for k in ("clean", "corrupted")}
-                   | {x for c in PATCH_CASES for p in c["pairs"] for x in p})
+                   | {x for c in PATCH_CASES for p in c["pairs"] for x in p} | set(GRAD_PROMPTS.values())
+                   | {x for c in GRAD_CASES if isinstance(c["metric"].get("pairs"), list)
+                      for p in c["metric"]["pairs"] for x in p})
     tok = dict(zip(texts, tokenize(texts)))
+    if a.only_gradients:
+        models = model_dirs()
+        if not a.skip_selfcheck:
+            t0 = time.time()
+            r = gradient_selfcheck(tok)
+            print(f"gradient self-check passed in {time.time() - t0:.1f}s: max rel errors {r}", flush=True)
+        t0 = time.time()
+        make_gradients(models, tok)
+        checks = make_attribution(models)
+        print(f"attribution checks: {checks}")
+        fix = os.path.join(REPO, "tests", "fixtures")
+        print(f"sizes: gradients {dir_size(os.path.join(fix, 'gradients')) / 1e6:.2f} MB, attribution "
+              f"{dir_size(os.path.join(fix, 'attribution')) / 1e6:.2f} MB; time {time.time() - t0:.1f}s")
+        return 0
+    models = make_models()
     stats = {"max_f64_diff": {}, "pattern": {}, "patch_forwards": 0, "selfcheck": {}}
     if not a.skip_selfcheck:
         t0 = time.time()
@@ -369,16 +651,22 @@ def main(argv=None) -> int:
                 text, bos = PROMPTS[key]
                 tokens = (([BOS] if bos else []) + tok[text])[: info["n_ctx"]]
                 stats["selfcheck"][f"{name}/{key}"] = selfcheck.check_model_forward(mdir, tokens, verbose=True)
+        r = gradient_selfcheck(tok)
+        print(f"gradient self-check: max rel errors {r}", flush=True)
         print(f"self-checks passed in {time.time() - t0:.1f}s", flush=True)
     clean_fixtures()
     t0 = time.time()
     make_forward(models, tok, stats)
     t_fwd = time.time() - t0
-    t_patch = 0.0
+    t_patch = t_grad = 0.0
     if not a.only_forward:
         t0 = time.time()
         make_patching(models, tok, stats)
         t_patch = time.time() - t0
+        t0 = time.time()
+        make_gradients(models, tok)
+        print(f"attribution checks: {make_attribution(models)}", flush=True)
+        t_grad = time.time() - t0
     print("attention sharpness (rows q>=1 of every head, default processing, forward cases):")
     for m, rows in stats["pattern"].items():
         r = torch.cat([x.reshape(-1) for x in rows])
@@ -386,10 +674,12 @@ def main(argv=None) -> int:
               f"fraction > 0.5 {(r > 0.5).double().mean().item():.2f}, largest {r.max().item():.3f}")
     fix = os.path.join(REPO, "tests", "fixtures")
     print(f"sizes: tests/fixtures {dir_size(fix) / 1e6:.2f} MB "
-          f"(patching {dir_size(os.path.join(fix, 'patching')) / 1e6:.2f} MB), models/testdata "
+          f"(patching {dir_size(os.path.join(fix, 'patching')) / 1e6:.2f} MB, gradients "
+          f"{dir_size(os.path.join(fix, 'gradients')) / 1e6:.2f} MB, attribution "
+          f"{dir_size(os.path.join(fix, 'attribution')) / 1e6:.2f} MB), models/testdata "
           f"{dir_size(os.path.join(REPO, 'models', 'testdata')) / 1e6:.2f} MB")
     print(f"time: forward fixtures {t_fwd:.1f}s, patching {t_patch:.1f}s "
-          f"({stats['patch_forwards']} patched forwards), total {time.time() - t_start:.1f}s")
+          f"({stats['patch_forwards']} patched forwards), gradients+attribution {t_grad:.1f}s, total {time.time() - t_start:.1f}s")
     return 0
 
 

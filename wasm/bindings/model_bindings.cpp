@@ -5,6 +5,7 @@
 #include "hooklab/logits.h"
 #include "js_byte_source.h"
 #include "js_values.h"
+#include "patch_request.h"
 #include "run_values.h"
 #include "wasm_model.h"
 #include "wasm_patch_job.h"
@@ -172,9 +173,24 @@ val WasmModel::run(const val& tokens_value, const val& options) const {
   run.cache_filter = cache_filter_from(options);
   run.use_attn_result = has(options, "useAttnResult") && options["useAttnResult"].as<bool>();
   run.return_logits = !has(options, "returnLogits") || options["returnLogits"].as<bool>();
+  if (has(options, "gradMetric")) {  // run_with_cache(incl_bwd=True)
+    auto metric = parse_metric(options["gradMetric"]);
+    if (!metric.ok()) return error_value(metric.error());
+    run.grad_metric = std::move(metric).value();
+    run.grad_filter = has(options, "gradNames") ? cache_filter_from(options, "gradNames")
+                                                : [](const std::string&) { return true; };
+    if (has(options, "bwdHooks")) {
+      const val hooks = options["bwdHooks"];
+      for (int i = 0; i < hooks["length"].as<int>(); ++i) {
+        auto hook = parse_hook(hooks[i], storage);
+        if (!hook.ok()) return error_value(hook.error());
+        run.backward_hooks.push_back(std::move(hook).value());
+      }
+    }
+  }
   auto out = model_->run(tokens, run);
   if (!out.ok()) return error_value(out.error());
-  return run_output_value(*out, run.return_logits, static_cast<bool>(run.cache_filter));
+  return run_output_value(*out, run.return_logits, static_cast<bool>(run.cache_filter), run.grad_metric.has_value());
 }
 
 val WasmModel::top_k(const val& logits_row, int k) const {
@@ -229,5 +245,7 @@ EMSCRIPTEN_BINDINGS(hooklab_model) {
       .function("headAttribution", &WasmModel::head_attribution)
       .function("residualNorms", &WasmModel::residual_norms)
       .function("detectHeads", &WasmModel::detect_heads)
-      .function("startPatch", &WasmModel::start_patch, allow_raw_pointers());
+      .function("startPatch", &WasmModel::start_patch, allow_raw_pointers())
+      .function("startAttribution", &WasmModel::start_attribution, allow_raw_pointers())
+      .function("patchDataset", &WasmModel::patch_dataset);
 }

@@ -6,37 +6,50 @@
 
 namespace hooklab::wasm {
 
+Result<Metric> parse_metric(const val& r) {
+  Metric metric;
+  const std::string kind = has(r, "metric") ? r["metric"].as<std::string>() : "logit_diff";
+  if (kind == "custom") {
+    if (!has(r, "customMetric")) return make_error(ErrorCode::kInvalidArgument, "custom metric without a function");
+    val fn = r["customMetric"];
+    metric.kind = MetricKind::kCustom;
+    metric.custom = [fn](const float* logits, int64_t vocab) {
+      return fn(val(emscripten::typed_memory_view(static_cast<size_t>(vocab), logits))).as<double>();
+    };
+  } else {
+    HOOKLAB_ASSIGN_OR_RETURN(metric.kind, parse_metric_kind(kind));
+  }
+  if (has(r, "position")) metric.position = r["position"].as<int>();
+  if (has(r, "pairs")) {
+    const val pairs = r["pairs"];
+    for (int i = 0; i < pairs["length"].as<int>(); ++i) {
+      metric.answer_pairs.push_back({pairs[i][0].as<int32_t>(), pairs[i][1].as<int32_t>()});
+    }
+  }
+  if (has(r, "linearWeights")) metric.linear_weights = float_vector(r["linearWeights"]);
+  return metric;
+}
+
 Result<PatchRequest> parse_patch_request(const val& r) {
   PatchRequest request;
   HOOKLAB_ASSIGN_OR_RETURN(request.sweep, parse_patch_sweep(r["sweep"].as<std::string>()));
   request.clean_tokens = int32_vector(r["cleanTokens"]);
   request.corrupted_tokens = int32_vector(r["corruptedTokens"]);
-  const std::string metric = has(r, "metric") ? r["metric"].as<std::string>() : "logit_diff";
-  if (metric == "custom") {
-    if (!has(r, "customMetric")) return make_error(ErrorCode::kInvalidArgument, "custom metric without a function");
-    val fn = r["customMetric"];
-    request.metric.kind = MetricKind::kCustom;
-    request.metric.custom = [fn](const float* logits, int64_t vocab) {
-      return fn(val(emscripten::typed_memory_view(static_cast<size_t>(vocab), logits))).as<double>();
-    };
-  } else {
-    HOOKLAB_ASSIGN_OR_RETURN(request.metric.kind, parse_metric_kind(metric));
-  }
-  if (has(r, "position")) request.metric.position = r["position"].as<int>();
-  if (has(r, "pairs")) {
-    const val pairs = r["pairs"];
-    for (int i = 0; i < pairs["length"].as<int>(); ++i) {
-      request.metric.answer_pairs.push_back({pairs[i][0].as<int32_t>(), pairs[i][1].as<int32_t>()});
-    }
-  }
+  HOOKLAB_ASSIGN_OR_RETURN(request.metric, parse_metric(r));
   request.normalize = has(r, "normalize") && r["normalize"].as<bool>();
-  if (has(r, "direction") && r["direction"].as<std::string>() == "noising") request.direction = PatchDirection::kNoising;
+  if (has(r, "direction")) {
+    HOOKLAB_ASSIGN_OR_RETURN(request.direction, parse_patch_direction(r["direction"].as<std::string>()));
+  }
+  if (has(r, "method")) {
+    HOOKLAB_ASSIGN_OR_RETURN(request.method, parse_patch_method(r["method"].as<std::string>()));
+  }
   return request;
 }
 
 val patch_result_value(const PatchResult& r) {
   val out = val::object();
   out.set("sweep", std::string(patch_sweep_name(r.sweep)));
+  out.set("method", std::string(patch_method_name(r.method)));
   out.set("shape", shape_value(r.shape));
   out.set("axes", string_array(r.axes));
   out.set("values", float64_copy(r.values));

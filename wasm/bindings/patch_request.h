@@ -11,8 +11,10 @@
 namespace hooklab::wasm {
 
 Result<PatchRequest> parse_patch_request(const emscripten::val& request);
+// The metric fields of a request or a gradient run: {metric, position, pairs, linearWeights, customMetric}.
+Result<Metric> parse_metric(const emscripten::val& request);
 
-// {sweep, shape, axes, values, cleanMetric, corruptedMetric, cellsComputed}
+// {sweep, method, shape, axes, values, cleanMetric, corruptedMetric, cellsComputed}
 emscripten::val patch_result_value(const PatchResult& result);
 
 }  // namespace hooklab::wasm

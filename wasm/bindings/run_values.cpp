@@ -7,32 +7,43 @@
 
 namespace hooklab::wasm {
 
-std::function<bool(const std::string&)> cache_filter_from(const val& options) {
-  if (!has(options, "cacheNames")) return {};
+std::function<bool(const std::string&)> cache_filter_from(const val& options, const char* key) {
+  if (!has(options, key)) return {};
   auto names = std::make_shared<std::set<std::string>>();
-  for (const std::string& name : string_vector(options["cacheNames"])) names->insert(name);
+  for (const std::string& name : string_vector(options[key])) names->insert(name);
   return [names](const std::string& name) { return names->count(name) != 0; };
 }
 
-val run_output_value(const RunOutput& out, bool with_logits, bool with_cache) {
+namespace {
+
+// {arena, entries: [{name, shape, offset}]}: one copy of a cache's arena.
+val cache_value(const ActivationCache& cache) {
+  val entries = val::array();
+  for (const auto& e : cache.entries()) {
+    val entry = val::object();
+    entry.set("name", e.name);
+    entry.set("shape", shape_value(e.shape));
+    entry.set("offset", static_cast<double>(e.offset));
+    entries.call<void>("push", entry);
+  }
+  val value = val::object();
+  value.set("arena", float32_copy(cache.arena(), cache.arena_floats()));
+  value.set("entries", entries);
+  return value;
+}
+
+}  // namespace
+
+val run_output_value(const RunOutput& out, bool with_logits, bool with_cache, bool with_grads) {
   val result = val::object();
   if (with_logits) {
     result.set("logits", float32_copy(out.logits.data(), static_cast<size_t>(out.logits.numel())));
     result.set("logitsShape", shape_value(out.logits.shape()));
   }
-  if (with_cache) {
-    val entries = val::array();
-    for (const auto& e : out.cache.entries()) {
-      val entry = val::object();
-      entry.set("name", e.name);
-      entry.set("shape", shape_value(e.shape));
-      entry.set("offset", static_cast<double>(e.offset));
-      entries.call<void>("push", entry);
-    }
-    val cache = val::object();
-    cache.set("arena", float32_copy(out.cache.arena(), out.cache.arena_floats()));
-    cache.set("entries", entries);
-    result.set("cache", cache);
+  if (with_cache) result.set("cache", cache_value(out.cache));
+  if (with_grads) {
+    result.set("metric", out.metric);
+    result.set("grads", cache_value(out.grads));
   }
   return result;
 }

@@ -11,11 +11,12 @@
 
 namespace hooklab::wasm {
 
-// options.cacheNames (an array of hook names) as a cache filter; empty when absent.
-std::function<bool(const std::string&)> cache_filter_from(const emscripten::val& options);
+// options[key] (an array of hook names, e.g. cacheNames or gradNames) as a filter; empty when absent.
+std::function<bool(const std::string&)> cache_filter_from(const emscripten::val& options, const char* key = "cacheNames");
 
 // {logits, logitsShape} when with_logits, {cache: {arena, entries}} when with_cache: one copy of
-// the whole arena, which the main thread views activation by activation.
-emscripten::val run_output_value(const RunOutput& out, bool with_logits, bool with_cache);
+// the whole arena, which the main thread views activation by activation; with_grads adds
+// {metric, grads: {arena, entries}} (entries named "<hook>_grad").
+emscripten::val run_output_value(const RunOutput& out, bool with_logits, bool with_cache, bool with_grads = false);
 
 }  // namespace hooklab::wasm

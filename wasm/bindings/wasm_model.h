@@ -16,6 +16,7 @@ namespace hooklab::wasm {
 using emscripten::val;
 
 class WasmPatchJob;
+class WasmAttribution;
 
 class WasmModel {
  public:
@@ -29,7 +30,8 @@ class WasmModel {
   val token_text(int id) const;
   val decode(const val& tokens) const;
   val single_token(const std::string& text) const;
-  // options: {cacheNames?: string[], useAttnResult?: bool, returnLogits?: bool, hooks?: [...]}
+  // options: {cacheNames?: string[], useAttnResult?: bool, returnLogits?: bool, hooks?: [...],
+  //           gradMetric?: {metric, position, pairs, linearWeights}, gradNames?: string[], bwdHooks?: [...]}
   val run(const val& tokens, const val& options) const;
   val top_k(const val& logits_row, int k) const;
   val loss(const val& logits, const val& tokens) const;
@@ -44,6 +46,10 @@ class WasmModel {
 
   // Patching (patch_bindings.cpp): the job, or null with lastError() set.
   WasmPatchJob* start_patch(const val& request) const;
+  // Attribution patching (attribution_bindings.cpp): the session, or null with lastError() set.
+  WasmAttribution* start_attribution(const val& request) const;
+  // A sweep over prompt pairs (JSON Lines): {pairs, shape, axes, mean, ciLow, ciHigh, method, sweep}.
+  val patch_dataset(const val& request, const std::string& jsonl, const val& options) const;
 
  private:
   // Full cache of `tokens`, reusing the last one when the prompt is the same.

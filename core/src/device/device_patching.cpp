@@ -64,6 +64,9 @@ DevicePatchJob::~DevicePatchJob() = default;
 Result<std::unique_ptr<DevicePatchJob>> DevicePatchJob::start(const HookedTransformer& model, DeviceBackend& device,
                                                              const DeviceWeights& weights, PatchRequest request) {
   HOOKLAB_RETURN_IF_ERROR(validate_patch_request(model, request));
+  if (request.method != PatchMethod::kExact) {
+    return make_error(ErrorCode::kInvalidArgument, "the device runs exact sweeps; attribution estimates run on the CPU");
+  }
   std::unique_ptr<DevicePatchJob> job(new DevicePatchJob());
   job->state_ = std::make_unique<State>();
   State& s = *job->state_;

@@ -30,6 +30,16 @@ struct HeadRows {
   std::vector<double> lse, pattern, weighted;
 };
 
+// Log-sum-exp of scores[0..n): the receiving rows and every recomputed row go through this one
+// formula, so a row recomputed from identical inputs has identical probabilities.
+double log_sum_exp(const double* scores, int n) {
+  double max = -INFINITY;
+  for (int j = 0; j < n; ++j) max = std::max(max, scores[j]);
+  double sum = 0.0;
+  for (int j = 0; j < n; ++j) sum += std::exp(scores[j] - max);
+  return max + std::log(sum);
+}
+
 double dot(const float* a, const float* b, int64_t n) {
   double s = 0.0;
   for (int64_t i = 0; i < n; ++i) s += static_cast<double>(a[i]) * b[i];
@@ -114,11 +124,8 @@ const HeadRows& AttributionSession::State::head_rows(int layer, int head) const 
   rows.weighted.assign(static_cast<size_t>(P), 0.0);
   std::vector<double> s(static_cast<size_t>(P));
   for (int i = 0; i < P; ++i) {
-    double max = -INFINITY;
-    for (int j = 0; j <= i; ++j) max = std::max(max, s[static_cast<size_t>(j)] = score(q, k, layer, head, i, j));
-    double sum = 0.0;
-    for (int j = 0; j <= i; ++j) sum += std::exp(s[static_cast<size_t>(j)] - max);
-    const double lse = max + std::log(sum);
+    for (int j = 0; j <= i; ++j) s[static_cast<size_t>(j)] = score(q, k, layer, head, i, j);
+    const double lse = log_sum_exp(s.data(), i + 1);
     rows.lse[static_cast<size_t>(i)] = lse;
     for (int j = 0; j <= i; ++j) {
       const double p = std::exp(s[static_cast<size_t>(j)] - lse);
@@ -133,13 +140,10 @@ double AttributionSession::State::row_change(const std::vector<double>& scores, 
   const int P = positions;
   const HeadRows& rows = head_rows(layer, head);
   const float* g = grad(HookPoint::kPattern, layer) + (static_cast<int64_t>(head) * P + i) * P;
-  double max = -INFINITY;
-  for (int j = 0; j <= i; ++j) max = std::max(max, scores[static_cast<size_t>(j)]);
-  double sum = 0.0;
-  for (int j = 0; j <= i; ++j) sum += std::exp(scores[static_cast<size_t>(j)] - max);
+  const double lse = log_sum_exp(scores.data(), i + 1);
   double change = 0.0;
   for (int j = 0; j <= i; ++j) {
-    const double p_new = std::exp(scores[static_cast<size_t>(j)] - max) / sum;
+    const double p_new = std::exp(scores[static_cast<size_t>(j)] - lse);
     change += (p_new - rows.pattern[static_cast<size_t>(i) * P + j]) * g[j];
   }
   return change;

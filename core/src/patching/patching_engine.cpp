@@ -317,6 +317,11 @@ PatchJob::PatchJob() = default;
 PatchJob::~PatchJob() = default;
 
 Result<std::unique_ptr<PatchJob>> PatchJob::start(const HookedTransformer& model, PatchRequest request) {
+  if (request.method != PatchMethod::kExact) {
+    return make_error(ErrorCode::kInvalidArgument, std::string("a patch job runs exact sweeps; '") +
+                                                       patch_method_name(request.method) +
+                                                       "' estimates run through AttributionSession (attribution.h)");
+  }
   HOOKLAB_RETURN_IF_ERROR(validate_patch_request(model, request));
   std::unique_ptr<PatchJob> job(new PatchJob());
   job->state_ = std::make_unique<State>();
