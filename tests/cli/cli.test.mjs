@@ -261,3 +261,63 @@ test("convert refuses bad input, bad usage and its own input as output", () => {
   assert.deepEqual(readdirSync(parent).sort(), ["broken", "huge"], "nothing written for failed conversions");
   ok("convert", "--model", join(parent, "huge"), "--out", join(parent, "huge-bf16"), "--dtype", "bf16");
 });
+
+const gradientFixtures = JSON.parse(readFileSync(join(root, "tests/fixtures/gradients/manifest.json"), "utf8"));
+
+test("cache --grad writes every <hook>_grad.npy equal to the autograd reference (mean loss)", () => {
+  const c = gradientFixtures.cases.find((x) => x.id === "a-loss-default");
+  const out = mkdtempSync(join(tmpdir(), "hooklab-grad-"));
+  const listed = ok("cache", "--grad", "--model", join(root, c.model), "--prompt", c.prompt, "--out", out);
+  assert.deepEqual(listed.tokens, c.tokens);
+  assert.equal(listed.metric.kind, "loss");
+  assert.ok(Math.abs(listed.metric.value - c.metric_value) < 1e-5 * Math.abs(c.metric_value), `${listed.metric.value}`);
+  assert.deepEqual(listed.gradients.map((g) => `${g.name}`), Object.keys(c.grad_max_abs).map((n) => `${n}_grad`));
+  // Compare only the gradient files: the reference directory holds gradients alone.
+  const gradOnly = mkdtempSync(join(tmpdir(), "hooklab-grad-only-"));
+  for (const g of listed.gradients) copyFileSync(join(out, `${g.name}.npy`), join(gradOnly, `${g.name}.npy`));
+  const rows = compareNpyDirs(gradOnly, join(root, c.dir), 1e-4);
+  assert.equal(rows.length, listed.gradients.length);
+  for (const r of rows) assert.ok(r.ok, `${r.file}: ${r.detail ?? `${r.maxDiff} > ${r.tol}`}`);
+});
+
+test("attribute: patch's JSON plus the method, --compare adds the exact sweep and their agreement", () => {
+  const demo = join(root, "models/hooklab-demo");
+  const base = ["--model", demo, "--clean", "When Mary and John went to the store, John gave a drink to",
+    "--corrupted", "When Mary and John went to the store, Mary gave a drink to", "--answer", " Mary", "--wrong", " John",
+    "--normalize"];
+  const exact = ok("patch", ...base, "--act", "head_out");
+  assert.equal(exact.method, "exact");
+  const atp = ok("attribute", ...base, "--act", "head_out", "--compare");
+  assert.equal(atp.method, "atp");
+  assert.deepEqual(atp.shape, exact.shape);
+  assert.deepEqual(atp.exact_values, exact.values);
+  assert.ok(atp.agreement.pearson > 0.5 && atp.agreement.pearson <= 1, JSON.stringify(atp.agreement));
+  const star = ok("attribute", ...base, "--act", "head_q_by_pos", "--method", "atp-star", "--compare");
+  assert.equal(star.method, "atp-star");
+  assert.equal(star.values.length, star.exact_values.length);
+  fails(2, "unknown patching method 'atp*'", "attribute", ...base, "--act", "head_q", "--method", "atp*");
+  fails(2, "hooklab attribute", "patch", ...base, "--act", "head_q", "--method", "atp");
+  fails(2, "unknown metric 'logit-diff'", "attribute", ...base, "--act", "head_q", "--metric", "logit-diff");
+  fails(2, "no gradient", "attribute", ...base, "--act", "head_q", "--metric", "rank");
+});
+
+test("--dataset gives mean and a bootstrap interval per cell; a bad line is named", () => {
+  const dir = mkdtempSync(join(tmpdir(), "hooklab-dataset-"));
+  const pairs = [
+    { clean: "When Mary and John went to the store, John gave a drink to", corrupted: "When Mary and John went to the store, Mary gave a drink to", answer: " Mary", wrong: " John" },
+    { clean: "When Tom and Anna went to the park, Anna gave a ball to", corrupted: "When Tom and Anna went to the park, Tom gave a ball to", answer: " Tom", wrong: " Anna" },
+  ];
+  writeFileSync(join(dir, "pairs.jsonl"), pairs.map((p) => JSON.stringify(p)).join("\n") + "\n");
+  const demo = join(root, "models/hooklab-demo");
+  for (const command of ["patch", "attribute"]) {
+    const r = ok(command, "--model", demo, "--dataset", join(dir, "pairs.jsonl"), "--act", "resid_pre", "--bootstrap", "200");
+    assert.equal(r.pairs, 2);
+    assert.equal(r.mean.length, r.shape[0] * r.shape[1]);
+    r.mean.forEach((m, i) => assert.ok(r.ci_low[i] <= m + 1e-12 && m <= r.ci_high[i] + 1e-12, `cell ${i}`));
+  }
+  writeFileSync(join(dir, "bad.jsonl"), JSON.stringify(pairs[0]) + "\n" + JSON.stringify({ clean: "Hi there", corrupted: "Hi" }) + "\n");
+  fails(1, "dataset line 2: every prompt must have the same number of tokens", "attribute", "--model", demo,
+    "--dataset", join(dir, "bad.jsonl"), "--act", "resid_pre");
+  writeFileSync(join(dir, "html.jsonl"), "<script>alert(1)</script>\n");
+  fails(1, "dataset line 1: not a JSON object", "patch", "--model", demo, "--dataset", join(dir, "html.jsonl"), "--act", "resid_pre");
+});
