@@ -110,3 +110,88 @@ test("patching job and analysis run in the wasm module", async () => {
   assert.ok(compareArrays(lens.logitDiff, Float64Array.from(c.analysis.logit_lens.logit_diff)).ok);
   model.delete();
 });
+
+// A fixture hook ({name, action: zero|scale, heads?, positions?, factor?}) as a wasm hook spec.
+// Scale has no built-in action: a callback multiplies the selected entries, with the fixture's
+// axes ([B,P,H,X]: positions axis 1, heads axis 2; [B,H,Q,K]: heads 1, positions 2; else positions 1).
+function wasmHook(h) {
+  if (h.action === "zero") return { name: h.name, kind: "zero", heads: h.heads, positions: h.positions };
+  return {
+    name: h.name, kind: "callback",
+    fn(t) {
+      const s = t.shape;
+      const attention = /hook_(pattern|attn_scores)$/.test(h.name);
+      const inner = s.slice(2).reduce((a, b) => a * b, 1);
+      const pick = (list, i, n) => !list || list.some((x) => (x < 0 ? x + n : x) === i);
+      for (let a = 0; a < s[1]; a++) {
+        for (let b = 0; b < (s.length > 2 ? s[2] : 1); b++) {
+          const [pos, head] = attention ? [b, a] : [a, b];
+          const headOk = s.length < 4 || pick(h.heads, head, attention ? s[1] : s[2]);
+          if (!headOk || !pick(h.positions, pos, attention ? s[2] : s[1])) continue;
+          const rest = s.length > 2 ? inner / s[2] : inner;
+          const at = (a * (s.length > 2 ? s[2] : 1) + b) * rest;
+          for (let i = 0; i < rest; i++) t.data[at + i] *= h.factor;
+        }
+      }
+    },
+  };
+}
+
+test("single-threaded wasm build: gradients at every hook equal the autograd reference", async () => {
+  const module = await loadHooklabModule("st");
+  const manifest = JSON.parse(readFileSync(join(root, "tests/fixtures/gradients/manifest.json"), "utf8"));
+  let worst = 0;
+  let worstAt = "";
+  for (const c of manifest.cases) {
+    const model = load(module, c.model, c.processing);
+    const m = c.metric;
+    const gradMetric = { metric: m.kind, pairs: m.pairs };
+    if (m.position !== null && m.position !== undefined) gradMetric.position = m.position;
+    if (m.weights_file) gradMetric.linearWeights = readNpy(join(root, m.weights_file)).values;
+    const out = model.run(c.tokens, {
+      useAttnResult: c.use_attn_result, gradMetric,
+      hooks: c.fwd_hooks.map(wasmHook), bwdHooks: c.bwd_hooks.map(wasmHook),
+    });
+    assert.ok(!out.error, `${c.id}: ${out.error}`);
+    assert.ok(Math.abs(out.metric - c.metric_value) <= 1e-5 * Math.max(1, Math.abs(c.metric_value)), `${c.id}: metric ${out.metric}`);
+    assert.deepEqual(out.grads.entries.map((e) => e.name), Object.keys(c.grad_max_abs).map((n) => `${n}_grad`));
+    for (const entry of out.grads.entries) {
+      const ref = readNpy(join(root, c.dir, `${entry.name}.npy`));
+      const cmp = compareArrays(out.grads.arena.subarray(entry.offset, entry.offset + ref.values.length), ref.values, 1e-4);
+      assert.ok(cmp.ok, `${c.id} ${entry.name}: max|diff| ${cmp.maxDiff} > ${cmp.tol} ${cmp.detail ?? ""}`);
+      if (cmp.maxDiff / cmp.tol > worst) worstAt = `${c.id} ${entry.name}`;
+      worst = Math.max(worst, cmp.maxDiff / cmp.tol);
+    }
+    model.delete();
+  }
+  console.log(`  worst max|diff| / tolerance: ${worst.toFixed(3)} (${worstAt})`);
+});
+
+test("attribution sessions in the wasm module equal the reference's AtP and AtP*", async () => {
+  const module = await loadHooklabModule("st");
+  const c = JSON.parse(readFileSync(join(root, "tests/fixtures/attribution/tiny-b-ioi-noising.json"), "utf8"));
+  const model = load(module, c.model);
+  const session = model.startAttribution({ sweep: "resid_pre", cleanTokens: c.clean_tokens, corruptedTokens: c.corrupted_tokens,
+    pairs: c.metric.pairs, position: c.metric.pos, direction: c.direction });
+  assert.ok(session, module.lastError().error);
+  const receiving = c.baseline[c.receiving_run].logit_diff;
+  for (const { name, tlFunction } of module.patchingTable().sweeps) {
+    for (const [method, key] of [["atp", "atp"], ["atp-star", "atp_star"]]) {
+      const expected = (c[key].logit_diff[tlFunction] ?? c.atp.logit_diff[tlFunction]).values;
+      const result = session.sweep(name, method, false);
+      assert.ok(!result.error, result.error);
+      const estimate = Float64Array.from(result.values, (v) => v - receiving);
+      const cmp = compareArrays(estimate, Float64Array.from(expected), 1e-4);
+      assert.ok(cmp.ok, `${name} ${method}: ${cmp.maxDiff} > ${cmp.tol}`);
+    }
+  }
+  assert.match(session.sweep("resid", "atp", false).error, /unknown patching activation/);
+  assert.match(session.sweep("resid_pre", "exact", false).error, /patch\(\)/);
+  session.delete();
+  assert.equal(model.startAttribution({ sweep: "resid_pre", cleanTokens: c.clean_tokens, corruptedTokens: c.corrupted_tokens,
+    pairs: c.metric.pairs, direction: "sideways" }), null);
+  assert.match(module.lastError().error, /unknown patching direction 'sideways'/);
+  const agreement = module.compareSweeps([1, 2, 3, 4], [2, 4, 6, 8]);
+  assert.ok(Math.abs(agreement.pearson - 1) < 1e-12 && agreement.topKOverlap === 1);
+  model.delete();
+});

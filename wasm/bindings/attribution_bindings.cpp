@@ -7,28 +7,20 @@
 #include "hooklab/patch_dataset.h"
 #include "js_values.h"
 #include "patch_request.h"
+#include "wasm_attribution.h"
 #include "wasm_model.h"
 
 namespace hooklab::wasm {
 
-class WasmAttribution {
- public:
-  explicit WasmAttribution(std::unique_ptr<AttributionSession> session) : session_(std::move(session)) {}
-  val sweep(const std::string& sweep_name, const std::string& method_name, bool normalize) const {
-    auto sweep = parse_patch_sweep(sweep_name);
-    if (!sweep.ok()) return error_value(sweep.error());
-    auto method = parse_patch_method(method_name);
-    if (!method.ok()) return error_value(method.error());
-    auto result = session_->sweep(*sweep, *method, normalize);
-    if (!result.ok()) return error_value(result.error());
-    return patch_result_value(*result);
-  }
-  double clean_metric() const { return session_->clean_metric(); }
-  double corrupted_metric() const { return session_->corrupted_metric(); }
-
- private:
-  std::unique_ptr<AttributionSession> session_;
-};
+val WasmAttribution::sweep(const std::string& sweep_name, const std::string& method_name, bool normalize) const {
+  auto sweep = parse_patch_sweep(sweep_name);
+  if (!sweep.ok()) return error_value(sweep.error());
+  auto method = parse_patch_method(method_name);
+  if (!method.ok()) return error_value(method.error());
+  auto result = session_->sweep(*sweep, *method, normalize);
+  if (!result.ok()) return error_value(result.error());
+  return patch_result_value(*result);
+}
 
 WasmAttribution* WasmModel::start_attribution(const val& request_value) const {
   auto request = parse_patch_request(request_value);

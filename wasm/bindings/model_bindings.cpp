@@ -7,6 +7,7 @@
 #include "js_values.h"
 #include "patch_request.h"
 #include "run_values.h"
+#include "wasm_attribution.h"
 #include "wasm_model.h"
 #include "wasm_patch_job.h"
 

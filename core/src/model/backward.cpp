@@ -20,6 +20,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <vector>
 
 namespace hooklab {
 namespace {
@@ -159,13 +160,23 @@ class Backward {
   Result<const float*> final_layer_norm(const MetricGradient& seed) {
     const int64_t P = p_, D = cfg_.d_model, V = cfg_.d_vocab;
     const int64_t n = static_cast<int64_t>(seed.positions.size());
-    be_.matmul_transposed({ws_.final_rows, D, seed.rows.data(), V, n, &w_.w_u, 0, D});
+    // d normalized = d logits . W_U^T sums over the whole vocabulary: one float sum of 50257
+    // terms loses about sqrt(V) ulps, more than every later step together. Blocks of whole
+    // panels (each a PackedMatrix itself) go through the fast kernel; their partial sums add up
+    // in double.
+    std::vector<double> total(static_cast<size_t>(n * D), 0.0);
+    constexpr int64_t kBlockColumns = 1024;  // a multiple of the panel width
+    for (int64_t n0 = 0; n0 < V; n0 += kBlockColumns) {
+      const PackedMatrix block{w_.w_u.data + n0 * w_.w_u.rows, w_.w_u.rows, std::min(kBlockColumns, V - n0)};
+      be_.matmul_transposed({ws_.final_rows, D, seed.rows.data() + n0, V, n, &block, 0, D});
+      for (int64_t i = 0; i < n * D; ++i) total[static_cast<size_t>(i)] += ws_.final_rows[i];
+    }
     const HookRef norm_ref{HookPoint::kLnFinalNormalized, -1};
     float* g_norm = gslot(norm_ref, ws_.ln_normalized);  // [1, P, D]
     std::memset(g_norm, 0, sizeof(float) * P * D);
     for (int64_t i = 0; i < n; ++i) {
       float* row = g_norm + seed.positions[static_cast<size_t>(i)] * D;
-      for (int64_t j = 0; j < D; ++j) row[j] += ws_.final_rows[i * D + j];
+      for (int64_t j = 0; j < D; ++j) row[j] += static_cast<float>(total[static_cast<size_t>(i * D + j)]);
     }
     HOOKLAB_ASSIGN_OR_RETURN(const float* mg, settle(norm_ref, g_norm, ws_.m_tmp));
     const HookRef last{HookPoint::kResidPost, cfg_.n_layers - 1};
