@@ -4,8 +4,9 @@
 import { HookedTransformer, type LoadProgress, type ModelConfig, type PatchResult, type Predictions } from "../engine";
 import type { ComponentAttribution, HeadAttribution, HeadDetectorScores, LogitLens, ResidualNorms } from "../engine";
 import { singleTokenCandidates, tokenDifferences } from "../analysis/token-display";
-import { DEFAULT_EXPERIMENT, type Experiment, type SweepChoice } from "../state/experiment";
+import { DEFAULT_EXPERIMENT, patchInputsKey, type Experiment, type SweepChoice } from "../state/experiment";
 import { encodeExperiment } from "../state/url-state";
+import { AttributionController, type AgreementState, type DatasetState, type EstimateState } from "./attribution-controller";
 import { Store } from "./store";
 
 export interface Notice {
@@ -50,6 +51,8 @@ export interface PatchState {
   /** Token strings of the corrupted prompt (axis labels). */
   strTokens: string[];
   error?: string;
+  /** patchInputsKey of the experiment the results were computed for. */
+  key?: string;
 }
 
 export interface LabState {
@@ -67,6 +70,11 @@ export interface LabState {
   answer?: AnswerCheck;
   wrong?: AnswerCheck;
   patch: PatchState;
+  /** Attribution estimates that follow the prompts (method atp / atp-star). */
+  estimate?: EstimateState;
+  /** Estimate vs exact, per sweep, once both exist for the same inputs. */
+  agreement?: AgreementState;
+  dataset: DatasetState;
   busy: Set<string>;
 }
 
@@ -78,6 +86,7 @@ export interface LabOptions {
 
 export class LabController {
   readonly store: Store<LabState>;
+  readonly attribution: AttributionController<LabState>;
   private model?: HookedTransformer;
   private loadAbort?: AbortController;
   private patchAbort?: AbortController;
@@ -88,8 +97,9 @@ export class LabController {
   constructor(experiment: Experiment, notices: Notice[], private readonly options: LabOptions = {}) {
     this.store = new Store<LabState>({
       experiment, notices, model: { phase: "idle" }, busy: new Set(),
-      patch: { status: "idle", progress: 0, results: {}, strTokens: [] },
+      patch: { status: "idle", progress: 0, results: {}, strTokens: [] }, dataset: { status: "idle", results: {} },
     });
+    this.attribution = new AttributionController(this.store, () => this.model);
   }
 
   get state(): Readonly<LabState> {
@@ -123,6 +133,8 @@ export class LabController {
     }
     if ("prompt" in patch || "prependBos" in patch || "topK" in patch) this.schedulePrompt();
     if (("answer" in patch || "wrong" in patch || "clean" in patch || "corrupted" in patch) && this.model) this.schedulePatchInputs();
+    const estimateInputs = ["clean", "corrupted", "answer", "wrong", "metric", "normalize", "sweeps", "method"] as const;
+    if (this.model && estimateInputs.some((k) => k in patch && patch[k] !== before[k])) this.attribution.scheduleEstimate();
     // A new prompt reaches the inside view through refreshPrompt, once its tokens exist.
     if (("view" in patch || "answer" in patch || "wrong" in patch || "position" in patch) && experiment.view === "inside") {
       this.scheduleInside();
@@ -136,6 +148,7 @@ export class LabController {
     const generation = ++this.generation;
     this.model?.dispose();
     this.model = undefined;
+    this.attribution.reset();
     this.store.set({ model: { phase: "loading" }, cfg: undefined, prompt: undefined, predictions: undefined, inside: undefined,
       patch: { status: "idle", progress: 0, results: {}, strTokens: [] } });
     if (model === "local") {
@@ -157,7 +170,7 @@ export class LabController {
       }
       this.model = loaded;
       this.store.set({ model: { phase: "ready" }, cfg: loaded.cfg, variant: loaded.variant });
-      await Promise.all([this.refreshPrompt(), this.refreshPatchInputs()]);
+      await Promise.all([this.refreshPrompt(), this.refreshPatchInputs(), this.attribution.refreshEstimate()]);
     } catch (e) {
       if (generation !== this.generation) return;
       const message = (e as Error).name === "AbortError" ? "loading was cancelled" : (e as Error).message;
@@ -171,6 +184,7 @@ export class LabController {
     const generation = ++this.generation;
     this.model?.dispose();
     this.model = undefined;
+    this.attribution.reset();
     this.store.set({ experiment: { ...this.state.experiment, model: "local" }, model: { phase: "loading" }, cfg: undefined,
       prompt: undefined, predictions: undefined, inside: undefined });
     try {
@@ -181,7 +195,7 @@ export class LabController {
       if (generation !== this.generation) return loaded.dispose();
       this.model = loaded;
       this.store.set({ model: { phase: "ready" }, cfg: loaded.cfg, variant: loaded.variant });
-      await Promise.all([this.refreshPrompt(), this.refreshPatchInputs()]);
+      await Promise.all([this.refreshPrompt(), this.refreshPatchInputs(), this.attribution.refreshEstimate()]);
     } catch (e) {
       if (generation === this.generation) this.store.set({ model: { phase: "error", error: (e as Error).message } });
     }
@@ -374,24 +388,27 @@ export class LabController {
     const sweeps = [...e.sweeps];
     const results: Partial<Record<SweepChoice, PatchResult>> = {};
     const strTokens = this.state.corrupted!.strs;
-    this.store.set({ patch: { status: "running", progress: 0, results, strTokens } });
+    const key = patchInputsKey(e);
+    this.store.set({ patch: { status: "running", progress: 0, results, strTokens, key } });
+    void this.attribution.refreshAgreement();
     try {
       for (let i = 0; i < sweeps.length; i++) {
         const sweep = sweeps[i];
-        this.store.set({ patch: { status: "running", progress: i / sweeps.length, current: sweep, results: { ...results }, strTokens } });
+        this.store.set({ patch: { status: "running", progress: i / sweeps.length, current: sweep, results: { ...results }, strTokens, key } });
         results[sweep] = await model.patch({
           sweep, clean: this.state.clean!.ids, corrupted: this.state.corrupted!.ids,
           answers: [[this.state.answer!.id!, this.state.wrong?.id ?? this.state.answer!.id!]],
           metric: e.metric, normalize: e.normalize,
         }, {
           signal: abort.signal,
-          onProgress: (f) => this.store.set({ patch: { status: "running", progress: (i + f) / sweeps.length, current: sweep, results: { ...results }, strTokens } }),
+          onProgress: (f) => this.store.set({ patch: { status: "running", progress: (i + f) / sweeps.length, current: sweep, results: { ...results }, strTokens, key } }),
         });
       }
-      this.store.set({ patch: { status: "done", progress: 1, results: { ...results }, strTokens } });
+      this.store.set({ patch: { status: "done", progress: 1, results: { ...results }, strTokens, key } });
+      await this.attribution.refreshAgreement();
     } catch (err) {
       const cancelled = (err as Error).name === "AbortError";
-      this.store.set({ patch: { status: cancelled ? "cancelled" : "error", progress: 0, results: { ...results }, strTokens,
+      this.store.set({ patch: { status: cancelled ? "cancelled" : "error", progress: 0, results: { ...results }, strTokens, key,
         error: cancelled ? undefined : (err as Error).message } });
     }
   }

@@ -96,8 +96,10 @@ window.addEventListener("hashchange", () => {
 renderTabs();
 
 // A shared patching experiment opens with its results, as it was shared.
-void lab.loadModel().then(() => {
-  if (lab.state.experiment.view === "patch" && lab.state.model.phase === "ready") return lab.runPatch();
+void lab.loadModel().then(async () => {
+  if (lab.state.experiment.view !== "patch" || lab.state.model.phase !== "ready") return;
+  await lab.runPatch();
+  if (lab.state.experiment.dataset) await lab.attribution.runDataset();
 });
 
 // Tests and curious users can reach the engine from the console.

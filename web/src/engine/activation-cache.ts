@@ -1,5 +1,7 @@
 // ActivationCache on the page: every cached activation is a view into one transferred
-// buffer (the core's cache arena), looked up with TransformerLens's key rules.
+// buffer (the core's cache arena), looked up with TransformerLens's key rules. Gradients use
+// the same class with the suffix "_grad" (TransformerLens's incl_bwd keys), so grads.get("z", 0)
+// and grads.get("blocks.0.attn.hook_z_grad") name the same tensor.
 
 import { resolveHookName } from "./hook-names";
 import type { Tensor } from "./types";
@@ -13,7 +15,7 @@ export interface CacheEntry {
 export class ActivationCache {
   private readonly index = new Map<string, Tensor>();
 
-  constructor(readonly arena: Float32Array, entries: CacheEntry[], private readonly nLayers: number) {
+  constructor(readonly arena: Float32Array, entries: CacheEntry[], private readonly nLayers: number, private readonly suffix = "") {
     for (const e of entries) {
       const size = e.shape.reduce((a, b) => a * b, 1);
       this.index.set(e.name, { data: arena.subarray(e.offset, e.offset + size), shape: e.shape });
@@ -29,9 +31,15 @@ export class ActivationCache {
     return this.index.size;
   }
 
+  /** The stored key: the hook's full name, plus the suffix of a gradient cache. */
+  private key(name: string, layer?: number, layerType?: string): string {
+    const bare = this.suffix && name.endsWith(this.suffix) ? name.slice(0, -this.suffix.length) : name;
+    return resolveHookName(bare, this.nLayers, layer, layerType) + this.suffix;
+  }
+
   has(name: string, layer?: number, layerType?: string): boolean {
     try {
-      return this.index.has(resolveHookName(name, this.nLayers, layer, layerType));
+      return this.index.has(this.key(name, layer, layerType));
     } catch {
       return false;
     }
@@ -42,7 +50,7 @@ export class ActivationCache {
    * cache.get("pattern", 0, "attn"), cache.get("k6"): the TransformerLens key rules.
    */
   get(name: string, layer?: number, layerType?: string): Tensor {
-    const full = resolveHookName(name, this.nLayers, layer, layerType);
+    const full = this.key(name, layer, layerType);
     const t = this.index.get(full);
     if (!t) throw new Error(`'${full}' is not in this cache (filtered out, or an optional hook that was not enabled)`);
     return t;

@@ -9,6 +9,8 @@ export interface EmbindModule {
   loadModel(files: unknown, options: unknown): EmbindModel | null;
   lastError(): { error: string; code: string };
   hookPointTable(): unknown[];
+  /** Pearson, Spearman and top-k overlap of an estimated sweep against the exact one. */
+  compareSweeps(estimate: ArrayLike<number>, exact: ArrayLike<number>): Record<string, number>;
   /** The WebGPU path (wasm/bindings/webgpu_session.h); null with lastError() set. */
   createWebgpuSession(model: EmbindModel, options: { name: string }): EmbindWebgpuSession | null;
   /** wasm/webgpu/hooklab_webgpu.js: the device and the asynchronous steps C++ cannot await. */
@@ -65,6 +67,15 @@ export interface EmbindModel {
   residualNorms(tokens: Int32Array): Result<Record<string, unknown>>;
   detectHeads(seqLen: number, seed: number, pool: Int32Array | null): Result<Record<string, unknown>>;
   startPatch(request: unknown): EmbindPatchJob | null;
+  /** null with lastError() set. */
+  startAttribution(request: unknown): EmbindAttribution | null;
+  patchDataset(request: unknown, jsonl: string, options: unknown): Result<Record<string, unknown>>;
+  delete(): void;
+}
+
+/** Two forwards and one backward, done once; every sweep() after that is cheap. */
+export interface EmbindAttribution {
+  sweep(sweep: string, method: string, normalize: boolean): Result<Record<string, unknown>>;
   delete(): void;
 }
 
@@ -78,6 +89,9 @@ export interface RunValue {
   logits?: Float32Array;
   logitsShape?: number[];
   cache?: { arena: Float32Array; entries: Array<{ name: string; shape: number[]; offset: number }> };
+  /** With a gradMetric: the metric's value and d metric / d activation ("<hook>_grad"). */
+  metric?: number;
+  grads?: { arena: Float32Array; entries: Array<{ name: string; shape: number[]; offset: number }> };
 }
 
 type Result<T> = T | { error: string; code: string };

@@ -21,8 +21,12 @@ export class EngineError extends Error {
   }
 }
 
-/** Requests that the worker can stop between steps without losing the model. */
-const CANCELLABLE_IN_WORKER = new Set<Request["op"]>(["patch", "load"]);
+/**
+ * Requests that the worker can stop between steps without losing the model. Attribution and
+ * dataset requests stop only before they start (or between sweeps): they are short, and
+ * restarting the worker to stop one would cost a model load.
+ */
+const CANCELLABLE_IN_WORKER = new Set<Request["op"]>(["patch", "load", "attribute", "patchDataset"]);
 
 export class EngineClient {
   private worker!: Worker;

@@ -9,13 +9,44 @@
 import { ActivationCache } from "./activation-cache";
 import { EngineClient } from "./engine-client";
 import { hookNames, resolveHookName } from "./hook-names";
-import type { WireHook } from "./protocol";
+import { checkAttributionMethod, checkDirection, checkMethod, checkMetric, checkSweep } from "./patching-names";
+import type { WireGrad, WireHook, WirePatchRequest } from "./protocol";
 import type {
-  BackendChoice, BackendInfo, ComponentAttribution, FwdHook, HeadAttribution, HeadDetectorScores, HookAction, LoadOptions, LogitLens,
-  ModelConfig, ModelSource, NamesFilter, PatchRequest, PatchResult, Predictions, ProgressOptions, ResidualNorms, Tensor, TopKEntry,
+  AttributeRequest, BackendChoice, BackendInfo, ComponentAttribution, DatasetRequest, DatasetResult, FwdHook, GradMetric, HeadAttribution,
+  HeadDetectorScores, HookAction, LoadOptions, LogitLens, ModelConfig, ModelSource, NamesFilter, PatchRequest, PatchResult, PatchSweep,
+  Predictions, ProgressOptions, ResidualNorms, SweepAgreement, Tensor, TopKEntry,
 } from "./types";
 
 type Input = string | ArrayLike<number>;
+type CacheValue = { arena: Float32Array; entries: Array<{ name: string; shape: number[]; offset: number }> };
+type RunReply = { logits?: Float32Array; logitsShape?: number[]; cache?: CacheValue; metric?: number; grads?: CacheValue; backend: string };
+
+export interface RunWithCacheOptions {
+  namesFilter?: NamesFilter;
+  useAttnResult?: boolean;
+  fwdHooks?: FwdHook[];
+  prependBos?: boolean;
+  signal?: AbortSignal;
+  /** Also run backward from `metric` and return the gradients (TransformerLens's incl_bwd=True). */
+  inclBwd?: boolean;
+  /** What the backward pass differentiates; default the mean next-token loss. */
+  metric?: GradMetric;
+  /** Hooks on the gradients (TransformerLens's add_hook(..., dir="bwd")): edit `act.data` in place. */
+  bwdHooks?: FwdHook[];
+  /** Which gradients to keep; default the same hooks as namesFilter (as in TransformerLens). */
+  gradNamesFilter?: NamesFilter;
+}
+
+export interface RunWithCacheResult {
+  logits: Tensor;
+  cache: ActivationCache;
+  tokens: Int32Array;
+  backend: string;
+  /** With inclBwd: d metric / d activation, keyed "<hook>_grad". */
+  grads?: ActivationCache;
+  /** With inclBwd: the metric's value on this run. */
+  metricValue?: number;
+}
 
 /** The lab's own asset directory (holds wasm/ and models/). */
 export function defaultAssetBase(): string {
@@ -145,14 +176,24 @@ export class HookedTransformer {
     return at;
   }
 
-  /** `backend` names what ran the pass (runs with hooks always run on wasm). */
-  async runWithCache(input: Input, options: { namesFilter?: NamesFilter; useAttnResult?: boolean; fwdHooks?: FwdHook[]; prependBos?: boolean; signal?: AbortSignal } = {}): Promise<{ logits: Tensor; cache: ActivationCache; tokens: Int32Array; backend: string }> {
+  /**
+   * `backend` names what ran the pass (runs with hooks, and backward passes, run on wasm).
+   * With inclBwd, `grads` holds d metric / d activation after every forward and backward hook.
+   */
+  async runWithCache(input: Input, options: RunWithCacheOptions = {}): Promise<RunWithCacheResult> {
     const tokens = await this.toTokens(input, options);
     const all = this.hookNames(options.useAttnResult);
     const cacheNames = options.namesFilter === undefined ? all : namesMatching(options.namesFilter, all, this.cfg.n_layers);
-    const out = await this.run(tokens, cacheNames, options.useAttnResult ?? false, options.fwdHooks ?? [], options.signal);
+    const grad = options.inclBwd ? await this.wireGrad(options, all, cacheNames) : undefined;
+    if (!options.inclBwd && (options.metric || options.bwdHooks?.length)) throw new Error("metric and bwdHooks need inclBwd: true");
+    const out = await this.run(tokens, cacheNames, options.useAttnResult ?? false, options.fwdHooks ?? [], options.signal, grad);
     const cache = new ActivationCache(out.cache!.arena, out.cache!.entries, this.cfg.n_layers);
-    return { logits: { data: out.logits!, shape: out.logitsShape! }, cache, tokens, backend: out.backend };
+    const result: RunWithCacheResult = { logits: { data: out.logits!, shape: out.logitsShape! }, cache, tokens, backend: out.backend };
+    if (out.grads) {
+      result.grads = new ActivationCache(out.grads.arena, out.grads.entries, this.cfg.n_layers, "_grad");
+      result.metricValue = out.metric;
+    }
+    return result;
   }
 
   async runWithHooks(input: Input, options: { fwdHooks: FwdHook[]; useAttnResult?: boolean; prependBos?: boolean; signal?: AbortSignal }): Promise<{ logits: Tensor; tokens: Int32Array; backend: string }> {
@@ -185,21 +226,47 @@ export class HookedTransformer {
 
   /** An activation-patching sweep of transformer_lens.patching, with its TransformerLens shape. */
   async patch(request: PatchRequest, options: ProgressOptions = {}): Promise<PatchResult> {
-    const bos = request.prependBos ?? true;
-    const [cleanTokens, corruptedTokens] = await Promise.all([
-      this.toTokens(request.clean, { prependBos: bos }), this.toTokens(request.corrupted, { prependBos: bos })]);
-    const pairs = await this.answerPairs(request.answers);
-    const metric = request.metric ?? "logit_diff";
-    return this.engine.call<PatchResult>({
-      op: "patch",
-      args: {
-        sweep: request.sweep, cleanTokens, corruptedTokens, pairs,
-        metric: typeof metric === "function" ? "custom" : metric,
-        customMetricSource: typeof metric === "function" ? metric.toString() : undefined,
-        position: request.position ?? -1, normalize: request.normalize ?? false,
-        direction: request.direction ?? "denoising",
-      },
-    }, { onProgress: (p) => options.onProgress?.(p.fraction), signal: options.signal });
+    const args = await this.wirePatchRequest(request, false);
+    return this.engine.call<PatchResult>({ op: "patch", args },
+      { onProgress: (p) => options.onProgress?.(p.fraction), signal: options.signal });
+  }
+
+  /**
+   * Attribution patching (AtP, AtP*): every cell of a sweep estimated from the clean and
+   * corrupted runs and one backward pass. With `sweeps`, all of them come from the same runs.
+   * Values are the estimated patched metric (normalised like patch() with `normalize`).
+   */
+  attribute(request: AttributeRequest & { sweeps: PatchSweep[] }, options?: { signal?: AbortSignal }): Promise<PatchResult[]>;
+  attribute(request: AttributeRequest, options?: { signal?: AbortSignal }): Promise<PatchResult>;
+  async attribute(request: AttributeRequest, options: { signal?: AbortSignal } = {}): Promise<PatchResult | PatchResult[]> {
+    const method = checkAttributionMethod(request.method);
+    const many = request.sweeps !== undefined;
+    const sweeps = (many ? request.sweeps! : [request.sweep]).map(checkSweep);
+    if (sweeps.length === 0) throw new Error("attribute() needs a sweep, or a non-empty list of sweeps");
+    const args = await this.wirePatchRequest({ ...request, sweep: sweeps[0], metric: checkMetric(request.metric ?? "logit_diff", true) }, false);
+    const results = await this.engine.call<PatchResult[]>({ op: "attribute", args: { ...args, method, sweeps } }, { signal: options.signal });
+    return many ? results : results[0];
+  }
+
+  /**
+   * One sweep over a dataset of prompt pairs (JSON lines {"clean", "corrupted", "answer"?,
+   * "wrong"?}, every prompt of the same token count): the mean of each cell and its 95 %
+   * bootstrap interval. Errors name the offending line.
+   */
+  async patchDataset(request: DatasetRequest, jsonl: string, options: { bootstrap?: number; seed?: number; signal?: AbortSignal } = {}): Promise<DatasetResult> {
+    const method = checkMethod(request.method ?? "exact");
+    const metric = checkMetric(request.metric ?? "logit_diff", method !== "exact");
+    const args = await this.wirePatchRequest({ ...request, clean: [], corrupted: [], answers: request.answers ?? [], metric }, true);
+    return this.engine.call<DatasetResult>({
+      op: "patchDataset",
+      args: { request: { ...args, method }, jsonl, bootstrap: options.bootstrap ?? 1000, seed: options.seed ?? 1, prependBos: request.prependBos ?? true },
+    }, { signal: options.signal });
+  }
+
+  /** How well an estimated sweep agrees with the exact one (Pearson, Spearman, top-k overlap). */
+  async compareSweeps(estimate: ArrayLike<number>, exact: ArrayLike<number>): Promise<SweepAgreement> {
+    if (estimate.length !== exact.length) throw new Error(`the sweeps have ${estimate.length} and ${exact.length} cells`);
+    return this.engine.call({ op: "compareSweeps", args: { estimate: Float64Array.from(estimate), exact: Float64Array.from(exact) } });
   }
 
   async logitLens(input: Input, options: { positions?: number[]; answers?: Array<[number | string, number | string]>; k?: number } = {}): Promise<LogitLens> {
@@ -269,16 +336,44 @@ export class HookedTransformer {
     return Promise.all(answers.map(async ([a, w]) => [await id(a), await id(w)] as [number, number]));
   }
 
-  private async run(tokens: Int32Array, cacheNames: string[] | null, useAttnResult: boolean, fwdHooks: FwdHook[], signal?: AbortSignal) {
-    const all = this.hookNames(useAttnResult);
+  /** Tokens, answer ids and checked names of a patching request, as the worker takes them. */
+  private async wirePatchRequest(request: PatchRequest, allowNoTokens: boolean): Promise<WirePatchRequest> {
+    const bos = request.prependBos ?? true;
+    const sweep = checkSweep(request.sweep);
+    const metric = request.metric ?? "logit_diff";
+    const [cleanTokens, corruptedTokens] = allowNoTokens ? [new Int32Array(0), new Int32Array(0)] : await Promise.all([
+      this.toTokens(request.clean, { prependBos: bos }), this.toTokens(request.corrupted, { prependBos: bos })]);
+    return {
+      sweep, cleanTokens, corruptedTokens, pairs: await this.answerPairs(request.answers),
+      metric: typeof metric === "function" ? "custom" : checkMetric(metric),
+      customMetricSource: typeof metric === "function" ? metric.toString() : undefined,
+      position: request.position ?? -1, normalize: request.normalize ?? false,
+      direction: checkDirection(request.direction ?? "denoising"),
+    };
+  }
+
+  private async wireGrad(options: RunWithCacheOptions, all: string[], cacheNames: string[]): Promise<WireGrad> {
+    const m = options.metric ?? { kind: "loss" };
+    const metric = {
+      metric: checkMetric(m.kind, true), position: m.position ?? -1, pairs: await this.answerPairs(m.answers ?? []),
+      linearWeights: m.linearWeights ? Float32Array.from(m.linearWeights) : undefined,
+    };
+    const names = options.gradNamesFilter === undefined ? cacheNames : namesMatching(options.gradNamesFilter, all, this.cfg.n_layers);
+    return { metric, names, bwdHooks: this.wireHooks(options.bwdHooks ?? [], all) };
+  }
+
+  private wireHooks(fwdHooks: FwdHook[], all: string[]): WireHook[] {
     const hooks: WireHook[] = [];
-    const transfer: Transferable[] = [];
     for (const [target, action] of fwdHooks) {
       const names = typeof target === "string" ? [resolveHookName(target, this.cfg.n_layers)] : namesMatching(target, all, this.cfg.n_layers);
       for (const name of names) hooks.push(wireHook(name, action));
     }
-    return this.engine.call<{ logits?: Float32Array; logitsShape?: number[]; cache?: { arena: Float32Array; entries: Array<{ name: string; shape: number[]; offset: number }> }; backend: string }>(
-      { op: "run", args: { tokens, cacheNames, useAttnResult, returnLogits: true, hooks } }, { signal, transfer });
+    return hooks;
+  }
+
+  private async run(tokens: Int32Array, cacheNames: string[] | null, useAttnResult: boolean, fwdHooks: FwdHook[], signal?: AbortSignal, grad?: WireGrad) {
+    const hooks = this.wireHooks(fwdHooks, this.hookNames(useAttnResult));
+    return this.engine.call<RunReply>({ op: "run", args: { tokens, cacheNames, useAttnResult, returnLogits: true, hooks, grad } }, { signal });
   }
 }
 

@@ -2,7 +2,7 @@
 // (worker.ts). Requests carry an id; the worker answers with progress messages and then
 // exactly one result or error for that id. Large arrays travel as transferred buffers.
 
-import type { BackendChoice, BackendInfo, ModelConfig, ModelSource, Processing, WebgpuOptions } from "./types";
+import type { BackendChoice, BackendInfo, ModelConfig, ModelSource, PatchDirection, Processing, WebgpuOptions } from "./types";
 
 export interface InitArgs {
   /** URL of the directory holding wasm/ and models/. */
@@ -31,7 +31,24 @@ export interface WirePatchRequest {
   customMetricSource?: string;
   position: number;
   normalize: boolean;
-  direction: "denoising" | "noising";
+  direction: PatchDirection;
+  /** "exact" (default), "atp" or "atp-star". */
+  method?: string;
+}
+
+/** The metric of a backward pass (the core's gradMetric). */
+export interface WireGradMetric {
+  metric: string;
+  position: number;
+  pairs: Array<[number, number]>;
+  linearWeights?: Float32Array;
+}
+
+/** run_with_cache(incl_bwd=True): which gradients to keep and the hooks on the gradients. */
+export interface WireGrad {
+  metric: WireGradMetric;
+  names: string[] | null;
+  bwdHooks: WireHook[];
 }
 
 export type Request =
@@ -41,10 +58,14 @@ export type Request =
   | { op: "strTokens"; args: { tokens: Int32Array } }
   | { op: "decode"; args: { tokens: Int32Array } }
   | { op: "singleToken"; args: { text: string } }
-  | { op: "run"; args: { tokens: Int32Array; cacheNames: string[] | null; useAttnResult: boolean; returnLogits: boolean; hooks: WireHook[] } }
+  | { op: "run"; args: { tokens: Int32Array; cacheNames: string[] | null; useAttnResult: boolean; returnLogits: boolean; hooks: WireHook[]; grad?: WireGrad } }
   | { op: "topK"; args: { logits: Float32Array; k: number } }
   | { op: "loss"; args: { tokens: Int32Array } }
   | { op: "patch"; args: WirePatchRequest }
+  /** Attribution patching: every sweep from one session (two forwards and one backward). */
+  | { op: "attribute"; args: WirePatchRequest & { method: string; sweeps: string[] } }
+  | { op: "patchDataset"; args: { request: WirePatchRequest; jsonl: string; bootstrap: number; seed: number; prependBos: boolean } }
+  | { op: "compareSweeps"; args: { estimate: Float64Array; exact: Float64Array } }
   | { op: "logitLens"; args: { tokens: Int32Array; positions: number[]; pairs: Array<[number, number]>; k: number } }
   | { op: "componentAttribution"; args: { tokens: Int32Array; position: number; pairs: Array<[number, number]> } }
   | { op: "headAttribution"; args: { tokens: Int32Array; position: number; pairs: Array<[number, number]> } }

@@ -7,9 +7,9 @@
 // WebGPU (webgpu-session.ts). If the GPU is lost, the request is re-run on wasm, a "backend"
 // message tells the page, and the engine stays on wasm.
 
-import { chooseVariant, loadCoreModule, unwrap, type EmbindModel, type EmbindModule, type RunValue, type Variant } from "./core-module";
+import { chooseVariant, loadCoreModule, unwrap, type EmbindAttribution, type EmbindModel, type EmbindModule, type RunValue, type Variant } from "./core-module";
 import { openModel } from "./model-source";
-import type { RequestMessage, ResponseMessage, WireHook, WirePatchRequest } from "./protocol";
+import type { RequestMessage, ResponseMessage, WireGrad, WireHook, WirePatchRequest } from "./protocol";
 import type { BackendInfo } from "./types";
 import { closeGpuPath, openGpuPath, patchOnGpu, runOnGpu, type GpuPath } from "./webgpu-session";
 
@@ -29,6 +29,11 @@ let backend: BackendInfo = { kind: "wasm", name: "", requested: "auto" };
 const cancelled = new Set<number>();
 const aborters = new Map<number, AbortController>();
 let queue: Promise<void> = Promise.resolve();
+/**
+ * The last attribution session, kept because the lab asks for the same prompts again with
+ * another method or sweep list; any other request replaces (and frees) it.
+ */
+let attribution: { key: string; session: EmbindAttribution } | undefined;
 
 /** wasm/bindings/peak_bindings.cpp: benchmark probes, not part of the engine's API. */
 interface BenchProbes {
@@ -85,8 +90,8 @@ function wireHooks(hooks: WireHook[]): unknown[] {
   });
 }
 
-function abortError(): Error {
-  const e = new Error("the patching sweep was cancelled");
+function abortError(what = "the patching sweep"): Error {
+  const e = new Error(`${what} was cancelled`);
   e.name = "AbortError";
   return e;
 }
@@ -123,7 +128,8 @@ async function onGpuOrWasm<T>(id: number, onGpu: ((g: GpuPath) => Promise<T>) | 
 /** A forward pass, with the name of the backend that ran it. */
 async function forward(id: number, tokens: Int32Array, options: Record<string, unknown>): Promise<RunValue & { backend: string }> {
   const m = requireModel();
-  const hooked = Array.isArray(options.hooks) && options.hooks.length > 0;
+  // Hooks that edit activations and backward passes exist on wasm only.
+  const hooked = Array.isArray(options.hooks) && options.hooks.length > 0 || options.gradMetric !== undefined;
   return onGpuOrWasm(id,
     hooked ? null : async (g) => ({ ...(await runOnGpu(core!, g, tokens, options)), backend: g.name }),
     () => ({ ...unwrap(m.run(tokens, options)), backend: m.config().backend }));
@@ -163,6 +169,41 @@ async function patchOnWasm(m: EmbindModel, request: Record<string, unknown>, che
   }
 }
 
+/** The core's run options for run_with_cache(incl_bwd=True). */
+function gradOptions(grad: WireGrad): Record<string, unknown> {
+  const options: Record<string, unknown> = { gradMetric: grad.metric, bwdHooks: wireHooks(grad.bwdHooks) };
+  if (grad.names) options.gradNames = grad.names;
+  return options;
+}
+
+function dropAttribution(): void {
+  attribution?.session.delete();
+  attribution = undefined;
+}
+
+/** The session for these prompts and metric: the cached one, or a new one (2 forwards + 1 backward). */
+function attributionSession(m: EmbindModel, r: WirePatchRequest): EmbindAttribution {
+  const key = JSON.stringify([Array.from(r.cleanTokens), Array.from(r.corruptedTokens), r.metric, r.position, r.pairs, r.direction]);
+  if (attribution?.key === key) return attribution.session;
+  dropAttribution();
+  const session = m.startAttribution({ ...r, method: "atp" });
+  if (!session) unwrap(core!.lastError());
+  attribution = { key, session: session! };
+  return session!;
+}
+
+/** Every asked sweep from one session; a cancel is seen before the runs and between sweeps. */
+function attribute(id: number, r: WirePatchRequest & { method: string; sweeps: string[] }): unknown[] {
+  const m = requireModel();
+  if (cancelled.has(id)) throw abortError("the attribution");
+  const session = attributionSession(m, r);
+  const backendName = m.config().backend;
+  return r.sweeps.map((sweep) => {
+    if (cancelled.has(id)) throw abortError("the attribution");
+    return { ...unwrap(session.sweep(sweep, r.method, r.normalize)), backend: backendName };
+  });
+}
+
 async function handle(message: RequestMessage): Promise<unknown> {
   const { id } = message;
   switch (message.op) {
@@ -187,6 +228,7 @@ async function handle(message: RequestMessage): Promise<unknown> {
       try {
         closeGpuPath(core, gpu);
         gpu = undefined;
+        dropAttribution();
         model?.delete();
         model = undefined;
         const loaded = core.loadModel({
@@ -224,6 +266,7 @@ async function handle(message: RequestMessage): Promise<unknown> {
       const a = message.args;
       const options: Record<string, unknown> = { useAttnResult: a.useAttnResult, returnLogits: a.returnLogits, hooks: wireHooks(a.hooks) };
       if (a.cacheNames) options.cacheNames = a.cacheNames;
+      if (a.grad) Object.assign(options, gradOptions(a.grad));
       return forward(id, a.tokens, options);
     }
     case "topK":
@@ -235,6 +278,17 @@ async function handle(message: RequestMessage): Promise<unknown> {
     }
     case "patch":
       return runPatch(id, message.args);
+    case "attribute":
+      // Attribution always runs on the wasm model (the GPU path has no backward pass).
+      return attribute(id, message.args);
+    case "patchDataset": {
+      if (cancelled.has(id)) throw abortError("the dataset sweep");
+      const { request, jsonl, bootstrap, seed, prependBos } = message.args;
+      return unwrap(requireModel().patchDataset(request, jsonl, { bootstrap, seed, prependBos }));
+    }
+    case "compareSweeps":
+      if (!core) throw new Error("the engine is not initialised");
+      return core.compareSweeps(message.args.estimate, message.args.exact);
     case "logitLens": {
       const a = message.args;
       const m = requireModel();

@@ -1,12 +1,17 @@
 // The experiment a page shows: everything a shared URL restores. Pure data and validation.
 
-export const SWEEP_CHOICES = ["resid_pre", "attn_out", "mlp_out", "head_out"] as const;
-export const METRICS = ["logit_diff", "prob", "logprob", "rank"] as const;
+import { METRICS as METRIC_TABLE, PATCH_METHODS, type MetricName, type PatchMethod, type PatchSweep } from "../engine/generated/patching";
+
+export const SWEEP_CHOICES = ["resid_pre", "attn_out", "mlp_out", "head_out"] as const satisfies readonly PatchSweep[];
+/** The lab's metrics: those of the core's table that read answer tokens (the lab asks for them). */
+export const METRICS: readonly MetricName[] = METRIC_TABLE.filter((m) => m.answers > 0).map((m) => m.name);
+/** exact: one patched forward per cell (Run); atp / atp-star: estimates that follow every edit. */
+export const METHODS: readonly PatchMethod[] = PATCH_METHODS;
 export const VIEWS = ["predict", "inside", "patch"] as const;
 export const INSIDE_PANELS = ["norms", "attention", "lens", "dla", "detectors"] as const;
 
 export type SweepChoice = (typeof SWEEP_CHOICES)[number];
-export type MetricChoice = (typeof METRICS)[number];
+export type MetricChoice = MetricName;
 export type ViewChoice = (typeof VIEWS)[number];
 
 export interface Experiment {
@@ -28,6 +33,10 @@ export interface Experiment {
   metric: MetricChoice;
   normalize: boolean;
   sweeps: SweepChoice[];
+  /** How the patching heatmaps are estimated as the prompts change ("exact": only on Run). */
+  method: PatchMethod;
+  /** JSONL prompt pairs of the dataset panel ("" when none). */
+  dataset: string;
   view: ViewChoice;
 }
 
@@ -47,10 +56,21 @@ export const DEFAULT_EXPERIMENT: Readonly<Experiment> = Object.freeze<Experiment
   metric: "logit_diff",
   normalize: true,
   sweeps: ["resid_pre", "attn_out", "mlp_out", "head_out"],
+  method: "exact",
+  dataset: "",
   view: "predict",
 });
 
 export const MAX_TEXT = 4000;  // characters per prompt: far beyond n_ctx tokens, bounded for URLs
+/** A dataset travels in a link only up to this size; larger ones stay in the page. */
+export const DATASET_SHARE_LIMIT = MAX_TEXT;
+/** The most a pasted dataset may hold (the engine tokenizes every line of it). */
+export const MAX_DATASET = 200_000;
+
+/** The inputs a patching result depends on: an estimate and an exact sweep compare only when equal. */
+export function patchInputsKey(e: Experiment): string {
+  return JSON.stringify([e.clean, e.corrupted, e.answer, e.wrong, e.metric, e.normalize]);
+}
 const MODEL_NAME = /^[\w.-]+(\/[\w.-]+)?$/;
 
 /**
@@ -106,6 +126,8 @@ export function sanitizeExperiment(raw: Record<string, unknown>): { experiment: 
   text("wrong");
   choice("metric", METRICS);
   flag("normalize");
+  choice("method", METHODS);
+  text("dataset");
   choice("view", VIEWS);
   if (raw.sweeps !== undefined) {
     const list = typeof raw.sweeps === "string" ? raw.sweeps.split(",") : raw.sweeps;

@@ -4,7 +4,7 @@
 // notice that says what could not be restored.
 
 import { compressToEncodedURIComponent, decompressFromEncodedURIComponent } from "lz-string";
-import { DEFAULT_EXPERIMENT, sanitizeExperiment, type Experiment } from "./experiment";
+import { DATASET_SHARE_LIMIT, DEFAULT_EXPERIMENT, sanitizeExperiment, type Experiment } from "./experiment";
 
 export const URL_VERSION = 1;
 const READABLE_LIMIT = 600;  // characters of fragment before we compress
@@ -16,10 +16,16 @@ export interface DecodedState {
   notices: string[];
 }
 
+/** Whether the experiment's dataset fits in a link (a larger one is left out of it). */
+export function datasetShareable(e: Experiment): boolean {
+  return e.dataset.length <= DATASET_SHARE_LIMIT;
+}
+
 /** Only the fields that differ from the defaults go into the URL. */
 function changedFields(e: Experiment): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [key, value] of Object.entries(e)) {
+    if (key === "dataset" && !datasetShareable(e)) continue;
     const def = (DEFAULT_EXPERIMENT as unknown as Record<string, unknown>)[key];
     const same = Array.isArray(value) ? value.join() === (def as unknown[]).join() : value === def;
     if (same) continue;

@@ -1,5 +1,6 @@
-// Small charts (Observable Plot): a line per layer, bars per component.
+// Small charts (Observable Plot): a line per layer, bars per component, estimate vs exact.
 import * as Plot from "@observablehq/plot";
+import type { ScatterPoint } from "../analysis/attribution";
 import { el } from "./dom";
 import { exportButtons } from "./export";
 
@@ -28,4 +29,24 @@ export function barChart(id: string, title: string, labels: string[], values: Ar
   }) as HTMLElement;
   return el("figure", { "data-chart": id }, el("figcaption", {}, title), svg,
     exportButtons(id, () => svg.querySelector("svg") ?? (svg as unknown as SVGSVGElement), () => ({ columns: ["component", yLabel], rows: data.map((d) => [d.label, d.v]) }), () => data));
+}
+
+/** Estimate (y) against exact (x) per cell, the diagonal for reference, flagged cells ringed. */
+export function scatterChart(id: string, title: string, points: ScatterPoint[], xLabel: string, yLabel: string): HTMLElement {
+  const values = points.flatMap((p) => [p.exact, p.estimate]).filter(Number.isFinite);
+  const lo = Math.min(0, ...values), hi = Math.max(0, ...values);
+  const svg = Plot.plot({
+    width: 340, height: 300, marginLeft: 60,
+    style: { background: "transparent", color: "var(--fg)" },
+    x: { label: xLabel, grid: true, domain: [lo, hi] },
+    y: { label: yLabel, grid: true, domain: [lo, hi] },
+    marks: [
+      Plot.line([[lo, lo], [hi, hi]], { stroke: "currentColor", strokeOpacity: 0.3 }),
+      Plot.dot(points, { x: "exact", y: "estimate", fill: "var(--accent)", r: 2.5, title: (p: ScatterPoint) => p.label, tip: true }),
+      Plot.dot(points.filter((p) => p.flagged), { x: "exact", y: "estimate", stroke: "var(--fg)", r: 6 }),
+    ],
+  }) as HTMLElement;
+  return el("figure", { "data-chart": id }, el("figcaption", {}, title), svg,
+    exportButtons(id, () => svg.querySelector("svg") ?? (svg as unknown as SVGSVGElement),
+      () => ({ columns: ["cell", xLabel, yLabel], rows: points.map((p) => [p.label, p.exact, p.estimate]) }), () => points));
 }

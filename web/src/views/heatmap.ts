@@ -21,6 +21,12 @@ export interface HeatmapSpec {
   domain?: [number, number];
   onCellClick?: (row: number, col: number) => void;
   cellSize?: number;
+  /** Row-major indices of cells to outline (e.g. where an estimate disagrees with the exact sweep). */
+  flagged?: number[];
+  /** More about a cell (row-major index), shown after its value on hover and in its tooltip. */
+  cellDetail?: (index: number) => string;
+  /** Extra attributes of the figure (what the values were computed from, for tests and readers). */
+  data?: Record<string, string>;
 }
 
 export function renderHeatmap(spec: HeatmapSpec): HTMLElement {
@@ -29,6 +35,8 @@ export function renderHeatmap(spec: HeatmapSpec): HTMLElement {
   const cells = Array.from({ length: rows * cols }, (_, i) => ({
     row: Math.floor(i / cols), col: i % cols, x: x[i % cols], y: y[Math.floor(i / cols)], value: spec.values[i],
   }));
+  const flagged = new Set(spec.flagged ?? []);
+  const detail = (i: number) => (spec.cellDetail ? ` · ${spec.cellDetail(i)}` : "");
   let maxAbs = 0;
   for (let i = 0; i < spec.values.length; i++) if (Number.isFinite(spec.values[i])) maxAbs = Math.max(maxAbs, Math.abs(spec.values[i]));
   const cell = spec.cellSize ?? Math.max(14, Math.min(34, Math.floor(640 / Math.max(cols, 1))));
@@ -48,7 +56,7 @@ export function renderHeatmap(spec: HeatmapSpec): HTMLElement {
     marks: [
       Plot.cell(cells, {
         x: "x", y: "y", fill: "value", inset: 0.5,
-        title: (d: (typeof cells)[number]) => `${d.y} · ${d.x}: ${formatNumber(d.value, 4)}`,
+        title: (d: (typeof cells)[number]) => `${d.y} · ${d.x}: ${formatNumber(d.value, 4)}${detail(d.row * cols + d.col)}`,
         render: (index, scales, values, dimensions, context, next) => {
           const g = next!(index, scales, values, dimensions, context) as SVGGElement;
           g.querySelectorAll("rect").forEach((rect, k) => {
@@ -56,6 +64,11 @@ export function renderHeatmap(spec: HeatmapSpec): HTMLElement {
             rect.setAttribute("data-row", String(d.row));
             rect.setAttribute("data-col", String(d.col));
             rect.setAttribute("data-value", String(d.value));
+            if (flagged.has(d.row * cols + d.col)) {
+              rect.setAttribute("data-flagged", "true");
+              rect.setAttribute("stroke", "var(--fg)");
+              rect.setAttribute("stroke-width", "2");
+            }
           });
           return g;
         },
@@ -68,10 +81,11 @@ export function renderHeatmap(spec: HeatmapSpec): HTMLElement {
     class: "heatmap", tabindex: 0, "data-heatmap": spec.id,
     "aria-label": `${spec.title}: ${rows} by ${cols} heatmap; arrow keys move, Enter selects`,
   }, el("figcaption", {}, spec.title), svg, status);
+  for (const [k, v] of Object.entries(spec.data ?? {})) figure.setAttribute(`data-${k}`, v);
 
   let cursor = { row: 0, col: 0 };
   const describe = (row: number, col: number) =>
-    `${spec.yLabel} ${spec.rowLabels[row]} · ${spec.xLabel} ${spec.colLabels[col]}: ${formatNumber(spec.values[row * cols + col], 4)}`;
+    `${spec.yLabel} ${spec.rowLabels[row]} · ${spec.xLabel} ${spec.colLabels[col]}: ${formatNumber(spec.values[row * cols + col], 4)}${detail(row * cols + col)}`;
   const highlight = () => {
     figure.querySelectorAll("rect[data-cursor]").forEach((r) => r.removeAttribute("data-cursor"));
     const rect = figure.querySelector(`rect[data-row="${cursor.row}"][data-col="${cursor.col}"]`);

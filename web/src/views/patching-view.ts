@@ -6,6 +6,7 @@ import { visibleToken } from "../analysis/token-display";
 import { METRICS, SWEEP_CHOICES, type SweepChoice } from "../state/experiment";
 import { el, formatNumber, replaceChildren, section } from "./dom";
 import { renderHeatmap } from "./heatmap";
+import { datasetPanel, estimateSection, methodControl } from "./attribution-view";
 
 const SWEEP_TITLES: Record<SweepChoice, string> = {
   resid_pre: "Residual stream (resid_pre)", attn_out: "Attention output (attn_out)", mlp_out: "MLP output (mlp_out)",
@@ -114,6 +115,7 @@ export function patchingView(lab: LabController): HTMLElement {
     }
     replaceChildren(results, ...blocks);
   };
+  const dataset = datasetPanel(lab);
   lab.store.subscribe((_, c) => {
     if (c.has("experiment") || c.has("clean") || c.has("corrupted") || c.has("difference") || c.has("patch") || c.has("model") || c.has("answer") || c.has("wrong")) renderInputs();
     if (c.has("patch") || c.has("cfg")) renderResults();
@@ -128,5 +130,5 @@ export function patchingView(lab: LabController): HTMLElement {
     el("div", { class: "row" }, answerField(lab, "answer", "answer"), answerField(lab, "wrong", "wrong"),
       el("label", { class: "inline" }, "metric", metric), el("label", { class: "inline" }, normalize, "normalise (patched − corrupted) / (clean − corrupted)")),
     el("div", { class: "row" }, "patch:", ...sweeps.map(({ sw, box }) => el("label", { class: "inline" }, box, sw))),
-    el("div", { class: "row" }, run, cancel, status), progress, results);
+    el("div", { class: "row" }, run, cancel, methodControl(lab), dataset.toggle, status), progress, estimateSection(lab), results, dataset.panel);
 }

@@ -1,0 +1,128 @@
+// Attribution patching in the patching view: the method selector, the estimate heatmaps that
+// follow every edit, estimate vs exact (scatter, correlations, the cells that disagree most),
+// and the dataset panel (means over prompt pairs with their 95 % intervals). Rendering only:
+// the numbers come from the store, their shaping from analysis/attribution.ts.
+import type { LabController } from "../app/lab-controller";
+import { describeCell, disagreements, intervalWidths, scatterPoints, sweepAxes } from "../analysis/attribution";
+import type { PatchMethod, PatchResult, SweepAgreement } from "../engine";
+import { MAX_DATASET, METHODS, SWEEP_CHOICES, patchInputsKey, type SweepChoice } from "../state/experiment";
+import { datasetShareable } from "../state/url-state";
+import { scatterChart } from "./charts";
+import { el, formatNumber, replaceChildren } from "./dom";
+import { renderHeatmap } from "./heatmap";
+
+const METHOD_LABELS: Record<PatchMethod, string> = { exact: "exact (Run)", atp: "AtP", "atp-star": "AtP*" };
+const SWEEP_TITLES: Record<SweepChoice, string> = {
+  resid_pre: "Residual stream (resid_pre)", attn_out: "Attention output (attn_out)", mlp_out: "MLP output (mlp_out)",
+  head_out: "Attention heads (z, all positions)",
+};
+
+/** The estimate method: exact computes only on Run; AtP and AtP* follow every edit. */
+export function methodControl(lab: LabController): HTMLElement {
+  const select = el("select", { "aria-label": "estimate method", "data-testid": "method" },
+    ...METHODS.map((m) => el("option", { value: m }, METHOD_LABELS[m])));
+  select.value = lab.state.experiment.method;
+  select.addEventListener("change", () => lab.update({ method: select.value as PatchMethod }));
+  lab.store.subscribe((s, c) => c.has("experiment") && (select.value = s.experiment.method));
+  return el("label", { class: "inline", title: "AtP / AtP*: gradient estimates of every cell, recomputed as you edit" }, "estimate", select);
+}
+
+function sweepHeatmap(id: string, title: string, r: PatchResult, strTokens: string[], lab: LabController,
+  extra: { values?: ArrayLike<number>; flagged?: number[]; cellDetail?: (i: number) => string; data?: Record<string, string>; sequential?: boolean; noClick?: boolean } = {}): HTMLElement {
+  const axes = sweepAxes(r.shape, r.axes, strTokens);
+  return renderHeatmap({
+    id, title, rowLabels: axes.rows, colLabels: axes.cols, values: extra.values ?? r.values, xLabel: axes.xLabel, yLabel: "layer",
+    scale: extra.sequential ? "sequential" : "diverging", flagged: extra.flagged, cellDetail: extra.cellDetail, data: extra.data,
+    onCellClick: extra.noClick ? undefined : axes.byHead ? (l, h) => { lab.inspect(l, null); lab.update({ head: h }); } : (l, pos) => lab.inspect(l, pos),
+  });
+}
+
+function agreementBlock(sweep: SweepChoice, method: PatchMethod, est: PatchResult, exact: PatchResult, a: SweepAgreement, strTokens: string[], flagged: number[]): HTMLElement {
+  const axes = sweepAxes(est.shape, est.axes, strTokens);
+  const points = scatterPoints(est.values, exact.values, axes.rows, axes.cols, flagged);
+  const stats = `Pearson ${formatNumber(a.pearson, 3)} · Spearman ${formatNumber(a.spearman, 3)} · top-${a.topK} overlap ${Math.round(100 * a.topKOverlap)} % (${a.cells} cells)`;
+  return el("div", { class: "agreement" },
+    scatterChart(`compare-${sweep}`, `${SWEEP_TITLES[sweep]}: ${METHOD_LABELS[method]} vs exact`, points, "exact", `${METHOD_LABELS[method]} estimate`),
+    el("p", { "data-testid": `agreement-${sweep}` }, stats),
+    flagged.length ? el("div", { class: "muted" }, "Largest disagreements (outlined in the estimate):") : null,
+    el("ul", { "data-testid": `disagreements-${sweep}` }, ...flagged.map((i) => el("li", {},
+      `${describeCell(i, axes.rows, axes.cols)}: estimate ${formatNumber(est.values[i], 3)}, exact ${formatNumber(exact.values[i], 3)}`))));
+}
+
+function renderEstimate(lab: LabController, box: HTMLElement): void {
+  const s = lab.state, e = s.experiment, est = s.estimate;
+  if (e.method === "exact" || !est) return replaceChildren(box);
+  const stale = est.status === "running" || est.key !== patchInputsKey(e);
+  const status = est.status === "error" ? `No estimate: ${est.error}.`
+    : stale ? "Updating the estimate…" : `${METHOD_LABELS[est.method]}: every cell from one backward pass; it follows your edits. Run computes the exact sweep to compare.`;
+  const agreement = s.agreement?.key === est.key && s.agreement.method === est.method ? s.agreement : undefined;
+  const metricLabel = `${e.metric}${e.normalize ? " (normalised)" : ""}`;
+  const blocks = SWEEP_CHOICES.flatMap((sweep) => {
+    const r = est.results[sweep];
+    if (!r) return [];
+    const exact = agreement?.bySweep[sweep] ? s.patch.results[sweep] : undefined;
+    const flagged = exact ? disagreements(r.values, exact.values, 5) : [];
+    const heatmap = sweepHeatmap(`estimate-${sweep}`, `${SWEEP_TITLES[sweep]} · ${METHOD_LABELS[est.method]} estimate · ${metricLabel}`, r, est.strTokens, lab,
+      { flagged, data: { corrupted: est.corrupted, method: est.method, stale: String(stale) } });
+    return [el("div", { class: "estimate-row" }, heatmap,
+      exact ? agreementBlock(sweep, est.method, r, exact, agreement!.bySweep[sweep]!, est.strTokens, flagged) : null)];
+  });
+  replaceChildren(box, el("h3", {}, "Attribution estimate"),
+    el("p", { class: est.status === "error" ? "notice" : "muted", "data-testid": "estimate-status" }, status), ...blocks);
+}
+
+export function estimateSection(lab: LabController): HTMLElement {
+  const box = el("div", { class: "estimate-results", "data-testid": "estimate-results" });
+  lab.store.subscribe((_, c) => {
+    if (c.has("estimate") || c.has("agreement") || c.has("experiment") || c.has("cfg")) renderEstimate(lab, box);
+  });
+  renderEstimate(lab, box);
+  return box;
+}
+
+function renderDataset(lab: LabController, note: HTMLElement, status: HTMLElement, results: HTMLElement): void {
+  const s = lab.state, e = s.experiment, d = s.dataset;
+  replaceChildren(note, datasetShareable(e) ? null
+    : `This dataset (${e.dataset.length} characters) is too large to share: links and embeds leave it out.`);
+  replaceChildren(status, d.status === "running" ? "Running over the dataset…"
+    : d.status === "error" ? el("div", { class: "notice", "data-testid": "dataset-error" }, `Error: ${d.error}`) : null);
+  const blocks = SWEEP_CHOICES.flatMap((sweep) => {
+    const r = d.results[sweep];
+    if (!r) return [];
+    const ci = (i: number) => `95 % CI [${formatNumber(r.ciLow[i], 3)}, ${formatNumber(r.ciHigh[i], 3)}] over ${r.pairs} pairs`;
+    const title = `${SWEEP_TITLES[sweep]} · mean over ${r.pairs} pairs (${METHOD_LABELS[d.method ?? "exact"]})`;
+    // Every pair has its own tokens: the columns are positions only.
+    const positions = Array.from({ length: r.shape[1] }, () => "");
+    return [el("div", { class: "estimate-row" },
+      sweepHeatmap(`dataset-${sweep}`, title, r, positions, lab, { values: r.mean, cellDetail: ci, noClick: true }),
+      sweepHeatmap(`dataset-ci-${sweep}`, "95 % interval width", r, positions, lab,
+        { values: intervalWidths(r.ciLow, r.ciHigh), sequential: true, cellDetail: ci, noClick: true }))];
+  });
+  replaceChildren(results, ...blocks);
+}
+
+/** Paste JSONL prompt pairs; the chosen sweeps run over all of them (button, or a shared link). */
+export function datasetPanel(lab: LabController): { panel: HTMLElement; toggle: HTMLElement } {
+  const input = el("textarea", { rows: 5, maxlength: MAX_DATASET, "aria-label": "dataset (JSON lines)", "data-testid": "dataset-input",
+    placeholder: '{"clean": "…John gave a drink to", "corrupted": "…Mary gave a drink to", "answer": " Mary", "wrong": " John"}' });
+  input.value = lab.state.experiment.dataset;
+  input.addEventListener("input", () => lab.update({ dataset: input.value }));
+  const run = el("button", { "data-testid": "run-dataset", onclick: () => void lab.attribution.runDataset() }, "Run on dataset");
+  const note = el("div", { class: "muted", "data-testid": "dataset-share-note" });
+  const status = el("div", { "data-testid": "dataset-status" });
+  const results = el("div", { "data-testid": "dataset-results" });
+  // Hidden unless asked for or restored from a link, so the patching view looks as before.
+  const panel = el("div", { "data-testid": "dataset-panel", hidden: !lab.state.experiment.dataset },
+    el("h3", {}, "Dataset of prompt pairs"),
+    el("p", { class: "muted" }, "One JSON object per line; every prompt must have the same number of tokens. The chosen activations are patched on every pair with the method above; cells show the mean and its 95 % bootstrap interval."),
+    input, el("div", { class: "row" }, run, note), status, results);
+  const toggle = el("button", { class: "secondary", "data-testid": "dataset-toggle", onclick: () => (panel.hidden = !panel.hidden) }, "Dataset…");
+  const render = () => {
+    if (document.activeElement !== input && input.value !== lab.state.experiment.dataset) input.value = lab.state.experiment.dataset;
+    if (lab.state.experiment.dataset) panel.hidden = false;
+    renderDataset(lab, note, status, results);
+  };
+  lab.store.subscribe((_, c) => (c.has("dataset") || c.has("experiment")) && render());
+  render();
+  return { panel, toggle };
+}
