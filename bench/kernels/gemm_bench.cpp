@@ -1,12 +1,17 @@
 // GEMM micro-benchmark: GFLOP/s of Backend::matmul on GPT-2-small shapes, next to the
 // machine's per-thread SIMD peak (independent mul+add chains in registers, no memory traffic).
+// Under each forward row, a "^T" row times the backward's Backend::matmul_transposed with the
+// same weights ([M, N] x W^T -> [M, K], the same flops) and gives its time relative to the
+// forward's ("T/fwd").
 //
 //   Emscripten: wasm SIMD backend, 1 thread (single-threaded build) or 1 and 2 threads
 //               (pthreads build), run in Node or a browser page.
 //   Native:     the fastest backend compiled in (XNNPACK), 1 and 2 threads.
 //
-// Usage: gemm_bench [--quick] [--min-seconds S] [--clock wall|cpu]
+// Usage: gemm_bench [--quick] [--m M1,M2,...] [--kn KxN,...] [--min-seconds S] [--clock wall|cpu]
 //   --quick    skips M = 1024 (its 50257-wide product alone is ~80 GFLOP).
+//   --m        the row counts to measure (default 8,32,128,1024).
+//   --kn       the weight shapes KxN to measure (default 768x2304,768x768,768x3072,3072x768,768x50257).
 //   --clock    cpu times the 1-thread columns (peak included) by process CPU time, for loaded
 //              machines; multi-thread columns always use wall time.
 #include <algorithm>
@@ -66,6 +71,20 @@ struct Shape {
   int64_t m, k, n;
 };
 
+// "16,64" -> {16, 64}; "768x768,3072x768" -> {768, 768, 3072, 768}. Stops at the first
+// character that is not a number or a separator.
+std::vector<int64_t> parse_list(const char* text) {
+  std::vector<int64_t> out;
+  for (const char* p = text; *p != '\0';) {
+    char* end = nullptr;
+    const long long value = std::strtoll(p, &end, 10);
+    if (end == p) break;
+    if (value > 0) out.push_back(value);
+    p = (*end == ',' || *end == 'x') ? end + 1 : end;
+  }
+  return out;
+}
+
 std::vector<int> thread_counts() {
 #if defined(__EMSCRIPTEN__) && !defined(__EMSCRIPTEN_PTHREADS__)
   return {1};
@@ -88,13 +107,35 @@ std::vector<std::unique_ptr<hooklab::Backend>> make_backends(const std::vector<i
   return backends;
 }
 
+// One line: GFLOP/s and %peak per thread count (and the speedup), without the newline.
+using Timed = std::vector<double>;
+template <class TimerFor, class Measure>
+Timed print_row(const char* label, std::vector<std::unique_ptr<hooklab::Backend>>& backends,
+                const std::vector<int>& threads, const std::vector<double>& peak, const TimerFor& timer_for,
+                const Measure& measure) {
+  std::printf("%-22s", label);
+  Timed gflops;
+  for (size_t i = 0; i < backends.size(); ++i) {
+    const auto timer = timer_for(threads[i]);
+    gflops.push_back(measure(*backends[i], [&timer] { return timer.now(); }));
+    std::printf("  %13.1f  %5.1f", gflops.back(), 100.0 * gflops.back() / peak[i]);
+    std::fflush(stdout);
+  }
+  if (gflops.size() > 1) std::printf("  %6.2fx", gflops.back() / gflops.front());
+  return gflops;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   bool quick = false;
   double min_seconds = 0.3;
   bool cpu_clock = false;
+  std::vector<int64_t> ms = {8, 32, 128, 1024};
+  std::vector<int64_t> kns = {768, 2304, 768, 768, 768, 3072, 3072, 768, 768, 50257};  // K, N pairs
   for (int i = 1; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--m") == 0 && i + 1 < argc) ms = parse_list(argv[++i]);
+    if (std::strcmp(argv[i], "--kn") == 0 && i + 1 < argc) kns = parse_list(argv[++i]);
     if (std::strcmp(argv[i], "--quick") == 0) quick = true;
     if (std::strcmp(argv[i], "--min-seconds") == 0 && i + 1 < argc) min_seconds = std::atof(argv[++i]);
     if (std::strcmp(argv[i], "--clock") == 0 && i + 1 < argc) cpu_clock = std::strcmp(argv[++i], "cpu") == 0;
@@ -125,9 +166,8 @@ int main(int argc, char** argv) {
   for (double p : peak) std::printf("  %13.1f  %5s", p, "100");
   std::printf("\n");
 
-  const int64_t ms[] = {8, 32, 128, 1024};
-  const int64_t kns[][2] = {{768, 2304}, {768, 768}, {768, 3072}, {3072, 768}, {768, 50257}};
-  for (const auto& kn : kns) {
+  for (size_t pair = 0; pair + 1 < kns.size(); pair += 2) {
+    const int64_t kn[2] = {kns[pair], kns[pair + 1]};
     weights.push_back(hooklab::bench::make_gemm_weights(kn[0], kn[1]));
     for (int64_t m : ms) {
       if (quick && m > 128) continue;
@@ -135,16 +175,17 @@ int main(int argc, char** argv) {
       char label[64];
       std::snprintf(label, sizeof(label), "%lldx%lldx%lld", static_cast<long long>(s.m), static_cast<long long>(s.k),
                     static_cast<long long>(s.n));
-      std::printf("%-22s", label);
-      std::vector<double> gflops;
-      for (size_t i = 0; i < backends.size(); ++i) {
-        const Timer timer = timer_for(threads[i]);
-        gflops.push_back(hooklab::bench::measure_gemm(*backends[i], *weights.back(), s.m, [&timer] { return timer.now(); },
-                                                      min_seconds).best_gflops);
-        std::printf("  %13.1f  %5.1f", gflops.back(), 100.0 * gflops.back() / peak[i]);
-        std::fflush(stdout);
-      }
-      if (gflops.size() > 1) std::printf("  %6.2fx", gflops.back() / gflops.front());
+      const Timed forward = print_row(label, backends, threads, peak, timer_for, [&](hooklab::Backend& b, auto now) {
+        return hooklab::bench::measure_gemm(b, *weights.back(), s.m, now, min_seconds).best_gflops;
+      });
+      std::printf("\n");
+      const Timed transposed =
+          print_row("  ^T (a . W^T)", backends, threads, peak, timer_for, [&](hooklab::Backend& b, auto now) {
+            return hooklab::bench::measure_gemm_transposed(b, *weights.back(), s.m, now, min_seconds).best_gflops;
+          });
+      // Time of the transposed product relative to the forward's, per thread count.
+      std::printf("  T/fwd");
+      for (size_t i = 0; i < transposed.size(); ++i) std::printf(" %.2f", forward[i] / transposed[i]);
       std::printf("\n");
       std::fflush(stdout);
     }

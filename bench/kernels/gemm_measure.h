@@ -1,4 +1,4 @@
-// GFLOP/s of one Backend::matmul shape: shared by gemm_bench.cpp and
+// GFLOP/s of one Backend::matmul (or matmul_transposed) shape: shared by gemm_bench.cpp and
 // wasm/bindings/peak_bindings.cpp (measureGemm, called by bench/forward.mjs in Chromium).
 #pragma once
 
@@ -52,6 +52,32 @@ struct GemmMeasurement {
 // steps. `now`: seconds.
 inline constexpr double kMinSampleSeconds = 0.005;
 
+// Times call() (one product of `flops_per_call` flops): warm-up, then batches as above.
+template <class Call, class Clock>
+GemmMeasurement measure_calls(const Call& call, double flops_per_call, Clock now, double min_seconds) {
+  call();
+  // Double the batch until one lasts kMinSampleSeconds (these calls are warm-up too).
+  int batch = 1;
+  while (batch < (1 << 16)) {
+    const double start = now();
+    for (int b = 0; b < batch; ++b) call();
+    if (now() - start >= kMinSampleSeconds) break;
+    batch *= 2;
+  }
+  const double flops = flops_per_call * batch;
+  std::vector<double> gflops;
+  double total = 0.0;
+  while (gflops.size() < 2 || total < min_seconds) {
+    const double start = now();
+    for (int b = 0; b < batch; ++b) call();
+    const double t = now() - start;
+    total += t;
+    gflops.push_back(flops / t * 1e-9);
+  }
+  std::sort(gflops.begin(), gflops.end());
+  return {gflops.back(), gflops[gflops.size() / 2], static_cast<int>(gflops.size()) * batch};
+}
+
 template <class Clock>
 GemmMeasurement measure_gemm(Backend& backend, const GemmWeights& weights, int64_t m, Clock now, double min_seconds) {
   const int64_t k = weights.w.rows, n = weights.w.cols;
@@ -70,27 +96,33 @@ GemmMeasurement measure_gemm(Backend& backend, const GemmWeights& weights, int64
   args.c = c.data();
   args.ldc = n;
   if (!backend.prepare_matmul(weights.w, args.bias).ok()) return {};
-  backend.matmul(args);
-  // Double the batch until one lasts kMinSampleSeconds (these calls are warm-up too).
-  int batch = 1;
-  while (batch < (1 << 16)) {
-    const double start = now();
-    for (int b = 0; b < batch; ++b) backend.matmul(args);
-    if (now() - start >= kMinSampleSeconds) break;
-    batch *= 2;
-  }
-  const double flops = 2.0 * static_cast<double>(m) * static_cast<double>(k) * static_cast<double>(n) * batch;
-  std::vector<double> gflops;
-  double total = 0.0;
-  while (gflops.size() < 2 || total < min_seconds) {
-    const double start = now();
-    for (int b = 0; b < batch; ++b) backend.matmul(args);
-    const double t = now() - start;
-    total += t;
-    gflops.push_back(flops / t * 1e-9);
-  }
-  std::sort(gflops.begin(), gflops.end());
-  return {gflops.back(), gflops[gflops.size() / 2], static_cast<int>(gflops.size()) * batch};
+  const double flops = 2.0 * static_cast<double>(m) * static_cast<double>(k) * static_cast<double>(n);
+  return measure_calls([&] { backend.matmul(args); }, flops, now, min_seconds);
+}
+
+// The backward's product with the transpose of the same weights: [m, n] x W^T -> [m, k]
+// (Backend::matmul_transposed), the same flops as the forward shape.
+template <class Clock>
+GemmMeasurement measure_gemm_transposed(Backend& backend, const GemmWeights& weights, int64_t m, Clock now,
+                                        double min_seconds) {
+  const int64_t k = weights.w.rows, n = weights.w.cols;
+  std::vector<float> a(static_cast<size_t>(m * n));
+  std::vector<float> c(static_cast<size_t>(m * k));
+  uint32_t state = 778;
+  for (float& x : a) x = next_value(state);
+  MatmulTransposedArgs args;
+  args.c = c.data();
+  args.ldc = k;
+  args.a = a.data();
+  args.lda = n;
+  args.m = m;
+  args.w = &weights.w;
+  args.k_begin = 0;
+  args.k_end = k;
+  // Model weights are prepared at load; XNNPACK only builds its a . W^T operator for those.
+  if (!backend.prepare_matmul(weights.w, weights.bias.data()).ok()) return {};
+  const double flops = 2.0 * static_cast<double>(m) * static_cast<double>(k) * static_cast<double>(n);
+  return measure_calls([&] { backend.matmul_transposed(args); }, flops, now, min_seconds);
 }
 
 }  // namespace hooklab::bench

@@ -16,6 +16,20 @@
 //    headroom and still catches any indexing error (those are O(1)).
 //  * Elementwise ops (LayerNorm, GELU, softmax): a few ulp of values of order 1, plus the
 //    reference's own rounding (tanhf near -1, summation order of mean/variance): 2e-6.
+//
+// Backward kernels, same metric and bounds:
+//  * matmul_transposed reduces over N = w.cols: 1e-6 * sqrt(N) (the same argument as matmul;
+//    the wasm kernel sums 4-lane partial dot products per block of panels, XNNPACK uses FMA).
+//    a's padding and the floats after its last row are NaN, so reading a past `cols` fails.
+//  * attention_mix_backward: d_pattern reduces over d_head, d_v over the queries;
+//    attention_scores_backward: dq reduces over the keys, dk over the queries. Each uses
+//    1e-6 * sqrt(length of its reduction). Masked d_scores are NaN and must not leak.
+//  * gelu_new_backward: the wasm kernel computes gelu' from one exp (tanh via the logistic
+//    function) where the reference calls tanhf and forms 1 - t^2, which cancels; both are
+//    within a few ulp of max(1, |dx|) with dy in [-1, 1]: 2e-6. Saturated and infinite
+//    inputs must give the reference's exact values (0, dy, NaN).
+//  * softmax_rows_backward: y * (dy - dot(y, dy)) with y a softmax (sum 1), |dy| <= 1: the dot
+//    product's summation order changes it by a few ulp of 1: 2e-6.
 #include <cstring>
 #include <limits>
 
@@ -343,6 +357,266 @@ void run_attention(const AttentionCase& tc, std::vector<NamedBackend>& backends,
   }
 }
 
+// ---- backward: matmul_transposed ----------------------------------------------------------
+
+struct TransposedCase {
+  int64_t m, rows, cols;     // a is [m, cols], W is [rows, cols], c is [m, k_end - k_begin]
+  int64_t k_begin, k_end;    // k_end < 0: rows
+  int64_t lda_pad, ldc_pad;  // extra floats per row of a / c
+  bool prepare = true;       // prepare_matmul(W) first, as a model does at load
+};
+
+// a's row padding and the floats past its last row are NaN: a kernel that reads a beyond
+// `cols` (the zero columns of W's last panel) turns them into NaN outputs. Weights are kept
+// alive like run_matmul's (XNNPACK caches an operator per prepared matrix).
+void run_matmul_transposed(const TransposedCase& tc, std::vector<NamedBackend>& backends,
+                           std::vector<std::vector<float>>& keep_alive, Reporter& report) {
+  const int64_t k_end = tc.k_end < 0 ? tc.rows : tc.k_end;
+  const int64_t kc = k_end - tc.k_begin;
+  const int64_t lda = tc.cols + tc.lda_pad;
+  const int64_t ldc = kc + tc.ldc_pad;
+  Rng rng(static_cast<uint64_t>(tc.m * 1000033 + tc.rows * 1013 + tc.cols + tc.k_begin * 7));
+  PackedMatrix w{nullptr, tc.rows, tc.cols};
+  std::vector<float> w_storage(static_cast<size_t>(w.storage_floats()), 0.0f);
+  w.data = w_storage.data();
+  for (int64_t k = 0; k < tc.rows; ++k) {
+    for (int64_t n = 0; n < tc.cols; ++n) w.at(k, n) = rng.uniform(-1.0f, 1.0f);
+  }
+  std::vector<float> a(static_cast<size_t>(tc.m * lda + kPanelWidth), kNan);
+  for (int64_t i = 0; i < tc.m; ++i) {
+    for (int64_t n = 0; n < tc.cols; ++n) a[static_cast<size_t>(i * lda + n)] = rng.uniform(-1.0f, 1.0f);
+  }
+  MatmulTransposedArgs args;
+  args.a = a.data();
+  args.lda = lda;
+  args.m = tc.m;
+  args.w = &w;
+  args.k_begin = tc.k_begin;
+  args.k_end = k_end;
+  args.ldc = ldc;
+  std::vector<float> ref(static_cast<size_t>(std::max<int64_t>(tc.m * ldc, 1)), kNan);
+  args.c = ref.data();
+  make_reference_backend()->matmul_transposed(args);
+
+  const std::string shape =
+      join({kv("m", tc.m), kv("K", tc.rows), "k=[" + std::to_string(tc.k_begin) + ":" + std::to_string(k_end) + ")",
+            kv("N", tc.cols), kv("lda", lda), kv("ldc", ldc), tc.prepare ? "prepared" : "unprepared"});
+  for (NamedBackend& nb : backends) {
+    const Status prepared = tc.prepare ? nb.backend->prepare_matmul(w, nullptr) : Status{};
+    if (!prepared.ok()) {
+      report.fail("matmul_T " + shape + " " + nb.label + ": prepare_matmul: " + prepared.message());
+      continue;
+    }
+    std::vector<float> got(ref.size(), kNan);
+    args.c = got.data();
+    nb.backend->matmul_transposed(args);
+    // Twice: a backend that builds state on first use (XNNPACK's lazy operators) must give
+    // the same answer from it.
+    std::vector<float> again(ref.size(), kNan);
+    args.c = again.data();
+    nb.backend->matmul_transposed(args);
+    const double error = std::max(normalized_error(ref, got), normalized_error(ref, again));
+    report.record("matmul_T", shape, nb.label, error, reduction_tolerance(tc.cols));
+  }
+  keep_alive.push_back(std::move(w_storage));
+}
+
+std::vector<TransposedCase> matmul_transposed_cases() {
+  std::vector<TransposedCase> cases;
+  const int64_t ms[] = {1, 2, 3, 5, 17, 64, 130};
+  const int64_t kns[][2] = {{1, 1}, {7, 9}, {8, 8}, {9, 7}, {1, 64}, {64, 1}, {64, 64}, {768, 768}, {768, 3072}, {3072, 768}};
+  int variant = 0;
+  for (int64_t m : ms) {
+    for (const auto& kn : kns) {
+      ++variant;
+      cases.push_back({m, kn[0], kn[1], 0, -1, variant % 3 == 0 ? 3 : 0, variant % 5 == 0 ? 5 : 0, variant % 7 != 0});
+    }
+  }
+  // d ln_final from d logits: the 50257-wide reduction (6283 panels, a partial last one), whole
+  // and in the backward's 1024-column blocks of W_U (a block of a, row stride 50257).
+  cases.push_back({1, 768, 50257, 0, -1, 0, 0});
+  cases.push_back({5, 768, 50257, 0, -1, 0, 0});
+  cases.push_back({17, 64, 50257, 0, -1, 1, 3});
+  cases.push_back({3, 7, 50257, 0, -1, 0, 0});
+  cases.push_back({5, 768, 1024, 0, -1, 50257 - 1024, 0});
+  cases.push_back({2, 768, 81, 0, -1, 50257 - 81, 0});
+  // K sub-ranges: one head's d z from d result (a row stride of H * D), odd ranges, empty.
+  cases.push_back({17, 768, 768, 64, 128, 11 * 768, 768 - 64});
+  cases.push_back({16, 768, 768, 704, 768, 0, 0});
+  cases.push_back({5, 768, 9, 704, 768, 2, 1});
+  cases.push_back({130, 3072, 768, 3000, 3072, 0, 0});
+  cases.push_back({3, 768, 64, 5, 6, 0, 0});
+  cases.push_back({7, 768, 64, 5, 12, 1, 2});
+  cases.push_back({4, 8, 17, 3, 3, 0, 0});
+  // Batched runs: many rows, few outputs (rows split across threads).
+  cases.push_back({1030, 64, 130, 0, -1, 0, 0});
+  cases.push_back({3001, 72, 768, 0, -1, 0, 0});
+  cases.push_back({258, 9, 8, 0, -1, 0, 0});
+  return cases;
+}
+
+// ---- backward: gelu_new_backward ----------------------------------------------------------
+
+void run_gelu_backward(int64_t n, bool special_values, bool in_place, std::vector<NamedBackend>& backends,
+                       Reporter& report) {
+  Rng rng(static_cast<uint64_t>(n * 37 + special_values));
+  std::vector<float> x(static_cast<size_t>(n)), dy(static_cast<size_t>(n));
+  rng.fill(x, -8.0f, 8.0f);
+  rng.fill(dy, -1.0f, 1.0f);
+  if (special_values) {
+    // Around 0, the saturated tails (tanh = +-1 exactly, x^3 or x^2 overflowing), +-inf.
+    const float specials[] = {0.0f,  -0.0f,  1e-3f,  -1e-3f, 1e-30f, -3.0f, -5.0f, 10.0f,  -10.0f, 20.0f, -20.0f,
+                              1e4f,  -1e4f,  1e13f,  -1e13f, 1e20f,  -1e20f, kInf, -kInf, 88.0f,  -88.0f, 0.5f,
+                              -0.5f, 2.0f,   -2.0f,  3.5f,   -3.5f};
+    for (size_t i = 0; i < x.size(); ++i) x[i] = specials[i % (sizeof(specials) / sizeof(specials[0]))];
+  }
+  std::vector<float> ref(x.size());
+  make_reference_backend()->gelu_new_backward(ref.data(), dy.data(), x.data(), n);
+  const std::string shape = join({kv("n", n), special_values ? "special_values" : "uniform[-8,8]",
+                                  in_place ? "in_place(dx=dy)" : "out_of_place"});
+  for (NamedBackend& nb : backends) {
+    std::vector<float> got = in_place ? dy : std::vector<float>(x.size(), kNan);
+    nb.backend->gelu_new_backward(got.data(), in_place ? got.data() : dy.data(), x.data(), n);
+    report.record("gelu_new_bwd", shape, nb.label, normalized_error(ref, got), kElementwiseTolerance);
+  }
+}
+
+// ---- backward: softmax_rows_backward ------------------------------------------------------
+
+// y is a real softmax output (the reference's): causal rows have exact zeros, special rows
+// include all-zero (fully masked) rows and one-hot rows.
+void run_softmax_backward(int64_t rows, int64_t n, SoftmaxData data, bool in_place, std::vector<NamedBackend>& backends,
+                          Reporter& report) {
+  Rng rng(static_cast<uint64_t>(rows * 137 + n));
+  std::vector<float> x(static_cast<size_t>(rows * n)), dy(x.size());
+  rng.fill(x, -10.0f, 10.0f);
+  rng.fill(dy, -1.0f, 1.0f);
+  for (int64_t r = 0; r < rows; ++r) {
+    float* row = x.data() + r * n;
+    if (data == SoftmaxData::kCausal) {
+      for (int64_t j = r % n + 1; j < n; ++j) row[j] = -kInf;
+    } else if (data == SoftmaxData::kSpecialRows) {
+      if (r % 3 == 0) std::fill(row, row + n, -kInf);
+      if (r % 3 == 1) std::fill(row, row + n - 1, -kInf);
+    }
+  }
+  std::unique_ptr<Backend> reference = make_reference_backend();
+  std::vector<float> y(x.size()), ref(x.size());
+  reference->softmax_rows(y.data(), x.data(), rows, n);
+  reference->softmax_rows_backward(ref.data(), dy.data(), y.data(), rows, n);
+  const char* kind = data == SoftmaxData::kUniform ? "uniform[-10,10]" : data == SoftmaxData::kCausal ? "causal" : "special_rows";
+  const std::string shape = join({kv("rows", rows), kv("n", n), kind, in_place ? "in_place(dx=dy)" : "out_of_place"});
+  for (NamedBackend& nb : backends) {
+    std::vector<float> got = in_place ? dy : std::vector<float>(x.size(), kNan);
+    nb.backend->softmax_rows_backward(got.data(), in_place ? got.data() : dy.data(), y.data(), rows, n);
+    report.record("softmax_bwd", shape, nb.label, normalized_error(ref, got), kElementwiseTolerance);
+  }
+}
+
+// ---- backward: attention_mix_backward / attention_scores_backward -------------------------
+
+// Row-major [rows, width] with `pad` extra floats per row; the padding is NaN when `sentinel`.
+std::vector<float> padded_rows(Rng& rng, int64_t rows, int64_t width, int64_t pad, bool sentinel) {
+  std::vector<float> out(static_cast<size_t>(std::max<int64_t>(rows * (width + pad), 1)), sentinel ? kNan : 0.0f);
+  for (int64_t r = 0; r < rows; ++r) {
+    for (int64_t c = 0; c < width; ++c) out[static_cast<size_t>(r * (width + pad) + c)] = rng.uniform(-1.0f, 1.0f);
+  }
+  return out;
+}
+
+void run_attention_mix_backward(const AttentionCase& tc, std::vector<NamedBackend>& backends, Reporter& report) {
+  const int64_t width = tc.n_heads * tc.d_head;
+  Rng rng(static_cast<uint64_t>(tc.n_heads * 100019 + tc.d_head * 1021 + tc.nq * 37 + tc.nk));
+  // The forward's pattern over causal scores (exact zeros where masked, one all-zero row).
+  std::vector<float> scores(static_cast<size_t>(tc.n_heads * tc.nq * tc.nk));
+  rng.fill(scores, -4.0f, 4.0f);
+  for (int64_t h = 0; h < tc.n_heads; ++h) {
+    for (int64_t i = 0; i < tc.nq; ++i) {
+      for (int64_t j = tc.q_begin + i + 1; j < tc.nk; ++j) scores[static_cast<size_t>((h * tc.nq + i) * tc.nk + j)] = -kInf;
+    }
+  }
+  std::unique_ptr<Backend> reference = make_reference_backend();
+  std::vector<float> pattern(scores.size());
+  reference->softmax_rows(pattern.data(), scores.data(), tc.n_heads * tc.nq, tc.nk);
+  std::fill(pattern.begin(), pattern.begin() + tc.nk, 0.0f);
+  const std::vector<float> dz = padded_rows(rng, tc.nq, width, 3, true);
+  const std::vector<float> v = padded_rows(rng, tc.nk, width, 5, true);
+
+  AttentionMixBackwardArgs args;
+  args.ld_dv = width + 2;
+  args.dz = dz.data();
+  args.ld_dz = width + 3;
+  args.pattern = pattern.data();
+  args.v = v.data();
+  args.ldv = width + 5;
+  args.n_heads = tc.n_heads;
+  args.d_head = tc.d_head;
+  args.nq = tc.nq;
+  args.nk = tc.nk;
+  std::vector<float> ref_dp(scores.size(), kNan), ref_dv(static_cast<size_t>(tc.nk * args.ld_dv), kNan);
+  args.d_pattern = ref_dp.data();
+  args.d_v = ref_dv.data();
+  reference->attention_mix_backward(args);
+
+  const std::string shape = join({kv("heads", tc.n_heads), kv("d_head", tc.d_head), kv("nq", tc.nq), kv("nk", tc.nk),
+                                  kv("q_begin", tc.q_begin)});
+  for (NamedBackend& nb : backends) {
+    std::vector<float> dp(ref_dp.size(), kNan), dv(ref_dv.size(), kNan);
+    AttentionMixBackwardArgs run = args;
+    run.d_pattern = dp.data();
+    run.d_v = dv.data();
+    nb.backend->attention_mix_backward(run);
+    report.record("mix_bwd.d_pattern", shape, nb.label, normalized_error(ref_dp, dp), reduction_tolerance(tc.d_head));
+    report.record("mix_bwd.d_v", shape, nb.label, normalized_error(ref_dv, dv), reduction_tolerance(tc.nq));
+  }
+}
+
+void run_attention_scores_backward(const AttentionCase& tc, std::vector<NamedBackend>& backends, Reporter& report) {
+  const int64_t width = tc.n_heads * tc.d_head;
+  Rng rng(static_cast<uint64_t>(tc.n_heads * 100043 + tc.d_head * 1031 + tc.nq * 41 + tc.nk));
+  // d_scores above the diagonal are NaN: the mask cuts their gradient, so they must not leak.
+  std::vector<float> d_scores(static_cast<size_t>(tc.n_heads * tc.nq * tc.nk));
+  rng.fill(d_scores, -1.0f, 1.0f);
+  for (int64_t h = 0; h < tc.n_heads; ++h) {
+    for (int64_t i = 0; i < tc.nq; ++i) {
+      for (int64_t j = tc.q_begin + i + 1; j < tc.nk; ++j) d_scores[static_cast<size_t>((h * tc.nq + i) * tc.nk + j)] = kNan;
+      if (i % 3 == 1) d_scores[static_cast<size_t>((h * tc.nq + i) * tc.nk)] = 0.0f;  // skipped zeros
+    }
+  }
+  const std::vector<float> q = padded_rows(rng, tc.nq, width, 3, true);
+  const std::vector<float> k = padded_rows(rng, tc.nk, width, 6, true);
+  AttentionScoresBackwardArgs args;
+  args.ld_dq = width + 1;
+  args.ld_dk = width + 4;
+  args.d_scores = d_scores.data();
+  args.q = q.data();
+  args.ldq = width + 3;
+  args.k = k.data();
+  args.ldk = width + 6;
+  args.n_heads = tc.n_heads;
+  args.d_head = tc.d_head;
+  args.nq = tc.nq;
+  args.nk = tc.nk;
+  args.q_begin = tc.q_begin;
+  args.attn_scale = std::sqrt(static_cast<float>(tc.d_head));
+  std::vector<float> ref_dq(static_cast<size_t>(tc.nq * args.ld_dq), kNan), ref_dk(static_cast<size_t>(tc.nk * args.ld_dk), kNan);
+  args.dq = ref_dq.data();
+  args.dk = ref_dk.data();
+  make_reference_backend()->attention_scores_backward(args);
+
+  const std::string shape = join({kv("heads", tc.n_heads), kv("d_head", tc.d_head), kv("nq", tc.nq), kv("nk", tc.nk),
+                                  kv("q_begin", tc.q_begin)});
+  for (NamedBackend& nb : backends) {
+    std::vector<float> dq(ref_dq.size(), kNan), dk(ref_dk.size(), kNan);
+    AttentionScoresBackwardArgs run = args;
+    run.dq = dq.data();
+    run.dk = dk.data();
+    nb.backend->attention_scores_backward(run);
+    report.record("scores_bwd.dq", shape, nb.label, normalized_error(ref_dq, dq), reduction_tolerance(tc.nk));
+    report.record("scores_bwd.dk", shape, nb.label, normalized_error(ref_dk, dk), reduction_tolerance(tc.nq));
+  }
+}
+
 }  // namespace
 }  // namespace hooklab::backend_ops
 
@@ -385,5 +659,29 @@ int main() {
       {4, 10, 7, 20, 13, 11}, {2, 8, 5, 12, 0, 0},  {12, 64, 130, 130, 0, 60}, {3, 64, 4, 70, 66, 69},
   };
   for (const AttentionCase& tc : attention_cases) run_attention(tc, backends, report);
+
+  // Backward kernels.
+  for (const TransposedCase& tc : matmul_transposed_cases()) run_matmul_transposed(tc, backends, matmul_weights, report);
+  const int64_t gelu_backward_sizes[] = {1, 3, 4, 5, 8, 9, 17, 64, 2307, 3072 * 5 + 3, 3072 * 64};
+  for (int64_t n : gelu_backward_sizes) run_gelu_backward(n, false, n == 9, backends, report);
+  run_gelu_backward(54, true, false, backends, report);
+  run_softmax_backward(1, 1, SoftmaxData::kUniform, false, backends, report);
+  run_softmax_backward(3, 7, SoftmaxData::kUniform, false, backends, report);
+  run_softmax_backward(4, 8, SoftmaxData::kUniform, true, backends, report);
+  run_softmax_backward(17, 64, SoftmaxData::kUniform, false, backends, report);
+  run_softmax_backward(5, 130, SoftmaxData::kCausal, false, backends, report);
+  run_softmax_backward(12 * 17, 17, SoftmaxData::kCausal, true, backends, report);
+  run_softmax_backward(12 * 128, 128, SoftmaxData::kCausal, false, backends, report);
+  run_softmax_backward(2, 1025, SoftmaxData::kUniform, false, backends, report);
+  run_softmax_backward(9, 13, SoftmaxData::kSpecialRows, false, backends, report);
+  const AttentionCase backward_cases[] = {
+      {1, 8, 1, 1, 0, 0},     {3, 10, 5, 5, 0, 0},    {12, 64, 17, 17, 0, 0}, {2, 64, 3, 9, 6, 0},
+      {4, 10, 7, 20, 13, 0},  {2, 8, 5, 12, 0, 0},    {12, 64, 130, 130, 0, 0}, {3, 64, 4, 70, 66, 0},
+      {2, 36, 9, 9, 0, 0},    {1, 3, 6, 6, 0, 0},     {5, 100, 11, 11, 0, 0}, {2, 64, 6, 16, 3, 0},
+  };
+  for (const AttentionCase& tc : backward_cases) {
+    run_attention_mix_backward(tc, backends, report);
+    run_attention_scores_backward(tc, backends, report);
+  }
   return report.finish();
 }

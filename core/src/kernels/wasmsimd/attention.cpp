@@ -20,27 +20,6 @@
 namespace hooklab::wasmsimd {
 namespace {
 
-// Lane t = dot(q, k[t]) over d floats.
-v128_t dot4(const float* q, const float* const k[4], int64_t d) {
-  v128_t acc[4] = {wasm_f32x4_const_splat(0.0f), wasm_f32x4_const_splat(0.0f), wasm_f32x4_const_splat(0.0f),
-                   wasm_f32x4_const_splat(0.0f)};
-  int64_t t = 0;
-  for (; t + 4 <= d; t += 4) {
-    const v128_t qv = wasm_v128_load(q + t);
-#pragma clang loop unroll(full)
-    for (int lane = 0; lane < 4; ++lane) acc[lane] = wasm_f32x4_add(acc[lane], wasm_f32x4_mul(qv, wasm_v128_load(k[lane] + t)));
-  }
-  v128_t dots = transpose_sum4(acc[0], acc[1], acc[2], acc[3]);
-  if (t < d) {
-    alignas(16) float rest[4] = {0.0f, 0.0f, 0.0f, 0.0f};
-    for (int lane = 0; lane < 4; ++lane) {
-      for (int64_t u = t; u < d; ++u) rest[lane] += q[u] * k[lane][u];
-    }
-    dots = wasm_f32x4_add(dots, wasm_v128_load(rest));
-  }
-  return dots;
-}
-
 void fill(float* y, int64_t n, float value) {
   const v128_t v = wasm_f32x4_splat(value);
   int64_t j = 0;

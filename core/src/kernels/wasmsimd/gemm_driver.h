@@ -1,4 +1,5 @@
-// GEMM driver: cache blocking, M-tail dispatch and thread split around the micro-kernels.
+// GEMM drivers (forward and transposed): cache blocking, tail dispatch and thread split around
+// the micro-kernels.
 #pragma once
 
 #include "hooklab/backend.h"
@@ -9,5 +10,9 @@ namespace hooklab::wasmsimd {
 // Computes args (see MatmulArgs) with the f32_gemm_*x8__wasmsimd_loadsplat kernels, split
 // across pool's threads when the product is large enough to pay for waking them.
 void gemm(const MatmulArgs& args, ThreadPool& pool);
+
+// Computes args (see MatmulTransposedArgs) with the f32_gemm_transposed_*__wasmsimd kernels,
+// split across pool's threads like gemm().
+void gemm_transposed(const MatmulTransposedArgs& args, ThreadPool& pool);
 
 }  // namespace hooklab::wasmsimd

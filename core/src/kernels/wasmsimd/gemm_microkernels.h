@@ -24,6 +24,33 @@ void f32_gemm_2x8__wasmsimd_loadsplat(size_t kc, const float* a, size_t lda, con
 void f32_gemm_1x8__wasmsimd_loadsplat(size_t kc, const float* a, size_t lda, const float* w, const float* bias,
                                       float* c, size_t ldc, size_t nc);
 
+// Transposed-GEMM micro-kernels (f32_gemm_transposed_<MR>x<KR>__wasmsimd): one call computes an
+// MR x KR block of C = A . W^T over `panels` whole panels:
+//   c[r, kk] (+)= sum_{p < panels} sum_{l < 8} a[r * lda + 8p + l] * w[p * panel_stride + kk * 8 + l]
+// w points at row k of the first panel, panel_stride = 8 * K; a must hold 8 * panels readable
+// floats per row (the driver zero-pads the partial last panel). accumulate adds to c instead of
+// overwriting it (partial sums of later panel blocks).
+using GemmTransposedMicrokernelFn = void (*)(size_t panels, const float* a, size_t lda, const float* w,
+                                             size_t panel_stride, float* c, size_t ldc, bool accumulate);
+
+void f32_gemm_transposed_2x2__wasmsimd(size_t panels, const float* a, size_t lda, const float* w, size_t panel_stride,
+                                       float* c, size_t ldc, bool accumulate);
+void f32_gemm_transposed_2x1__wasmsimd(size_t panels, const float* a, size_t lda, const float* w, size_t panel_stride,
+                                       float* c, size_t ldc, bool accumulate);
+void f32_gemm_transposed_1x2__wasmsimd(size_t panels, const float* a, size_t lda, const float* w, size_t panel_stride,
+                                       float* c, size_t ldc, bool accumulate);
+void f32_gemm_transposed_1x1__wasmsimd(size_t panels, const float* a, size_t lda, const float* w, size_t panel_stride,
+                                       float* c, size_t ldc, bool accumulate);
+
+inline constexpr size_t kGemmTransposedMr = 2;
+inline constexpr size_t kGemmTransposedKr = 2;
+
+// Kernel for a tile of rows (1..kGemmTransposedMr) x ks (1..kGemmTransposedKr) outputs.
+inline GemmTransposedMicrokernelFn gemm_transposed_microkernel(size_t rows, size_t ks) {
+  if (rows == 1) return ks == 1 ? f32_gemm_transposed_1x1__wasmsimd : f32_gemm_transposed_1x2__wasmsimd;
+  return ks == 1 ? f32_gemm_transposed_2x1__wasmsimd : f32_gemm_transposed_2x2__wasmsimd;
+}
+
 inline constexpr size_t kGemmMr = 4;
 inline constexpr size_t kGemmNr = 8;
 

@@ -8,6 +8,7 @@
 #include <wasm_simd128.h>
 
 #include <cstddef>
+#include <cstdint>
 #include <cstring>
 
 namespace hooklab::wasmsimd {
@@ -69,6 +70,28 @@ inline v128_t transpose_sum4(v128_t v0, v128_t v1, v128_t v2, v128_t v3) {
   const v128_t s01 = wasm_f32x4_add(wasm_i32x4_shuffle(v0, v1, 0, 4, 2, 6), wasm_i32x4_shuffle(v0, v1, 1, 5, 3, 7));
   const v128_t s23 = wasm_f32x4_add(wasm_i32x4_shuffle(v2, v3, 0, 4, 2, 6), wasm_i32x4_shuffle(v2, v3, 1, 5, 3, 7));
   return wasm_f32x4_add(wasm_i32x4_shuffle(s01, s23, 0, 1, 4, 5), wasm_i32x4_shuffle(s01, s23, 2, 3, 6, 7));
+}
+
+// Lane t = dot(q, k[t]) over d floats (attention scores and their backward): four 4-lane
+// accumulators share each q load; d % 4 trailing terms are added in scalar.
+inline v128_t dot4(const float* q, const float* const k[4], int64_t d) {
+  v128_t acc[4] = {wasm_f32x4_const_splat(0.0f), wasm_f32x4_const_splat(0.0f), wasm_f32x4_const_splat(0.0f),
+                   wasm_f32x4_const_splat(0.0f)};
+  int64_t t = 0;
+  for (; t + 4 <= d; t += 4) {
+    const v128_t qv = wasm_v128_load(q + t);
+#pragma clang loop unroll(full)
+    for (int lane = 0; lane < 4; ++lane) acc[lane] = wasm_f32x4_add(acc[lane], wasm_f32x4_mul(qv, wasm_v128_load(k[lane] + t)));
+  }
+  v128_t dots = transpose_sum4(acc[0], acc[1], acc[2], acc[3]);
+  if (t < d) {
+    alignas(16) float rest[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+    for (int lane = 0; lane < 4; ++lane) {
+      for (int64_t u = t; u < d; ++u) rest[lane] += q[u] * k[lane][u];
+    }
+    dots = wasm_f32x4_add(dots, wasm_v128_load(rest));
+  }
+  return dots;
 }
 
 // Loads count < 4 floats, filling the other lanes with `fill`, without reading past the end

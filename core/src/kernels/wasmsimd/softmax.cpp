@@ -2,6 +2,8 @@
 // division by the sum. exp is the vectorised Cephes exp (simd_math.h), which returns exactly 0
 // for -inf, so masked scores give exact zeros. Rows whose max is not finite (all -inf, or a
 // +inf) become zeros, as in the reference.
+//
+// Backward, row by row: dx = y * (dy - dot(y, dy)), the dot product in two 4-lane accumulators.
 #include <wasm_simd128.h>
 
 #include <cmath>
@@ -75,7 +77,40 @@ void zero_row(float* y, int64_t n) {
   for (; j < n; ++j) y[j] = 0.0f;
 }
 
+float dot_row(const float* x, const float* y, int64_t n) {
+  v128_t acc0 = wasm_f32x4_const_splat(0.0f);
+  v128_t acc1 = acc0;
+  int64_t j = 0;
+  for (; j + 8 <= n; j += 8) {
+    acc0 = wasm_f32x4_add(acc0, wasm_f32x4_mul(wasm_v128_load(x + j), wasm_v128_load(y + j)));
+    acc1 = wasm_f32x4_add(acc1, wasm_f32x4_mul(wasm_v128_load(x + j + 4), wasm_v128_load(y + j + 4)));
+  }
+  if (j + 4 <= n) {
+    acc0 = wasm_f32x4_add(acc0, wasm_f32x4_mul(wasm_v128_load(x + j), wasm_v128_load(y + j)));
+    j += 4;
+  }
+  float dot = horizontal_sum(wasm_f32x4_add(acc0, acc1));
+  for (; j < n; ++j) dot += x[j] * y[j];
+  return dot;
+}
+
 }  // namespace
+
+void softmax_rows_backward(float* dx, const float* dy, const float* y, int64_t n, int64_t row_begin,
+                           int64_t row_end) {
+  for (int64_t r = row_begin; r < row_end; ++r) {
+    const float* yr = y + r * n;
+    const float* dyr = dy + r * n;
+    float* dxr = dx + r * n;
+    const float dot = dot_row(yr, dyr, n);
+    const v128_t vdot = wasm_f32x4_splat(dot);
+    int64_t j = 0;
+    for (; j + 4 <= n; j += 4) {
+      wasm_v128_store(dxr + j, wasm_f32x4_mul(wasm_v128_load(yr + j), wasm_f32x4_sub(wasm_v128_load(dyr + j), vdot)));
+    }
+    for (; j < n; ++j) dxr[j] = yr[j] * (dyr[j] - dot);  // rounds like the lanes
+  }
+}
 
 void softmax_rows(float* y, const float* x, int64_t n, int64_t row_begin, int64_t row_end) {
   for (int64_t r = row_begin; r < row_end; ++r) {

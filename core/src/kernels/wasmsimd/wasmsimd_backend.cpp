@@ -1,5 +1,6 @@
 // The wasm SIMD backend: the loadsplat GEMM plus the vectorised LayerNorm, GELU, softmax and
-// attention kernels, each split over the ThreadPool in the pthreads build.
+// attention kernels, and their backward counterparts (the transposed GEMM and the vectorised
+// GELU, softmax and attention backward), each split over the ThreadPool in the pthreads build.
 //
 // The single-threaded wasm build (no -pthread) cannot start threads, so it always runs on the
 // calling thread whatever the caller asks for; threads() reports what is really used.
@@ -26,6 +27,13 @@ int64_t rows_per_chunk(int64_t floats_per_row) {
 struct ElementwiseJob {
   float* y;
   const float* x;
+  int64_t n;
+};
+
+struct BackwardElementwiseJob {
+  float* dx;
+  const float* dy;
+  const float* x;  // the forward's input (GELU) or output (softmax)
   int64_t n;
 };
 
@@ -68,6 +76,36 @@ class WasmSimdBackend final : public Backend {
   void attention_mix(const AttentionMixArgs& args) const override {
     pool_.parallel_for(args.nq * args.n_heads, rows_per_chunk(args.nk * args.d_head / 4),
                        [&args](int64_t begin, int64_t end) { wasmsimd::attention_mix_rows(args, begin, end); });
+  }
+
+  void matmul_transposed(const MatmulTransposedArgs& args) const override { wasmsimd::gemm_transposed(args, pool_); }
+
+  void gelu_new_backward(float* dx, const float* dy, const float* x, int64_t n) const override {
+    constexpr int64_t kChunk = 4 * 1024;  // a multiple of 4: every chunk but the last is whole vectors
+    const BackwardElementwiseJob job{dx, dy, x, n};
+    pool_.parallel_for((n + kChunk - 1) / kChunk, 4, [&job](int64_t begin, int64_t end) {
+      const int64_t first = begin * kChunk;
+      wasmsimd::gelu_new_backward(job.dx + first, job.dy + first, job.x + first, std::min(job.n, end * kChunk) - first);
+    });
+  }
+
+  void softmax_rows_backward(float* dx, const float* dy, const float* y, int64_t rows, int64_t n) const override {
+    const BackwardElementwiseJob job{dx, dy, y, n};
+    pool_.parallel_for(rows, rows_per_chunk(2 * n), [&job](int64_t begin, int64_t end) {
+      wasmsimd::softmax_rows_backward(job.dx, job.dy, job.x, job.n, begin, end);
+    });
+  }
+
+  void attention_mix_backward(const AttentionMixBackwardArgs& args) const override {
+    pool_.parallel_for(args.n_heads, 1, [&args](int64_t begin, int64_t end) {
+      wasmsimd::attention_mix_backward_heads(args, begin, end);
+    });
+  }
+
+  void attention_scores_backward(const AttentionScoresBackwardArgs& args) const override {
+    pool_.parallel_for(args.n_heads, 1, [&args](int64_t begin, int64_t end) {
+      wasmsimd::attention_scores_backward_heads(args, begin, end);
+    });
   }
 
  private:

@@ -9,6 +9,15 @@
 // A wide matrix (the 50257-column unembedding) gets one operator per block of columns: one
 // operator over all columns streams its whole 154 MB of packed weights from memory once per
 // tile of rows, while a block's weights stay in L2 for all the rows.
+//
+// Backward (matmul_transposed, c = a . W^T): another fully-connected operator per matrix with
+// input_channels = N and output_channels = K, whose kernel is W row-major [K, N] as it stands
+// (no transpose flag). It is created on first use, not in prepare_matmul: XNNPACK keeps its own
+// packed copy of the weights, which a user who never asks for gradients should not pay for.
+// Only prepared matrices get one (prepare_matmul's contract keeps their values unchanged at
+// their address). Sub-ranges of W's rows (one head's share), strided views and unprepared
+// matrices take a loop over the panels instead, split over rows and columns; the other backward ops are the reference
+// kernels split over rows or heads.
 #include <xnnpack.h>
 #include <pthreadpool.h>
 
@@ -32,6 +41,9 @@ class XnnpackBackend final : public Backend {
     for (auto& [key, blocks] : operators_) {
       for (const ColumnBlock& block : blocks) xnn_delete_operator(block.op);
     }
+    for (auto& [key, op] : transposed_) {
+      if (op != nullptr) xnn_delete_operator(op);
+    }
     if (pool_ != nullptr) pthreadpool_destroy(pool_);
   }
 
@@ -45,6 +57,7 @@ class XnnpackBackend final : public Backend {
       for (const ColumnBlock& block : old->second) xnn_delete_operator(block.op);
       operators_.erase(old);
     }
+    drop_transposed(w);
     std::vector<float> row_major(static_cast<size_t>(w.rows * w.cols));
     unpack_matrix(row_major.data(), w);
     const int64_t width = column_block_width(w.rows, w.cols);
@@ -159,6 +172,64 @@ class XnnpackBackend final : public Backend {
     });
   }
 
+  void matmul_transposed(const MatmulTransposedArgs& args) const override {
+    const PackedMatrix& w = *args.w;
+    if (args.m <= 0 || args.k_end <= args.k_begin) return;
+    // XNNPACK binds strides at create time: only whole, contiguous products use an operator.
+    const bool whole = args.k_begin == 0 && args.k_end == w.rows && args.lda == w.cols && args.ldc == w.rows;
+    xnn_operator_t op = whole && w.cols > 0 && prepared(w) ? transposed_operator(w) : nullptr;
+    if (op == nullptr) {
+      parallel_transposed(args);
+      return;
+    }
+    std::lock_guard<std::mutex> lock(run_mutex_);  // an operator holds one setup at a time
+    xnn_setup_fully_connected_nc_f32(op, static_cast<size_t>(args.m), args.a, args.c, pool_);
+    xnn_run_operator(op, pool_);
+  }
+
+  void gelu_new_backward(float* dx, const float* dy, const float* x, int64_t n) const override {
+    parallel(n, 4096, [&](int64_t begin, int64_t end) {
+      reference::gelu_new_backward(dx + begin, dy + begin, x + begin, end - begin);
+    });
+  }
+
+  void softmax_rows_backward(float* dx, const float* dy, const float* y, int64_t rows, int64_t n) const override {
+    parallel(rows, 8, [&](int64_t begin, int64_t end) {
+      reference::softmax_rows_backward(dx + begin * n, dy + begin * n, y + begin * n, end - begin, n);
+    });
+  }
+
+  // Per head: d_v and dk sum over the query rows of a head, so heads (not rows) are the unit.
+  void attention_mix_backward(const AttentionMixBackwardArgs& args) const override {
+    parallel(args.n_heads, 1, [&](int64_t begin, int64_t end) {
+      for (int64_t h = begin; h < end; ++h) {
+        AttentionMixBackwardArgs one = args;
+        one.n_heads = 1;
+        one.d_pattern = args.d_pattern + h * args.nq * args.nk;
+        one.pattern = args.pattern + h * args.nq * args.nk;
+        one.d_v = args.d_v + h * args.d_head;
+        one.dz = args.dz + h * args.d_head;
+        one.v = args.v + h * args.d_head;
+        reference::attention_mix_backward(one);
+      }
+    });
+  }
+
+  void attention_scores_backward(const AttentionScoresBackwardArgs& args) const override {
+    parallel(args.n_heads, 1, [&](int64_t begin, int64_t end) {
+      for (int64_t h = begin; h < end; ++h) {
+        AttentionScoresBackwardArgs one = args;
+        one.n_heads = 1;
+        one.d_scores = args.d_scores + h * args.nq * args.nk;
+        one.dq = args.dq + h * args.d_head;
+        one.dk = args.dk + h * args.d_head;
+        one.q = args.q + h * args.d_head;
+        one.k = args.k + h * args.d_head;
+        reference::attention_scores_backward(one);
+      }
+    });
+  }
+
  private:
   // Columns per block: a block's weights (K x width f32) fit in 768 KB, a core's L2 on the
   // machines we measure with room for the rows; 256 columns beat 512 and 1024 for K = 768.
@@ -166,6 +237,78 @@ class XnnpackBackend final : public Backend {
     constexpr int64_t kBlockFloats = 768 * 1024 / sizeof(float);
     const int64_t width = std::max<int64_t>(16, kBlockFloats / std::max<int64_t>(k, 1) / 16 * 16);
     return width >= n ? n : width;
+  }
+
+  // Whether prepare_matmul() has seen w (with any bias): only such matrices are promised to stay
+  // unchanged at their address, which a cached operator (a copy of the values) relies on.
+  bool prepared(const PackedMatrix& w) const {
+    auto it = operators_.lower_bound(Key{w.data, nullptr, 0, 0});
+    for (; it != operators_.end() && it->first.w == w.data; ++it) {
+      if (it->first.rows == w.rows && it->first.cols == w.cols) return true;
+    }
+    return false;
+  }
+
+  // The lazily created a . W^T operator of w (nullptr if XNNPACK refuses it: the caller falls
+  // back). Creation unpacks W and lets XNNPACK pack it (~0.1 s for the 50257-wide matrix), so
+  // it happens once per matrix, under its own mutex so forward runs are not held up.
+  xnn_operator_t transposed_operator(const PackedMatrix& w) const {
+    std::lock_guard<std::mutex> lock(transposed_mutex_);
+    const Key key{w.data, nullptr, w.rows, w.cols};
+    if (auto it = transposed_.find(key); it != transposed_.end()) return it->second;
+    std::vector<float> row_major(static_cast<size_t>(w.rows * w.cols));
+    unpack_matrix(row_major.data(), w);
+    xnn_operator_t op = nullptr;
+    const xnn_status status = xnn_create_fully_connected_nc_f32(
+        static_cast<size_t>(w.cols), static_cast<size_t>(w.rows), static_cast<size_t>(w.cols),
+        static_cast<size_t>(w.rows), row_major.data(), nullptr, -std::numeric_limits<float>::infinity(),
+        std::numeric_limits<float>::infinity(), 0, &op);
+    if (status != xnn_status_success) op = nullptr;  // remembered: no retry on every call
+    transposed_.emplace(key, op);
+    return op;
+  }
+
+  // prepare_matmul() with new values at w's address: the transposed operator holds the old.
+  void drop_transposed(const PackedMatrix& w) {
+    std::lock_guard<std::mutex> lock(transposed_mutex_);
+    if (auto it = transposed_.find(Key{w.data, nullptr, w.rows, w.cols}); it != transposed_.end()) {
+      if (it->second != nullptr) xnn_delete_operator(it->second);
+      transposed_.erase(it);
+    }
+  }
+
+  // c = a . W^T without an operator: rows (and, for few rows, output columns) split across the
+  // pool; each output is an 8-lane dot product over W's panels, which the compiler vectorises.
+  void parallel_transposed(const MatmulTransposedArgs& args) const {
+    const int64_t kc = args.k_end - args.k_begin;
+    const int64_t column_chunks = args.m >= 4 * threads_ ? 1 : std::max<int64_t>(1, std::min<int64_t>(kc / 16, 4 * threads_));
+    const int64_t chunk = (kc + column_chunks - 1) / column_chunks;
+    parallel(args.m * column_chunks, 1, [&](int64_t begin, int64_t end) {
+      for (int64_t t = begin; t < end; ++t) {
+        const int64_t i = t / column_chunks;
+        const int64_t k0 = (t % column_chunks) * chunk;
+        transposed_row(args, i, k0, std::min(kc, k0 + chunk));
+      }
+    });
+  }
+
+  // c[i, k] for k in [k_begin, k_end) (relative to args.k_begin).
+  static void transposed_row(const MatmulTransposedArgs& args, int64_t i, int64_t k_begin, int64_t k_end) {
+    const PackedMatrix& w = *args.w;
+    const float* a = args.a + i * args.lda;
+    const int64_t full = w.cols / kPanelWidth;
+    for (int64_t k = k_begin; k < k_end; ++k) {
+      float lanes[kPanelWidth] = {};
+      const float* wk = w.data + (args.k_begin + k) * kPanelWidth;
+      for (int64_t p = 0; p < full; ++p) {
+        for (int64_t l = 0; l < kPanelWidth; ++l) lanes[l] += a[p * kPanelWidth + l] * wk[p * kPanelWidth * w.rows + l];
+      }
+      float acc = 0.0f;
+      for (int64_t l = 0; l < kPanelWidth; ++l) acc += lanes[l];
+      // The partial last panel: only the first cols % 8 entries of a exist.
+      for (int64_t n = full * kPanelWidth; n < w.cols; ++n) acc += a[n] * w.at(args.k_begin + k, n);
+      args.c[i * args.ldc + k] = acc;
+    }
   }
 
   struct ColumnBlock {
@@ -229,6 +372,10 @@ class XnnpackBackend final : public Backend {
   int threads_;
   std::map<Key, std::vector<ColumnBlock>> operators_;
   mutable std::mutex run_mutex_;
+  // a . W^T operators by weight matrix (Key.bias unused), created on first use; nullptr where
+  // XNNPACK declined. Entries live until prepare_matmul() replaces the matrix or the backend dies.
+  mutable std::map<Key, xnn_operator_t> transposed_;
+  mutable std::mutex transposed_mutex_;
 };
 
 }  // namespace
