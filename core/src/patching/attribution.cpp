@@ -253,8 +253,7 @@ Result<PatchResult> AttributionSession::sweep(PatchSweep sweep, PatchMethod meth
   result.clean_metric = clean_metric();
   result.corrupted_metric = corrupted_metric();
   result.values.assign(static_cast<size_t>(shape_numel(layout.shape)), s.receiving_metric);
-  const std::vector<PatchCell> cells = sweep_cells(sweep, cfg.n_layers, cfg.n_heads, s.positions);
-  for (const PatchCell& c : cells) {
+  visit_sweep_cells(sweep, cfg.n_layers, cfg.n_heads, s.positions, [&](const PatchCell& c) {
     double estimate = 0.0;
     if (method == PatchMethod::kAtpStar && c.kind == CellKind::kHeadQ) {
       estimate = s.atp_star_query(c);
@@ -264,8 +263,8 @@ Result<PatchResult> AttributionSession::sweep(PatchSweep sweep, PatchMethod meth
       estimate = s.atp(c);
     }
     result.values[c.out_index] += estimate;
-  }
-  result.cells_computed = static_cast<int64_t>(cells.size());
+  });
+  result.cells_computed = static_cast<int64_t>(result.values.size());
   if (normalize) {
     const double denom = result.clean_metric - result.corrupted_metric;
     for (double& v : result.values) v = (v - result.corrupted_metric) / denom;

@@ -88,63 +88,13 @@ HookPoint patched_hook(CellKind kind) {
 
 std::vector<PatchCell> enumerate_cells(PatchSweep sweep, int L, int H, int P, size_t base) {
   std::vector<PatchCell> cells;
-  const CellKind kind = cell_kind(sweep);
-  auto add = [&](int layer, int pos, int head, int src) {
-    PatchCell c;
-    c.kind = kind;
-    c.layer = layer;
-    c.pos = pos;
-    c.head = head;
-    c.src = src;
-    c.out_index = base + cells.size();
-    cells.push_back(c);
-  };
-  switch (sweep) {
-    case PatchSweep::kResidPre:
-    case PatchSweep::kResidMid:
-    case PatchSweep::kAttnOut:
-    case PatchSweep::kMlpOut:  // [L, P]
-      for (int l = 0; l < L; ++l)
-        for (int p = 0; p < P; ++p) add(l, p, -1, -1);
-      break;
-    case PatchSweep::kHeadOutByPos:
-    case PatchSweep::kHeadQByPos:
-    case PatchSweep::kHeadKByPos:
-    case PatchSweep::kHeadVByPos:  // [L, P, H]
-      for (int l = 0; l < L; ++l)
-        for (int p = 0; p < P; ++p)
-          for (int h = 0; h < H; ++h) add(l, p, h, -1);
-      break;
-    case PatchSweep::kHeadPatternByPos:  // [L, H, P]
-      for (int l = 0; l < L; ++l)
-        for (int h = 0; h < H; ++h)
-          for (int d = 0; d < P; ++d) add(l, d, h, -1);
-      break;
-    case PatchSweep::kHeadPatternDestSrc:  // [L, H, P, P]
-      for (int l = 0; l < L; ++l)
-        for (int h = 0; h < H; ++h)
-          for (int d = 0; d < P; ++d)
-            for (int s = 0; s < P; ++s) add(l, d, h, s);
-      break;
-    default:  // [L, H], all positions
-      for (int l = 0; l < L; ++l)
-        for (int h = 0; h < H; ++h) add(l, -1, h, -1);
-      break;
-  }
+  visit_cells(sweep, L, H, P, base, [&](const PatchCell& c) { cells.push_back(c); });
   return cells;
 }
 
 std::vector<PatchCell> sweep_cells(PatchSweep sweep, int L, int H, int P) {
   std::vector<PatchCell> cells;
-  size_t base = 0;
-  for (PatchSweep part : component_sweeps(sweep)) {
-    std::vector<PatchCell> part_cells = enumerate_cells(part, L, H, P, base);
-    if (sweep == PatchSweep::kHeadByPosEvery && part == PatchSweep::kHeadPatternByPos) {
-      for (PatchCell& c : part_cells) c.out_index = base + (static_cast<size_t>(c.layer) * P + c.pos) * H + c.head;
-    }
-    base += part_cells.size();
-    cells.insert(cells.end(), part_cells.begin(), part_cells.end());
-  }
+  visit_sweep_cells(sweep, L, H, P, [&](const PatchCell& c) { cells.push_back(c); });
   return cells;
 }
 
