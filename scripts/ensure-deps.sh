@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Makes sure the system packages and npm packages hooklab builds with are present.
 # Installs what is missing with apt when it can (root, or passwordless sudo); otherwise prints
-# the one command to run. Called by `npm start` and `npm test`, and by .ci/run.
+# the one command to run. Called by `npm start` and `npm test`, and by .ci/run; the benchmarks
+# call it with --bench, which adds what their peers need (PyTorch, numpy, OpenBLAS).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,6 +14,10 @@ packages=(
   emscripten                            # WebAssembly build (3.1.6 on Debian 12)
   chromium fonts-dejavu-core            # browser tests and benchmarks (headless)
 )
+if [ "${1:-}" = "--bench" ]; then
+  # the random GPT-2-small-shaped model (numpy) and the PyTorch peers, on OpenBLAS
+  packages+=(python3-numpy python3-torch libopenblas0-pthread)
+fi
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
