@@ -314,3 +314,16 @@ test("lab: method and dataset survive a shared link and work in the embed; big d
   await expect(restored.getByTestId("method")).toHaveValue("atp");
   await expect(restored.getByTestId("dataset-input")).toHaveValue("");
 });
+
+test("lab: every layer-by-position and layer-by-head sweep gets an estimate, and Run the exact map beside it", async ({ page }) => {
+  await openLab(page, "v=1&method=atp-star&sweeps=resid_mid,head_q,head_k,head_v,head_pattern");
+  await page.getByRole("tab", { name: "Activation patching" }).click();
+  for (const sweep of ["resid_mid", "head_q", "head_k", "head_v", "head_pattern"]) {
+    await expect(page.locator(`[data-heatmap="estimate-${sweep}"]`)).toHaveAttribute("data-stale", "false", { timeout: 60_000 });
+  }
+  // The demo model has 4 layers and 4 heads: a head sweep is a 4 x 4 map.
+  expect(await heatmapValues(page, "estimate-head_q")).toHaveLength(16);
+  await page.getByTestId("run-patch").click();
+  await expect(page.locator('[data-heatmap="patch-head_pattern"]')).toBeVisible({ timeout: 60_000 });
+  expect(await heatmapValues(page, "patch-head_k")).toHaveLength(16);
+});

@@ -2,7 +2,16 @@
 
 import { METRICS as METRIC_TABLE, PATCH_METHODS, type MetricName, type PatchMethod, type PatchSweep } from "../engine/generated/patching";
 
-export const SWEEP_CHOICES = ["resid_pre", "attn_out", "mlp_out", "head_out"] as const satisfies readonly PatchSweep[];
+/** The sweeps the lab draws: every one whose result is a layer x position or layer x head map. */
+export const SWEEP_CHOICES = ["resid_pre", "resid_mid", "attn_out", "mlp_out", "head_out", "head_q", "head_k", "head_v",
+  "head_pattern"] as const satisfies readonly PatchSweep[];
+/** What each sweep patches, as the lab titles its heatmaps. */
+export const SWEEP_TITLES: Record<SweepChoice, string> = {
+  resid_pre: "Residual stream (resid_pre)", resid_mid: "Residual stream between attention and MLP (resid_mid)",
+  attn_out: "Attention output (attn_out)", mlp_out: "MLP output (mlp_out)", head_out: "Attention heads (z, all positions)",
+  head_q: "Attention heads' queries (q, all positions)", head_k: "Attention heads' keys (k, all positions)",
+  head_v: "Attention heads' values (v, all positions)", head_pattern: "Attention heads' patterns (all positions)",
+};
 /** The lab's metrics: those of the core's table that read answer tokens (the lab asks for them). */
 export const METRICS: readonly MetricName[] = METRIC_TABLE.filter((m) => m.answers > 0).map((m) => m.name);
 /** exact: one patched forward per cell (Run); atp / atp-star: estimates that follow every edit. */

@@ -5,18 +5,13 @@
 import type { LabController } from "../app/lab-controller";
 import { describeCell, disagreements, intervalWidths, scatterPoints, sweepAxes } from "../analysis/attribution";
 import type { PatchMethod, PatchResult, SweepAgreement } from "../engine";
-import { MAX_DATASET, METHODS, SWEEP_CHOICES, patchInputsKey, type SweepChoice } from "../state/experiment";
+import { MAX_DATASET, METHODS, SWEEP_CHOICES, SWEEP_TITLES, patchInputsKey, type SweepChoice } from "../state/experiment";
 import { datasetShareable } from "../state/url-state";
 import { scatterChart } from "./charts";
 import { el, formatNumber, replaceChildren } from "./dom";
 import { renderHeatmap } from "./heatmap";
 
 const METHOD_LABELS: Record<PatchMethod, string> = { exact: "exact (Run)", atp: "AtP", "atp-star": "AtP*" };
-const SWEEP_TITLES: Record<SweepChoice, string> = {
-  resid_pre: "Residual stream (resid_pre)", attn_out: "Attention output (attn_out)", mlp_out: "MLP output (mlp_out)",
-  head_out: "Attention heads (z, all positions)",
-};
-
 /** The estimate method: exact computes only on Run; AtP and AtP* follow every edit. */
 export function methodControl(lab: LabController): HTMLElement {
   const select = el("select", { "aria-label": "estimate method", "data-testid": "method" },

@@ -2,16 +2,12 @@
 // tokens (validated as single tokens, with suggestions), metric, normalisation; heatmaps of
 // the sweeps with progress and cancel. Clicking a cell opens that layer's attention and lens.
 import type { LabController } from "../app/lab-controller";
+import { sweepAxes } from "../analysis/attribution";
 import { visibleToken } from "../analysis/token-display";
-import { METRICS, SWEEP_CHOICES, type SweepChoice } from "../state/experiment";
+import { METRICS, SWEEP_CHOICES, SWEEP_TITLES } from "../state/experiment";
 import { el, formatNumber, replaceChildren, section } from "./dom";
 import { renderHeatmap } from "./heatmap";
 import { datasetPanel, estimateSection, methodControl } from "./attribution-view";
-
-const SWEEP_TITLES: Record<SweepChoice, string> = {
-  resid_pre: "Residual stream (resid_pre)", attn_out: "Attention output (attn_out)", mlp_out: "MLP output (mlp_out)",
-  head_out: "Attention heads (z, all positions)",
-};
 
 function tokenLine(lab: LabController, which: "clean" | "corrupted"): HTMLElement {
   const s = lab.state;
@@ -97,21 +93,12 @@ export function patchingView(lab: LabController): HTMLElement {
       if (!r) continue;
       const metricLabel = `${s.experiment.metric}${s.experiment.normalize ? " (normalised)" : ""}`;
       const info = el("p", { class: "muted" }, `clean ${formatNumber(r.cleanMetric, 3)} · corrupted ${formatNumber(r.corruptedMetric, 3)} · ${r.cellsComputed} of ${r.values.length} cells computed (the others provably unchanged)`);
-      if (sweep === "head_out") {
-        const [L, H] = r.shape;
-        blocks.push(el("div", {}, renderHeatmap({
-          id: `patch-${sweep}`, title: `${SWEEP_TITLES[sweep]} · ${metricLabel}`, rowLabels: Array.from({ length: L }, (_, l) => `L${l}`),
-          colLabels: Array.from({ length: H }, (_, h) => `H${h}`), values: r.values, xLabel: "head", yLabel: "layer", scale: "diverging",
-          onCellClick: (l, h) => { lab.inspect(l, null); lab.update({ head: h }); },
-        }), info));
-      } else {
-        const [L] = r.shape;
-        blocks.push(el("div", {}, renderHeatmap({
-          id: `patch-${sweep}`, title: `${SWEEP_TITLES[sweep]} · ${metricLabel}`, rowLabels: Array.from({ length: L }, (_, l) => `L${l}`),
-          colLabels: p.strTokens.map((t, i) => `${i} ${visibleToken(t)}`), values: r.values, xLabel: "position (corrupted tokens)", yLabel: "layer",
-          scale: "diverging", onCellClick: (l, pos) => lab.inspect(l, pos),
-        }), info));
-      }
+      const axes = sweepAxes(r.shape, r.axes, p.strTokens);
+      blocks.push(el("div", {}, renderHeatmap({
+        id: `patch-${sweep}`, title: `${SWEEP_TITLES[sweep]} · ${metricLabel}`, rowLabels: axes.rows, colLabels: axes.cols,
+        values: r.values, xLabel: axes.xLabel, yLabel: "layer", scale: "diverging",
+        onCellClick: axes.byHead ? (l, h) => { lab.inspect(l, null); lab.update({ head: h }); } : (l, pos) => lab.inspect(l, pos),
+      }), info));
     }
     replaceChildren(results, ...blocks);
   };
