@@ -327,3 +327,23 @@ test("lab: every layer-by-position and layer-by-head sweep gets an estimate, and
   await expect(page.locator('[data-heatmap="patch-head_pattern"]')).toBeVisible({ timeout: 60_000 });
   expect(await heatmapValues(page, "patch-head_k")).toHaveLength(16);
 });
+
+test("lab: a dataset generated from a template and a list of names runs with intervals", async ({ page }) => {
+  await openLab(page, "v=1&view=patch&method=atp&sweeps=head_out");
+  await page.getByTestId("dataset-toggle").click();
+  await page.getByTestId("template-form").locator("summary").click();
+  await page.getByTestId("template-names").fill("Mary, John, Tom");
+  await page.getByTestId("template-generate").click();
+  await expect(page.getByTestId("template-status")).toHaveText("6 pairs");
+  const lines = (await page.getByTestId("dataset-input").inputValue()).split("\n").map((l) => JSON.parse(l));
+  expect(lines).toHaveLength(6);
+  expect(lines[0]).toEqual({ clean: "When Mary and John went to the store, John gave a drink to",
+    corrupted: "When Mary and John went to the store, Mary gave a drink to", answer: " Mary", wrong: " John" });
+  await page.getByTestId("run-dataset").click();
+  const mean = page.locator('[data-heatmap="dataset-head_out"]');
+  await expect(mean).toBeVisible({ timeout: 60_000 });
+  await expect(mean).toContainText("mean over 6 pairs");
+  await page.getByTestId("template-names").fill("Mary");
+  await page.getByTestId("template-generate").click();
+  await expect(page.getByTestId("template-status")).toHaveText("give at least two names, separated by commas");
+});

@@ -49,3 +49,45 @@ export function describeCell(i: number, rowLabels: string[], colLabels: string[]
   const cols = colLabels.length;
   return `${rowLabels[Math.floor(i / cols)]} · ${colLabels[i % cols]}`;
 }
+
+/** A dataset template: prompts and answers with {A} and {B} standing for two names. */
+export interface PairTemplate {
+  clean: string;
+  corrupted: string;
+  answer: string;
+  wrong: string;
+  names: string;
+}
+
+export const IOI_TEMPLATE: PairTemplate = {
+  clean: "When {A} and {B} went to the store, {B} gave a drink to",
+  corrupted: "When {A} and {B} went to the store, {A} gave a drink to",
+  answer: " {A}",
+  wrong: " {B}",
+  names: "Mary, John, Tom, Anna, James, Sarah",
+};
+
+/** At most this many generated pairs (every ordered pair of distinct names). */
+export const MAX_TEMPLATE_PAIRS = 200;
+
+/**
+ * JSON Lines for every ordered pair (A, B) of distinct names (comma-separated), or an error
+ * message. The core tokenizes and checks the lines (equal lengths, single-token answers).
+ */
+export function pairsFromTemplate(t: PairTemplate): { jsonl: string; pairs: number } | { error: string } {
+  const names = [...new Set(t.names.split(",").map((n) => n.trim()).filter(Boolean))];
+  if (names.length < 2) return { error: "give at least two names, separated by commas" };
+  const fields = [t.clean, t.corrupted, t.answer, t.wrong];
+  if (!fields.every((f) => f.includes("{A}") || f.includes("{B}"))) {
+    return { error: "the prompts and answers must each use {A} or {B}" };
+  }
+  const fill = (s: string, a: string, b: string) => s.replaceAll("{A}", a).replaceAll("{B}", b);
+  const lines: string[] = [];
+  for (const a of names) {
+    for (const b of names) {
+      if (a === b || lines.length >= MAX_TEMPLATE_PAIRS) continue;
+      lines.push(JSON.stringify({ clean: fill(t.clean, a, b), corrupted: fill(t.corrupted, a, b), answer: fill(t.answer, a, b), wrong: fill(t.wrong, a, b) }));
+    }
+  }
+  return { jsonl: lines.join("\n"), pairs: lines.length };
+}

@@ -3,7 +3,7 @@
 // and the dataset panel (means over prompt pairs with their 95 % intervals). Rendering only:
 // the numbers come from the store, their shaping from analysis/attribution.ts.
 import type { LabController } from "../app/lab-controller";
-import { describeCell, disagreements, intervalWidths, scatterPoints, sweepAxes } from "../analysis/attribution";
+import { IOI_TEMPLATE, describeCell, disagreements, intervalWidths, pairsFromTemplate, scatterPoints, sweepAxes, type PairTemplate } from "../analysis/attribution";
 import type { PatchMethod, PatchResult, SweepAgreement } from "../engine";
 import { MAX_DATASET, METHODS, SWEEP_CHOICES, SWEEP_TITLES, patchInputsKey, type SweepChoice } from "../state/experiment";
 import { datasetShareable } from "../state/url-state";
@@ -97,6 +97,31 @@ function renderDataset(lab: LabController, note: HTMLElement, status: HTMLElemen
 }
 
 /** Paste JSONL prompt pairs; the chosen sweeps run over all of them (button, or a shared link). */
+/** Fills the dataset from a template and a list of names (every ordered pair of two names). */
+function templateForm(lab: LabController): HTMLElement {
+  const field = (key: keyof PairTemplate, label: string, size: number) => {
+    const input = el("input", { type: "text", size, "aria-label": `template ${label}`, "data-testid": `template-${key}` });
+    input.value = IOI_TEMPLATE[key];
+    return { key, input, label: el("label", { class: "inline" }, label, input) };
+  };
+  const fields = [field("clean", "clean", 48), field("corrupted", "corrupted", 48), field("answer", "answer", 6),
+    field("wrong", "wrong", 6), field("names", "names", 40)];
+  const message = el("span", { class: "muted", "data-testid": "template-status" });
+  const generate = el("button", { class: "secondary", "data-testid": "template-generate", onclick: () => {
+    const template = Object.fromEntries(fields.map((f) => [f.key, f.input.value])) as unknown as PairTemplate;
+    const made = pairsFromTemplate(template);
+    if ("error" in made) {
+      message.textContent = made.error;
+      return;
+    }
+    message.textContent = `${made.pairs} pairs`;
+    lab.update({ dataset: made.jsonl });
+  } }, "Generate pairs");
+  return el("details", { "data-testid": "template-form" }, el("summary", {}, "From a template ({A}, {B} = two names)"),
+    el("div", { class: "row" }, fields[0].label, fields[1].label),
+    el("div", { class: "row" }, fields[2].label, fields[3].label, fields[4].label, generate, message));
+}
+
 export function datasetPanel(lab: LabController): { panel: HTMLElement; toggle: HTMLElement } {
   const input = el("textarea", { rows: 5, maxlength: MAX_DATASET, "aria-label": "dataset (JSON lines)", "data-testid": "dataset-input",
     placeholder: '{"clean": "…John gave a drink to", "corrupted": "…Mary gave a drink to", "answer": " Mary", "wrong": " John"}' });
@@ -110,7 +135,7 @@ export function datasetPanel(lab: LabController): { panel: HTMLElement; toggle: 
   const panel = el("div", { "data-testid": "dataset-panel", hidden: !lab.state.experiment.dataset },
     el("h3", {}, "Dataset of prompt pairs"),
     el("p", { class: "muted" }, "One JSON object per line; every prompt must have the same number of tokens. The chosen activations are patched on every pair with the method above; cells show the mean and its 95 % bootstrap interval."),
-    input, el("div", { class: "row" }, run, note), status, results);
+    templateForm(lab), input, el("div", { class: "row" }, run, note), status, results);
   const toggle = el("button", { class: "secondary", "data-testid": "dataset-toggle", onclick: () => (panel.hidden = !panel.hidden) }, "Dataset…");
   const render = () => {
     if (document.activeElement !== input && input.value !== lab.state.experiment.dataset) input.value = lab.state.experiment.dataset;
