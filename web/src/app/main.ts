@@ -95,9 +95,12 @@ window.addEventListener("hashchange", () => {
 });
 renderTabs();
 
-// A shared patching experiment opens with its results, as it was shared.
+// A shared patching experiment opens with its results, as it was shared. Only a page that
+// opened on the patching view: a user who clicks that tab while the model loads gets no
+// unasked-for exact sweep.
+const openedOnPatching = lab.state.experiment.view === "patch";
 void lab.loadModel().then(async () => {
-  if (lab.state.experiment.view !== "patch" || lab.state.model.phase !== "ready") return;
+  if (!openedOnPatching || lab.state.experiment.view !== "patch" || lab.state.model.phase !== "ready") return;
   await lab.runPatch();
   if (lab.state.experiment.dataset) await lab.attribution.runDataset();
 });
