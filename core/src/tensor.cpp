@@ -75,4 +75,17 @@ Result<Tensor> Tensor::from_values(Shape shape, const float* values) {
   return t;
 }
 
+Result<FloatBuffer> carve_buffer(std::initializer_list<BufferPart> parts) {
+  auto padded = [](int64_t n) { return (n + 15) / 16 * 16; };
+  int64_t total = 0;
+  for (const BufferPart& part : parts) total += padded(part.floats);
+  HOOKLAB_ASSIGN_OR_RETURN(FloatBuffer buffer, FloatBuffer::allocate(static_cast<size_t>(total)));
+  float* cursor = buffer.data();
+  for (const BufferPart& part : parts) {
+    *part.ptr = cursor;
+    cursor += padded(part.floats);
+  }
+  return buffer;
+}
+
 }  // namespace hooklab

@@ -49,6 +49,15 @@ class FloatBuffer {
   size_t size_ = 0;
 };
 
+// One named slice of a per-run workspace: `*ptr` is set to `floats` floats of the buffer.
+struct BufferPart {
+  float** ptr;
+  int64_t floats;
+};
+// Allocates one buffer for every part (each padded to 16 floats, 64 bytes) and points each
+// part's pointer at its slice: the forward's and the backward's scratch, one allocation each.
+Result<FloatBuffer> carve_buffer(std::initializer_list<BufferPart> parts);
+
 class Tensor {
  public:
   Tensor() = default;

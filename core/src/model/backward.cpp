@@ -38,13 +38,9 @@ struct GradWorkspace {
                                         bool masks) {
     const int64_t d = cfg.d_model, m = cfg.d_mlp, h = cfg.n_heads;
     const int64_t big = std::max({h * p * p, p * m, use_attn_result ? p * h * d : 0, p * 3 * d});
-    struct Part {
-      float** ptr;
-      int64_t n;
-    };
     GradWorkspace ws{};
     const int64_t small = masks ? p * d : 0;
-    const Part parts[] = {
+    HOOKLAB_ASSIGN_OR_RETURN(ws.storage, carve_buffer({
         {&ws.resid, p * d},      {&ws.resid_mid, p * d},      {&ws.ln_x, p * d},        {&ws.ln_scale, p},          {&ws.ln_normalized, p * d},
         {&ws.qkv, p * 3 * d},    {&ws.q, p * d},           {&ws.k, p * d},             {&ws.v, p * d},
         {&ws.scores, h * p * p}, {&ws.pattern, h * p * p}, {&ws.pattern0, h * p * p},  {&ws.z, p * d},
@@ -53,16 +49,7 @@ struct GradWorkspace {
         {&ws.m_big, masks ? big : 0}, {&ws.m_tmp, small},   {&ws.m_scale, masks ? p : 0}, {&ws.m_post, small},
         {&ws.m_mid, small},           {&ws.m_pre, small},   {&ws.m_q, small},             {&ws.m_k, small},
         {&ws.m_v, small},
-    };
-    auto padded = [](int64_t n) { return (n + 15) / 16 * 16; };
-    int64_t total = 0;
-    for (const Part& part : parts) total += padded(part.n);
-    HOOKLAB_ASSIGN_OR_RETURN(ws.storage, FloatBuffer::allocate(static_cast<size_t>(total)));
-    float* cursor = ws.storage.data();
-    for (const Part& part : parts) {
-      *part.ptr = cursor;
-      cursor += padded(part.n);
-    }
+    }));
     return ws;
   }
 };

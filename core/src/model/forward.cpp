@@ -29,28 +29,15 @@ struct Workspace {
 
   static Result<Workspace> allocate(const ModelConfig& cfg, int64_t p, bool use_attn_result) {
     const int64_t d = cfg.d_model, m = cfg.d_mlp, h = cfg.n_heads;
-    struct Part {
-      float** ptr;
-      int64_t n;
-    };
     Workspace ws{};
-    const Part parts[] = {
+    HOOKLAB_ASSIGN_OR_RETURN(ws.storage, carve_buffer({
         {&ws.embed, p * d},       {&ws.pos_embed, p * d},    {&ws.resid_pre, p * d},     {&ws.ln1_scale, p},
         {&ws.ln1_normalized, p * d}, {&ws.qkv, p * 3 * d},    {&ws.q, p * d},             {&ws.k, p * d},
         {&ws.v, p * d},           {&ws.attn_scores, h * p * p}, {&ws.pattern, h * p * p}, {&ws.z, p * d},
         {&ws.result, use_attn_result ? p * h * d : 0},        {&ws.attn_out, p * d},      {&ws.resid_mid, p * d},
         {&ws.ln2_scale, p},       {&ws.ln2_normalized, p * d}, {&ws.mlp_pre, p * m},      {&ws.mlp_post, p * m},
         {&ws.mlp_out, p * d},     {&ws.resid_post, p * d},   {&ws.ln_final_scale, p},    {&ws.ln_final_normalized, p * d},
-    };
-    auto padded = [](int64_t n) { return (n + 15) / 16 * 16; };
-    int64_t total = 0;
-    for (const Part& part : parts) total += padded(part.n);
-    HOOKLAB_ASSIGN_OR_RETURN(ws.storage, FloatBuffer::allocate(static_cast<size_t>(total)));
-    float* cursor = ws.storage.data();
-    for (const Part& part : parts) {
-      *part.ptr = cursor;
-      cursor += padded(part.n);
-    }
+    }));
     return ws;
   }
 };
