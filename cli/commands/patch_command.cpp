@@ -135,16 +135,22 @@ Status run_patch_command(const std::vector<std::string>& argv, std::optional<Pat
   request.corrupted_tokens = model->to_tokens(*args.get("corrupted"), bos);
   HOOKLAB_ASSIGN_OR_RETURN(request.metric.answer_pairs,
                            parse_answers(args, *model, request.metric.kind, request.metric.kind != MetricKind::kLinear));
-  Result<PatchResult> computed = method == PatchMethod::kExact && engine == "plain" ? patch_plain(*model, request)
-                                                                                    : run_patch_request(*model, request);
-  HOOKLAB_ASSIGN_OR_RETURN(PatchResult result, std::move(computed));
+  // --compare: the estimate and the exact sweep as one session (the prompts run once).
+  const bool compare = args.has("compare") && method != PatchMethod::kExact;
+  if (compare) request.items = {{request.sweep, method}, {request.sweep, PatchMethod::kExact}};
+  std::vector<PatchResult> results;
+  if (method == PatchMethod::kExact && engine == "plain") {
+    HOOKLAB_ASSIGN_OR_RETURN(PatchResult plain, patch_plain(*model, request));
+    results.push_back(std::move(plain));
+  } else {
+    HOOKLAB_ASSIGN_OR_RETURN(results, patch_items(*model, request));
+  }
+  const PatchResult& result = results.front();
   nlohmann::ordered_json out = result_json(result, request);
   out["str_tokens"] = model->to_str_tokens(request.corrupted_tokens);
   out["values"] = json_values(result.values);
-  if (args.has("compare") && method != PatchMethod::kExact) {
-    PatchRequest exact_request = request;
-    exact_request.method = PatchMethod::kExact;
-    HOOKLAB_ASSIGN_OR_RETURN(PatchResult exact, patch(*model, exact_request));
+  if (compare) {
+    const PatchResult& exact = results.back();
     const SweepAgreement agreement = compare_sweeps(result.values, exact.values);
     out["exact_values"] = json_values(exact.values);
     out["agreement"] = {{"pearson", json_number(agreement.pearson)},

@@ -194,6 +194,37 @@ test("attribution: bad names and datasets give clear errors; compareSweeps; the 
   expect(r.after).toEqual([2, 15]);
 });
 
+test("a dataset sweep runs as a job: progress over the pairs, the mean of each pair's own sweep, cancellable", async ({ page }) => {
+  await open(page, false);
+  const r = await page.evaluate(async ({ CLEAN, CORRUPTED }) => {
+    const { HookedTransformer } = window.hooklab;
+    const model = await HookedTransformer.load({ url: "/repo/models/testdata/tiny-a/" });
+    const objects = ["drink", "book", "ball", "gift", "card", "note"].map((thing) => ({
+      clean: CLEAN.replace("drink", thing), corrupted: CORRUPTED.replace("drink", thing), answer: " Mary", wrong: " John" }));
+    const jsonl = objects.map((o) => JSON.stringify(o)).join("\n");
+    const fractions: number[] = [];
+    const dataset = await model.patchDataset({ sweep: "head_out_by_pos" }, jsonl, { bootstrap: 100, onProgress: (f) => fractions.push(f) });
+    // The mean of each cell is the mean of the pairs' own exact sweeps.
+    const each = await Promise.all(objects.map((o) => model.patch({ sweep: "head_out_by_pos", clean: o.clean, corrupted: o.corrupted, answers: [[" Mary", " John"]] })));
+    let worst = 0;
+    dataset.mean.forEach((m, i) => (worst = Math.max(worst, Math.abs(m - each.reduce((s, x) => s + x.values[i], 0) / each.length))));
+    const controller = new AbortController();
+    const cancelled = await model.patchDataset({ sweep: "head_out_by_pos" }, jsonl, { signal: controller.signal, onProgress: () => controller.abort() })
+      .then(() => "finished", (e: Error) => e.name);
+    const after = (await model.patch({ sweep: "resid_pre", clean: CLEAN, corrupted: CORRUPTED, answers: [[" Mary", " John"]] })).shape;
+    model.dispose();
+    return { pairs: dataset.pairs, steps: fractions.length, increasing: fractions.every((f, i) => i === 0 || f >= fractions[i - 1]),
+      last: fractions.at(-1), worst, cancelled, after };
+  }, { CLEAN, CORRUPTED });
+  expect(r.pairs).toBe(6);
+  expect(r.steps).toBeGreaterThanOrEqual(6);
+  expect(r.increasing).toBe(true);
+  expect(r.last).toBe(1);
+  expect(r.worst).toBeLessThan(1e-9);
+  expect(r.cancelled).toBe("AbortError");
+  expect(r.after).toEqual([2, 15]);
+});
+
 // ---- The lab: estimates that follow the prompts, estimate vs exact, datasets, shared state.
 
 async function openLab(page: Page, fragment: string, path = "/index.html") {

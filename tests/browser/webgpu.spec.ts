@@ -134,6 +134,57 @@ test("every patching sweep: WebGPU matches wasm (all fixture cases, several metr
   expect(Object.keys(report.worstBySweep).sort()).toEqual([...SWEEPS].sort());
 });
 
+test("one patch session: several sweeps and methods, the prompts run once, each item equal to its own request (wasm and WebGPU)", async ({ page }) => {
+  test.setTimeout(300_000);
+  await open(page);
+  const report = await page.evaluate(async (tolerance) => {
+    const { HookedTransformer } = window.hooklab;
+    const manifest = await (await fetch("/repo/tests/fixtures/patching/manifest.json")).json();
+    const c = manifest.cases[0];
+    const base = { clean: c.clean_tokens, corrupted: c.corrupted_tokens, answers: c.metric.pairs, direction: c.direction, normalize: true };
+    const exact = ["head_out_by_pos", "resid_pre", "block_every", "head_pattern"] as const;
+    const problems: string[] = [];
+    const backends: Record<string, string[]> = {};
+    for (const backend of ["wasm", "webgpu"] as const) {
+      const model = await HookedTransformer.load({ url: `/repo/${c.model}/` }, { backend });
+      const wasm = await HookedTransformer.load({ url: `/repo/${c.model}/` }, { backend: "wasm" });
+      const sessions = [
+        exact.map((sweep) => ({ sweep, method: "exact" as const })),
+        [...exact.map((sweep) => ({ sweep, method: "exact" as const })), { sweep: "head_by_pos_every" as const, method: "atp-star" as const }],
+      ];
+      for (const items of sessions) {
+        const fractions: number[] = [];
+        const together = await model.patchItems({ ...base, items }, { onProgress: (f: number) => fractions.push(f) });
+        backends[backend] = [...(backends[backend] ?? []), together[0].backend ?? "?"];
+        if (together.length !== items.length) problems.push(`${backend}: ${together.length} results for ${items.length} items`);
+        if (fractions.at(-1) !== 1 || fractions.some((f, i) => i > 0 && f < fractions[i - 1])) problems.push(`${backend}: progress ${fractions}`);
+        for (let i = 0; i < items.length; i++) {
+          const alone = items[i].method === "exact"
+            ? await wasm.patch({ ...base, sweep: items[i].sweep })
+            : await wasm.attribute({ ...base, sweep: items[i].sweep, method: items[i].method as "atp-star" });
+          const got = together[i];
+          const label = `${backend} ${items[i].sweep} ${items[i].method}`;
+          if (got.sweep !== items[i].sweep || got.method !== items[i].method) problems.push(`${label}: came back as ${got.sweep} ${got.method}`);
+          if (got.shape.join() !== alone.shape.join()) problems.push(`${label}: shape ${got.shape} vs ${alone.shape}`);
+          const tol = tolerance * Math.max(1, ...Array.from(alone.values, Math.abs));
+          const worst = Math.max(...Array.from(got.values, (v: number, k: number) => Math.abs(v - alone.values[k])));
+          if (!(worst <= tol)) problems.push(`${label}: max|diff| ${worst} > ${tol}`);
+        }
+      }
+      const bad = await model.patchItems({ ...base, items: [{ sweep: "resid_pre", method: "guess" as never }] }).then(() => "no error", (e: Error) => e.message);
+      if (!/guess/.test(bad)) problems.push(`${backend}: a bad method gave "${bad}"`);
+      model.dispose();
+      wasm.dispose();
+    }
+    return { problems, backends };
+  }, TOLERANCE);
+  expect(report.problems).toEqual([]);
+  // Exact sessions run on the device; a session with an estimate runs where the backward pass is.
+  expect(report.backends.webgpu[0]).toMatch(/^webgpu/);
+  expect(report.backends.webgpu[1]).not.toMatch(/^webgpu/);
+  expect(report.backends.wasm.every((b) => !b.startsWith("webgpu"))).toBe(true);
+});
+
 test("selection: no adapter -> wasm with the same results; auto skips the software adapter unless allowed", async ({ page }) => {
   await open(page);
   const r = await page.evaluate(async () => {

@@ -3,6 +3,7 @@
 // hold on any model, and the dataset statistics.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "hooklab/attribution.h"
@@ -131,25 +132,87 @@ TEST(Attribution, IdenticalPromptsEstimateNoChange) {
   }
 }
 
-TEST(Attribution, ExactMethodIsThePatchEngineAndSessionsRefuseIt) {
+TEST(Attribution, EachMethodRunsByItsOwnEngineAndSessionsRefuseExact) {
   const HookedTransformer& m = tiny_a();
   const PatchRequest r = ioi_request(m, PatchSweep::kHeadOutAllPos, PatchMethod::kExact);
-  const PatchResult via_request = run_patch_request(m, r).value();
   const PatchResult via_patch = patch(m, r).value();
-  EXPECT_EQ(via_request.values, via_patch.values);
   auto session = AttributionSession::start(m, r).value();
   EXPECT_FALSE(session->sweep(PatchSweep::kResidPre, PatchMethod::kExact, false).ok());
+  // A job computes each item by its own method: an atp request is estimated, not run exactly.
   PatchRequest atp = r;
   atp.method = PatchMethod::kAtp;
-  EXPECT_FALSE(PatchJob::start(m, atp).ok()) << "a patch job must not silently compute exact values for atp";
+  const PatchResult estimated = patch(m, atp).value();
+  EXPECT_EQ(estimated.method, PatchMethod::kAtp);
+  EXPECT_EQ(estimated.values, session->sweep(r.sweep, PatchMethod::kAtp, false).value().values);
+  EXPECT_NE(estimated.values, via_patch.values);
+  EXPECT_FALSE(patch_plain(m, atp).ok()) << "the oracle runs exact sweeps only";
+}
+
+// One patch session (several sweeps and methods from one pair of baseline runs, exact cells
+// of every sweep chunked together) gives each item what a request for that item alone gives.
+TEST(PatchSession, EveryItemEqualsItsOwnRequest) {
+  const HookedTransformer& m = demo();
+  for (PatchDirection direction : {PatchDirection::kDenoising, PatchDirection::kNoising}) {
+    PatchRequest session = ioi_request(m, PatchSweep::kResidPre, PatchMethod::kExact);
+    session.direction = direction;
+    session.normalize = true;
+    for (PatchSweep sweep : {PatchSweep::kHeadOutByPos, PatchSweep::kResidPre, PatchSweep::kBlockEvery,
+                             PatchSweep::kHeadByPosEvery, PatchSweep::kMlpOut, PatchSweep::kHeadPatternAllPos}) {
+      session.items.push_back({sweep, PatchMethod::kExact});
+    }
+    session.items.push_back({PatchSweep::kHeadByPosEvery, PatchMethod::kAtpStar});
+    session.items.push_back({PatchSweep::kResidPre, PatchMethod::kAtp});
+    std::vector<double> progress;
+    session.progress = [&](double f) {
+      progress.push_back(f);
+      return true;
+    };
+    const std::vector<PatchResult> together = patch_items(m, session).value();
+    ASSERT_EQ(together.size(), session.items.size());
+    ASSERT_FALSE(progress.empty());
+    EXPECT_EQ(progress.back(), 1.0);
+    EXPECT_TRUE(std::is_sorted(progress.begin(), progress.end()));
+    for (size_t i = 0; i < session.items.size(); ++i) {
+      PatchRequest alone = session;
+      alone.items.clear();
+      alone.progress = nullptr;
+      alone.sweep = session.items[i].sweep;
+      alone.method = session.items[i].method;
+      const PatchResult expected = patch(m, alone).value();
+      const PatchResult& got = together[i];
+      const std::string what = std::string(patch_sweep_name(alone.sweep)) + " " + patch_method_name(alone.method);
+      EXPECT_EQ(got.sweep, alone.sweep) << what;
+      EXPECT_EQ(got.method, alone.method) << what;
+      EXPECT_EQ(got.shape, expected.shape) << what;
+      EXPECT_EQ(got.cells_computed, expected.cells_computed) << what;
+      EXPECT_EQ(got.clean_metric, expected.clean_metric) << what;
+      EXPECT_EQ(got.corrupted_metric, expected.corrupted_metric) << what;
+      ASSERT_EQ(got.values.size(), expected.values.size()) << what;
+      // Chunks stack other cells beside these, which may change the kernels' row blocking.
+      for (size_t k = 0; k < got.values.size(); ++k) {
+        EXPECT_NEAR(got.values[k], expected.values[k], 1e-5 * std::max(1.0, std::abs(expected.values[k]))) << what << " cell " << k;
+      }
+    }
+  }
+}
+
+TEST(PatchSession, ItemsAreCheckedAndTheOracleTakesOneSweep) {
+  const HookedTransformer& m = tiny_a();
+  PatchRequest r = ioi_request(m, PatchSweep::kResidPre, PatchMethod::kExact);
+  r.items = {{PatchSweep::kResidPre, PatchMethod::kExact}, {PatchSweep::kAttnOut, PatchMethod::kAtp}};
+  EXPECT_FALSE(patch_plain(m, r).ok());
+  r.metric.kind = MetricKind::kRank;  // exact sweeps can rank; an estimate needs a gradient
+  EXPECT_NE(error_of(patch_items(m, r)).find("rank"), std::string::npos) << error_of(patch_items(m, r));
+  r.items = {{PatchSweep::kResidPre, PatchMethod::kExact}};
+  EXPECT_TRUE(patch_items(m, r).ok());
 }
 
 TEST(Attribution, NormalisationMatchesTheExactSweepsConvention) {
   const HookedTransformer& m = demo();
   PatchRequest r = ioi_request(m, PatchSweep::kResidPre, PatchMethod::kAtp);
-  const PatchResult raw = run_patch_request(m, r).value();
+  const PatchResult raw = patch(m, r).value();
   r.normalize = true;
-  const PatchResult normalized = run_patch_request(m, r).value();
+  const PatchResult normalized = patch(m, r).value();
   const double denom = raw.clean_metric - raw.corrupted_metric;
   for (size_t i = 0; i < raw.values.size(); ++i) {
     EXPECT_NEAR(normalized.values[i], (raw.values[i] - raw.corrupted_metric) / denom, 1e-12);
@@ -209,7 +272,7 @@ TEST(Dataset, EachPairsSweepAggregated) {
     one.clean_tokens = p.clean_tokens;
     one.corrupted_tokens = p.corrupted_tokens;
     one.metric.answer_pairs = p.answer_pairs;
-    const PatchResult single = run_patch_request(m, one).value();
+    const PatchResult single = patch(m, one).value();
     for (size_t i = 0; i < by_hand.size(); ++i) by_hand[i] += single.values[i] / 2.0;
   }
   for (size_t i = 0; i < by_hand.size(); ++i) {

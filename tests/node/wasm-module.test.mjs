@@ -98,14 +98,23 @@ test("patching job and analysis run in the wasm module", async () => {
   const module = await loadHooklabModule("st");
   const model = load(module, "models/testdata/tiny-a");
   const c = JSON.parse(readFileSync(join(root, "tests/fixtures/patching/tiny-a-ioi-denoising.json"), "utf8"));
-  const job = model.startPatch({ sweep: "resid_pre", cleanTokens: c.clean.tokens, corruptedTokens: c.corrupted.tokens, pairs: c.metric.pairs });
+  // One session, two sweeps: each against the reference's own sweep.
+  const job = model.startPatch({
+    sweep: "resid_pre", cleanTokens: c.clean.tokens, corruptedTokens: c.corrupted.tokens, pairs: c.metric.pairs,
+    items: [{ sweep: "resid_pre", method: "exact" }, { sweep: "attn_out", method: "exact" }],
+  });
   let steps = 0;
   for (let r = job.step(); !r.done; r = job.step()) steps++;
-  const result = job.result();
+  const results = job.results();
   job.delete();
-  const expected = c.sweeps.get_act_patch_resid_pre.values.logit_diff.flat();
-  const cmp = compareArrays(result.values, Float64Array.from(expected));
-  assert.ok(cmp.ok, `resid_pre sweep: ${cmp.maxDiff} > ${cmp.tol}`);
+  assert.equal(results.length, 2);
+  for (const [i, fn] of ["get_act_patch_resid_pre", "get_act_patch_attn_out"].entries()) {
+    const cmp = compareArrays(results[i].values, Float64Array.from(c.sweeps[fn].values.logit_diff.flat()));
+    assert.ok(cmp.ok, `${fn}: ${cmp.maxDiff} > ${cmp.tol}`);
+  }
+  assert.equal(model.startPatch({ sweep: "resid_pre", cleanTokens: c.clean.tokens, corruptedTokens: c.corrupted.tokens,
+    pairs: c.metric.pairs, items: Array(300).fill({ sweep: "resid_pre", method: "exact" }) }), null, "300 items are refused");
+  assert.match(module.lastError().error, /at most 256 items/);
   const lens = model.logitLens(c.clean.tokens, [c.analysis.pos], c.analysis.pairs, 5);
   assert.ok(compareArrays(lens.logitDiff, Float64Array.from(c.analysis.logit_lens.logit_diff)).ok);
   model.delete();

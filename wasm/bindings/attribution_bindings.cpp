@@ -9,6 +9,7 @@
 #include "patch_request.h"
 #include "wasm_attribution.h"
 #include "wasm_model.h"
+#include "wasm_patch_job.h"
 
 namespace hooklab::wasm {
 
@@ -30,24 +31,33 @@ WasmAttribution* WasmModel::start_attribution(const val& request_value) const {
   return new WasmAttribution(std::move(session).value());
 }
 
-val WasmModel::patch_dataset(const val& request_value, const std::string& jsonl, const val& options) const {
+WasmPatchJob* WasmModel::start_patch_dataset(const val& request_value, const std::string& jsonl,
+                                             const val& options) const {
   // The request's own tokens are not used: every pair brings its own.
   auto request = parse_patch_request(request_value);
-  if (!request.ok()) return error_value(request.error());
+  if (!request.ok()) return set_last_error(request.error());
   const bool bos = !has(options, "prependBos") || options["prependBos"].as<bool>();
   auto pairs = parse_prompt_pairs_jsonl(*model_, jsonl, bos);
-  if (!pairs.ok()) return error_value(pairs.error());
+  if (!pairs.ok()) return set_last_error(pairs.error());
   const int samples = has(options, "bootstrap") ? options["bootstrap"].as<int>() : 1000;
   const double seed = has(options, "seed") ? options["seed"].as<double>() : 1.0;
-  auto result = hooklab::patch_dataset(*model_, *request, *pairs, samples, static_cast<uint64_t>(seed));
-  if (!result.ok()) return error_value(result.error());
-  val out = patch_result_value(result->first);
-  out.set("pairs", static_cast<double>(result->pairs));
-  out.set("values", float64_copy(result->mean));
-  out.set("mean", float64_copy(result->mean));
-  out.set("ciLow", float64_copy(result->ci_low));
-  out.set("ciHigh", float64_copy(result->ci_high));
-  return out;
+  auto job = DatasetPatchJob::start(*model_, std::move(request).value(), std::move(pairs).value(), samples,
+                                    static_cast<uint64_t>(seed));
+  if (!job.ok()) return set_last_error(job.error());
+  // One result: {pairs, shape, axes, mean (also as values), ciLow, ciHigh, method, sweep}.
+  std::function<val(DatasetPatchJob&)> results = [](DatasetPatchJob& finished) {
+    const DatasetPatchResult result = finished.take_result();
+    val out = patch_result_value(result.first);
+    out.set("pairs", static_cast<double>(result.pairs));
+    out.set("values", float64_copy(result.mean));
+    out.set("mean", float64_copy(result.mean));
+    out.set("ciLow", float64_copy(result.ci_low));
+    out.set("ciHigh", float64_copy(result.ci_high));
+    val array = val::array();
+    array.call<void>("push", out);
+    return array;
+  };
+  return new WasmPatchJob(std::move(job).value(), results);
 }
 
 namespace {

@@ -248,5 +248,5 @@ EMSCRIPTEN_BINDINGS(hooklab_model) {
       .function("detectHeads", &WasmModel::detect_heads)
       .function("startPatch", &WasmModel::start_patch, allow_raw_pointers())
       .function("startAttribution", &WasmModel::start_attribution, allow_raw_pointers())
-      .function("patchDataset", &WasmModel::patch_dataset);
+      .function("startPatchDataset", &WasmModel::start_patch_dataset, allow_raw_pointers());
 }

@@ -5,6 +5,12 @@
 #include "js_values.h"
 
 namespace hooklab::wasm {
+namespace {
+
+// Every sweep by every method, a few times over: more is a malformed request, not a use.
+constexpr int kMaxPatchItems = 256;
+
+}  // namespace
 
 Result<Metric> parse_metric(const val& r) {
   Metric metric;
@@ -42,6 +48,24 @@ Result<PatchRequest> parse_patch_request(const val& r) {
   }
   if (has(r, "method")) {
     HOOKLAB_ASSIGN_OR_RETURN(request.method, parse_patch_method(r["method"].as<std::string>()));
+  }
+  if (has(r, "items")) {
+    const val items = r["items"];
+    const int n = items["length"].as<int>();
+    if (n > kMaxPatchItems) {
+      return make_error(ErrorCode::kInvalidArgument, "a patch request has at most " + std::to_string(kMaxPatchItems) +
+                                                         " items (got " + std::to_string(n) + ")");
+    }
+    for (int i = 0; i < n; ++i) {
+      const val sweep = items[i]["sweep"], method = items[i]["method"];
+      if (!sweep.isString() || !method.isString()) {
+        return make_error(ErrorCode::kInvalidArgument, "patch item " + std::to_string(i) + " needs a sweep and a method name");
+      }
+      PatchItem item;
+      HOOKLAB_ASSIGN_OR_RETURN(item.sweep, parse_patch_sweep(sweep.as<std::string>()));
+      HOOKLAB_ASSIGN_OR_RETURN(item.method, parse_patch_method(method.as<std::string>()));
+      request.items.push_back(item);
+    }
   }
   return request;
 }

@@ -48,8 +48,9 @@ class WasmModel {
   WasmPatchJob* start_patch(const val& request) const;
   // Attribution patching (attribution_bindings.cpp): the session, or null with lastError() set.
   WasmAttribution* start_attribution(const val& request) const;
-  // A sweep over prompt pairs (JSON Lines): {pairs, shape, axes, mean, ciLow, ciHigh, method, sweep}.
-  val patch_dataset(const val& request, const std::string& jsonl, const val& options) const;
+  // A sweep over prompt pairs (JSON Lines) as a job whose one result is {pairs, shape, axes,
+  // mean, ciLow, ciHigh, method, sweep}; null with lastError() set.
+  WasmPatchJob* start_patch_dataset(const val& request, const std::string& jsonl, const val& options) const;
 
  private:
   // Full cache of `tokens`, reusing the last one when the prompt is the same.

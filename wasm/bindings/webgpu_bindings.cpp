@@ -5,7 +5,6 @@
 
 EMSCRIPTEN_BINDINGS(hooklab_webgpu) {
   using namespace emscripten;
-  using hooklab::wasm::WebgpuPatchJob;
   using hooklab::wasm::WebgpuSession;
   function("createWebgpuSession", &WebgpuSession::create, allow_raw_pointers());
   class_<WebgpuSession>("WebgpuSession")
@@ -13,8 +12,5 @@ EMSCRIPTEN_BINDINGS(hooklab_webgpu) {
       .function("beginRun", &WebgpuSession::begin_run)
       .function("finishRun", &WebgpuSession::finish_run)
       .function("abandonRun", &WebgpuSession::abandon_run)
-      .function("startPatch", &WebgpuSession::start_patch, allow_raw_pointers());
-  class_<WebgpuPatchJob>("WebgpuPatchJob")
-      .function("step", &WebgpuPatchJob::step)
-      .function("result", &WebgpuPatchJob::result);
+      .function("startPatch", &WebgpuSession::start_patch, allow_raw_pointers());  // a PatchJob
 }

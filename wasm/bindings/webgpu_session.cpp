@@ -52,26 +52,13 @@ val WebgpuSession::finish_run() {
   return result;
 }
 
-WebgpuPatchJob* WebgpuSession::start_patch(const val& request_value) {
+WasmPatchJob* WebgpuSession::start_patch(const val& request_value) {
   auto request = parse_patch_request(request_value);
   if (!request.ok()) return set_last_error(request.error());
   auto job = DevicePatchJob::start(*model_, *device_, weights_, std::move(request).value());
   if (!job.ok()) return set_last_error(job.error());
-  return new WebgpuPatchJob(std::move(job).value());
-}
-
-val WebgpuPatchJob::step() {
-  auto done = job_->step();
-  if (!done.ok()) return error_value(done.error());
-  val out = val::object();
-  out.set("done", *done);
-  out.set("progress", job_->progress());
-  out.set("batch", static_cast<double>(job_->batch()));
-  return out;
-}
-
-val WebgpuPatchJob::result() {
-  return patch_result_value(job_->take_result());
+  return new WasmPatchJob(std::unique_ptr<ResumablePatchJob>(std::move(job).value()),
+                          std::function<val(ResumablePatchJob&)>(patch_results_value));
 }
 
 }  // namespace hooklab::wasm

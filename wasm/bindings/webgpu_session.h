@@ -1,5 +1,6 @@
-// The WebGPU path as JavaScript holds it (Embind classes "WebgpuSession" and
-// "WebgpuPatchJob"): a model's weights on the GPU plus the runs and sweeps encoded on it.
+// The WebGPU path as JavaScript holds it (Embind class "WebgpuSession", whose sweeps are the
+// same "PatchJob" class as the host's): a model's weights on the GPU plus the runs and sweeps
+// encoded on it.
 // Every method returns at once; between a begin and its finish the worker awaits
 // Module.hooklabWebgpu.flush(), the one asynchronous step (docs/webgpu.md).
 #pragma once
@@ -12,18 +13,9 @@
 #include "device/device_patching.h"
 #include "device/device_weights.h"
 #include "wasm_model.h"
+#include "wasm_patch_job.h"
 
 namespace hooklab::wasm {
-
-class WebgpuPatchJob {
- public:
-  explicit WebgpuPatchJob(std::unique_ptr<DevicePatchJob> job) : job_(std::move(job)) {}
-  val step();    // after a flush: {done, progress, batch} or {error}; encodes the next chunk
-  val result();  // as PatchJob's result()
-
- private:
-  std::unique_ptr<DevicePatchJob> job_;
-};
 
 class WebgpuSession {
  public:
@@ -38,7 +30,7 @@ class WebgpuSession {
   val finish_run();
   void abandon_run() { run_.reset(); }
   // Encodes the sweep's two baseline runs; null with lastError() set.
-  WebgpuPatchJob* start_patch(const val& request);
+  WasmPatchJob* start_patch(const val& request);  // exact items only
 
  private:
   WebgpuSession() = default;

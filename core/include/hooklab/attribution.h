@@ -43,9 +43,6 @@ class AttributionSession {
   std::unique_ptr<State> state_;
 };
 
-// One sweep of `request` by request.method: exact (the fast engine) or attribution.
-Result<PatchResult> run_patch_request(const HookedTransformer& model, const PatchRequest& request);
-
 // How well an estimate ranks and predicts the exact sweep's cells (both in the same layout;
 // compare normalised or raw values alike). top_k_overlap: the share of the k cells with the
 // largest |exact| that are also among the k largest |estimate| (k = min(10, cells)).

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string_view>
 #include <vector>
 
@@ -32,6 +33,30 @@ struct DatasetPatchResult {
   PatchResult first;  // the layout, and the first pair's result
   int64_t pairs = 0;
   std::vector<double> mean, ci_low, ci_high;  // per cell, in the sweep's layout
+};
+
+// The dataset sweep as a resumable job, for callers that must stay responsive (the browser
+// worker runs one step per event-loop turn, so an exact sweep over many pairs reports progress
+// and can be cancelled). Each step runs one chunk of one pair's patch job.
+//   auto job = DatasetPatchJob::start(model, request, pairs).value();
+//   while (!*job->step()) report(job->progress());
+//   DatasetPatchResult r = job->take_result();
+class DatasetPatchJob {
+ public:
+  static Result<std::unique_ptr<DatasetPatchJob>> start(const HookedTransformer& model, PatchRequest request,
+                                                        std::vector<PromptPair> pairs, int bootstrap_samples = 1000,
+                                                        uint64_t seed = 1);
+  ~DatasetPatchJob();
+  // True once every pair is done; an error names the pair.
+  Result<bool> step();
+  double progress() const;
+  // The means and intervals; call once, after step() returned true.
+  DatasetPatchResult take_result();
+
+ private:
+  DatasetPatchJob();
+  struct State;
+  std::unique_ptr<State> state_;
 };
 
 // `request` gives the sweep, method, metric (its answers are the default for pairs without

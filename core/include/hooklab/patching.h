@@ -62,6 +62,12 @@ enum class PatchMethod {
 const char* patch_method_name(PatchMethod method);
 Result<PatchMethod> parse_patch_method(std::string_view name);
 
+// One sweep of a request and how its cells are computed.
+struct PatchItem {
+  PatchSweep sweep = PatchSweep::kResidPre;
+  PatchMethod method = PatchMethod::kExact;
+};
+
 struct PatchRequest {
   PatchSweep sweep = PatchSweep::kResidPre;
   std::vector<int32_t> clean_tokens;
@@ -72,6 +78,9 @@ struct PatchRequest {
   bool normalize = false;
   // Exact (one patched run per cell) or estimated from gradients (attribution.h).
   PatchMethod method = PatchMethod::kExact;
+  // Several sweeps, each by its own method, from the same two baseline runs in one job (the
+  // planner runs the prompts once per request, not once per sweep). Empty: {sweep, method}.
+  std::vector<PatchItem> items;
   // Progress in [0, 1]; return false to cancel.
   std::function<bool(double)> progress;
 };
@@ -87,6 +96,9 @@ struct PatchResult {
   int64_t cells_computed = 0;     // cells actually run (the fast engine skips cells it can prove unaffected)
 };
 
+// The request's items: `items`, or {sweep, method} when it names one sweep.
+std::vector<PatchItem> request_items(const PatchRequest& request);
+
 // Validates the request against the model (equal token lengths, single-token answers in
 // range, metric position in range) with messages that name the problem.
 Status validate_patch_request(const HookedTransformer& model, const PatchRequest& request);
@@ -94,20 +106,38 @@ Status validate_patch_request(const HookedTransformer& model, const PatchRequest
 Result<PatchResult> patch_plain(const HookedTransformer& model, const PatchRequest& request);
 Result<PatchResult> patch(const HookedTransformer& model, const PatchRequest& request);
 
-// The fast engine as a resumable job, for callers that must stay responsive (the browser
+// Every item of the request (exact sweeps by the fast engine, estimates by attribution
+// patching), in item order, from one pair of baseline runs.
+Result<std::vector<PatchResult>> patch_items(const HookedTransformer& model, const PatchRequest& request);
+
+// One patch session as a resumable job, for callers that must stay responsive (the browser
 // worker runs one step per event-loop turn, so a sweep can report progress and be cancelled):
-//   auto job = PatchJob::start(model, request);   // the two cached runs and the cell plan
+//   auto job = PatchJob::start(model, request);   // the two baseline runs and the cell plan
 //   while (!*job->step()) report(job->progress());
-//   PatchResult r = job->take_result();
-class PatchJob {
+//   std::vector<PatchResult> r = job->take_results();   // one per item
+// The first step computes the estimated items (cheap: no model runs); the exact items' cells
+// are then run together in chunks, sorted by the layer they start at, whatever sweep they
+// belong to. DevicePatchJob (device_patching.h) is the same job for exact items on a GPU;
+// both are ResumablePatchJobs, so a caller drives either the same way.
+class ResumablePatchJob {
+ public:
+  virtual ~ResumablePatchJob() = default;
+  // Runs the next chunk of cells; true once every cell is done.
+  virtual Result<bool> step() = 0;
+  virtual double progress() const = 0;
+  // The values (normalised if requested), one result per item; call once, after step()
+  // returned true.
+  virtual std::vector<PatchResult> take_results() = 0;
+};
+
+class PatchJob final : public ResumablePatchJob {
  public:
   static Result<std::unique_ptr<PatchJob>> start(const HookedTransformer& model, PatchRequest request);
-  ~PatchJob();
-  // Runs the next chunk of cells; true once every cell is done.
-  Result<bool> step();
-  double progress() const;
-  // The values (normalised if requested); call once, after step() returned true.
-  PatchResult take_result();
+  ~PatchJob() override;
+  Result<bool> step() override;
+  double progress() const override;
+  std::vector<PatchResult> take_results() override;
+  PatchResult take_result();  // the first item's
 
  private:
   PatchJob();

@@ -7,8 +7,7 @@
 
 #include "device/device_forward.h"
 #include "device/device_patch_injection.h"
-#include "patching/patch_cells.h"
-#include "patching/sweep_layout.h"
+#include "patching/patch_plan.h"
 
 namespace hooklab {
 namespace {
@@ -27,10 +26,11 @@ struct DevicePatchJob::State {
   DeviceBackend* device = nullptr;
   const DeviceWeights* weights = nullptr;
   PatchRequest request;
+  std::vector<PatchItem> items;
   std::unique_ptr<DeviceRun> receiving, source;
-  PatchResult result;
-  std::vector<PatchCell> cells;
-  std::vector<PatchCell*> work;  // cells that can change the metric, grouped by (kind, layer)
+  std::vector<PatchResult> results;  // one per item
+  CellPlan cell_plan;
+  std::vector<PatchCell*>& work = cell_plan.work;  // cells that can change the metric, grouped by (kind, layer)
   size_t done = 0;               // cells [done, in_flight_end) are encoded, awaiting the flush
   size_t in_flight_end = 0;
   bool planned = false;
@@ -64,7 +64,7 @@ DevicePatchJob::~DevicePatchJob() = default;
 Result<std::unique_ptr<DevicePatchJob>> DevicePatchJob::start(const HookedTransformer& model, DeviceBackend& device,
                                                              const DeviceWeights& weights, PatchRequest request) {
   HOOKLAB_RETURN_IF_ERROR(validate_patch_request(model, request));
-  if (request.method != PatchMethod::kExact) {
+  if (has_estimate(request_items(request))) {
     return make_error(ErrorCode::kInvalidArgument, "the device runs exact sweeps; attribution estimates run on the CPU");
   }
   std::unique_ptr<DevicePatchJob> job(new DevicePatchJob());
@@ -74,6 +74,8 @@ Result<std::unique_ptr<DevicePatchJob>> DevicePatchJob::start(const HookedTransf
   s.device = &device;
   s.weights = &weights;
   s.request = std::move(request);
+  s.request.progress = nullptr;
+  s.items = request_items(s.request);
   const PatchRequest& r = s.request;
   const ModelConfig& cfg = model.cfg();
   const PatchRuns runs = patch_runs(r);
@@ -82,8 +84,7 @@ Result<std::unique_ptr<DevicePatchJob>> DevicePatchJob::start(const HookedTransf
   s.positions = static_cast<int>(receiving_tokens.size());
   s.metric_pos = runs.metric_position;
 
-  std::set<HookPoint> patched;
-  for (PatchSweep part : component_sweeps(r.sweep)) patched.insert(patched_hook(cell_kind(part)));
+  const std::set<HookPoint> patched = patched_hooks(s.items);
   DeviceRunOptions receiving_options;
   receiving_options.cache_filter = [&](const std::string& name) {
     const auto ref = parse_hook_name(name, cfg.n_layers);
@@ -109,36 +110,18 @@ Status DevicePatchJob::State::plan() {
   const bool denoising = patch_runs(r).denoising;
   const int64_t V = cfg.d_vocab, D = cfg.d_model;
   const int P = positions;
-  result.sweep = r.sweep;
-  const SweepLayout layout = sweep_layout(r.sweep, cfg, P);
-  result.shape = layout.shape;
-  result.axes = layout.axes;
   const double receiving_metric = evaluate_metric_row(r.metric, receiving->output.logits.data(), V);
   const double source_metric = evaluate_metric_row(r.metric, source->output.logits.data(), V);
-  result.clean_metric = denoising ? source_metric : receiving_metric;
-  result.corrupted_metric = denoising ? receiving_metric : source_metric;
-  result.values.assign(static_cast<size_t>(shape_numel(layout.shape)), receiving_metric);
-
-  // Cells exactly as PatchJob enumerates and plans them (same output layout).
-  size_t base = 0;
-  for (PatchSweep part : component_sweeps(r.sweep)) {
-    std::vector<PatchCell> part_cells = enumerate_cells(part, cfg.n_layers, cfg.n_heads, P, base);
-    if (r.sweep == PatchSweep::kHeadByPosEvery && part == PatchSweep::kHeadPatternByPos) {
-      // TransformerLens stacks this part as [L, P, H] (rearranged from [L, H, P]).
-      for (PatchCell& c : part_cells) c.out_index = base + (static_cast<size_t>(c.layer) * P + c.pos) * cfg.n_heads + c.head;
-    }
-    base += part_cells.size();
-    cells.insert(cells.end(), part_cells.begin(), part_cells.end());
+  for (const PatchItem& item : items) {
+    results.push_back(result_skeleton(item, cfg, P, receiving_metric, denoising ? source_metric : receiving_metric,
+                                      denoising ? receiving_metric : source_metric));
   }
-  for (PatchCell& c : cells) {
-    plan_cell(c, receiving->output.cache, source->output.cache, cfg.n_layers, cfg.n_heads, cfg.d_head, P, metric_pos);
-    if (c.affects_metric) work.push_back(&c);
-  }
+  cell_plan = plan_exact_cells(items, receiving->output.cache, source->output.cache, cfg, P, metric_pos);
+  for (size_t i = 0; i < items.size(); ++i) results[i].cells_computed = cell_plan.work_per_item[i];
   // A chunk shares one patched hook: group cells by kind, then layer.
   std::stable_sort(work.begin(), work.end(), [](const PatchCell* a, const PatchCell* b) {
     return std::pair(static_cast<int>(a->kind), a->layer) < std::pair(static_cast<int>(b->kind), b->layer);
   });
-  result.cells_computed = static_cast<int64_t>(work.size());
   if (work.empty()) return {};
 
   // As many cells per chunk as the binding limit and the memory budget allow.
@@ -235,7 +218,7 @@ void DevicePatchJob::State::collect_chunk() {
     } else {
       value = evaluate_metric_row(request.metric, readback.data() + k * V, V);
     }
-    result.values[work[i]->out_index] = value;
+    results[work[i]->item].values[work[i]->out_index] = value;
   }
   done = in_flight_end;
 }
@@ -262,13 +245,12 @@ double DevicePatchJob::progress() const {
 
 int64_t DevicePatchJob::batch() const { return state_->batch; }
 
-PatchResult DevicePatchJob::take_result() {
-  PatchResult result = std::move(state_->result);
+std::vector<PatchResult> DevicePatchJob::take_results() {
+  std::vector<PatchResult> results = std::move(state_->results);
   if (state_->request.normalize) {
-    const double denom = result.clean_metric - result.corrupted_metric;
-    for (double& v : result.values) v = (v - result.corrupted_metric) / denom;
+    for (PatchResult& result : results) normalize_result(result);
   }
-  return result;
+  return results;
 }
 
 }  // namespace hooklab

@@ -1,5 +1,5 @@
-// Activation patching on the device: the numbers of PatchJob (patching.h), with many
-// patched cells per dispatch.
+// Activation patching on the device: the numbers of PatchJob (patching.h) for exact items,
+// planned by the same planner (patch_plan.h), with many patched cells per dispatch.
 //
 // Each cell is a forward pass of the receiving prompt with the source run's activation
 // injected into one box of the patched hook (device_patch_injection.h). A chunk holds up to
@@ -21,19 +21,20 @@
 
 namespace hooklab {
 
-class DevicePatchJob {
+class DevicePatchJob final : public ResumablePatchJob {
  public:
   static Result<std::unique_ptr<DevicePatchJob>> start(const HookedTransformer& model, DeviceBackend& device,
                                                       const DeviceWeights& weights, PatchRequest request);
-  ~DevicePatchJob();
+  ~DevicePatchJob() override;
   // Call after each flush: collects, then encodes the next chunk. True once every cell is
   // done (nothing new was encoded).
-  Result<bool> step();
-  double progress() const;
+  Result<bool> step() override;
+  double progress() const override;
   // Cells per chunk (the dispatch batch).
   int64_t batch() const;
-  // The values (normalised if requested); call once, after step() returned true.
-  PatchResult take_result();
+  // The values (normalised if requested), one result per item (exact items only); call once,
+  // after step() returned true.
+  std::vector<PatchResult> take_results() override;
 
  private:
   DevicePatchJob();

@@ -24,6 +24,7 @@ list(APPEND HOOKLAB_CORE_SOURCES
 )
 list(APPEND HOOKLAB_CORE_SOURCES
   src/patching/patch_cells.cpp
+  src/patching/patch_plan.cpp
   src/patching/head_patch.cpp
   src/patching/patching_engine.cpp
   src/patching/attribution.cpp

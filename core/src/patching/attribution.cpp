@@ -9,26 +9,10 @@
 #include <cstring>
 #include <numeric>
 
-#include "patching/patch_cells.h"
-#include "patching/sweep_layout.h"
+#include "patching/patch_estimator.h"
 
 namespace hooklab {
 namespace {
-
-// Every activation an attribution sweep reads, on both runs (and its gradient on the receiving run).
-bool attribution_needs(const std::string& name) {
-  for (const char* suffix : {"hook_resid_pre", "hook_resid_mid", "hook_attn_out", "hook_mlp_out", "attn.hook_q",
-                             "attn.hook_k", "attn.hook_v", "attn.hook_z", "attn.hook_pattern"}) {
-    if (name.ends_with(suffix)) return true;
-  }
-  return false;
-}
-
-// One head's receiving-run attention rows in double: log-sum-exp of each row's scores and
-// S[i] = sum_j pattern[i, j] * d metric / d pattern[i, j].
-struct HeadRows {
-  std::vector<double> lse, pattern, weighted;
-};
 
 // Log-sum-exp of scores[0..n): the receiving rows and every recomputed row go through this one
 // formula, so a row recomputed from identical inputs has identical probabilities.
@@ -48,43 +32,26 @@ double dot(const float* a, const float* b, int64_t n) {
 
 }  // namespace
 
-struct AttributionSession::State {
-  const HookedTransformer* model = nullptr;
-  PatchRequest request;
-  RunOutput source, receiving;
-  int positions = 0;
-  double receiving_metric = 0.0, source_metric = 0.0;
-  mutable std::vector<HeadRows> heads;  // [layer * H + head], filled on first use by AtP*
+PatchEstimator::PatchEstimator(const ModelConfig& cfg, std::shared_ptr<const BaselineRuns> runs)
+    : cfg_(cfg), runs_(std::move(runs)), positions(runs_->positions),
+      heads_(static_cast<size_t>(cfg.n_layers) * static_cast<size_t>(cfg.n_heads)) {}
 
-  const ModelConfig& cfg() const { return model->cfg(); }
-  const float* src(HookPoint point, int layer) const { return source.cache.find({point, layer}); }
-  const float* recv(HookPoint point, int layer) const { return receiving.cache.find({point, layer}); }
-  const float* grad(HookPoint point, int layer) const { return receiving.grads.find({point, layer}); }
+// sum over [offset, offset + n) of (source - receiving) * gradient.
+double PatchEstimator::delta_dot(HookPoint point, int layer, int64_t offset, int64_t n) const {
+  const float* s = src(point, layer) + offset;
+  const float* r = recv(point, layer) + offset;
+  const float* g = grad(point, layer) + offset;
+  double sum = 0.0;
+  for (int64_t i = 0; i < n; ++i) sum += (static_cast<double>(s[i]) - r[i]) * g[i];
+  return sum;
+}
 
-  // sum over [offset, offset + n) of (source - receiving) * gradient.
-  double delta_dot(HookPoint point, int layer, int64_t offset, int64_t n) const {
-    const float* s = src(point, layer) + offset;
-    const float* r = recv(point, layer) + offset;
-    const float* g = grad(point, layer) + offset;
-    double sum = 0.0;
-    for (int64_t i = 0; i < n; ++i) sum += (static_cast<double>(s[i]) - r[i]) * g[i];
-    return sum;
-  }
+double PatchEstimator::score(const float* q, const float* k, int layer, int head, int i, int j) const {
+  const int64_t D = cfg().d_model, Dh = cfg().d_head;
+  return dot(q + i * D + head * Dh, k + j * D + head * Dh, Dh) / cfg().attn_scale_for_layer(layer);
+}
 
-  double atp(const PatchCell& c) const;
-  double atp_star_query(const PatchCell& c) const;
-  double atp_star_key(const PatchCell& c) const;
-  const HeadRows& head_rows(int layer, int head) const;
-  // Recomputed score of query row i (queries from q) against key j (keys from k) of one head.
-  double score(const float* q, const float* k, int layer, int head, int i, int j) const {
-    const int64_t D = cfg().d_model, Dh = cfg().d_head;
-    return dot(q + i * D + head * Dh, k + j * D + head * Dh, Dh) / cfg().attn_scale_for_layer(layer);
-  }
-  // sum_j (softmax(new row)_j - pattern_j) * g_j for query row i with freshly computed scores.
-  double row_change(const std::vector<double>& scores, int layer, int head, int i) const;
-};
-
-double AttributionSession::State::atp(const PatchCell& c) const {
+double PatchEstimator::atp(const PatchCell& c) const {
   const int64_t D = cfg().d_model, H = cfg().n_heads, Dh = cfg().d_head, P = positions;
   const HookPoint point = patched_hook(c.kind);
   switch (c.kind) {
@@ -112,9 +79,9 @@ double AttributionSession::State::atp(const PatchCell& c) const {
   return 0.0;
 }
 
-const HeadRows& AttributionSession::State::head_rows(int layer, int head) const {
+const PatchEstimator::HeadRows& PatchEstimator::head_rows(int layer, int head) const {
   const int H = cfg().n_heads, P = positions;
-  HeadRows& rows = heads[static_cast<size_t>(layer * H + head)];
+  HeadRows& rows = heads_[static_cast<size_t>(layer * H + head)];
   if (!rows.lse.empty()) return rows;
   const float* q = recv(HookPoint::kQ, layer);
   const float* k = recv(HookPoint::kK, layer);
@@ -136,7 +103,7 @@ const HeadRows& AttributionSession::State::head_rows(int layer, int head) const 
   return rows;
 }
 
-double AttributionSession::State::row_change(const std::vector<double>& scores, int layer, int head, int i) const {
+double PatchEstimator::row_change(const std::vector<double>& scores, int layer, int head, int i) const {
   const int P = positions;
   const HeadRows& rows = head_rows(layer, head);
   const float* g = grad(HookPoint::kPattern, layer) + (static_cast<int64_t>(head) * P + i) * P;
@@ -150,7 +117,7 @@ double AttributionSession::State::row_change(const std::vector<double>& scores, 
 }
 
 // A query cell changes whole rows of the pattern: recompute each row exactly.
-double AttributionSession::State::atp_star_query(const PatchCell& c) const {
+double PatchEstimator::atp_star_query(const PatchCell& c) const {
   const float* q_src = src(HookPoint::kQ, c.layer);
   const float* q_recv = recv(HookPoint::kQ, c.layer);
   const float* k = recv(HookPoint::kK, c.layer);
@@ -169,7 +136,7 @@ double AttributionSession::State::atp_star_query(const PatchCell& c) const {
 
 // A key cell at position p changes one score in every row i >= p: the softmax update has a
 // closed form (the other entries scale by 1/c). All positions: recompute every row.
-double AttributionSession::State::atp_star_key(const PatchCell& c) const {
+double PatchEstimator::atp_star_key(const PatchCell& c) const {
   const int P = positions;
   const float* k_src = src(HookPoint::kK, c.layer);
   const float* k_recv = recv(HookPoint::kK, c.layer);
@@ -208,74 +175,55 @@ double AttributionSession::State::atp_star_key(const PatchCell& c) const {
   return sum;
 }
 
+Result<PatchResult> PatchEstimator::estimate(const PatchItem& item) const {
+  if (item.method == PatchMethod::kExact) {
+    return make_error(ErrorCode::kInvalidArgument, "an attribution session estimates sweeps (atp, atp-star); "
+                                                   "exact sweeps run through patch()");
+  }
+  const BaselineRuns& r = *runs_;
+  PatchResult result = result_skeleton(item, cfg(), positions, r.receiving_metric, r.clean_metric(), r.corrupted_metric());
+  const bool star = item.method == PatchMethod::kAtpStar;
+  visit_sweep_cells(item.sweep, cfg().n_layers, cfg().n_heads, positions, [&](const PatchCell& c) {
+    double estimate = 0.0;
+    if (star && c.kind == CellKind::kHeadQ) {
+      estimate = atp_star_query(c);
+    } else if (star && c.kind == CellKind::kHeadK) {
+      estimate = atp_star_key(c);
+    } else {
+      estimate = atp(c);
+    }
+    result.values[c.out_index] += estimate;
+  });
+  result.cells_computed = static_cast<int64_t>(result.values.size());
+  return result;
+}
+
+struct AttributionSession::State {
+  std::unique_ptr<PatchEstimator> estimator;
+};
+
 AttributionSession::AttributionSession() : state_(std::make_unique<State>()) {}
 AttributionSession::~AttributionSession() = default;
 
 Result<std::unique_ptr<AttributionSession>> AttributionSession::start(const HookedTransformer& model,
                                                                      const PatchRequest& request) {
   HOOKLAB_RETURN_IF_ERROR(validate_patch_request(model, request));
+  // The session answers any sweep later, so its runs keep what every sweep reads.
+  std::vector<PatchItem> every_estimate;
+  for (PatchSweep sweep : all_patch_sweeps()) every_estimate.push_back({sweep, PatchMethod::kAtp});
+  HOOKLAB_ASSIGN_OR_RETURN(std::shared_ptr<const BaselineRuns> runs, run_baselines(model, request, every_estimate));
   std::unique_ptr<AttributionSession> session(new AttributionSession());
-  State& s = *session->state_;
-  s.model = &model;
-  s.request = request;
-  s.request.progress = nullptr;
-  const PatchRuns runs = patch_runs(s.request);
-  s.positions = static_cast<int>(runs.receiving_tokens.size());
-  HOOKLAB_ASSIGN_OR_RETURN(s.source, model.run_with_cache(runs.source_tokens, attribution_needs));
-  HOOKLAB_ASSIGN_OR_RETURN(s.receiving,
-                           model.run_with_cache_and_grads(runs.receiving_tokens, s.request.metric, attribution_needs));
-  s.receiving_metric = s.receiving.metric;
-  s.source_metric = evaluate_metric(s.request.metric, s.source.logits, runs.source_tokens);
-  s.heads.resize(static_cast<size_t>(model.cfg().n_layers * model.cfg().n_heads));
+  session->state_->estimator = std::make_unique<PatchEstimator>(model.cfg(), std::move(runs));
   return session;
 }
 
-double AttributionSession::clean_metric() const {
-  return state_->request.direction == PatchDirection::kDenoising ? state_->source_metric : state_->receiving_metric;
-}
-double AttributionSession::corrupted_metric() const {
-  return state_->request.direction == PatchDirection::kDenoising ? state_->receiving_metric : state_->source_metric;
-}
+double AttributionSession::clean_metric() const { return state_->estimator->runs().clean_metric(); }
+double AttributionSession::corrupted_metric() const { return state_->estimator->runs().corrupted_metric(); }
 
 Result<PatchResult> AttributionSession::sweep(PatchSweep sweep, PatchMethod method, bool normalize) const {
-  if (method == PatchMethod::kExact) {
-    return make_error(ErrorCode::kInvalidArgument, "an attribution session estimates sweeps (atp, atp-star); "
-                                                   "exact sweeps run through patch()");
-  }
-  const State& s = *state_;
-  const ModelConfig& cfg = s.cfg();
-  PatchResult result;
-  result.sweep = sweep;
-  result.method = method;
-  const SweepLayout layout = sweep_layout(sweep, cfg, s.positions);
-  result.shape = layout.shape;
-  result.axes = layout.axes;
-  result.clean_metric = clean_metric();
-  result.corrupted_metric = corrupted_metric();
-  result.values.assign(static_cast<size_t>(shape_numel(layout.shape)), s.receiving_metric);
-  visit_sweep_cells(sweep, cfg.n_layers, cfg.n_heads, s.positions, [&](const PatchCell& c) {
-    double estimate = 0.0;
-    if (method == PatchMethod::kAtpStar && c.kind == CellKind::kHeadQ) {
-      estimate = s.atp_star_query(c);
-    } else if (method == PatchMethod::kAtpStar && c.kind == CellKind::kHeadK) {
-      estimate = s.atp_star_key(c);
-    } else {
-      estimate = s.atp(c);
-    }
-    result.values[c.out_index] += estimate;
-  });
-  result.cells_computed = static_cast<int64_t>(result.values.size());
-  if (normalize) {
-    const double denom = result.clean_metric - result.corrupted_metric;
-    for (double& v : result.values) v = (v - result.corrupted_metric) / denom;
-  }
+  HOOKLAB_ASSIGN_OR_RETURN(PatchResult result, state_->estimator->estimate({sweep, method}));
+  if (normalize) normalize_result(result);
   return result;
-}
-
-Result<PatchResult> run_patch_request(const HookedTransformer& model, const PatchRequest& request) {
-  if (request.method == PatchMethod::kExact) return patch(model, request);
-  HOOKLAB_ASSIGN_OR_RETURN(std::unique_ptr<AttributionSession> session, AttributionSession::start(model, request));
-  return session->sweep(request.sweep, request.method, request.normalize);
 }
 
 namespace {

@@ -37,6 +37,7 @@ struct PatchCell {
   int head = -1;
   int src = -1;   // source position of a pattern entry
   size_t out_index = 0;
+  size_t item = 0;  // which of the request's items (results) the cell belongs to
 
   // Planned by plan_cell():
   bool affects_metric = true;  // false: the patch provably cannot change the metric

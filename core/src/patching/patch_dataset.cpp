@@ -118,34 +118,99 @@ void bootstrap_mean_interval(const std::vector<double>& rows, int64_t n, int64_t
   }
 }
 
-Result<DatasetPatchResult> patch_dataset(const HookedTransformer& model, const PatchRequest& request,
-                                         const std::vector<PromptPair>& pairs, int bootstrap_samples, uint64_t seed) {
+struct DatasetPatchJob::State {
+  const HookedTransformer* model = nullptr;
+  PatchRequest request;
+  std::vector<PromptPair> pairs;
+  int bootstrap_samples = 1000;
+  uint64_t seed = 1;
+  size_t next_pair = 0;                  // the pair `current` runs
+  std::unique_ptr<PatchJob> current;     // null between pairs
+  std::vector<double> rows;              // every finished pair's values, one row each
+  DatasetPatchResult out;
+
+  Status start_pair();
+  Status finish_pair();
+  Status with_pair(Status status) const {
+    if (status.ok()) return status;
+    return make_error(status.error().code, "dataset pair " + std::to_string(next_pair + 1) + ": " + status.error().message);
+  }
+};
+
+DatasetPatchJob::DatasetPatchJob() : state_(std::make_unique<State>()) {}
+DatasetPatchJob::~DatasetPatchJob() = default;
+
+Result<std::unique_ptr<DatasetPatchJob>> DatasetPatchJob::start(const HookedTransformer& model, PatchRequest request,
+                                                               std::vector<PromptPair> pairs, int bootstrap_samples,
+                                                               uint64_t seed) {
   if (pairs.empty()) return make_error(ErrorCode::kInvalidInput, "the dataset has no prompt pairs");
   if (bootstrap_samples < 1 || bootstrap_samples > 100000) {
     return make_error(ErrorCode::kInvalidArgument, "bootstrap samples must be between 1 and 100000");
   }
-  DatasetPatchResult out;
-  std::vector<double> rows;
-  for (size_t i = 0; i < pairs.size(); ++i) {
-    PatchRequest r = request;
-    r.clean_tokens = pairs[i].clean_tokens;
-    r.corrupted_tokens = pairs[i].corrupted_tokens;
-    if (!pairs[i].answer_pairs.empty()) r.metric.answer_pairs = pairs[i].answer_pairs;
-    r.progress = nullptr;
-    Result<PatchResult> result = run_patch_request(model, r);
-    if (!result.ok()) {
-      return make_error(result.error().code, "dataset pair " + std::to_string(i + 1) + ": " + result.error().message);
-    }
-    if (i == 0) out.first = result.value();
-    rows.insert(rows.end(), result.value().values.begin(), result.value().values.end());
-    if (request.progress && !request.progress(static_cast<double>(i + 1) / static_cast<double>(pairs.size()))) {
-      return make_error(ErrorCode::kCancelled, "the dataset sweep was cancelled");
-    }
-  }
+  if (!request.items.empty()) return make_error(ErrorCode::kInvalidArgument, "a dataset sweep takes one sweep");
+  std::unique_ptr<DatasetPatchJob> job(new DatasetPatchJob());
+  State& s = *job->state_;
+  s.model = &model;
+  s.request = std::move(request);
+  s.request.progress = nullptr;
+  s.pairs = std::move(pairs);
+  s.bootstrap_samples = bootstrap_samples;
+  s.seed = seed;
+  return job;
+}
+
+Status DatasetPatchJob::State::start_pair() {
+  PatchRequest r = request;
+  r.clean_tokens = pairs[next_pair].clean_tokens;
+  r.corrupted_tokens = pairs[next_pair].corrupted_tokens;
+  if (!pairs[next_pair].answer_pairs.empty()) r.metric.answer_pairs = pairs[next_pair].answer_pairs;
+  auto job = PatchJob::start(*model, std::move(r));
+  if (!job.ok()) return with_pair(job.error());
+  current = std::move(job).value();
+  return {};
+}
+
+Status DatasetPatchJob::State::finish_pair() {
+  PatchResult result = current->take_result();
+  current.reset();
+  rows.insert(rows.end(), result.values.begin(), result.values.end());
+  if (next_pair == 0) out.first = std::move(result);
+  if (++next_pair < pairs.size()) return {};
   out.pairs = static_cast<int64_t>(pairs.size());
   bootstrap_mean_interval(rows, out.pairs, static_cast<int64_t>(out.first.values.size()), bootstrap_samples, seed,
                           out.mean, out.ci_low, out.ci_high);
-  return out;
+  return {};
+}
+
+Result<bool> DatasetPatchJob::step() {
+  State& s = *state_;
+  if (s.next_pair == s.pairs.size()) return true;
+  if (!s.current) HOOKLAB_RETURN_IF_ERROR(s.start_pair());
+  Result<bool> done = s.current->step();
+  if (!done.ok()) return s.with_pair(done.error());
+  if (*done) HOOKLAB_RETURN_IF_ERROR(s.finish_pair());
+  return s.next_pair == s.pairs.size();
+}
+
+double DatasetPatchJob::progress() const {
+  const State& s = *state_;
+  const double within = s.current ? s.current->progress() : 0.0;
+  return std::min(1.0, (static_cast<double>(s.next_pair) + within) / static_cast<double>(s.pairs.size()));
+}
+
+DatasetPatchResult DatasetPatchJob::take_result() { return std::move(state_->out); }
+
+Result<DatasetPatchResult> patch_dataset(const HookedTransformer& model, const PatchRequest& request,
+                                         const std::vector<PromptPair>& pairs, int bootstrap_samples, uint64_t seed) {
+  HOOKLAB_ASSIGN_OR_RETURN(std::unique_ptr<DatasetPatchJob> job,
+                           DatasetPatchJob::start(model, request, pairs, bootstrap_samples, seed));
+  for (;;) {
+    HOOKLAB_ASSIGN_OR_RETURN(bool done, job->step());
+    if (request.progress && !request.progress(job->progress())) {
+      return make_error(ErrorCode::kCancelled, "the dataset sweep was cancelled");
+    }
+    if (done) return job->take_result();
+  }
 }
 
 }  // namespace hooklab

@@ -78,6 +78,11 @@ Result<PatchDirection> parse_patch_direction(std::string_view name) {
 const char* patch_method_name(PatchMethod method) { return name_of(kMethodNames, method); }
 Result<PatchMethod> parse_patch_method(std::string_view name) { return parse_named(kMethodNames, name, "patching method"); }
 
+std::vector<PatchItem> request_items(const PatchRequest& request) {
+  if (!request.items.empty()) return request.items;
+  return {{request.sweep, request.method}};
+}
+
 Status validate_patch_request(const HookedTransformer& model, const PatchRequest& r) {
   HOOKLAB_RETURN_IF_ERROR(model.validate_tokens(r.clean_tokens));
   HOOKLAB_RETURN_IF_ERROR(model.validate_tokens(r.corrupted_tokens));

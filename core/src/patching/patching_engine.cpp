@@ -16,6 +16,7 @@
 #include "hooklab/patching.h"
 #include "patching/head_patch.h"
 #include "patching/patch_cells.h"
+#include "patching/patch_estimator.h"
 #include "patching/sweep_layout.h"
 
 namespace hooklab {
@@ -289,128 +290,116 @@ Status evaluate_final_rows(const HookedTransformer& model, const PatchMetric& me
   return {};
 }
 
-// Which activations each run must keep for the engine.
-bool receiving_needs(const std::string& name) {
-  for (const char* suffix : {"hook_resid_pre", "hook_resid_mid", "hook_resid_post", "hook_attn_out", "hook_mlp_out", "attn.hook_q", "attn.hook_k",
-                             "attn.hook_v", "attn.hook_z", "attn.hook_pattern"}) {
-    if (name.ends_with(suffix)) return true;
-  }
-  return false;
-}
-
 }  // namespace
 
 struct PatchJob::State {
   const HookedTransformer* model = nullptr;
   PatchRequest request;
-  RunOutput receiving;
-  RunOutput source;
-  PatchResult result;
-  std::vector<PatchCell> cells;
-  std::vector<PatchCell*> work;  // cells that can change the metric, by start layer
+  std::vector<PatchItem> items;
+  std::shared_ptr<const BaselineRuns> runs;
+  std::vector<PatchResult> results;  // one per item
+  bool estimated = false;            // the estimated items are filled by the first step
+  CellPlan plan;                     // plan.work sorted by start layer
   size_t done = 0;
-  int metric_pos = 0;
   std::unique_ptr<Engine> engine;
+
+  Status estimate_items();
+  Status run_next_chunk();
 };
 
 PatchJob::PatchJob() = default;
 PatchJob::~PatchJob() = default;
 
 Result<std::unique_ptr<PatchJob>> PatchJob::start(const HookedTransformer& model, PatchRequest request) {
-  if (request.method != PatchMethod::kExact) {
-    return make_error(ErrorCode::kInvalidArgument, std::string("a patch job runs exact sweeps; '") +
-                                                       patch_method_name(request.method) +
-                                                       "' estimates run through AttributionSession (attribution.h)");
-  }
   HOOKLAB_RETURN_IF_ERROR(validate_patch_request(model, request));
   std::unique_ptr<PatchJob> job(new PatchJob());
   job->state_ = std::make_unique<State>();
   State& s = *job->state_;
   s.model = &model;
   s.request = std::move(request);
-  const PatchRequest& r = s.request;
+  s.request.progress = nullptr;
+  s.items = request_items(s.request);
   const ModelConfig& cfg = model.cfg();
-  const PatchRuns runs = patch_runs(r);
-  const bool denoising = runs.denoising;
-  const std::vector<int32_t>& source_tokens = runs.source_tokens;
-  const std::vector<int32_t>& receiving_tokens = runs.receiving_tokens;
-  const int P = static_cast<int>(receiving_tokens.size());
-  s.metric_pos = runs.metric_position;
-
-  const std::vector<PatchSweep> parts = component_sweeps(r.sweep);
-  // The source run keeps only the activations the sweep patches.
-  std::set<HookPoint> patched;
-  for (PatchSweep part : parts) patched.insert(patched_hook(cell_kind(part)));
-  auto needed_by_source = [&](const std::string& name) {
-    const auto ref = parse_hook_name(name, cfg.n_layers);
-    return ref.has_value() && patched.count(ref->point) != 0;
-  };
-  HOOKLAB_ASSIGN_OR_RETURN(s.receiving, model.run_with_cache(receiving_tokens, receiving_needs));
-  HOOKLAB_ASSIGN_OR_RETURN(s.source, model.run_with_cache(source_tokens, needed_by_source));
-
-  PatchResult& result = s.result;
-  result.sweep = r.sweep;
-  const SweepLayout layout = sweep_layout(r.sweep, cfg, P);
-  result.shape = layout.shape;
-  result.axes = layout.axes;
-  const double receiving_metric = evaluate_metric(r.metric, s.receiving.logits);
-  const double source_metric = evaluate_metric(r.metric, s.source.logits);
-  result.clean_metric = denoising ? source_metric : receiving_metric;
-  result.corrupted_metric = denoising ? receiving_metric : source_metric;
-  // Cells the patch cannot affect keep the receiving run's metric.
-  result.values.assign(static_cast<size_t>(shape_numel(layout.shape)), receiving_metric);
-
-  s.cells = sweep_cells(r.sweep, cfg.n_layers, cfg.n_heads, P);
-  for (PatchCell& c : s.cells) {
-    plan_cell(c, s.receiving.cache, s.source.cache, cfg.n_layers, cfg.n_heads, cfg.d_head, P, s.metric_pos);
-    if (c.affects_metric) s.work.push_back(&c);
+  HOOKLAB_ASSIGN_OR_RETURN(s.runs, run_baselines(model, s.request, s.items));
+  const BaselineRuns& runs = *s.runs;
+  for (const PatchItem& item : s.items) {
+    s.results.push_back(result_skeleton(item, cfg, runs.positions, runs.receiving_metric, runs.clean_metric(),
+                                        runs.corrupted_metric()));
   }
-  std::stable_sort(s.work.begin(), s.work.end(),
+  s.plan = plan_exact_cells(s.items, runs.receiving.cache, runs.source.cache, cfg, runs.positions, runs.metric_pos);
+  std::stable_sort(s.plan.work.begin(), s.plan.work.end(),
                    [](const PatchCell* a, const PatchCell* b) { return a->start_layer < b->start_layer; });
-  result.cells_computed = static_cast<int64_t>(s.work.size());
-  s.engine = std::make_unique<Engine>(model, s.receiving.cache, s.source.cache, P, s.metric_pos);
+  for (size_t i = 0; i < s.items.size(); ++i) {
+    if (s.items[i].method == PatchMethod::kExact) s.results[i].cells_computed = s.plan.work_per_item[i];
+  }
+  s.engine = std::make_unique<Engine>(model, runs.receiving.cache, runs.source.cache, runs.positions, runs.metric_pos);
   return job;
+}
+
+Status PatchJob::State::estimate_items() {
+  if (!has_estimate(items)) return {};
+  const PatchEstimator estimator(model->cfg(), runs);
+  for (size_t i = 0; i < items.size(); ++i) {
+    if (items[i].method == PatchMethod::kExact) continue;
+    HOOKLAB_ASSIGN_OR_RETURN(results[i], estimator.estimate(items[i]));
+  }
+  return {};
+}
+
+// The next chunk of exact cells, of any items, stacked through the products together.
+Status PatchJob::State::run_next_chunk() {
+  const std::vector<PatchCell*>& work = plan.work;
+  const int metric_pos = runs->metric_pos;
+  size_t end = done;
+  int64_t rows = 0;
+  while (end < work.size() && end - done < kMaxChunkCells &&
+         (end == done || rows + (metric_pos - work[end]->p0 + 1) <= kMaxChunkRows)) {
+    rows += metric_pos - work[end]->p0 + 1;
+    ++end;
+  }
+  const std::vector<PatchCell*> chunk(work.begin() + static_cast<std::ptrdiff_t>(done),
+                                      work.begin() + static_cast<std::ptrdiff_t>(end));
+  const int64_t n = static_cast<int64_t>(chunk.size());
+  HOOKLAB_ASSIGN_OR_RETURN(FloatBuffer final_rows, FloatBuffer::allocate(static_cast<size_t>(n * model->cfg().d_model)));
+  HOOKLAB_RETURN_IF_ERROR(engine->run_chunk(chunk, final_rows.data()));
+  std::vector<double> metric_values(static_cast<size_t>(n), 0.0);
+  HOOKLAB_RETURN_IF_ERROR(evaluate_final_rows(*model, request.metric, final_rows.data(), n, metric_values.data()));
+  for (int64_t i = 0; i < n; ++i) {
+    const PatchCell& cell = *chunk[static_cast<size_t>(i)];
+    results[cell.item].values[cell.out_index] = metric_values[static_cast<size_t>(i)];
+  }
+  done = end;
+  return {};
 }
 
 Result<bool> PatchJob::step() {
   State& s = *state_;
-  if (s.done < s.work.size()) {
-    const ModelConfig& cfg = s.model->cfg();
-    size_t end = s.done;
-    int64_t rows = 0;
-    while (end < s.work.size() && end - s.done < kMaxChunkCells &&
-           (end == s.done || rows + (s.metric_pos - s.work[end]->p0 + 1) <= kMaxChunkRows)) {
-      rows += s.metric_pos - s.work[end]->p0 + 1;
-      ++end;
-    }
-    const std::vector<PatchCell*> chunk(s.work.begin() + static_cast<std::ptrdiff_t>(s.done),
-                                        s.work.begin() + static_cast<std::ptrdiff_t>(end));
-    const int64_t n = static_cast<int64_t>(chunk.size());
-    HOOKLAB_ASSIGN_OR_RETURN(FloatBuffer final_rows, FloatBuffer::allocate(static_cast<size_t>(n * cfg.d_model)));
-    HOOKLAB_RETURN_IF_ERROR(s.engine->run_chunk(chunk, final_rows.data()));
-    std::vector<double> metric_values(static_cast<size_t>(n), 0.0);
-    HOOKLAB_RETURN_IF_ERROR(evaluate_final_rows(*s.model, s.request.metric, final_rows.data(), n, metric_values.data()));
-    for (int64_t i = 0; i < n; ++i) s.result.values[chunk[static_cast<size_t>(i)]->out_index] = metric_values[static_cast<size_t>(i)];
-    s.done = end;
+  if (!s.estimated) {
+    HOOKLAB_RETURN_IF_ERROR(s.estimate_items());
+    s.estimated = true;
+  } else if (s.done < s.plan.work.size()) {
+    HOOKLAB_RETURN_IF_ERROR(s.run_next_chunk());
   }
-  return s.done == s.work.size();
+  return s.done == s.plan.work.size();
 }
 
 double PatchJob::progress() const {
   const State& s = *state_;
-  return s.work.empty() ? 1.0 : static_cast<double>(s.done) / static_cast<double>(s.work.size());
+  return s.plan.work.empty() ? (s.estimated ? 1.0 : 0.0)
+                             : static_cast<double>(s.done) / static_cast<double>(s.plan.work.size());
 }
 
-PatchResult PatchJob::take_result() {
-  PatchResult result = std::move(state_->result);
+std::vector<PatchResult> PatchJob::take_results() {
+  std::vector<PatchResult> results = std::move(state_->results);
   if (state_->request.normalize) {
-    const double denom = result.clean_metric - result.corrupted_metric;
-    for (double& v : result.values) v = (v - result.corrupted_metric) / denom;
+    for (PatchResult& result : results) normalize_result(result);
   }
-  return result;
+  return results;
 }
 
-Result<PatchResult> patch(const HookedTransformer& model, const PatchRequest& request) {
+PatchResult PatchJob::take_result() { return std::move(take_results().front()); }
+
+Result<std::vector<PatchResult>> patch_items(const HookedTransformer& model, const PatchRequest& request) {
   HOOKLAB_ASSIGN_OR_RETURN(std::unique_ptr<PatchJob> job, PatchJob::start(model, request));
   for (;;) {
     HOOKLAB_ASSIGN_OR_RETURN(bool done, job->step());
@@ -419,7 +408,12 @@ Result<PatchResult> patch(const HookedTransformer& model, const PatchRequest& re
     }
     if (done) break;
   }
-  return job->take_result();
+  return job->take_results();
+}
+
+Result<PatchResult> patch(const HookedTransformer& model, const PatchRequest& request) {
+  HOOKLAB_ASSIGN_OR_RETURN(std::vector<PatchResult> results, patch_items(model, request));
+  return std::move(results.front());
 }
 
 }  // namespace hooklab

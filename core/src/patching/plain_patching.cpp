@@ -2,7 +2,7 @@
 // transformer_lens.patching.generic_activation_patch does. Slow by design; it is the oracle
 // the fast engine is tested against.
 #include "hooklab/patching.h"
-#include "patching/sweep_layout.h"
+#include "patching/patch_plan.h"
 
 namespace hooklab {
 namespace {
@@ -126,6 +126,9 @@ Status run_sweep(const HookedTransformer& model, PatchSweep sweep, const std::ve
 
 Result<PatchResult> patch_plain(const HookedTransformer& model, const PatchRequest& request) {
   HOOKLAB_RETURN_IF_ERROR(validate_patch_request(model, request));
+  if (!request.items.empty() || request.method != PatchMethod::kExact) {
+    return make_error(ErrorCode::kInvalidArgument, "the plain engine runs one exact sweep per request");
+  }
   const PatchRuns runs = patch_runs(request);
   const std::vector<int32_t>& source_tokens = runs.source_tokens;
   const std::vector<int32_t>& receiving = runs.receiving_tokens;
@@ -135,14 +138,9 @@ Result<PatchResult> patch_plain(const HookedTransformer& model, const PatchReque
   HOOKLAB_ASSIGN_OR_RETURN(RunOutput corrupted, model.run(request.corrupted_tokens, {}));
   HOOKLAB_ASSIGN_OR_RETURN(RunOutput source, model.run_with_cache(source_tokens));
 
-  PatchResult result;
-  result.sweep = request.sweep;
-  const SweepLayout layout = sweep_layout(request.sweep, model.cfg(), P);
-  result.shape = layout.shape;
-  result.axes = layout.axes;
-  result.clean_metric = evaluate_metric(request.metric, clean.logits);
-  result.corrupted_metric = evaluate_metric(request.metric, corrupted.logits);
-  result.values.assign(static_cast<size_t>(shape_numel(layout.shape)), 0.0);
+  const double clean_metric = evaluate_metric(request.metric, clean.logits);
+  PatchResult result = result_skeleton({request.sweep, PatchMethod::kExact}, model.cfg(), static_cast<int>(P),
+                                       clean_metric, clean_metric, evaluate_metric(request.metric, corrupted.logits));
 
   const std::vector<PatchSweep> parts = component_sweeps(request.sweep);
   int64_t total = 0;
@@ -170,10 +168,7 @@ Result<PatchResult> patch_plain(const HookedTransformer& model, const PatchReque
     offset += values.size();
   }
   result.cells_computed = total;
-  if (request.normalize) {
-    const double denom = result.clean_metric - result.corrupted_metric;
-    for (double& v : result.values) v = (v - result.corrupted_metric) / denom;
-  }
+  if (request.normalize) normalize_result(result);
   if (request.progress) request.progress(1.0);
   return result;
 }

@@ -28,10 +28,12 @@ export interface AgreementState {
 }
 
 export interface DatasetState {
-  status: "idle" | "running" | "done" | "error";
+  status: "idle" | "running" | "done" | "error" | "cancelled";
   results: Partial<Record<SweepChoice, DatasetResult>>;
   method?: PatchMethod;
   error?: string;
+  /** While running: the share of every chosen sweep over every pair that is done. */
+  progress?: number;
 }
 
 /** The part of the lab's state this controller owns. */
@@ -135,22 +137,35 @@ export class AttributionController<S extends AttributionSlice> {
     this.datasetAbort?.abort();
     const abort = (this.datasetAbort = new AbortController());
     const live = () => !abort.signal.aborted && model === this.model();
-    const results: Partial<Record<SweepChoice, DatasetResult>> = {};
-    this.set({ dataset: { status: "running", results, method: e.method } });
+    // A new object per finished sweep; progress updates reuse it (the view redraws on a new one).
+    let results: Partial<Record<SweepChoice, DatasetResult>> = {};
+    this.set({ dataset: { status: "running", results, method: e.method, progress: 0 } });
     try {
       if (!e.dataset.trim()) throw new Error("paste one JSON object per line: {\"clean\": …, \"corrupted\": …, \"answer\": …, \"wrong\": …}");
       if (e.dataset.length > MAX_DATASET) throw new Error(`the dataset is ${e.dataset.length} characters; the lab takes at most ${MAX_DATASET}`);
       // Lines may bring their own answer and wrong tokens; the experiment's are the fallback.
       const answers = await this.answerIds(model, e).catch(() => undefined);
-      for (const sweep of e.sweeps) {
-        results[sweep] = await model.patchDataset({ sweep, metric: e.metric, normalize: e.normalize, method: e.method, answers },
-          e.dataset, { bootstrap: 1000, seed: 1, signal: abort.signal });
-        if (live()) this.set({ dataset: { status: "running", results: { ...results }, method: e.method } });
+      const sweeps = [...e.sweeps];
+      for (const [i, sweep] of sweeps.entries()) {
+        const onProgress = (f: number) => live() && this.set({ dataset: { status: "running", results, method: e.method, progress: (i + f) / sweeps.length } });
+        const result = await model.patchDataset({ sweep, metric: e.metric, normalize: e.normalize, method: e.method, answers },
+          e.dataset, { bootstrap: 1000, seed: 1, signal: abort.signal, onProgress });
+        results = { ...results, [sweep]: result };
+        if (live()) this.set({ dataset: { status: "running", results, method: e.method, progress: (i + 1) / sweeps.length } });
       }
-      if (live()) this.set({ dataset: { status: "done", results: { ...results }, method: e.method } });
+      if (live()) this.set({ dataset: { status: "done", results, method: e.method } });
     } catch (err) {
-      if (live()) this.set({ dataset: { status: "error", results: {}, method: e.method, error: (err as Error).message } });
+      if ((err as Error).name === "AbortError") {
+        if (model === this.model() && this.datasetAbort === abort) this.set({ dataset: { status: "cancelled", results, method: e.method } });
+      } else if (live()) {
+        this.set({ dataset: { status: "error", results: {}, method: e.method, error: (err as Error).message } });
+      }
     }
+  }
+
+  /** Stops a running dataset sweep (the sweeps already finished stay). */
+  cancelDataset(): void {
+    this.datasetAbort?.abort();
   }
 
   /** The model changed: nothing computed for the old one may be shown. */

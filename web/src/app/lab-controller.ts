@@ -46,7 +46,6 @@ export interface InsideResults {
 export interface PatchState {
   status: "idle" | "running" | "done" | "error" | "cancelled";
   progress: number;
-  current?: SweepChoice;
   results: Partial<Record<SweepChoice, PatchResult>>;
   /** Token strings of the corrupted prompt (axis labels). */
   strTokens: string[];
@@ -392,18 +391,17 @@ export class LabController {
     this.store.set({ patch: { status: "running", progress: 0, results, strTokens, key } });
     void this.attribution.refreshAgreement();
     try {
-      for (let i = 0; i < sweeps.length; i++) {
-        const sweep = sweeps[i];
-        this.store.set({ patch: { status: "running", progress: i / sweeps.length, current: sweep, results: { ...results }, strTokens, key } });
-        results[sweep] = await model.patch({
-          sweep, clean: this.state.clean!.ids, corrupted: this.state.corrupted!.ids,
-          answers: [[this.state.answer!.id!, this.state.wrong?.id ?? this.state.answer!.id!]],
-          metric: e.metric, normalize: e.normalize,
-        }, {
-          signal: abort.signal,
-          onProgress: (f) => this.store.set({ patch: { status: "running", progress: (i + f) / sweeps.length, current: sweep, results: { ...results }, strTokens, key } }),
-        });
-      }
+      // One patch session: the prompts run once, and the cells of every sweep share the chunks.
+      const computed = await model.patchItems({
+        items: sweeps.map((sweep) => ({ sweep, method: "exact" as const })),
+        clean: this.state.clean!.ids, corrupted: this.state.corrupted!.ids,
+        answers: [[this.state.answer!.id!, this.state.wrong?.id ?? this.state.answer!.id!]],
+        metric: e.metric, normalize: e.normalize,
+      }, {
+        signal: abort.signal,
+        onProgress: (f) => this.store.set({ patch: { status: "running", progress: f, results, strTokens, key } }),
+      });
+      sweeps.forEach((sweep, i) => (results[sweep] = computed[i]));
       this.store.set({ patch: { status: "done", progress: 1, results: { ...results }, strTokens, key } });
       await this.attribution.refreshAgreement();
     } catch (err) {

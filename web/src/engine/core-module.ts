@@ -41,13 +41,8 @@ export interface EmbindWebgpuSession {
   beginRun(tokens: Int32Array, options: unknown): Result<{ ok: true }>;
   finishRun(): Result<RunValue>;
   abandonRun(): void;
-  startPatch(request: unknown): EmbindWebgpuPatchJob | null;
-  delete(): void;
-}
-
-export interface EmbindWebgpuPatchJob {
-  step(): Result<{ done: boolean; progress: number; batch: number }>;
-  result(): Record<string, unknown>;
+  /** Exact items only; null with lastError() set. */
+  startPatch(request: unknown): EmbindPatchJob | null;
   delete(): void;
 }
 
@@ -69,7 +64,8 @@ export interface EmbindModel {
   startPatch(request: unknown): EmbindPatchJob | null;
   /** null with lastError() set. */
   startAttribution(request: unknown): EmbindAttribution | null;
-  patchDataset(request: unknown, jsonl: string, options: unknown): Result<Record<string, unknown>>;
+  /** A dataset sweep as a job with one result; null with lastError() set. */
+  startPatchDataset(request: unknown, jsonl: string, options: unknown): EmbindPatchJob | null;
   delete(): void;
 }
 
@@ -79,9 +75,10 @@ export interface EmbindAttribution {
   delete(): void;
 }
 
+/** A patch session on the host or the device: one result per item of the request. */
 export interface EmbindPatchJob {
   step(): Result<{ done: boolean; progress: number }>;
-  result(): Record<string, unknown>;
+  results(): Record<string, unknown>[];
   delete(): void;
 }
 

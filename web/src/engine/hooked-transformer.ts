@@ -13,7 +13,7 @@ import { checkAttributionMethod, checkDirection, checkMethod, checkMetric, check
 import type { WireGrad, WireHook, WirePatchRequest } from "./protocol";
 import type {
   AttributeRequest, BackendChoice, BackendInfo, ComponentAttribution, DatasetRequest, DatasetResult, FwdHook, GradMetric, HeadAttribution,
-  HeadDetectorScores, HookAction, LoadOptions, LogitLens, ModelConfig, ModelSource, NamesFilter, PatchRequest, PatchResult, PatchSweep,
+  HeadDetectorScores, HookAction, LoadOptions, LogitLens, ModelConfig, ModelSource, NamesFilter, PatchItemsRequest, PatchRequest, PatchResult, PatchSweep,
   Predictions, ProgressOptions, ResidualNorms, SweepAgreement, Tensor, TopKEntry,
 } from "./types";
 
@@ -227,7 +227,22 @@ export class HookedTransformer {
   /** An activation-patching sweep of transformer_lens.patching, with its TransformerLens shape. */
   async patch(request: PatchRequest, options: ProgressOptions = {}): Promise<PatchResult> {
     const args = await this.wirePatchRequest(request, false);
-    return this.engine.call<PatchResult>({ op: "patch", args },
+    const [result] = await this.engine.call<PatchResult[]>({ op: "patch", args },
+      { onProgress: (p) => options.onProgress?.(p.fraction), signal: options.signal });
+    return result;
+  }
+
+  /**
+   * One patch session: several sweeps, each exact or estimated (AtP, AtP*), from one pair of
+   * baseline runs; the exact cells of every sweep run together. One result per item, in order.
+   */
+  async patchItems(request: PatchItemsRequest, options: ProgressOptions = {}): Promise<PatchResult[]> {
+    if (request.items.length === 0) throw new Error("patchItems() needs at least one item");
+    const items = request.items.map(({ sweep, method }) => ({ sweep: checkSweep(sweep), method: checkMethod(method) }));
+    const estimated = items.some((item) => item.method !== "exact");
+    const metric = checkMetric(request.metric ?? "logit_diff", estimated);
+    const args = await this.wirePatchRequest({ ...request, sweep: items[0].sweep, metric }, false);
+    return this.engine.call<PatchResult[]>({ op: "patch", args: { ...args, items } },
       { onProgress: (p) => options.onProgress?.(p.fraction), signal: options.signal });
   }
 
@@ -251,16 +266,18 @@ export class HookedTransformer {
   /**
    * One sweep over a dataset of prompt pairs (JSON lines {"clean", "corrupted", "answer"?,
    * "wrong"?}, every prompt of the same token count): the mean of each cell and its 95 %
-   * bootstrap interval. Errors name the offending line.
+   * bootstrap interval. Errors name the offending line. Runs as a job: progress over the
+   * pairs, cancellable between chunks.
    */
-  async patchDataset(request: DatasetRequest, jsonl: string, options: { bootstrap?: number; seed?: number; signal?: AbortSignal } = {}): Promise<DatasetResult> {
+  async patchDataset(request: DatasetRequest, jsonl: string,
+    options: { bootstrap?: number; seed?: number; signal?: AbortSignal; onProgress?: (fraction: number) => void } = {}): Promise<DatasetResult> {
     const method = checkMethod(request.method ?? "exact");
     const metric = checkMetric(request.metric ?? "logit_diff", method !== "exact");
     const args = await this.wirePatchRequest({ ...request, clean: [], corrupted: [], answers: request.answers ?? [], metric }, true);
     return this.engine.call<DatasetResult>({
       op: "patchDataset",
       args: { request: { ...args, method }, jsonl, bootstrap: options.bootstrap ?? 1000, seed: options.seed ?? 1, prependBos: request.prependBos ?? true },
-    }, { signal: options.signal });
+    }, { signal: options.signal, onProgress: (p) => options.onProgress?.(p.fraction) });
   }
 
   /** How well an estimated sweep agrees with the exact one (Pearson, Spearman, top-k overlap). */

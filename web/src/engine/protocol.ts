@@ -2,7 +2,7 @@
 // (worker.ts). Requests carry an id; the worker answers with progress messages and then
 // exactly one result or error for that id. Large arrays travel as transferred buffers.
 
-import type { BackendChoice, BackendInfo, ModelConfig, ModelSource, PatchDirection, Processing, WebgpuOptions } from "./types";
+import type { BackendChoice, BackendInfo, ModelConfig, ModelSource, PatchDirection, PatchItem, PatchMethod, PatchSweep, Processing, WebgpuOptions } from "./types";
 
 export interface InitArgs {
   /** URL of the directory holding wasm/ and models/. */
@@ -33,7 +33,9 @@ export interface WirePatchRequest {
   normalize: boolean;
   direction: PatchDirection;
   /** "exact" (default), "atp" or "atp-star". */
-  method?: string;
+  method?: PatchMethod;
+  /** Several sweeps, each by its method, from one pair of baseline runs (the core's PatchRequest.items). */
+  items?: PatchItem[];
 }
 
 /** The metric of a backward pass (the core's gradMetric). */
@@ -63,7 +65,7 @@ export type Request =
   | { op: "loss"; args: { tokens: Int32Array } }
   | { op: "patch"; args: WirePatchRequest }
   /** Attribution patching: every sweep from one session (two forwards and one backward). */
-  | { op: "attribute"; args: WirePatchRequest & { method: string; sweeps: string[] } }
+  | { op: "attribute"; args: WirePatchRequest & { method: PatchMethod; sweeps: PatchSweep[] } }
   | { op: "patchDataset"; args: { request: WirePatchRequest; jsonl: string; bootstrap: number; seed: number; prependBos: boolean } }
   | { op: "compareSweeps"; args: { estimate: Float64Array; exact: Float64Array } }
   | { op: "logitLens"; args: { tokens: Int32Array; positions: number[]; pairs: Array<[number, number]>; k: number } }

@@ -173,6 +173,18 @@ export interface PatchRequest {
   prependBos?: boolean;
 }
 
+/** One sweep of a patch session and how its cells are computed (default "exact"). */
+export interface PatchItem {
+  sweep: PatchSweep;
+  method: PatchMethod;
+}
+
+/** Several sweeps and methods over one prompt pair: the prompts run once for all of them. */
+export interface PatchItemsRequest extends Omit<PatchRequest, "sweep" | "metric"> {
+  items: PatchItem[];
+  metric?: MetricName;
+}
+
 export interface PatchResult {
   sweep: PatchSweep;
   /** How the values were computed ("exact": one patched forward per cell). */

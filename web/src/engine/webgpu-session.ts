@@ -94,29 +94,3 @@ export async function runOnGpu(core: EmbindModule, gpu: GpuPath, tokens: Int32Ar
   }
   return unwrap(gpu.session.finishRun());
 }
-
-/**
- * A patching sweep on the GPU, one chunk of cells per flush. `checkpoint` runs before each
- * chunk (it throws to cancel); `onProgress` after each.
- */
-export async function patchOnGpu(core: EmbindModule, gpu: GpuPath, request: Record<string, unknown>,
-  checkpoint: () => void, onProgress: (fraction: number) => void): Promise<Record<string, unknown>> {
-  const job = gpu.session.startPatch(request);
-  if (!job) unwrap(core.lastError());
-  try {
-    for (;;) {
-      checkpoint();
-      await core.hooklabWebgpu.flush();
-      const step = unwrap(job!.step());
-      onProgress(step.progress);
-      if (step.done) return job!.result();
-      // Yield so a cancel (or loseDevice) message can arrive between chunks.
-      await new Promise((resolve) => setTimeout(resolve, 0));
-    }
-  } catch (e) {
-    core.hooklabWebgpu.discardReads();
-    throw e;
-  } finally {
-    job!.delete();
-  }
-}

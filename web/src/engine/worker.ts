@@ -7,11 +7,11 @@
 // WebGPU (webgpu-session.ts). If the GPU is lost, the request is re-run on wasm, a "backend"
 // message tells the page, and the engine stays on wasm.
 
-import { chooseVariant, loadCoreModule, unwrap, type EmbindAttribution, type EmbindModel, type EmbindModule, type RunValue, type Variant } from "./core-module";
+import { chooseVariant, loadCoreModule, unwrap, type EmbindAttribution, type EmbindModel, type EmbindModule, type EmbindPatchJob, type RunValue, type Variant } from "./core-module";
 import { openModel } from "./model-source";
-import type { RequestMessage, ResponseMessage, WireGrad, WireHook, WirePatchRequest } from "./protocol";
+import type { Request, RequestMessage, ResponseMessage, WireGrad, WireHook, WirePatchRequest } from "./protocol";
 import type { BackendInfo } from "./types";
-import { closeGpuPath, openGpuPath, patchOnGpu, runOnGpu, type GpuPath } from "./webgpu-session";
+import { closeGpuPath, openGpuPath, runOnGpu, type GpuPath } from "./webgpu-session";
 
 interface WorkerScope {
   postMessage(message: ResponseMessage, transfer?: Transferable[]): void;
@@ -137,7 +137,8 @@ async function forward(id: number, tokens: Int32Array, options: Record<string, u
 
 async function runPatch(id: number, r: WirePatchRequest): Promise<unknown> {
   const m = requireModel();
-  const request: Record<string, unknown> = { ...r };
+  // The wire request as the core reads it, plus a custom metric compiled here (functions do not travel).
+  const request: WirePatchRequest & { customMetric?: (logits: Float32Array) => number } = { ...r };
   if (r.metric === "custom") {
     const metric = compile<(logits: Float32Array) => number>(r.customMetricSource ?? "", "metric");
     request.customMetric = (logits: Float32Array) => Number(metric(logits));
@@ -146,26 +147,53 @@ async function runPatch(id: number, r: WirePatchRequest): Promise<unknown> {
     if (cancelled.has(id)) throw abortError();
   };
   const progress = (fraction: number) => post({ id, type: "progress", progress: { stage: "patch", fraction } });
+  // The device runs exact sweeps; a session with an estimate runs where the backward pass is.
+  const estimated = (r.items ?? []).some((item) => item.method !== "exact") || (r.method ?? "exact") !== "exact";
+  const drive = async (job: EmbindPatchJob | null, backend: string, gpuPath: GpuPath | null) => {
+    if (!job) unwrap(core!.lastError());
+    const results = await drivePatchJob(job!, gpuPath, checkpoint, progress);
+    return results.map((result) => ({ ...result, backend }));
+  };
   return onGpuOrWasm(id,
-    async (g) => ({ ...(await patchOnGpu(core!, g, request, checkpoint, progress)), backend: g.name }),
-    async () => ({ ...(await patchOnWasm(m, request, checkpoint, progress)), backend: m.config().backend }));
+    estimated ? null : (g) => drive(g.session.startPatch(request), g.name, g),
+    () => drive(m.startPatch(request), m.config().backend, null));
 }
 
-async function patchOnWasm(m: EmbindModel, request: Record<string, unknown>, checkpoint: () => void,
-  progress: (fraction: number) => void): Promise<Record<string, unknown>> {
-  const job = m.startPatch(request);
+/** A sweep over a dataset of prompt pairs, one chunk of one pair per event-loop turn. */
+async function patchDataset(id: number, args: Extract<Request, { op: "patchDataset" }>["args"]): Promise<unknown> {
+  const { request, jsonl, bootstrap, seed, prependBos } = args;
+  const checkpoint = () => {
+    if (cancelled.has(id)) throw abortError("the dataset sweep");
+  };
+  checkpoint();
+  const job = requireModel().startPatchDataset(request, jsonl, { bootstrap, seed, prependBos });
   if (!job) unwrap(core!.lastError());
+  const progress = (fraction: number) => post({ id, type: "progress", progress: { stage: "patch", fraction } });
+  const [result] = await drivePatchJob(job!, null, checkpoint, progress);
+  return result;
+}
+
+/**
+ * Runs a patch job (host, device or dataset: one Embind class) one chunk per event-loop turn, so a
+ * cancel message can arrive between chunks; on the device each step first awaits the flush
+ * that brings the previous chunk's readback. `checkpoint` throws to cancel.
+ */
+async function drivePatchJob(job: EmbindPatchJob, gpuPath: GpuPath | null, checkpoint: () => void,
+  progress: (fraction: number) => void): Promise<Record<string, unknown>[]> {
   try {
     for (;;) {
       checkpoint();
-      const step = unwrap(job!.step());
+      if (gpuPath) await core!.hooklabWebgpu.flush();
+      const step = unwrap(job.step());
       progress(step.progress);
-      if (step.done) return job!.result();
-      // Yield so a cancel message can arrive between chunks.
+      if (step.done) return job.results();
       await new Promise((resolve) => setTimeout(resolve, 0));
     }
+  } catch (e) {
+    if (gpuPath) core!.hooklabWebgpu.discardReads();
+    throw e;
   } finally {
-    job!.delete();
+    job.delete();
   }
 }
 
@@ -281,11 +309,8 @@ async function handle(message: RequestMessage): Promise<unknown> {
     case "attribute":
       // Attribution always runs on the wasm model (the GPU path has no backward pass).
       return attribute(id, message.args);
-    case "patchDataset": {
-      if (cancelled.has(id)) throw abortError("the dataset sweep");
-      const { request, jsonl, bootstrap, seed, prependBos } = message.args;
-      return unwrap(requireModel().patchDataset(request, jsonl, { bootstrap, seed, prependBos }));
-    }
+    case "patchDataset":
+      return patchDataset(id, message.args);
     case "compareSweeps":
       if (!core) throw new Error("the engine is not initialised");
       return core.compareSweeps(message.args.estimate, message.args.exact);

@@ -75,12 +75,18 @@ export function estimateSection(lab: LabController): HTMLElement {
   return box;
 }
 
-function renderDataset(lab: LabController, note: HTMLElement, status: HTMLElement, results: HTMLElement): void {
+function renderDatasetStatus(lab: LabController, note: HTMLElement, status: HTMLElement, cancel: HTMLElement): void {
   const s = lab.state, e = s.experiment, d = s.dataset;
   replaceChildren(note, datasetShareable(e) ? null
     : `This dataset (${e.dataset.length} characters) is too large to share: links and embeds leave it out.`);
-  replaceChildren(status, d.status === "running" ? "Running over the dataset…"
+  replaceChildren(status, d.status === "running" ? `Running over the dataset… ${Math.round(100 * (d.progress ?? 0))}%`
+    : d.status === "cancelled" ? "Cancelled: the sweeps that finished are shown."
     : d.status === "error" ? el("div", { class: "notice", "data-testid": "dataset-error" }, `Error: ${d.error}`) : null);
+  cancel.hidden = d.status !== "running";
+}
+
+function renderDatasetResults(lab: LabController, results: HTMLElement): void {
+  const d = lab.state.dataset;
   const blocks = SWEEP_CHOICES.flatMap((sweep) => {
     const r = d.results[sweep];
     if (!r) return [];
@@ -129,19 +135,24 @@ export function datasetPanel(lab: LabController): { panel: HTMLElement; toggle: 
   input.addEventListener("input", () => lab.update({ dataset: input.value }));
   const run = el("button", { "data-testid": "run-dataset", onclick: () => void lab.attribution.runDataset() }, "Run on dataset");
   const note = el("div", { class: "muted", "data-testid": "dataset-share-note" });
-  const status = el("div", { "data-testid": "dataset-status" });
+  const status = el("div", { "data-testid": "dataset-status", role: "status" });
+  const cancel = el("button", { class: "secondary", "data-testid": "cancel-dataset", hidden: true, onclick: () => lab.attribution.cancelDataset() }, "Cancel");
   const results = el("div", { "data-testid": "dataset-results" });
   // Hidden unless asked for or restored from a link, so the patching view looks as before.
   const panel = el("div", { "data-testid": "dataset-panel", hidden: !lab.state.experiment.dataset },
     el("h3", {}, "Dataset of prompt pairs"),
     el("p", { class: "muted" }, "One JSON object per line; every prompt must have the same number of tokens. The chosen activations are patched on every pair with the method above; cells show the mean and its 95 % bootstrap interval."),
-    templateForm(lab), input, el("div", { class: "row" }, run, note), status, results);
+    templateForm(lab), input, el("div", { class: "row" }, run, cancel, note), status, results);
   const toggle = el("button", { class: "secondary", "data-testid": "dataset-toggle", onclick: () => (panel.hidden = !panel.hidden) }, "Dataset…");
   const render = () => {
     if (document.activeElement !== input && input.value !== lab.state.experiment.dataset) input.value = lab.state.experiment.dataset;
     if (lab.state.experiment.dataset) panel.hidden = false;
-    renderDataset(lab, note, status, results);
+    renderDatasetStatus(lab, note, status, cancel);
+    // Progress updates keep the same results object: the heatmaps are redrawn only when it changes.
+    if (lab.state.dataset.results !== shownResults) renderDatasetResults(lab, results);
+    shownResults = lab.state.dataset.results;
   };
+  let shownResults: unknown;
   lab.store.subscribe((_, c) => (c.has("dataset") || c.has("experiment")) && render());
   render();
   return { panel, toggle };

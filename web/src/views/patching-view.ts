@@ -83,7 +83,7 @@ export function patchingView(lab: LabController): HTMLElement {
   const renderResults = () => {
     const s = lab.state, p = s.patch;
     progress.value = p.progress;
-    status.textContent = p.status === "running" ? `Patching ${p.current ?? ""}… ${Math.round(100 * p.progress)}%`
+    status.textContent = p.status === "running" ? `Patching… ${Math.round(100 * p.progress)}%`
       : p.status === "cancelled" ? "Cancelled." : p.status === "error" ? `Error: ${p.error}` : "";
     const cfg = s.cfg;
     if (!cfg) return replaceChildren(results);
