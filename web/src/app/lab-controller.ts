@@ -4,7 +4,7 @@
 import { HookedTransformer, type LoadProgress, type ModelConfig, type PatchResult, type Predictions } from "../engine";
 import type { ComponentAttribution, HeadAttribution, HeadDetectorScores, LogitLens, ResidualNorms } from "../engine";
 import { singleTokenCandidates, tokenDifferences } from "../analysis/token-display";
-import { DEFAULT_EXPERIMENT, patchInputsKey, type Experiment, type SweepChoice } from "../state/experiment";
+import { checkAgainstModel, checkPosition, defaultExperiment, patchInputsKey, type Experiment, type SweepChoice } from "../state/experiment";
 import { encodeExperiment } from "../state/url-state";
 import { AttributionController, type AgreementState, type DatasetState, type EstimateState } from "./attribution-controller";
 import { Store } from "./store";
@@ -170,6 +170,7 @@ export class LabController {
       }
       this.model = loaded;
       this.store.set({ model: { phase: "ready" }, cfg: loaded.cfg, variant: loaded.variant });
+      this.checkModelRanges();
       await Promise.all([this.refreshPrompt(), this.refreshPatchInputs(), this.attribution.refreshEstimate()]);
     } catch (e) {
       if (generation !== this.generation) return;
@@ -195,10 +196,19 @@ export class LabController {
       if (generation !== this.generation) return loaded.dispose();
       this.model = loaded;
       this.store.set({ model: { phase: "ready" }, cfg: loaded.cfg, variant: loaded.variant });
+      this.checkModelRanges();
       await Promise.all([this.refreshPrompt(), this.refreshPatchInputs(), this.attribution.refreshEstimate()]);
     } catch (e) {
       if (generation === this.generation) this.store.set({ model: { phase: "error", error: (e as Error).message } });
     }
+  }
+
+  /** A link's layer or head past the loaded model's: a notice naming the field, and its default. */
+  private checkModelRanges(): void {
+    const { fixes, problems } = checkAgainstModel(this.state.experiment, this.model!.cfg);
+    if (problems.length === 0) return;
+    this.store.set({ experiment: { ...this.state.experiment, ...fixes } });
+    for (const p of problems) this.notify({ kind: "warning", text: `Could not restore: ${p}; the default is shown.` });
   }
 
   cancelLoad(): void {
@@ -259,6 +269,11 @@ export class LabController {
       }
       const [strs, predictions] = await Promise.all([model.toStrTokens(ids), model.predictions(ids, { k: topK })]);
       if (stale()) return;
+      const outOfRange = checkPosition(this.state.experiment.position, ids.length);
+      if (outOfRange) {
+        this.store.set({ experiment: { ...this.state.experiment, position: null } });
+        this.notify({ kind: "warning", text: `Could not restore: ${outOfRange}; the last token is shown.` });
+      }
       const before = this.state.prompt;
       this.store.set({ prompt: { text, prependBos, ids, strs }, predictions });
       // New tokens (not just a new top-k) make every inside result stale.
@@ -423,7 +438,7 @@ export class LabController {
   }
 
   reset(): void {
-    this.store.set({ experiment: { ...DEFAULT_EXPERIMENT, sweeps: [...DEFAULT_EXPERIMENT.sweeps] } });
+    this.store.set({ experiment: defaultExperiment() });
     void this.loadModel();
   }
 }

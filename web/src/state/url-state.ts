@@ -34,16 +34,22 @@ function changedFields(e: Experiment): Record<string, string> {
   return out;
 }
 
+/** A lone UTF-16 surrogate, which percent-encoding (UTF-8) cannot carry; lz-string's alphabet can. */
+const LONE_SURROGATE = /\p{Surrogate}/u;
+
 export function encodeExperiment(e: Experiment): string {
   const fields = changedFields(e);
   const readable = new URLSearchParams({ v: String(URL_VERSION), ...fields }).toString();
-  if (readable.length <= READABLE_LIMIT) return readable;
+  if (readable.length <= READABLE_LIMIT && !Object.values(fields).some((v) => LONE_SURROGATE.test(v))) return readable;
   return new URLSearchParams({ v: String(URL_VERSION), z: compressToEncodedURIComponent(JSON.stringify(fields)) }).toString();
 }
 
+/** Parameters of the page itself, not of the experiment. */
+const PAGE_PARAMS = new Set(["v", "z", "embed", "hub"]);
+
 function fromParams(params: URLSearchParams): Record<string, unknown> {
   const raw: Record<string, unknown> = {};
-  for (const [k, v] of params) if (k !== "v" && k !== "z" && k !== "embed") raw[k] = v;
+  for (const [k, v] of params) if (!PAGE_PARAMS.has(k)) raw[k] = v;
   for (const k of ["position", "head"]) if (raw[k] === "") raw[k] = null;
   return raw;
 }
@@ -79,9 +85,10 @@ export function decodeLocation(hash: string, search = ""): DecodedState {
     } else if (version < 1) {
       notices.push(`Link version ${version} is unknown; the default experiment is shown.`);
     } else if (params.has("z")) {
-      const json = decompressFromEncodedURIComponent(params.get("z") ?? "");
       let parsed: unknown = undefined;
       try {
+        // A hostile z can decompress to more than a string may hold: that throws, and is damage.
+        const json = decompressFromEncodedURIComponent(params.get("z") ?? "");
         parsed = json ? JSON.parse(json) : undefined;
       } catch {
         parsed = undefined;

@@ -4,7 +4,7 @@
 import type { LabController } from "../app/lab-controller";
 import { sweepAxes } from "../analysis/attribution";
 import { visibleToken } from "../analysis/token-display";
-import { METRICS, SWEEP_CHOICES, SWEEP_TITLES } from "../state/experiment";
+import { MAX_ANSWER, MAX_TEXT, METRICS, SWEEP_CHOICES, SWEEP_TITLES } from "../state/experiment";
 import { el, formatNumber, replaceChildren, section } from "./dom";
 import { renderHeatmap } from "./heatmap";
 import { datasetPanel, estimateSection, methodControl } from "./attribution-view";
@@ -19,7 +19,7 @@ function tokenLine(lab: LabController, which: "clean" | "corrupted"): HTMLElemen
 }
 
 function answerField(lab: LabController, which: "answer" | "wrong", label: string): HTMLElement {
-  const input = el("input", { type: "text", "aria-label": label, "data-testid": `${which}-input`, size: 12 });
+  const input = el("input", { type: "text", "aria-label": label, "data-testid": `${which}-input`, size: 12, maxlength: MAX_ANSWER });
   input.value = lab.state.experiment[which];
   input.addEventListener("input", () => lab.update({ [which]: input.value }));
   const status = el("span", { class: "answer-status", "data-testid": `${which}-status` });
@@ -38,8 +38,8 @@ function answerField(lab: LabController, which: "answer" | "wrong", label: strin
 }
 
 export function patchingView(lab: LabController): HTMLElement {
-  const clean = el("textarea", { "aria-label": "clean prompt", rows: 2, "data-testid": "clean-prompt" });
-  const corrupted = el("textarea", { "aria-label": "corrupted prompt", rows: 2, "data-testid": "corrupted-prompt" });
+  const clean = el("textarea", { "aria-label": "clean prompt", rows: 2, maxlength: MAX_TEXT, "data-testid": "clean-prompt" });
+  const corrupted = el("textarea", { "aria-label": "corrupted prompt", rows: 2, maxlength: MAX_TEXT, "data-testid": "corrupted-prompt" });
   clean.value = lab.state.experiment.clean;
   corrupted.value = lab.state.experiment.corrupted;
   clean.addEventListener("input", () => lab.update({ clean: clean.value }));
