@@ -5,6 +5,7 @@
 import type { AttributionMethod, DatasetResult, HookedTransformer, PatchMethod, PatchResult, SweepAgreement } from "../engine";
 import { MAX_DATASET, patchInputsKey, type Experiment, type SweepChoice } from "../state/experiment";
 import type { Store } from "./store";
+import { datasetInputs, type DatasetInputs } from "../state/result-inputs";
 
 /** Milliseconds of quiet after an edit before the estimate is recomputed. */
 export const ESTIMATE_DEBOUNCE_MS = 300;
@@ -32,6 +33,8 @@ export interface DatasetState {
   results: Partial<Record<SweepChoice, DatasetResult>>;
   method?: PatchMethod;
   error?: string;
+  /** The inputs the results were computed from (stale when the experiment's differ). */
+  inputs?: DatasetInputs;
 }
 
 /** The part of the lab's state this controller owns. */
@@ -136,7 +139,8 @@ export class AttributionController<S extends AttributionSlice> {
     const abort = (this.datasetAbort = new AbortController());
     const live = () => !abort.signal.aborted && model === this.model();
     const results: Partial<Record<SweepChoice, DatasetResult>> = {};
-    this.set({ dataset: { status: "running", results, method: e.method } });
+    const inputs = datasetInputs(e);
+    this.set({ dataset: { status: "running", results, method: e.method, inputs } });
     try {
       if (!e.dataset.trim()) throw new Error("paste one JSON object per line: {\"clean\": …, \"corrupted\": …, \"answer\": …, \"wrong\": …}");
       if (e.dataset.length > MAX_DATASET) throw new Error(`the dataset is ${e.dataset.length} characters; the lab takes at most ${MAX_DATASET}`);
@@ -145,11 +149,11 @@ export class AttributionController<S extends AttributionSlice> {
       for (const sweep of e.sweeps) {
         results[sweep] = await model.patchDataset({ sweep, metric: e.metric, normalize: e.normalize, method: e.method, answers },
           e.dataset, { bootstrap: 1000, seed: 1, signal: abort.signal });
-        if (live()) this.set({ dataset: { status: "running", results: { ...results }, method: e.method } });
+        if (live()) this.set({ dataset: { status: "running", results: { ...results }, method: e.method, inputs } });
       }
-      if (live()) this.set({ dataset: { status: "done", results: { ...results }, method: e.method } });
+      if (live()) this.set({ dataset: { status: "done", results: { ...results }, method: e.method, inputs } });
     } catch (err) {
-      if (live()) this.set({ dataset: { status: "error", results: {}, method: e.method, error: (err as Error).message } });
+      if (live()) this.set({ dataset: { status: "error", results: {}, method: e.method, inputs, error: (err as Error).message } });
     }
   }
 

@@ -6,6 +6,7 @@ import type { ComponentAttribution, HeadAttribution, HeadDetectorScores, LogitLe
 import { singleTokenCandidates, tokenDifferences } from "../analysis/token-display";
 import { checkAgainstModel, checkPosition, defaultExperiment, patchInputsKey, type Experiment, type SweepChoice } from "../state/experiment";
 import { encodeExperiment } from "../state/url-state";
+import { insideInputs, patchRunInputs, type InsideInputs, type PatchRunInputs } from "../state/result-inputs";
 import { AttributionController, type AgreementState, type DatasetState, type EstimateState } from "./attribution-controller";
 import { Store } from "./store";
 
@@ -32,8 +33,22 @@ export interface AnswerCheck {
   suggestions: string[];
 }
 
+/** The inside views' answer pair: chosen by the user, or the prompt's top two predictions. */
+export interface InsidePair {
+  answer: string;
+  wrong: string;
+  ids?: [number, number];
+  source: "chosen" | "top-2";
+  error?: string;
+}
+
 export interface InsideResults {
   prompt: string;
+  /** What these results were computed from (stale when the experiment's differ). */
+  inputs: InsideInputs;
+  /** Token strings of that prompt (axis labels). */
+  strs: string[];
+  pair?: InsidePair;
   norms?: ResidualNorms;
   /** Per layer, hook_pattern [1, H, P, P]. */
   patterns?: Float32Array[];
@@ -53,6 +68,8 @@ export interface PatchState {
   error?: string;
   /** patchInputsKey of the experiment the results were computed for. */
   key?: string;
+  /** The inputs the results were computed from (stale when the experiment's differ). */
+  inputs?: PatchRunInputs;
 }
 
 export interface LabState {
@@ -136,7 +153,7 @@ export class LabController {
     const estimateInputs = ["clean", "corrupted", "answer", "wrong", "metric", "normalize", "sweeps", "method"] as const;
     if (this.model && estimateInputs.some((k) => k in patch && patch[k] !== before[k])) this.attribution.scheduleEstimate();
     // A new prompt reaches the inside view through refreshPrompt, once its tokens exist.
-    if (("view" in patch || "answer" in patch || "wrong" in patch || "position" in patch) && experiment.view === "inside") {
+    if (("view" in patch || "insideAnswer" in patch || "insideWrong" in patch || "position" in patch) && experiment.view === "inside") {
       this.scheduleInside();
     }
   }
@@ -292,17 +309,23 @@ export class LabController {
     // positions) is still being tokenized: refreshPrompt runs this again when its tokens exist.
     if (prompt.text !== e.prompt || prompt.prependBos !== e.prependBos) return;
     const current = () => model === this.model && this.state.prompt === prompt;
-    // Each result is shown as soon as it exists: attention first, the slower views after.
+    const inputs = insideInputs(e);
+    // Each result is shown as soon as it exists: attention first, the slower views after. Results
+    // of the same prompt stay until replaced; they are marked stale by what changed since.
     const merge = (part: Partial<InsideResults>) => {
-      if (current()) this.store.set({ inside: { ...(this.state.inside?.prompt === e.prompt ? this.state.inside : {}), prompt: e.prompt, ...part } });
+      if (!current()) return;
+      const kept = this.state.inside?.prompt === e.prompt ? this.state.inside : undefined;
+      this.store.set({ inside: { ...kept, prompt: e.prompt, strs: prompt.strs, ...part, inputs } });
     };
     await this.track("inside", async () => {
       const ids = prompt.ids;
       const position = e.position ?? ids.length - 1;
-      const pairs = await this.answerPairs();
       const detectors = this.state.inside?.detectors;
-      const [norms, run] = await Promise.all([model.residualNorms(ids), model.runWithCache(ids, { namesFilter: /hook_pattern$/ })]);
-      merge({ norms, patterns: Array.from({ length: model.cfg.n_layers }, (_, l) => run.cache.get("pattern", l).data), detectors });
+      const [norms, run, pair] = await Promise.all([model.residualNorms(ids), model.runWithCache(ids, { namesFilter: /hook_pattern$/ }),
+        this.insidePair(model, ids, position, e)]);
+      merge({ norms, patterns: Array.from({ length: model.cfg.n_layers }, (_, l) => run.cache.get("pattern", l).data), detectors, pair,
+        lens: undefined, components: undefined, heads: undefined });
+      const pairs: Array<[number, number]> = pair.ids ? [pair.ids] : [];
       const positions = Array.from({ length: ids.length }, (_, i) => i);
       merge({ lens: await model.logitLens(ids, { positions, answers: pairs, k: 5 }) });
       if (pairs.length) {
@@ -314,6 +337,23 @@ export class LabController {
         merge({ detectors: await model.detectHeads({ seqLen: Math.min(50, Math.floor((model.cfg.n_ctx - 1) / 2)), tokenPool }) });
       }
     });
+  }
+
+  /**
+   * The inside views' answer pair: the user's, else the prompt's top two predictions at the
+   * position (a chosen answer with no wrong token pairs with the best other prediction).
+   */
+  private async insidePair(model: HookedTransformer, ids: Int32Array, position: number, e: Experiment): Promise<InsidePair> {
+    const source = e.insideAnswer || e.insideWrong ? "chosen" : "top-2";
+    try {
+      const chosen = await Promise.all([e.insideAnswer, e.insideWrong].map((t) => (t ? model.toSingleToken(t) : undefined)));
+      const top = (await model.predictions(ids, { k: 3 })).top[position].filter((t) => !chosen.includes(t.token));
+      const [answer, wrong] = [chosen[0] ?? top.shift()!.token, chosen[1] ?? top.shift()!.token];
+      const [answerText, wrongText] = await Promise.all([model.toString([answer]), model.toString([wrong])]);
+      return { answer: answerText, wrong: wrongText, ids: [answer, wrong], source };
+    } catch (err) {
+      return { answer: e.insideAnswer, wrong: e.insideWrong, source, error: (err as Error).message };
+    }
   }
 
   /**
@@ -333,12 +373,6 @@ export class LabController {
     } catch {
       return undefined;
     }
-  }
-
-  /** Answer/wrong tokens of the experiment as ids, when both are single tokens. */
-  private async answerPairs(): Promise<Array<[number, number]>> {
-    const { answer, wrong } = this.state;
-    return answer?.id !== undefined && wrong?.id !== undefined ? [[answer.id, wrong.id]] : [];
   }
 
   private async checkAnswer(text: string): Promise<AnswerCheck> {
@@ -403,27 +437,27 @@ export class LabController {
     const sweeps = [...e.sweeps];
     const results: Partial<Record<SweepChoice, PatchResult>> = {};
     const strTokens = this.state.corrupted!.strs;
-    const key = patchInputsKey(e);
-    this.store.set({ patch: { status: "running", progress: 0, results, strTokens, key } });
+    const key = patchInputsKey(e), inputs = patchRunInputs(e);
+    this.store.set({ patch: { status: "running", progress: 0, results, strTokens, key, inputs } });
     void this.attribution.refreshAgreement();
     try {
       for (let i = 0; i < sweeps.length; i++) {
         const sweep = sweeps[i];
-        this.store.set({ patch: { status: "running", progress: i / sweeps.length, current: sweep, results: { ...results }, strTokens, key } });
+        this.store.set({ patch: { status: "running", progress: i / sweeps.length, current: sweep, results: { ...results }, strTokens, key, inputs } });
         results[sweep] = await model.patch({
           sweep, clean: this.state.clean!.ids, corrupted: this.state.corrupted!.ids,
           answers: [[this.state.answer!.id!, this.state.wrong?.id ?? this.state.answer!.id!]],
           metric: e.metric, normalize: e.normalize,
         }, {
           signal: abort.signal,
-          onProgress: (f) => this.store.set({ patch: { status: "running", progress: (i + f) / sweeps.length, current: sweep, results: { ...results }, strTokens, key } }),
+          onProgress: (f) => this.store.set({ patch: { status: "running", progress: (i + f) / sweeps.length, current: sweep, results: { ...results }, strTokens, key, inputs } }),
         });
       }
-      this.store.set({ patch: { status: "done", progress: 1, results: { ...results }, strTokens, key } });
+      this.store.set({ patch: { status: "done", progress: 1, results: { ...results }, strTokens, key, inputs } });
       await this.attribution.refreshAgreement();
     } catch (err) {
       const cancelled = (err as Error).name === "AbortError";
-      this.store.set({ patch: { status: cancelled ? "cancelled" : "error", progress: 0, results: { ...results }, strTokens, key,
+      this.store.set({ patch: { status: cancelled ? "cancelled" : "error", progress: 0, results: { ...results }, strTokens, key, inputs,
         error: cancelled ? undefined : (err as Error).message } });
     }
   }

@@ -8,6 +8,26 @@ import { MAX_ANSWER, MAX_TEXT, METRICS, SWEEP_CHOICES, SWEEP_TITLES } from "../s
 import { el, formatNumber, replaceChildren, section } from "./dom";
 import { renderHeatmap } from "./heatmap";
 import { datasetPanel, estimateSection, methodControl } from "./attribution-view";
+import { describeMetric, differenceTooSmall } from "../analysis/patching-metric";
+import { changedInputs } from "../state/result-inputs";
+import type { PatchResult } from "../engine";
+import { markStale, staleBadge } from "./stale";
+
+/**
+ * Normalised results whose clean and corrupted metrics are too close to divide by: a warning,
+ * and the raw metric one click away (it runs again without normalising).
+ */
+function smallDifferenceWarning(lab: LabController, results: ReadonlyArray<PatchResult | undefined>, normalized: boolean): HTMLElement | null {
+  const r = results.find((x): x is PatchResult => !!x);
+  if (!normalized || !r || !differenceTooSmall(r.cleanMetric, r.corruptedMetric)) return null;
+  const raw = el("button", { class: "secondary", "data-testid": "show-raw-metric", onclick: () => {
+    lab.update({ normalize: false });
+    void lab.runPatch();
+  } }, "Show the raw metric");
+  return el("div", { class: "notice", role: "alert", "data-testid": "small-difference" },
+    `Clean (${formatNumber(r.cleanMetric, 4)}) and corrupted (${formatNumber(r.corruptedMetric, 4)}) differ by only ${formatNumber(Math.abs(r.cleanMetric - r.corruptedMetric), 4)}: `
+    + "too little to normalise by, so the normalised cells mostly show noise. ", raw);
+}
 
 function tokenLine(lab: LabController, which: "clean" | "corrupted"): HTMLElement {
   const s = lab.state;
@@ -60,6 +80,7 @@ export function patchingView(lab: LabController): HTMLElement {
   const warnings = el("div", { "data-testid": "patch-warnings" });
   const status = el("div", { class: "muted", "data-testid": "patch-status" });
   const results = el("div", { class: "patch-results", "data-testid": "patch-results" });
+  const stale = staleBadge("patch-stale");
 
   const renderInputs = () => {
     const s = lab.state, e = s.experiment;
@@ -86,12 +107,13 @@ export function patchingView(lab: LabController): HTMLElement {
     status.textContent = p.status === "running" ? `Patching ${p.current ?? ""}… ${Math.round(100 * p.progress)}%`
       : p.status === "cancelled" ? "Cancelled." : p.status === "error" ? `Error: ${p.error}` : "";
     const cfg = s.cfg;
-    if (!cfg) return replaceChildren(results);
+    if (!cfg || !p.inputs) return replaceChildren(results);
+    // Titles name what the results were computed with, not what the controls say now.
+    const metricLabel = describeMetric(p.inputs);
     const blocks: HTMLElement[] = [];
     for (const sweep of SWEEP_CHOICES) {
       const r = p.results[sweep];
       if (!r) continue;
-      const metricLabel = `${s.experiment.metric}${s.experiment.normalize ? " (normalised)" : ""}`;
       const info = el("p", { class: "muted" }, `clean ${formatNumber(r.cleanMetric, 3)} · corrupted ${formatNumber(r.corruptedMetric, 3)} · ${r.cellsComputed} of ${r.values.length} cells computed (the others provably unchanged)`);
       const axes = sweepAxes(r.shape, r.axes, p.strTokens);
       blocks.push(el("div", {}, renderHeatmap({
@@ -100,12 +122,18 @@ export function patchingView(lab: LabController): HTMLElement {
         onCellClick: axes.byHead ? (l, h) => { lab.inspect(l, null); lab.update({ head: h }); } : (l, pos) => lab.inspect(l, pos),
       }), info));
     }
-    replaceChildren(results, ...blocks);
+    replaceChildren(results, smallDifferenceWarning(lab, Object.values(p.results), p.inputs.normalize), ...blocks);
+    renderStale();
+  };
+  const renderStale = () => {
+    const { patch: p, experiment: e } = lab.state;
+    markStale(results, stale, p.inputs && p.status !== "running" ? changedInputs(p.inputs, e) : [], "press Run patching to update");
   };
   const dataset = datasetPanel(lab);
   lab.store.subscribe((_, c) => {
     if (c.has("experiment") || c.has("clean") || c.has("corrupted") || c.has("difference") || c.has("patch") || c.has("model") || c.has("answer") || c.has("wrong")) renderInputs();
     if (c.has("patch") || c.has("cfg")) renderResults();
+    else if (c.has("experiment")) renderStale();
   });
   renderInputs();
   renderResults();
@@ -117,5 +145,5 @@ export function patchingView(lab: LabController): HTMLElement {
     el("div", { class: "row" }, answerField(lab, "answer", "answer"), answerField(lab, "wrong", "wrong"),
       el("label", { class: "inline" }, "metric", metric), el("label", { class: "inline" }, normalize, "normalise (patched − corrupted) / (clean − corrupted)")),
     el("div", { class: "row" }, "patch:", ...sweeps.map(({ sw, box }) => el("label", { class: "inline" }, box, sw))),
-    el("div", { class: "row" }, run, cancel, methodControl(lab), dataset.toggle, status), progress, estimateSection(lab), results, dataset.panel);
+    el("div", { class: "row" }, run, cancel, methodControl(lab), dataset.toggle, status), progress, estimateSection(lab), stale, results, dataset.panel);
 }
