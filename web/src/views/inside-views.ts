@@ -45,7 +45,7 @@ function pairPanel(lab: LabController): HTMLElement {
     fields[1].input.placeholder = pair?.source === "top-2" ? pair.wrong : "second prediction";
     if (!pair) return replaceChildren(summary, "…");
     if (pair.error) return replaceChildren(summary, el("span", { class: "notice" }, `Answer pair: ${pair.error}.`));
-    const position = s.inside?.inputs.position ?? "the last token";
+    const position = s.inside!.inputs.position ?? s.inside!.strs.length - 1;
     replaceChildren(summary, `The logit lens and direct logit attribution measure the logit difference ${quoted(pair.answer)} − ${quoted(pair.wrong)}`,
       pair.source === "top-2" ? ` — the prompt's top two predictions at position ${position} (type an answer and a wrong token to choose others).` : " (your choice; clear both for the top two predictions).");
   };
