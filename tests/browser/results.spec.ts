@@ -90,7 +90,7 @@ test("normalised patching warns when clean and corrupted barely differ, and offe
     (p.textContent!.match(/clean (\S+) · corrupted (\S+)/) ?? []).slice(1).map(Number));
   expect(Math.abs(clean - corrupted)).toBeLessThan(0.05);
   await expect(page.getByTestId("small-difference")).toContainText("too little to normalise by");
-  await page.getByTestId("show-raw-metric").click();
+  await page.getByTestId("small-difference-raw").click();
   await expect(heatmap).not.toContainText("(normalised)", { timeout: 60_000 });
   await expect(heatmap).toContainText('prob of "␣z"');
   await expect(page.getByTestId("small-difference")).toHaveCount(0);
@@ -112,6 +112,10 @@ test("a link's out-of-range fields give a notice naming the field and the defaul
   await expect(notices.filter({ hasText: /position 500 is out of range for this prompt \(0–\d+\)/ })).toHaveCount(1, { timeout: 30_000 });
   await expect(page.getByTestId("attention-layer")).toHaveValue("0", { timeout: 60_000 });
   expect(await settledHash(page, "view=inside")).not.toMatch(/layer=|head=|position=/);
+  // A link opened in the same page (hashchange) is checked against the loaded model too.
+  await page.evaluate(() => (location.hash = "#v=1&view=inside&layer=9"));
+  await expect(notices.filter({ hasText: "layer 9 is out of range for this model (0–3)" })).toHaveCount(1);
+  await expect(page.getByTestId("attention-layer")).toHaveValue("0");
   // Past what any model the loader accepts: refused before the model loads.
   const beyond = await page.context().newPage();
   await openLab(beyond, "v=1&layer=999");

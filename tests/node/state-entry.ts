@@ -1,4 +1,5 @@
-// What the URL-state property tests import: the lab's state modules and the compressor links use.
+// What the URL-state tests import: the lab's state modules, the metric helpers and the compressor links use.
 export * from "../../web/src/state/experiment";
 export * from "../../web/src/state/url-state";
+export * from "../../web/src/analysis/patching-metric";
 export { compressToEncodedURIComponent as compress } from "lz-string";

@@ -117,3 +117,14 @@ test("out-of-range and oversized fields are refused by name, never clamped", () 
   assert.equal(S.checkPosition(12, 12), "position 12 is out of range for this prompt (0–11)");
   assert.equal(S.checkPosition(11, 12), undefined);
 });
+
+test("the small-difference rule of normalised patching, and the metric named with its answers", () => {
+  assert.equal(S.differenceTooSmall(0.007, -0.005), true);  // the case that showed normalised noise up to 1.24
+  assert.equal(S.differenceTooSmall(4.276, -2.738), false);  // GPT-2 small's IOI pair
+  assert.equal(S.differenceTooSmall(100, 96), true);  // 4 < 5 % of 100
+  assert.equal(S.differenceTooSmall(100, 94), false);
+  assert.equal(S.differenceTooSmall(1, 1), true);
+  assert.equal(S.differenceTooSmall(NaN, 0), true);
+  assert.equal(S.describeMetric({ metric: "logit_diff", answer: " Mary", wrong: " John", normalize: true }), 'logit_diff of "␣Mary" − "␣John" (normalised)');
+  assert.equal(S.describeMetric({ metric: "prob", answer: " Mary", wrong: " John", normalize: false }), 'prob of "␣Mary"');
+});

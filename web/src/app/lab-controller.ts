@@ -148,6 +148,8 @@ export class LabController {
       void this.loadModel();
       return;
     }
+    // A link opened in this page (hashchange) may name a layer or head this model lacks.
+    if (this.model && ("layer" in patch || "head" in patch)) this.checkModelRanges();
     if ("prompt" in patch || "prependBos" in patch || "topK" in patch) this.schedulePrompt();
     if (("answer" in patch || "wrong" in patch || "clean" in patch || "corrupted" in patch) && this.model) this.schedulePatchInputs();
     const estimateInputs = ["clean", "corrupted", "answer", "wrong", "metric", "normalize", "sweeps", "method"] as const;

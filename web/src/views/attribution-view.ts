@@ -11,6 +11,7 @@ import { scatterChart } from "./charts";
 import { describeMetric } from "../analysis/patching-metric";
 import { changedInputs } from "../state/result-inputs";
 import { markStale, staleBadge } from "./stale";
+import { smallDifferenceWarning } from "./metric-warning";
 import { el, formatNumber, replaceChildren } from "./dom";
 import { renderHeatmap } from "./heatmap";
 
@@ -68,6 +69,9 @@ function renderEstimate(lab: LabController, box: HTMLElement): void {
   // Until the estimate of the current inputs arrives, the previous one is dimmed, never shown as current.
   replaceChildren(box, el("h3", {}, "Attribution estimate"),
     el("p", { class: est.status === "error" ? "notice" : stale ? "stale-badge" : "muted", "data-testid": "estimate-status", role: "status" }, status),
+    // Estimates follow the normalisation switch, so the raw metric needs no Run.
+    stale ? null : smallDifferenceWarning(Object.values(est.results), e.normalize, () => lab.update({ normalize: false }),
+      "estimate-small-difference"),
     el("div", { class: stale ? "stale" : "", "data-stale": String(stale) }, ...blocks));
 }
 

@@ -8,26 +8,10 @@ import { MAX_ANSWER, MAX_TEXT, METRICS, SWEEP_CHOICES, SWEEP_TITLES } from "../s
 import { el, formatNumber, replaceChildren, section } from "./dom";
 import { renderHeatmap } from "./heatmap";
 import { datasetPanel, estimateSection, methodControl } from "./attribution-view";
-import { describeMetric, differenceTooSmall } from "../analysis/patching-metric";
+import { describeMetric } from "../analysis/patching-metric";
+import { smallDifferenceWarning } from "./metric-warning";
 import { changedInputs } from "../state/result-inputs";
-import type { PatchResult } from "../engine";
 import { markStale, staleBadge } from "./stale";
-
-/**
- * Normalised results whose clean and corrupted metrics are too close to divide by: a warning,
- * and the raw metric one click away (it runs again without normalising).
- */
-function smallDifferenceWarning(lab: LabController, results: ReadonlyArray<PatchResult | undefined>, normalized: boolean): HTMLElement | null {
-  const r = results.find((x): x is PatchResult => !!x);
-  if (!normalized || !r || !differenceTooSmall(r.cleanMetric, r.corruptedMetric)) return null;
-  const raw = el("button", { class: "secondary", "data-testid": "show-raw-metric", onclick: () => {
-    lab.update({ normalize: false });
-    void lab.runPatch();
-  } }, "Show the raw metric");
-  return el("div", { class: "notice", role: "alert", "data-testid": "small-difference" },
-    `Clean (${formatNumber(r.cleanMetric, 4)}) and corrupted (${formatNumber(r.corruptedMetric, 4)}) differ by only ${formatNumber(Math.abs(r.cleanMetric - r.corruptedMetric), 4)}: `
-    + "too little to normalise by, so the normalised cells mostly show noise. ", raw);
-}
 
 function tokenLine(lab: LabController, which: "clean" | "corrupted"): HTMLElement {
   const s = lab.state;
@@ -122,7 +106,10 @@ export function patchingView(lab: LabController): HTMLElement {
         onCellClick: axes.byHead ? (l, h) => { lab.inspect(l, null); lab.update({ head: h }); } : (l, pos) => lab.inspect(l, pos),
       }), info));
     }
-    replaceChildren(results, smallDifferenceWarning(lab, Object.values(p.results), p.inputs.normalize), ...blocks);
+    replaceChildren(results, smallDifferenceWarning(Object.values(p.results), p.inputs.normalize, () => {
+      lab.update({ normalize: false });
+      void lab.runPatch();
+    }), ...blocks);
     renderStale();
   };
   const renderStale = () => {
