@@ -41,50 +41,12 @@ function answerField(lab: LabController, which: "answer" | "wrong", label: strin
   return el("label", { class: "inline" }, label, input, status);
 }
 
-export function patchingView(lab: LabController): HTMLElement {
-  const clean = el("textarea", { "aria-label": "clean prompt", rows: 2, maxlength: MAX_TEXT, "data-testid": "clean-prompt" });
-  const corrupted = el("textarea", { "aria-label": "corrupted prompt", rows: 2, maxlength: MAX_TEXT, "data-testid": "corrupted-prompt" });
-  clean.value = lab.state.experiment.clean;
-  corrupted.value = lab.state.experiment.corrupted;
-  clean.addEventListener("input", () => lab.update({ clean: clean.value }));
-  corrupted.addEventListener("input", () => lab.update({ corrupted: corrupted.value }));
-  const metric = el("select", { "aria-label": "metric", "data-testid": "metric" }, ...METRICS.map((m) => el("option", { value: m }, m)));
-  metric.addEventListener("change", () => lab.update({ metric: metric.value as (typeof METRICS)[number] }));
-  const normalize = el("input", { type: "checkbox", "data-testid": "normalize" });
-  normalize.addEventListener("change", () => lab.update({ normalize: normalize.checked }));
-  const sweeps = SWEEP_CHOICES.map((sw) => {
-    const box = el("input", { type: "checkbox", value: sw, "data-sweep": sw });
-    box.addEventListener("change", () => lab.update({ sweeps: SWEEP_CHOICES.filter((x) => (x === sw ? box.checked : lab.state.experiment.sweeps.includes(x))) }));
-    return { sw, box };
-  });
-  const run = el("button", { "data-testid": "run-patch", onclick: () => void lab.runPatch() }, "Run patching");
-  const cancel = el("button", { class: "secondary", "data-testid": "cancel-patch", onclick: () => lab.cancelPatch() }, "Cancel");
+/** The exact sweep's progress and heatmaps, marked stale when the experiment moved on since Run. */
+function patchResults(lab: LabController): { progress: HTMLElement; status: HTMLElement; stale: HTMLElement; results: HTMLElement } {
   const progress = el("progress", { class: "progress", max: 1, value: 0, "aria-label": "patching progress", "data-testid": "patch-progress" });
-  const tokens = el("div");
-  const warnings = el("div", { "data-testid": "patch-warnings" });
   const status = el("div", { class: "muted", "data-testid": "patch-status" });
   const results = el("div", { class: "patch-results", "data-testid": "patch-results" });
   const stale = staleBadge("patch-stale");
-
-  const renderInputs = () => {
-    const s = lab.state, e = s.experiment;
-    if (document.activeElement !== clean && clean.value !== e.clean) clean.value = e.clean;
-    if (document.activeElement !== corrupted && corrupted.value !== e.corrupted) corrupted.value = e.corrupted;
-    metric.value = e.metric;
-    normalize.checked = e.normalize;
-    for (const { sw, box } of sweeps) box.checked = e.sweeps.includes(sw);
-    replaceChildren(tokens, el("div", { class: "muted" }, "clean"), tokenLine(lab, "clean"), el("div", { class: "muted" }, "corrupted"), tokenLine(lab, "corrupted"));
-    const blocker = lab.patchBlocker();
-    const d = s.difference;
-    replaceChildren(warnings,
-      d?.lengthMismatch ? el("div", { class: "notice", "data-testid": "length-warning" },
-        `The prompts tokenize to different lengths (${s.clean?.ids.length} vs ${s.corrupted?.ids.length}); they first differ at position ${d.positions[0]}. Patching needs equal lengths.`) : null,
-      d && !d.lengthMismatch && d.positions.length === 0 ? el("div", { class: "notice" }, "The prompts are identical: every patch has no effect.") : null);
-    run.disabled = !!blocker || s.patch.status === "running";
-    run.title = blocker ?? "";
-    cancel.disabled = s.patch.status !== "running";
-  };
-
   const renderResults = () => {
     const s = lab.state, p = s.patch;
     progress.value = p.progress;
@@ -116,14 +78,60 @@ export function patchingView(lab: LabController): HTMLElement {
     const { patch: p, experiment: e } = lab.state;
     markStale(results, stale, p.inputs && p.status !== "running" ? changedInputs(p.inputs, e) : [], "press Run patching to update");
   };
-  const dataset = datasetPanel(lab);
   lab.store.subscribe((_, c) => {
-    if (c.has("experiment") || c.has("clean") || c.has("corrupted") || c.has("difference") || c.has("patch") || c.has("model") || c.has("answer") || c.has("wrong")) renderInputs();
     if (c.has("patch") || c.has("cfg")) renderResults();
     else if (c.has("experiment")) renderStale();
   });
-  renderInputs();
   renderResults();
+  return { progress, status, stale, results };
+}
+
+export function patchingView(lab: LabController): HTMLElement {
+  const clean = el("textarea", { "aria-label": "clean prompt", rows: 2, maxlength: MAX_TEXT, "data-testid": "clean-prompt" });
+  const corrupted = el("textarea", { "aria-label": "corrupted prompt", rows: 2, maxlength: MAX_TEXT, "data-testid": "corrupted-prompt" });
+  clean.value = lab.state.experiment.clean;
+  corrupted.value = lab.state.experiment.corrupted;
+  clean.addEventListener("input", () => lab.update({ clean: clean.value }));
+  corrupted.addEventListener("input", () => lab.update({ corrupted: corrupted.value }));
+  const metric = el("select", { "aria-label": "metric", "data-testid": "metric" }, ...METRICS.map((m) => el("option", { value: m }, m)));
+  metric.addEventListener("change", () => lab.update({ metric: metric.value as (typeof METRICS)[number] }));
+  const normalize = el("input", { type: "checkbox", "data-testid": "normalize" });
+  normalize.addEventListener("change", () => lab.update({ normalize: normalize.checked }));
+  const sweeps = SWEEP_CHOICES.map((sw) => {
+    const box = el("input", { type: "checkbox", value: sw, "data-sweep": sw });
+    box.addEventListener("change", () => lab.update({ sweeps: SWEEP_CHOICES.filter((x) => (x === sw ? box.checked : lab.state.experiment.sweeps.includes(x))) }));
+    return { sw, box };
+  });
+  const run = el("button", { "data-testid": "run-patch", onclick: () => void lab.runPatch() }, "Run patching");
+  const cancel = el("button", { class: "secondary", "data-testid": "cancel-patch", onclick: () => lab.cancelPatch() }, "Cancel");
+  const tokens = el("div");
+  const warnings = el("div", { "data-testid": "patch-warnings" });
+
+  const renderInputs = () => {
+    const s = lab.state, e = s.experiment;
+    if (document.activeElement !== clean && clean.value !== e.clean) clean.value = e.clean;
+    if (document.activeElement !== corrupted && corrupted.value !== e.corrupted) corrupted.value = e.corrupted;
+    metric.value = e.metric;
+    normalize.checked = e.normalize;
+    for (const { sw, box } of sweeps) box.checked = e.sweeps.includes(sw);
+    replaceChildren(tokens, el("div", { class: "muted" }, "clean"), tokenLine(lab, "clean"), el("div", { class: "muted" }, "corrupted"), tokenLine(lab, "corrupted"));
+    const blocker = lab.patchBlocker();
+    const d = s.difference;
+    replaceChildren(warnings,
+      d?.lengthMismatch ? el("div", { class: "notice", "data-testid": "length-warning" },
+        `The prompts tokenize to different lengths (${s.clean?.ids.length} vs ${s.corrupted?.ids.length}); they first differ at position ${d.positions[0]}. Patching needs equal lengths.`) : null,
+      d && !d.lengthMismatch && d.positions.length === 0 ? el("div", { class: "notice" }, "The prompts are identical: every patch has no effect.") : null);
+    run.disabled = !!blocker || s.patch.status === "running";
+    run.title = blocker ?? "";
+    cancel.disabled = s.patch.status !== "running";
+  };
+
+  const dataset = datasetPanel(lab);
+  lab.store.subscribe((_, c) => {
+    if (c.has("experiment") || c.has("clean") || c.has("corrupted") || c.has("difference") || c.has("patch") || c.has("model") || c.has("answer") || c.has("wrong")) renderInputs();
+  });
+  renderInputs();
+  const { progress, status, stale, results } = patchResults(lab);
   return section("Activation patching",
     el("div", { class: "columns" },
       el("label", {}, "Clean prompt", clean),
