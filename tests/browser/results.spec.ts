@@ -121,11 +121,15 @@ test("a link's out-of-range fields give a notice naming the field and the defaul
   await openLab(beyond, "v=1&layer=999");
   await expect(beyond.locator('[data-notice="warning"]')).toContainText("layer 999 is out of range (0–255)");
 
-  // 100,000 sweeps (compressed into a short link) are refused by name; the default sweeps run.
+  // A sweep list longer than the lab writes is refused by name; the default sweeps run. 100,000
+  // sweeps (a short link when compressed) are more than any experiment holds: refused whole.
   const { compress } = await import("lz-string").then((m) => ({ compress: m.default.compressToEncodedURIComponent }));
-  const huge = compress(JSON.stringify({ view: "patch", sweeps: Array(100_000).fill("resid_pre").join(",") }));
+  const sweeps = (n: number) => compress(JSON.stringify({ view: "patch", sweeps: Array(n).fill("resid_pre").join(",") }));
+  const huge = await page.context().newPage();
+  await openLab(huge, `v=1&z=${sweeps(100_000)}`);
+  await expect(huge.locator('[data-notice="warning"]')).toContainText("larger than any the lab writes");
   const other = await page.context().newPage();
-  await openLab(other, `v=1&z=${huge}`);
+  await openLab(other, `v=1&z=${sweeps(1000)}`);
   await expect(other.locator('[data-notice="warning"]')).toContainText("sweeps lists more than the 9 activations");
   await expect(other.locator('[data-heatmap="patch-head_out"]')).toBeVisible({ timeout: 90_000 });
   await expect(other.locator('[data-heatmap^="patch-"]')).toHaveCount(4);

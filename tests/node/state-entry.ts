@@ -2,4 +2,5 @@
 export * from "../../web/src/state/experiment";
 export * from "../../web/src/state/url-state";
 export * from "../../web/src/analysis/patching-metric";
-export { compressToEncodedURIComponent as compress } from "lz-string";
+export { compressToEncodedURIComponent as compress, decompressFromEncodedURIComponent as decompress } from "lz-string";
+export { decompressBounded } from "../../web/src/state/lz-bounded";

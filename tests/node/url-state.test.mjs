@@ -99,8 +99,9 @@ test("out-of-range and oversized fields are refused by name, never clamped", () 
   const cases = [
     ["layer=999999", "layer 999999 is out of range (0–255)", "layer"],
     [`sweeps=${Array(5000).fill("resid_pre").join(",")}`, "sweeps lists more than the 9 activations", "sweeps"],
-    // 100,000 sweeps compress to a short link: still refused, not run.
-    [`z=${S.compress(JSON.stringify({ sweeps: Array(100000).fill("resid_pre").join(",") }))}`, "sweeps lists more than the 9 activations", "sweeps"],
+    // Compressed, a list the lab never writes is named too; 100,000 sweeps are more than any link holds.
+    [`z=${S.compress(JSON.stringify({ sweeps: Array(1000).fill("resid_pre").join(",") }))}`, "sweeps lists more than the 9 activations", "sweeps"],
+    [`z=${S.compress(JSON.stringify({ sweeps: Array(100000).fill("resid_pre").join(",") }))}`, "larger than any the lab writes", "sweeps"],
     ["sweeps=resid_pre,resid_pre", "sweeps lists resid_pre twice", "sweeps"],
     [`answer=${"a".repeat(S.MAX_ANSWER + 1)}`, `answer is longer than ${S.MAX_ANSWER} characters`, "answer"],
     ["position=-1", "position -1 is out of range", "position"],
@@ -127,4 +128,34 @@ test("the small-difference rule of normalised patching, and the metric named wit
   assert.equal(S.differenceTooSmall(NaN, 0), true);
   assert.equal(S.describeMetric({ metric: "logit_diff", answer: " Mary", wrong: " John", normalize: true }), 'logit_diff of "␣Mary" − "␣John" (normalised)');
   assert.equal(S.describeMetric({ metric: "prob", answer: " Mary", wrong: " John", normalize: false }), 'prob of "␣Mary"');
+});
+
+test("the bounded decompressor equals lz-string's, and stops a decompression bomb", () => {
+  const utf16 = fc.integer({ min: 0, max: 0xffff }).map((c) => String.fromCharCode(c));
+  const text = fc.oneof(fc.string({ unit: utf16, maxLength: 300 }), fc.string({ maxLength: 300 }),
+    fc.tuple(fc.string({ minLength: 1, maxLength: 5 }), fc.nat(2000)).map(([s, n]) => s.repeat(n)));
+  fc.assert(fc.property(text, (t) => assert.deepEqual(S.decompressBounded(S.compress(t), Infinity), { text: t })), { numRuns: RUNS });
+  // Any input: never a throw, and any text read is lz-string's.
+  const uriChars = fc.constantFrom(..."ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+-$ ");
+  fc.assert(fc.property(fc.oneof(fc.string({ unit: uriChars, maxLength: 200 }), fc.string({ maxLength: 50 })), (z) => {
+    const ours = S.decompressBounded(z, Infinity);
+    let theirs;  // lz-string may throw on garbage, or splice "undefined" into its output
+    try {
+      theirs = S.decompress(z);
+    } catch {
+      theirs = undefined;
+    }
+    assert.ok(typeof ours.text === "string" || ["damaged", "too large"].includes(ours.problem));
+    // Whatever we accept, lz-string reads the same (we refuse some garbage it reads, e.g. a first code of 3).
+    if ("text" in ours) assert.equal(ours.text, theirs);
+  }), { numRuns: RUNS });
+
+  // 10 million characters in a 10 kB link: refused at the limit, quickly, without building them.
+  const bomb = S.compress("a".repeat(10_000_000));
+  assert.ok(bomb.length < 15_000, String(bomb.length));
+  const t0 = performance.now();
+  assert.deepEqual(S.decompressBounded(bomb, 200_000), { problem: "too large" });
+  assert.ok(performance.now() - t0 < 1000);
+  const d = S.decodeLocation(`#v=1&z=${bomb}`);
+  assert.ok(d.notices.some((n) => n.includes("larger than any the lab writes")));
 });
