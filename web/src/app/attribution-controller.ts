@@ -5,6 +5,7 @@
 import type { AttributionMethod, DatasetResult, HookedTransformer, PatchMethod, PatchResult, SweepAgreement } from "../engine";
 import { MAX_DATASET, patchInputsKey, type Experiment, type SweepChoice } from "../state/experiment";
 import type { Store } from "./store";
+import { datasetInputs, type DatasetInputs } from "../state/result-inputs";
 
 /** Milliseconds of quiet after an edit before the estimate is recomputed. */
 export const ESTIMATE_DEBOUNCE_MS = 300;
@@ -34,6 +35,8 @@ export interface DatasetState {
   error?: string;
   /** While running: the share of every chosen sweep over every pair that is done. */
   progress?: number;
+  /** The inputs the results were computed from (stale when the experiment's differ). */
+  inputs?: DatasetInputs;
 }
 
 /** The part of the lab's state this controller owns. */
@@ -139,7 +142,8 @@ export class AttributionController<S extends AttributionSlice> {
     const live = () => !abort.signal.aborted && model === this.model();
     // A new object per finished sweep; progress updates reuse it (the view redraws on a new one).
     let results: Partial<Record<SweepChoice, DatasetResult>> = {};
-    this.set({ dataset: { status: "running", results, method: e.method, progress: 0 } });
+    const inputs = datasetInputs(e);
+    this.set({ dataset: { status: "running", results, method: e.method, progress: 0, inputs } });
     try {
       if (!e.dataset.trim()) throw new Error("paste one JSON object per line: {\"clean\": …, \"corrupted\": …, \"answer\": …, \"wrong\": …}");
       if (e.dataset.length > MAX_DATASET) throw new Error(`the dataset is ${e.dataset.length} characters; the lab takes at most ${MAX_DATASET}`);
@@ -147,18 +151,18 @@ export class AttributionController<S extends AttributionSlice> {
       const answers = await this.answerIds(model, e).catch(() => undefined);
       const sweeps = [...e.sweeps];
       for (const [i, sweep] of sweeps.entries()) {
-        const onProgress = (f: number) => live() && this.set({ dataset: { status: "running", results, method: e.method, progress: (i + f) / sweeps.length } });
+        const onProgress = (f: number) => live() && this.set({ dataset: { status: "running", results, method: e.method, progress: (i + f) / sweeps.length, inputs } });
         const result = await model.patchDataset({ sweep, metric: e.metric, normalize: e.normalize, method: e.method, answers },
           e.dataset, { bootstrap: 1000, seed: 1, signal: abort.signal, onProgress });
         results = { ...results, [sweep]: result };
-        if (live()) this.set({ dataset: { status: "running", results, method: e.method, progress: (i + 1) / sweeps.length } });
+        if (live()) this.set({ dataset: { status: "running", results, method: e.method, progress: (i + 1) / sweeps.length, inputs } });
       }
-      if (live()) this.set({ dataset: { status: "done", results, method: e.method } });
+      if (live()) this.set({ dataset: { status: "done", results, method: e.method, inputs } });
     } catch (err) {
       if ((err as Error).name === "AbortError") {
-        if (model === this.model() && this.datasetAbort === abort) this.set({ dataset: { status: "cancelled", results, method: e.method } });
+        if (model === this.model() && this.datasetAbort === abort) this.set({ dataset: { status: "cancelled", results, method: e.method, inputs } });
       } else if (live()) {
-        this.set({ dataset: { status: "error", results: {}, method: e.method, error: (err as Error).message } });
+        this.set({ dataset: { status: "error", results: {}, method: e.method, inputs, error: (err as Error).message } });
       }
     }
   }

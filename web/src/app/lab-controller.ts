@@ -4,8 +4,9 @@
 import { HookedTransformer, type LoadProgress, type ModelConfig, type PatchResult, type Predictions } from "../engine";
 import type { ComponentAttribution, HeadAttribution, HeadDetectorScores, LogitLens, ResidualNorms } from "../engine";
 import { singleTokenCandidates, tokenDifferences } from "../analysis/token-display";
-import { DEFAULT_EXPERIMENT, patchInputsKey, type Experiment, type SweepChoice } from "../state/experiment";
+import { checkAgainstModel, checkPosition, defaultExperiment, patchInputsKey, type Experiment, type SweepChoice } from "../state/experiment";
 import { encodeExperiment } from "../state/url-state";
+import { insideInputs, patchRunInputs, type InsideInputs, type PatchRunInputs } from "../state/result-inputs";
 import { AttributionController, type AgreementState, type DatasetState, type EstimateState } from "./attribution-controller";
 import { Store } from "./store";
 
@@ -32,8 +33,22 @@ export interface AnswerCheck {
   suggestions: string[];
 }
 
+/** The inside views' answer pair: chosen by the user, or the prompt's top two predictions. */
+export interface InsidePair {
+  answer: string;
+  wrong: string;
+  ids?: [number, number];
+  source: "chosen" | "top-2";
+  error?: string;
+}
+
 export interface InsideResults {
   prompt: string;
+  /** What these results were computed from (stale when the experiment's differ). */
+  inputs: InsideInputs;
+  /** Token strings of that prompt (axis labels). */
+  strs: string[];
+  pair?: InsidePair;
   norms?: ResidualNorms;
   /** Per layer, hook_pattern [1, H, P, P]. */
   patterns?: Float32Array[];
@@ -52,6 +67,8 @@ export interface PatchState {
   error?: string;
   /** patchInputsKey of the experiment the results were computed for. */
   key?: string;
+  /** The inputs the results were computed from (stale when the experiment's differ). */
+  inputs?: PatchRunInputs;
 }
 
 export interface LabState {
@@ -130,12 +147,14 @@ export class LabController {
       void this.loadModel();
       return;
     }
+    // A link opened in this page (hashchange) may name a layer or head this model lacks.
+    if (this.model && ("layer" in patch || "head" in patch)) this.checkModelRanges();
     if ("prompt" in patch || "prependBos" in patch || "topK" in patch) this.schedulePrompt();
     if (("answer" in patch || "wrong" in patch || "clean" in patch || "corrupted" in patch) && this.model) this.schedulePatchInputs();
     const estimateInputs = ["clean", "corrupted", "answer", "wrong", "metric", "normalize", "sweeps", "method"] as const;
     if (this.model && estimateInputs.some((k) => k in patch && patch[k] !== before[k])) this.attribution.scheduleEstimate();
     // A new prompt reaches the inside view through refreshPrompt, once its tokens exist.
-    if (("view" in patch || "answer" in patch || "wrong" in patch || "position" in patch) && experiment.view === "inside") {
+    if (("view" in patch || "insideAnswer" in patch || "insideWrong" in patch || "position" in patch) && experiment.view === "inside") {
       this.scheduleInside();
     }
   }
@@ -169,6 +188,7 @@ export class LabController {
       }
       this.model = loaded;
       this.store.set({ model: { phase: "ready" }, cfg: loaded.cfg, variant: loaded.variant });
+      this.checkModelRanges();
       await Promise.all([this.refreshPrompt(), this.refreshPatchInputs(), this.attribution.refreshEstimate()]);
     } catch (e) {
       if (generation !== this.generation) return;
@@ -194,10 +214,19 @@ export class LabController {
       if (generation !== this.generation) return loaded.dispose();
       this.model = loaded;
       this.store.set({ model: { phase: "ready" }, cfg: loaded.cfg, variant: loaded.variant });
+      this.checkModelRanges();
       await Promise.all([this.refreshPrompt(), this.refreshPatchInputs(), this.attribution.refreshEstimate()]);
     } catch (e) {
       if (generation === this.generation) this.store.set({ model: { phase: "error", error: (e as Error).message } });
     }
+  }
+
+  /** A link's layer or head past the loaded model's: a notice naming the field, and its default. */
+  private checkModelRanges(): void {
+    const { fixes, problems } = checkAgainstModel(this.state.experiment, this.model!.cfg);
+    if (problems.length === 0) return;
+    this.store.set({ experiment: { ...this.state.experiment, ...fixes } });
+    for (const p of problems) this.notify({ kind: "warning", text: `Could not restore: ${p}; the default is shown.` });
   }
 
   cancelLoad(): void {
@@ -258,6 +287,11 @@ export class LabController {
       }
       const [strs, predictions] = await Promise.all([model.toStrTokens(ids), model.predictions(ids, { k: topK })]);
       if (stale()) return;
+      const outOfRange = checkPosition(this.state.experiment.position, ids.length);
+      if (outOfRange) {
+        this.store.set({ experiment: { ...this.state.experiment, position: null } });
+        this.notify({ kind: "warning", text: `Could not restore: ${outOfRange}; the last token is shown.` });
+      }
       const before = this.state.prompt;
       this.store.set({ prompt: { text, prependBos, ids, strs }, predictions });
       // New tokens (not just a new top-k) make every inside result stale.
@@ -276,17 +310,23 @@ export class LabController {
     // positions) is still being tokenized: refreshPrompt runs this again when its tokens exist.
     if (prompt.text !== e.prompt || prompt.prependBos !== e.prependBos) return;
     const current = () => model === this.model && this.state.prompt === prompt;
-    // Each result is shown as soon as it exists: attention first, the slower views after.
+    const inputs = insideInputs(e);
+    // Each result is shown as soon as it exists: attention first, the slower views after. Results
+    // of the same prompt stay until replaced; they are marked stale by what changed since.
     const merge = (part: Partial<InsideResults>) => {
-      if (current()) this.store.set({ inside: { ...(this.state.inside?.prompt === e.prompt ? this.state.inside : {}), prompt: e.prompt, ...part } });
+      if (!current()) return;
+      const kept = this.state.inside?.prompt === e.prompt ? this.state.inside : undefined;
+      this.store.set({ inside: { ...kept, prompt: e.prompt, strs: prompt.strs, ...part, inputs } });
     };
     await this.track("inside", async () => {
       const ids = prompt.ids;
       const position = e.position ?? ids.length - 1;
-      const pairs = await this.answerPairs();
       const detectors = this.state.inside?.detectors;
-      const [norms, run] = await Promise.all([model.residualNorms(ids), model.runWithCache(ids, { namesFilter: /hook_pattern$/ })]);
-      merge({ norms, patterns: Array.from({ length: model.cfg.n_layers }, (_, l) => run.cache.get("pattern", l).data), detectors });
+      const [norms, run, pair] = await Promise.all([model.residualNorms(ids), model.runWithCache(ids, { namesFilter: /hook_pattern$/ }),
+        this.insidePair(model, ids, position, e)]);
+      merge({ norms, patterns: Array.from({ length: model.cfg.n_layers }, (_, l) => run.cache.get("pattern", l).data), detectors, pair,
+        lens: undefined, components: undefined, heads: undefined });
+      const pairs: Array<[number, number]> = pair.ids ? [pair.ids] : [];
       const positions = Array.from({ length: ids.length }, (_, i) => i);
       merge({ lens: await model.logitLens(ids, { positions, answers: pairs, k: 5 }) });
       if (pairs.length) {
@@ -298,6 +338,23 @@ export class LabController {
         merge({ detectors: await model.detectHeads({ seqLen: Math.min(50, Math.floor((model.cfg.n_ctx - 1) / 2)), tokenPool }) });
       }
     });
+  }
+
+  /**
+   * The inside views' answer pair: the user's, else the prompt's top two predictions at the
+   * position (a chosen answer with no wrong token pairs with the best other prediction).
+   */
+  private async insidePair(model: HookedTransformer, ids: Int32Array, position: number, e: Experiment): Promise<InsidePair> {
+    const source = e.insideAnswer || e.insideWrong ? "chosen" : "top-2";
+    try {
+      const chosen = await Promise.all([e.insideAnswer, e.insideWrong].map((t) => (t ? model.toSingleToken(t) : undefined)));
+      const top = (await model.predictions(ids, { k: 3 })).top[position].filter((t) => !chosen.includes(t.token));
+      const [answer, wrong] = [chosen[0] ?? top.shift()!.token, chosen[1] ?? top.shift()!.token];
+      const [answerText, wrongText] = await Promise.all([model.toString([answer]), model.toString([wrong])]);
+      return { answer: answerText, wrong: wrongText, ids: [answer, wrong], source };
+    } catch (err) {
+      return { answer: e.insideAnswer, wrong: e.insideWrong, source, error: (err as Error).message };
+    }
   }
 
   /**
@@ -317,12 +374,6 @@ export class LabController {
     } catch {
       return undefined;
     }
-  }
-
-  /** Answer/wrong tokens of the experiment as ids, when both are single tokens. */
-  private async answerPairs(): Promise<Array<[number, number]>> {
-    const { answer, wrong } = this.state;
-    return answer?.id !== undefined && wrong?.id !== undefined ? [[answer.id, wrong.id]] : [];
   }
 
   private async checkAnswer(text: string): Promise<AnswerCheck> {
@@ -387,8 +438,8 @@ export class LabController {
     const sweeps = [...e.sweeps];
     const results: Partial<Record<SweepChoice, PatchResult>> = {};
     const strTokens = this.state.corrupted!.strs;
-    const key = patchInputsKey(e);
-    this.store.set({ patch: { status: "running", progress: 0, results, strTokens, key } });
+    const key = patchInputsKey(e), inputs = patchRunInputs(e);
+    this.store.set({ patch: { status: "running", progress: 0, results, strTokens, key, inputs } });
     void this.attribution.refreshAgreement();
     try {
       // One patch session: the prompts run once, and the cells of every sweep share the chunks.
@@ -399,14 +450,14 @@ export class LabController {
         metric: e.metric, normalize: e.normalize,
       }, {
         signal: abort.signal,
-        onProgress: (f) => this.store.set({ patch: { status: "running", progress: f, results, strTokens, key } }),
+        onProgress: (f) => this.store.set({ patch: { status: "running", progress: f, results, strTokens, key, inputs } }),
       });
       sweeps.forEach((sweep, i) => (results[sweep] = computed[i]));
-      this.store.set({ patch: { status: "done", progress: 1, results: { ...results }, strTokens, key } });
+      this.store.set({ patch: { status: "done", progress: 1, results: { ...results }, strTokens, key, inputs } });
       await this.attribution.refreshAgreement();
     } catch (err) {
       const cancelled = (err as Error).name === "AbortError";
-      this.store.set({ patch: { status: cancelled ? "cancelled" : "error", progress: 0, results: { ...results }, strTokens, key,
+      this.store.set({ patch: { status: cancelled ? "cancelled" : "error", progress: 0, results: { ...results }, strTokens, key, inputs,
         error: cancelled ? undefined : (err as Error).message } });
     }
   }
@@ -421,7 +472,7 @@ export class LabController {
   }
 
   reset(): void {
-    this.store.set({ experiment: { ...DEFAULT_EXPERIMENT, sweeps: [...DEFAULT_EXPERIMENT.sweeps] } });
+    this.store.set({ experiment: defaultExperiment() });
     void this.loadModel();
   }
 }

@@ -46,6 +46,9 @@ export interface Experiment {
   method: PatchMethod;
   /** JSONL prompt pairs of the dataset panel ("" when none). */
   dataset: string;
+  /** The inside views' own answer pair ("": the top two predictions of their prompt). */
+  insideAnswer: string;
+  insideWrong: string;
   view: ViewChoice;
 }
 
@@ -67,84 +70,150 @@ export const DEFAULT_EXPERIMENT: Readonly<Experiment> = Object.freeze<Experiment
   sweeps: ["resid_pre", "attn_out", "mlp_out", "head_out"],
   method: "exact",
   dataset: "",
+  insideAnswer: "",
+  insideWrong: "",
   view: "predict",
 });
 
-export const MAX_TEXT = 4000;  // characters per prompt: far beyond n_ctx tokens, bounded for URLs
+// Bounds of a shared link: each is the most the lab itself can write, so a link holding more was
+// not made by the lab and is refused with a notice (never clamped, never run).
+export const MAX_TEXT = 4000;  // characters per prompt (the prompt boxes' maxlength): far beyond n_ctx tokens
+/** An answer is one token; GPT-2's longest token is 128 bytes, so 200 characters hold any of them. */
+export const MAX_ANSWER = 200;
 /** A dataset travels in a link only up to this size; larger ones stay in the page. */
 export const DATASET_SHARE_LIMIT = MAX_TEXT;
 /** The most a pasted dataset may hold (the engine tokenizes every line of it). */
 export const MAX_DATASET = 200_000;
+/** A position indexes a prompt's tokens: at most MAX_TEXT (one per character) plus BOS. */
+export const MAX_POSITION = MAX_TEXT;
+/** The model loader's limits (core/src/model/config.cpp: kMaxLayers, kMaxWidth); the loaded model's are checked later. */
+export const MAX_LAYERS = 256;
+export const MAX_HEADS = 1 << 15;
+export const MAX_TOP_K = 100;
+export const MAX_MODEL_NAME = 100;
+
+/** The inputs a patching result depends on; a result computed from other inputs is stale. */
+export type PatchInputs = Pick<Experiment, "model" | "processing" | "clean" | "corrupted" | "answer" | "wrong" | "metric" | "normalize">;
+
+export function patchInputs(e: Experiment): PatchInputs {
+  const { model, processing, clean, corrupted, answer, wrong, metric, normalize } = e;
+  return { model, processing, clean, corrupted, answer, wrong, metric, normalize };
+}
 
 /** The inputs a patching result depends on: an estimate and an exact sweep compare only when equal. */
 export function patchInputsKey(e: Experiment): string {
-  return JSON.stringify([e.clean, e.corrupted, e.answer, e.wrong, e.metric, e.normalize]);
+  return JSON.stringify(Object.values(patchInputs(e)));
 }
+
+/** What the notices call each field (a stale result names the inputs that changed). */
+export const FIELD_LABELS: Record<keyof Experiment, string> = {
+  model: "model", processing: "weight processing", prompt: "prompt", prependBos: "prepend BOS", position: "position",
+  layer: "layer", head: "head", topK: "top-k", clean: "clean prompt", corrupted: "corrupted prompt", answer: "answer",
+  wrong: "wrong token", metric: "metric", normalize: "normalisation", sweeps: "activations to patch", method: "estimate method",
+  dataset: "dataset", insideAnswer: "inside answer", insideWrong: "inside wrong token", view: "view",
+};
+
 const MODEL_NAME = /^[\w.-]+(\/[\w.-]+)?$/;
+type Raw = Record<string, unknown>;
+type Field = (raw: unknown, key: keyof Experiment) => { value: unknown } | { problem: string };
+
+/** A short, safe quotation of an untrusted value (never its own toString). */
+function excerpt(v: unknown): string {
+  if (typeof v === "string") return `"${v.length > 40 ? `${v.slice(0, 40)}…` : v}"`;
+  if (typeof v === "number" || typeof v === "boolean" || v === null) return String(v);
+  return Array.isArray(v) ? "a list" : "an object";
+}
+
+const text = (max: number): Field => (v, key) => typeof v !== "string" ? { problem: `${key} is not text` }
+  : v.length > max ? { problem: `${key} is longer than ${max} characters (${v.length})` } : { value: v };
+
+const int = (min: number, max: number, nullable = false): Field => (v, key) => {
+  if (v === null && nullable) return { value: null };
+  const n = typeof v === "string" && v.trim() !== "" ? Number(v) : v;
+  if (typeof n !== "number" || !Number.isInteger(n)) return { problem: `${key} ${excerpt(v)} is not a whole number` };
+  if (n < min || n > max) return { problem: `${key} ${n} is out of range (${min}–${max})` };
+  return { value: n };
+};
+
+const flag: Field = (v, key) => v === true || v === "1" || v === "true" ? { value: true }
+  : v === false || v === "0" || v === "false" ? { value: false } : { problem: `${key} ${excerpt(v)} is not true/false` };
+
+const choice = (allowed: readonly string[]): Field => (v, key) => typeof v === "string" && allowed.includes(v) ? { value: v }
+  : { problem: `${key} ${excerpt(v)} is not one of ${allowed.join(", ")}` };
+
+const modelName: Field = (v, key) => typeof v === "string" && v.length <= MAX_MODEL_NAME && MODEL_NAME.test(v) ? { value: v }
+  : { problem: `${key} ${excerpt(v)} is not a model name or Hugging Face id` };
+
+/** The lab writes each sweep at most once, so a list longer than SWEEP_CHOICES or with repeats is refused whole. */
+const sweepList: Field = (v, key) => {
+  const list = typeof v === "string" ? (v === "" ? [] : v.split(",", SWEEP_CHOICES.length + 1)) : v;
+  if (!Array.isArray(list)) return { problem: `${key} is not a list` };
+  if (list.length > SWEEP_CHOICES.length) return { problem: `${key} lists more than the ${SWEEP_CHOICES.length} activations the lab patches` };
+  const seen = new Set<string>();
+  for (const s of list) {
+    if (typeof s !== "string" || !(SWEEP_CHOICES as readonly string[]).includes(s)) return { problem: `${key} lists ${excerpt(s)}, which is not an activation the lab patches` };
+    if (seen.has(s)) return { problem: `${key} lists ${s} twice` };
+    seen.add(s);
+  }
+  return { value: [...list] };
+};
+
+/** How each field of a link is read; the keys are the link's field names. */
+const FIELDS: Record<keyof Experiment, Field> = {
+  model: modelName, processing: choice(["default", "none"]), prompt: text(MAX_TEXT), prependBos: flag,
+  position: int(0, MAX_POSITION, true), layer: int(0, MAX_LAYERS - 1), head: int(0, MAX_HEADS - 1, true), topK: int(1, MAX_TOP_K),
+  clean: text(MAX_TEXT), corrupted: text(MAX_TEXT), answer: text(MAX_ANSWER), wrong: text(MAX_ANSWER), metric: choice(METRICS),
+  normalize: flag, sweeps: sweepList, method: choice(METHODS), dataset: text(DATASET_SHARE_LIMIT),
+  insideAnswer: text(MAX_ANSWER), insideWrong: text(MAX_ANSWER), view: choice(VIEWS),
+};
+
+export function defaultExperiment(): Experiment {
+  return { ...DEFAULT_EXPERIMENT, sweeps: [...DEFAULT_EXPERIMENT.sweeps] };
+}
 
 /**
  * Builds a valid experiment from untrusted fields (a URL): every field is type-checked and
- * bounded; anything unusable falls back to the default and is reported.
+ * bounded by what the lab writes; a field out of bounds keeps its default and is reported by name.
  */
-export function sanitizeExperiment(raw: Record<string, unknown>): { experiment: Experiment; problems: string[] } {
-  const e: Experiment = { ...DEFAULT_EXPERIMENT, sweeps: [...DEFAULT_EXPERIMENT.sweeps] };
+export function sanitizeExperiment(raw: Raw): { experiment: Experiment; problems: string[] } {
+  const e = defaultExperiment() as unknown as Raw;
   const problems: string[] = [];
-  const text = (key: keyof Experiment) => {
-    const v = raw[key];
-    if (v === undefined) return;
-    if (typeof v !== "string") return void problems.push(`${key} is not text`);
-    if (v.length > MAX_TEXT) return void problems.push(`${key} is longer than ${MAX_TEXT} characters`);
-    (e as unknown as Record<string, unknown>)[key] = v;
-  };
-  const int = (key: keyof Experiment, min: number, max: number, nullable = false) => {
-    const v = raw[key];
-    if (v === undefined) return;
-    if (v === null && nullable) return void ((e as unknown as Record<string, unknown>)[key] = null);
-    const n = typeof v === "string" && v.trim() !== "" ? Number(v) : v;
-    if (typeof n !== "number" || !Number.isInteger(n) || n < min || n > max) return void problems.push(`${key} is not a valid number`);
-    (e as unknown as Record<string, unknown>)[key] = n;
-  };
-  const flag = (key: keyof Experiment) => {
-    const v = raw[key];
-    if (v === undefined) return;
-    if (v === true || v === "1" || v === "true") (e as unknown as Record<string, unknown>)[key] = true;
-    else if (v === false || v === "0" || v === "false") (e as unknown as Record<string, unknown>)[key] = false;
-    else problems.push(`${key} is not true/false`);
-  };
-  const choice = <T extends string>(key: keyof Experiment, allowed: readonly T[]) => {
-    const v = raw[key];
-    if (v === undefined) return;
-    if (typeof v === "string" && (allowed as readonly string[]).includes(v)) (e as unknown as Record<string, unknown>)[key] = v;
-    else problems.push(`${key} '${String(v).slice(0, 40)}' is not one of ${allowed.join(", ")}`);
-  };
+  for (const key of Object.keys(FIELDS) as Array<keyof Experiment>) {
+    if (!Object.hasOwn(raw, key) || raw[key] === undefined) continue;
+    const read = FIELDS[key](raw[key], key);
+    if ("problem" in read) problems.push(read.problem);
+    else e[key] = read.value;
+  }
+  const unknown = Object.keys(raw).filter((k) => !Object.hasOwn(FIELDS, k));
+  if (unknown.length) {
+    const names = unknown.slice(0, 5).map((k) => excerpt(k)).join(", ");
+    problems.push(`the link has ${unknown.length} field${unknown.length > 1 ? "s" : ""} this lab does not know (${names}${unknown.length > 5 ? ", …" : ""})`);
+  }
+  return { experiment: e as unknown as Experiment, problems };
+}
 
-  if (raw.model !== undefined) {
-    if (typeof raw.model === "string" && MODEL_NAME.test(raw.model) && raw.model.length <= 100) e.model = raw.model;
-    else problems.push("model is not a model name or Hugging Face id");
+/** The loaded model's limits, which a link's layer and head must respect. */
+export interface ModelLimits {
+  n_layers: number;
+  n_heads: number;
+}
+
+/** Fields out of range for the loaded model: each named, with the range, and set back to its default. */
+export function checkAgainstModel(e: Experiment, cfg: ModelLimits): { fixes: Partial<Experiment>; problems: string[] } {
+  const fixes: Partial<Experiment> = {};
+  const problems: string[] = [];
+  if (e.layer >= cfg.n_layers) {
+    problems.push(`layer ${e.layer} is out of range for this model (0–${cfg.n_layers - 1})`);
+    fixes.layer = DEFAULT_EXPERIMENT.layer;
   }
-  choice("processing", ["default", "none"] as const);
-  text("prompt");
-  flag("prependBos");
-  int("position", 0, 100000, true);
-  int("layer", 0, 1000);
-  int("head", 0, 1000, true);
-  int("topK", 1, 100);
-  text("clean");
-  text("corrupted");
-  text("answer");
-  text("wrong");
-  choice("metric", METRICS);
-  flag("normalize");
-  choice("method", METHODS);
-  text("dataset");
-  choice("view", VIEWS);
-  if (raw.sweeps !== undefined) {
-    const list = typeof raw.sweeps === "string" ? raw.sweeps.split(",") : raw.sweeps;
-    if (Array.isArray(list) && list.every((s) => (SWEEP_CHOICES as readonly string[]).includes(String(s)))) {
-      e.sweeps = list.map(String) as SweepChoice[];
-    } else {
-      problems.push("sweeps lists an unknown activation");
-    }
+  if (e.head !== null && e.head >= cfg.n_heads) {
+    problems.push(`head ${e.head} is out of range for this model (0–${cfg.n_heads - 1})`);
+    fixes.head = DEFAULT_EXPERIMENT.head;
   }
-  return { experiment: e, problems };
+  return { fixes, problems };
+}
+
+/** A position past the prompt's tokens: named, with the range (the default is the last token). */
+export function checkPosition(position: number | null, tokens: number): string | undefined {
+  return position !== null && position >= tokens ? `position ${position} is out of range for this prompt (0–${tokens - 1})` : undefined;
 }

@@ -3,12 +3,18 @@
 // Decoding never throws: a malformed or hostile fragment yields the default experiment and a
 // notice that says what could not be restored.
 
-import { compressToEncodedURIComponent, decompressFromEncodedURIComponent } from "lz-string";
-import { DATASET_SHARE_LIMIT, DEFAULT_EXPERIMENT, sanitizeExperiment, type Experiment } from "./experiment";
+import { compressToEncodedURIComponent } from "lz-string";
+import { DATASET_SHARE_LIMIT, DEFAULT_EXPERIMENT, MAX_ANSWER, MAX_MODEL_NAME, MAX_TEXT, sanitizeExperiment, type Experiment } from "./experiment";
+import { decompressBounded } from "./lz-bounded";
 
 export const URL_VERSION = 1;
 const READABLE_LIMIT = 600;  // characters of fragment before we compress
 const MAX_FRAGMENT = 100_000;
+/**
+ * The longest JSON a link the lab writes can hold: its texts at their limits, every UTF-16 unit
+ * escaped (JSON writes a control character or lone surrogate as 6 characters), plus the short fields.
+ */
+const MAX_COMPRESSED_JSON = 6 * (3 * MAX_TEXT + DATASET_SHARE_LIMIT + 4 * MAX_ANSWER + MAX_MODEL_NAME) + 2000;
 
 export interface DecodedState {
   experiment: Experiment;
@@ -34,16 +40,22 @@ function changedFields(e: Experiment): Record<string, string> {
   return out;
 }
 
+/** A lone UTF-16 surrogate, which percent-encoding (UTF-8) cannot carry; lz-string's alphabet can. */
+const LONE_SURROGATE = /\p{Surrogate}/u;
+
 export function encodeExperiment(e: Experiment): string {
   const fields = changedFields(e);
   const readable = new URLSearchParams({ v: String(URL_VERSION), ...fields }).toString();
-  if (readable.length <= READABLE_LIMIT) return readable;
+  if (readable.length <= READABLE_LIMIT && !Object.values(fields).some((v) => LONE_SURROGATE.test(v))) return readable;
   return new URLSearchParams({ v: String(URL_VERSION), z: compressToEncodedURIComponent(JSON.stringify(fields)) }).toString();
 }
 
+/** Parameters of the page itself, not of the experiment. */
+const PAGE_PARAMS = new Set(["v", "z", "embed", "hub"]);
+
 function fromParams(params: URLSearchParams): Record<string, unknown> {
   const raw: Record<string, unknown> = {};
-  for (const [k, v] of params) if (k !== "v" && k !== "z" && k !== "embed") raw[k] = v;
+  for (const [k, v] of params) if (!PAGE_PARAMS.has(k)) raw[k] = v;
   for (const k of ["position", "head"]) if (raw[k] === "") raw[k] = null;
   return raw;
 }
@@ -54,6 +66,27 @@ function migrateV0(query: URLSearchParams): Record<string, unknown> {
   if (typeof raw.bos === "string") raw.prependBos = raw.bos;
   delete raw.bos;
   return raw;
+}
+
+/** The fields of a compressed link (#v=1&z=…), or the notice that says why there are none. */
+function readCompressed(z: string): { raw: Record<string, unknown> } | { notice: string } {
+  // Bounded: a hostile z could otherwise decompress to gigabytes.
+  const json = decompressBounded(z, MAX_COMPRESSED_JSON);
+  if ("problem" in json && json.problem === "too large") {
+    return { notice: "The link's compressed experiment is larger than any the lab writes; the default experiment is shown." };
+  }
+  let parsed: unknown = undefined;
+  try {
+    parsed = "text" in json && json.text ? JSON.parse(json.text) : undefined;
+  } catch {
+    parsed = undefined;
+  }
+  if (!parsed || typeof parsed !== "object" || Array.isArray(parsed)) {
+    return { notice: "The link's compressed experiment is damaged; the default experiment is shown." };
+  }
+  const raw = parsed as Record<string, unknown>;
+  for (const k of ["position", "head"]) if (raw[k] === "") raw[k] = null;
+  return { raw };
 }
 
 export function decodeLocation(hash: string, search = ""): DecodedState {
@@ -79,19 +112,9 @@ export function decodeLocation(hash: string, search = ""): DecodedState {
     } else if (version < 1) {
       notices.push(`Link version ${version} is unknown; the default experiment is shown.`);
     } else if (params.has("z")) {
-      const json = decompressFromEncodedURIComponent(params.get("z") ?? "");
-      let parsed: unknown = undefined;
-      try {
-        parsed = json ? JSON.parse(json) : undefined;
-      } catch {
-        parsed = undefined;
-      }
-      if (parsed && typeof parsed === "object" && !Array.isArray(parsed)) {
-        raw = parsed as Record<string, unknown>;
-        for (const k of ["position", "head"]) if (raw[k] === "") raw[k] = null;
-      } else {
-        notices.push("The link's compressed experiment is damaged; the default experiment is shown.");
-      }
+      const read = readCompressed(params.get("z") ?? "");
+      if ("raw" in read) raw = read.raw;
+      else notices.push(read.notice);
     } else {
       raw = fromParams(params);
     }

@@ -24,11 +24,12 @@ export function attentionView(lab: LabController): HTMLElement {
   const render = () => {
     const s = lab.state;
     const inside = s.inside;
-    if (!inside?.patterns || !s.cfg || !s.prompt) {
+    if (!inside?.patterns || !s.cfg) {
       replaceChildren(root, el("p", { class: "muted" }, "Computing attention patterns…"));
       return;
     }
-    const P = s.prompt.ids.length, H = s.cfg.n_heads;
+    // The patterns' own tokens: the prompt may have changed since (the view is then marked stale).
+    const P = inside.strs.length, H = s.cfg.n_heads;
     const layer = Math.min(s.experiment.layer, s.cfg.n_layers - 1);
     const head = s.experiment.head;
     const pattern = inside.patterns[layer];
@@ -45,7 +46,7 @@ export function attentionView(lab: LabController): HTMLElement {
         },
       }, headCanvas(pattern.subarray(h * P * P, (h + 1) * P * P), P, pixel), el("figcaption", {}, `L${layer}H${h}`))));
 
-    const strs = s.prompt.strs.map(visibleToken);
+    const strs = inside.strs.map(visibleToken);
     let detail: HTMLElement = el("p", { class: "muted" }, "Click a head to enlarge it.");
     if (head !== null && head < H) {
       const values = pattern.subarray(head * P * P, (head + 1) * P * P);

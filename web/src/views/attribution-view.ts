@@ -8,6 +8,10 @@ import type { PatchMethod, PatchResult, SweepAgreement } from "../engine";
 import { MAX_DATASET, METHODS, SWEEP_CHOICES, SWEEP_TITLES, patchInputsKey, type SweepChoice } from "../state/experiment";
 import { datasetShareable } from "../state/url-state";
 import { scatterChart } from "./charts";
+import { describeMetric } from "../analysis/patching-metric";
+import { changedInputs } from "../state/result-inputs";
+import { markStale, staleBadge } from "./stale";
+import { smallDifferenceWarning } from "./metric-warning";
 import { el, formatNumber, replaceChildren } from "./dom";
 import { renderHeatmap } from "./heatmap";
 
@@ -51,7 +55,7 @@ function renderEstimate(lab: LabController, box: HTMLElement): void {
   const status = est.status === "error" ? `No estimate: ${est.error}.`
     : stale ? "Updating the estimate…" : `${METHOD_LABELS[est.method]}: every cell from one backward pass; it follows your edits. Run computes the exact sweep to compare.`;
   const agreement = s.agreement?.key === est.key && s.agreement.method === est.method ? s.agreement : undefined;
-  const metricLabel = `${e.metric}${e.normalize ? " (normalised)" : ""}`;
+  const metricLabel = describeMetric(e);
   const blocks = SWEEP_CHOICES.flatMap((sweep) => {
     const r = est.results[sweep];
     if (!r) return [];
@@ -62,8 +66,13 @@ function renderEstimate(lab: LabController, box: HTMLElement): void {
     return [el("div", { class: "estimate-row" }, heatmap,
       exact ? agreementBlock(sweep, est.method, r, exact, agreement!.bySweep[sweep]!, est.strTokens, flagged) : null)];
   });
+  // Until the estimate of the current inputs arrives, the previous one is dimmed, never shown as current.
   replaceChildren(box, el("h3", {}, "Attribution estimate"),
-    el("p", { class: est.status === "error" ? "notice" : "muted", "data-testid": "estimate-status" }, status), ...blocks);
+    el("p", { class: est.status === "error" ? "notice" : stale ? "stale-badge" : "muted", "data-testid": "estimate-status", role: "status" }, status),
+    // Estimates follow the normalisation switch, so the raw metric needs no Run.
+    stale ? null : smallDifferenceWarning(Object.values(est.results), e.normalize, () => lab.update({ normalize: false }),
+      "estimate-small-difference"),
+    el("div", { class: stale ? "stale" : "", "data-stale": String(stale) }, ...blocks));
 }
 
 export function estimateSection(lab: LabController): HTMLElement {
@@ -75,7 +84,8 @@ export function estimateSection(lab: LabController): HTMLElement {
   return box;
 }
 
-function renderDatasetStatus(lab: LabController, note: HTMLElement, status: HTMLElement, cancel: HTMLElement): void {
+function renderDatasetStatus(lab: LabController, parts: { note: HTMLElement; status: HTMLElement; cancel: HTMLElement; results: HTMLElement; stale: HTMLElement }): void {
+  const { note, status, cancel, results, stale } = parts;
   const s = lab.state, e = s.experiment, d = s.dataset;
   replaceChildren(note, datasetShareable(e) ? null
     : `This dataset (${e.dataset.length} characters) is too large to share: links and embeds leave it out.`);
@@ -83,6 +93,8 @@ function renderDatasetStatus(lab: LabController, note: HTMLElement, status: HTML
     : d.status === "cancelled" ? "Cancelled: the sweeps that finished are shown."
     : d.status === "error" ? el("div", { class: "notice", "data-testid": "dataset-error" }, `Error: ${d.error}`) : null);
   cancel.hidden = d.status !== "running";
+  const drawn = results.childElementCount > 0;
+  markStale(results, stale, d.inputs && d.status !== "running" && drawn ? changedInputs(d.inputs, e) : [], "press Run on dataset to update");
 }
 
 function renderDatasetResults(lab: LabController, results: HTMLElement): void {
@@ -91,7 +103,9 @@ function renderDatasetResults(lab: LabController, results: HTMLElement): void {
     const r = d.results[sweep];
     if (!r) return [];
     const ci = (i: number) => `95 % CI [${formatNumber(r.ciLow[i], 3)}, ${formatNumber(r.ciHigh[i], 3)}] over ${r.pairs} pairs`;
-    const title = `${SWEEP_TITLES[sweep]} · mean over ${r.pairs} pairs (${METHOD_LABELS[d.method ?? "exact"]})`;
+    // Each line may bring its own answer pair; the experiment's is the fallback.
+    const metric = d.inputs ? `${describeMetric(d.inputs)} unless a line names its own answers` : "";
+    const title = `${SWEEP_TITLES[sweep]} · mean over ${r.pairs} pairs (${METHOD_LABELS[d.method ?? "exact"]}) · ${metric}`;
     // Every pair has its own tokens: the columns are positions only.
     const positions = Array.from({ length: r.shape[1] }, () => "");
     return [el("div", { class: "estimate-row" },
@@ -138,19 +152,20 @@ export function datasetPanel(lab: LabController): { panel: HTMLElement; toggle: 
   const status = el("div", { "data-testid": "dataset-status", role: "status" });
   const cancel = el("button", { class: "secondary", "data-testid": "cancel-dataset", hidden: true, onclick: () => lab.attribution.cancelDataset() }, "Cancel");
   const results = el("div", { "data-testid": "dataset-results" });
+  const stale = staleBadge("dataset-stale");
   // Hidden unless asked for or restored from a link, so the patching view looks as before.
   const panel = el("div", { "data-testid": "dataset-panel", hidden: !lab.state.experiment.dataset },
     el("h3", {}, "Dataset of prompt pairs"),
     el("p", { class: "muted" }, "One JSON object per line; every prompt must have the same number of tokens. The chosen activations are patched on every pair with the method above; cells show the mean and its 95 % bootstrap interval."),
-    templateForm(lab), input, el("div", { class: "row" }, run, cancel, note), status, results);
+    templateForm(lab), input, el("div", { class: "row" }, run, cancel, note), status, stale, results);
   const toggle = el("button", { class: "secondary", "data-testid": "dataset-toggle", onclick: () => (panel.hidden = !panel.hidden) }, "Dataset…");
   const render = () => {
     if (document.activeElement !== input && input.value !== lab.state.experiment.dataset) input.value = lab.state.experiment.dataset;
     if (lab.state.experiment.dataset) panel.hidden = false;
-    renderDatasetStatus(lab, note, status, cancel);
     // Progress updates keep the same results object: the heatmaps are redrawn only when it changes.
     if (lab.state.dataset.results !== shownResults) renderDatasetResults(lab, results);
     shownResults = lab.state.dataset.results;
+    renderDatasetStatus(lab, { note, status, cancel, results, stale });
   };
   let shownResults: unknown;
   lab.store.subscribe((_, c) => (c.has("dataset") || c.has("experiment")) && render());

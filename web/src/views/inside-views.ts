@@ -7,6 +7,52 @@ import { barChart, lineChart } from "./charts";
 import { el, formatNumber, replaceChildren, section } from "./dom";
 import { renderHeatmap } from "./heatmap";
 import { attentionView } from "./attention-view";
+import { MAX_ANSWER, type Experiment } from "../state/experiment";
+import { changedInputs, type InsideInputs } from "../state/result-inputs";
+import { markStale, staleBadge } from "./stale";
+
+/** Which inputs each inside panel depends on (the detectors use random tokens, not the prompt). */
+const PROMPT_KEYS: Array<keyof InsideInputs> = ["model", "processing", "prompt", "prependBos"];
+const PAIR_KEYS: Array<keyof InsideInputs> = [...PROMPT_KEYS, "insideAnswer", "insideWrong"];
+const DLA_KEYS: Array<keyof InsideInputs> = [...PAIR_KEYS, "position"];
+
+/** Marks a panel's results stale when the inputs it depends on changed since they were computed. */
+function followStale(lab: LabController, root: HTMLElement, badge: HTMLElement, keys: Array<keyof InsideInputs>): void {
+  const render = () => {
+    const inside = lab.state.inside;
+    markStale(root, badge, inside ? changedInputs(inside.inputs, lab.state.experiment, keys) : [], "they are recomputed when this view is open");
+  };
+  lab.store.subscribe((_, c) => (c.has("inside") || c.has("experiment")) && render());
+  render();
+}
+
+const quoted = (t: string) => `"${visibleToken(t)}"`;
+
+/** The inside views' own answer pair: the top two predictions by default, editable, in the link. */
+function pairPanel(lab: LabController): HTMLElement {
+  const field = (key: "insideAnswer" | "insideWrong", label: string) => {
+    const input = el("input", { type: "text", size: 12, maxlength: MAX_ANSWER, "aria-label": `inside views' ${label}`, "data-testid": `inside-${label}` });
+    input.value = lab.state.experiment[key];
+    input.addEventListener("input", () => lab.update({ [key]: input.value } as Partial<Experiment>));
+    return { key, input, label: el("label", { class: "inline" }, label, input) };
+  };
+  const fields = [field("insideAnswer", "answer"), field("insideWrong", "wrong")];
+  const summary = el("p", { "data-testid": "inside-pair" });
+  const render = () => {
+    const s = lab.state, pair = s.inside?.pair;
+    for (const f of fields) if (document.activeElement !== f.input && f.input.value !== s.experiment[f.key]) f.input.value = s.experiment[f.key];
+    fields[0].input.placeholder = pair?.source === "top-2" ? pair.answer : "top prediction";
+    fields[1].input.placeholder = pair?.source === "top-2" ? pair.wrong : "second prediction";
+    if (!pair) return replaceChildren(summary, "…");
+    if (pair.error) return replaceChildren(summary, el("span", { class: "notice" }, `Answer pair: ${pair.error}.`));
+    const position = s.inside!.inputs.position ?? s.inside!.strs.length - 1;
+    replaceChildren(summary, `The logit lens and direct logit attribution measure the logit difference ${quoted(pair.answer)} − ${quoted(pair.wrong)}`,
+      pair.source === "top-2" ? ` — the prompt's top two predictions at position ${position} (type an answer and a wrong token to choose others).` : " (your choice; clear both for the top two predictions).");
+  };
+  lab.store.subscribe((_, c) => (c.has("inside") || c.has("experiment")) && render());
+  render();
+  return section("Answer pair of the inside views", el("div", { class: "row" }, ...fields.map((f) => f.label)), summary);
+}
 
 function normsPanel(lab: LabController): HTMLElement {
   const root = el("div", { "data-testid": "norms" });
@@ -17,7 +63,9 @@ function normsPanel(lab: LabController): HTMLElement {
   };
   lab.store.subscribe((_, c) => c.has("inside") && render());
   render();
-  return section("Residual stream norm", root);
+  const badge = staleBadge("norms-stale");
+  followStale(lab, root, badge, PROMPT_KEYS);
+  return section("Residual stream norm", badge, root);
 }
 
 function lensPanel(lab: LabController): HTMLElement {
@@ -25,10 +73,11 @@ function lensPanel(lab: LabController): HTMLElement {
   const render = () => {
     const s = lab.state;
     const lens = s.inside?.lens;
-    if (!lens || !s.prompt) return replaceChildren(root, el("p", { class: "muted" }, "…"));
+    if (!lens || !s.inside) return replaceChildren(root, el("p", { class: "muted" }, "…"));
+    const pair = s.inside.pair;
     const P = lens.positions.length, C = lens.labels.length, k = lens.topK;
     const position = Math.min(s.experiment.position ?? P - 1, P - 1);
-    const cols = s.prompt.strs.map((t, i) => `${i} ${visibleToken(t)}`);
+    const cols = s.inside.strs.map((t, i) => `${i} ${visibleToken(t)}`);
     const hasDiff = lens.logitDiff.length === C * P;
     // Without an answer pair, show the probability of each component's top prediction.
     const values = hasDiff ? lens.logitDiff : Float64Array.from({ length: C * P }, (_, i) => lens.topProbs[i * k]);
@@ -40,7 +89,7 @@ function lensPanel(lab: LabController): HTMLElement {
         })))));
     replaceChildren(root,
       renderHeatmap({
-        id: "logit-lens", title: hasDiff ? `Logit lens: logit difference ${s.answer?.text ?? ""} − ${s.wrong?.text ?? ""}` : "Logit lens: probability of the top prediction",
+        id: "logit-lens", title: hasDiff && pair ? `Logit lens: logit difference ${quoted(pair.answer)} − ${quoted(pair.wrong)}` : "Logit lens: probability of the top prediction",
         rowLabels: lens.labels, colLabels: cols, values, xLabel: "position", yLabel: "residual stream",
         scale: hasDiff ? "diverging" : "sequential", domain: hasDiff ? undefined : [0, 1],
         onCellClick: (_, col) => lab.update({ position: col }),
@@ -49,20 +98,23 @@ function lensPanel(lab: LabController): HTMLElement {
   };
   lab.store.subscribe((_, c) => (c.has("inside") || c.has("experiment")) && render());
   render();
-  return section("Logit lens", root);
+  const badge = staleBadge("lens-stale");
+  followStale(lab, root, badge, PAIR_KEYS);
+  return section("Logit lens", badge, root);
 }
 
 function attributionPanel(lab: LabController): HTMLElement {
   const root = el("div", { "data-testid": "dla" });
   const render = () => {
     const s = lab.state;
-    const comps = s.inside?.components, heads = s.inside?.heads;
-    if (!comps || !heads || !s.cfg) {
-      return replaceChildren(root, el("p", { class: "muted" }, "Set an answer and a wrong token (Patching tab) to attribute their logit difference."));
+    const comps = s.inside?.components, heads = s.inside?.heads, pair = s.inside?.pair;
+    if (!comps || !heads || !s.cfg || !pair) {
+      return replaceChildren(root, el("p", { class: "muted" }, pair?.error ? "No answer pair to attribute (see above)." : "…"));
     }
     const [L, H] = heads.shape;
+    const position = s.inside!.inputs.position ?? s.inside!.strs.length - 1;
     replaceChildren(root,
-      el("p", {}, `Logit difference ${formatNumber(comps.totalLogitDiff, 3)} = components ${formatNumber(comps.totalLogitDiff - comps.biasTerm, 3)} + b_U ${formatNumber(comps.biasTerm, 3)}`),
+      el("p", { "data-testid": "dla-pair" }, `Logit difference ${quoted(pair.answer)} − ${quoted(pair.wrong)} at position ${position}: ${formatNumber(comps.totalLogitDiff, 3)} = components ${formatNumber(comps.totalLogitDiff - comps.biasTerm, 3)} + b_U ${formatNumber(comps.biasTerm, 3)}`),
       barChart("dla-components", "Direct logit attribution per component", comps.labels, comps.logitDiff, "logit diff"),
       renderHeatmap({
         id: "dla-heads", title: "Direct logit attribution per head", rowLabels: Array.from({ length: L }, (_, l) => `L${l}`),
@@ -72,7 +124,9 @@ function attributionPanel(lab: LabController): HTMLElement {
   };
   lab.store.subscribe((_, c) => c.has("inside") && render());
   render();
-  return section("Direct logit attribution", root);
+  const badge = staleBadge("dla-stale");
+  followStale(lab, root, badge, DLA_KEYS);
+  return section("Direct logit attribution", badge, root);
 }
 
 function detectorsPanel(lab: LabController): HTMLElement {
@@ -94,8 +148,14 @@ function detectorsPanel(lab: LabController): HTMLElement {
   return section(`Head detectors (on a repeated random sequence)`, root);
 }
 
+function attentionPanel(lab: LabController): HTMLElement {
+  const root = attentionView(lab), badge = staleBadge("attention-stale");
+  followStale(lab, root, badge, PROMPT_KEYS);
+  return section("Attention patterns", badge, root);
+}
+
 export function insideView(lab: LabController): HTMLElement {
-  return el("div", { class: "inside" },
-    el("div", { class: "columns" }, normsPanel(lab), section("Attention patterns", attentionView(lab))),
+  return el("div", { class: "inside" }, pairPanel(lab),
+    el("div", { class: "columns" }, normsPanel(lab), attentionPanel(lab)),
     lensPanel(lab), attributionPanel(lab), detectorsPanel(lab));
 }

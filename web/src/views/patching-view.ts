@@ -4,10 +4,14 @@
 import type { LabController } from "../app/lab-controller";
 import { sweepAxes } from "../analysis/attribution";
 import { visibleToken } from "../analysis/token-display";
-import { METRICS, SWEEP_CHOICES, SWEEP_TITLES } from "../state/experiment";
+import { MAX_ANSWER, MAX_TEXT, METRICS, SWEEP_CHOICES, SWEEP_TITLES } from "../state/experiment";
 import { el, formatNumber, replaceChildren, section } from "./dom";
 import { renderHeatmap } from "./heatmap";
 import { datasetPanel, estimateSection, methodControl } from "./attribution-view";
+import { describeMetric } from "../analysis/patching-metric";
+import { smallDifferenceWarning } from "./metric-warning";
+import { changedInputs } from "../state/result-inputs";
+import { markStale, staleBadge } from "./stale";
 
 function tokenLine(lab: LabController, which: "clean" | "corrupted"): HTMLElement {
   const s = lab.state;
@@ -19,7 +23,7 @@ function tokenLine(lab: LabController, which: "clean" | "corrupted"): HTMLElemen
 }
 
 function answerField(lab: LabController, which: "answer" | "wrong", label: string): HTMLElement {
-  const input = el("input", { type: "text", "aria-label": label, "data-testid": `${which}-input`, size: 12 });
+  const input = el("input", { type: "text", "aria-label": label, "data-testid": `${which}-input`, size: 12, maxlength: MAX_ANSWER });
   input.value = lab.state.experiment[which];
   input.addEventListener("input", () => lab.update({ [which]: input.value }));
   const status = el("span", { class: "answer-status", "data-testid": `${which}-status` });
@@ -37,9 +41,54 @@ function answerField(lab: LabController, which: "answer" | "wrong", label: strin
   return el("label", { class: "inline" }, label, input, status);
 }
 
+/** The exact sweep's progress and heatmaps, marked stale when the experiment moved on since Run. */
+function patchResults(lab: LabController): { progress: HTMLElement; status: HTMLElement; stale: HTMLElement; results: HTMLElement } {
+  const progress = el("progress", { class: "progress", max: 1, value: 0, "aria-label": "patching progress", "data-testid": "patch-progress" });
+  const status = el("div", { class: "muted", "data-testid": "patch-status" });
+  const results = el("div", { class: "patch-results", "data-testid": "patch-results" });
+  const stale = staleBadge("patch-stale");
+  const renderResults = () => {
+    const s = lab.state, p = s.patch;
+    progress.value = p.progress;
+    status.textContent = p.status === "running" ? `Patching… ${Math.round(100 * p.progress)}%`
+      : p.status === "cancelled" ? "Cancelled." : p.status === "error" ? `Error: ${p.error}` : "";
+    const cfg = s.cfg;
+    if (!cfg || !p.inputs) return replaceChildren(results);
+    // Titles name what the results were computed with, not what the controls say now.
+    const metricLabel = describeMetric(p.inputs);
+    const blocks: HTMLElement[] = [];
+    for (const sweep of SWEEP_CHOICES) {
+      const r = p.results[sweep];
+      if (!r) continue;
+      const info = el("p", { class: "muted" }, `clean ${formatNumber(r.cleanMetric, 3)} · corrupted ${formatNumber(r.corruptedMetric, 3)} · ${r.cellsComputed} of ${r.values.length} cells computed (the others provably unchanged)`);
+      const axes = sweepAxes(r.shape, r.axes, p.strTokens);
+      blocks.push(el("div", {}, renderHeatmap({
+        id: `patch-${sweep}`, title: `${SWEEP_TITLES[sweep]} · ${metricLabel}`, rowLabels: axes.rows, colLabels: axes.cols,
+        values: r.values, xLabel: axes.xLabel, yLabel: "layer", scale: "diverging",
+        onCellClick: axes.byHead ? (l, h) => { lab.inspect(l, null); lab.update({ head: h }); } : (l, pos) => lab.inspect(l, pos),
+      }), info));
+    }
+    replaceChildren(results, smallDifferenceWarning(Object.values(p.results), p.inputs.normalize, () => {
+      lab.update({ normalize: false });
+      void lab.runPatch();
+    }), ...blocks);
+    renderStale();
+  };
+  const renderStale = () => {
+    const { patch: p, experiment: e } = lab.state;
+    markStale(results, stale, p.inputs && p.status !== "running" ? changedInputs(p.inputs, e) : [], "press Run patching to update");
+  };
+  lab.store.subscribe((_, c) => {
+    if (c.has("patch") || c.has("cfg")) renderResults();
+    else if (c.has("experiment")) renderStale();
+  });
+  renderResults();
+  return { progress, status, stale, results };
+}
+
 export function patchingView(lab: LabController): HTMLElement {
-  const clean = el("textarea", { "aria-label": "clean prompt", rows: 2, "data-testid": "clean-prompt" });
-  const corrupted = el("textarea", { "aria-label": "corrupted prompt", rows: 2, "data-testid": "corrupted-prompt" });
+  const clean = el("textarea", { "aria-label": "clean prompt", rows: 2, maxlength: MAX_TEXT, "data-testid": "clean-prompt" });
+  const corrupted = el("textarea", { "aria-label": "corrupted prompt", rows: 2, maxlength: MAX_TEXT, "data-testid": "corrupted-prompt" });
   clean.value = lab.state.experiment.clean;
   corrupted.value = lab.state.experiment.corrupted;
   clean.addEventListener("input", () => lab.update({ clean: clean.value }));
@@ -55,11 +104,8 @@ export function patchingView(lab: LabController): HTMLElement {
   });
   const run = el("button", { "data-testid": "run-patch", onclick: () => void lab.runPatch() }, "Run patching");
   const cancel = el("button", { class: "secondary", "data-testid": "cancel-patch", onclick: () => lab.cancelPatch() }, "Cancel");
-  const progress = el("progress", { class: "progress", max: 1, value: 0, "aria-label": "patching progress", "data-testid": "patch-progress" });
   const tokens = el("div");
   const warnings = el("div", { "data-testid": "patch-warnings" });
-  const status = el("div", { class: "muted", "data-testid": "patch-status" });
-  const results = el("div", { class: "patch-results", "data-testid": "patch-results" });
 
   const renderInputs = () => {
     const s = lab.state, e = s.experiment;
@@ -80,35 +126,12 @@ export function patchingView(lab: LabController): HTMLElement {
     cancel.disabled = s.patch.status !== "running";
   };
 
-  const renderResults = () => {
-    const s = lab.state, p = s.patch;
-    progress.value = p.progress;
-    status.textContent = p.status === "running" ? `Patching… ${Math.round(100 * p.progress)}%`
-      : p.status === "cancelled" ? "Cancelled." : p.status === "error" ? `Error: ${p.error}` : "";
-    const cfg = s.cfg;
-    if (!cfg) return replaceChildren(results);
-    const blocks: HTMLElement[] = [];
-    for (const sweep of SWEEP_CHOICES) {
-      const r = p.results[sweep];
-      if (!r) continue;
-      const metricLabel = `${s.experiment.metric}${s.experiment.normalize ? " (normalised)" : ""}`;
-      const info = el("p", { class: "muted" }, `clean ${formatNumber(r.cleanMetric, 3)} · corrupted ${formatNumber(r.corruptedMetric, 3)} · ${r.cellsComputed} of ${r.values.length} cells computed (the others provably unchanged)`);
-      const axes = sweepAxes(r.shape, r.axes, p.strTokens);
-      blocks.push(el("div", {}, renderHeatmap({
-        id: `patch-${sweep}`, title: `${SWEEP_TITLES[sweep]} · ${metricLabel}`, rowLabels: axes.rows, colLabels: axes.cols,
-        values: r.values, xLabel: axes.xLabel, yLabel: "layer", scale: "diverging",
-        onCellClick: axes.byHead ? (l, h) => { lab.inspect(l, null); lab.update({ head: h }); } : (l, pos) => lab.inspect(l, pos),
-      }), info));
-    }
-    replaceChildren(results, ...blocks);
-  };
   const dataset = datasetPanel(lab);
   lab.store.subscribe((_, c) => {
     if (c.has("experiment") || c.has("clean") || c.has("corrupted") || c.has("difference") || c.has("patch") || c.has("model") || c.has("answer") || c.has("wrong")) renderInputs();
-    if (c.has("patch") || c.has("cfg")) renderResults();
   });
   renderInputs();
-  renderResults();
+  const { progress, status, stale, results } = patchResults(lab);
   return section("Activation patching",
     el("div", { class: "columns" },
       el("label", {}, "Clean prompt", clean),
@@ -117,5 +140,5 @@ export function patchingView(lab: LabController): HTMLElement {
     el("div", { class: "row" }, answerField(lab, "answer", "answer"), answerField(lab, "wrong", "wrong"),
       el("label", { class: "inline" }, "metric", metric), el("label", { class: "inline" }, normalize, "normalise (patched − corrupted) / (clean − corrupted)")),
     el("div", { class: "row" }, "patch:", ...sweeps.map(({ sw, box }) => el("label", { class: "inline" }, box, sw))),
-    el("div", { class: "row" }, run, cancel, methodControl(lab), dataset.toggle, status), progress, estimateSection(lab), results, dataset.panel);
+    el("div", { class: "row" }, run, cancel, methodControl(lab), dataset.toggle, status), progress, estimateSection(lab), stale, results, dataset.panel);
 }

@@ -6,6 +6,8 @@ import type { LabController } from "../app/lab-controller";
 import type { TopKEntry } from "../engine";
 import { visibleToken } from "../analysis/token-display";
 import { el, formatNumber, replaceChildren, section } from "./dom";
+import { changedInputs } from "../state/result-inputs";
+import { markStale, staleBadge } from "./stale";
 
 function topKTable(entries: TopKEntry[], caption: string): HTMLTableElement {
   return el("table", { class: "topk", "data-testid": "topk-table" },
@@ -27,10 +29,15 @@ export function predictionsView(lab: LabController): HTMLElement {
   const text = el("div", { class: "logprob-text", "data-testid": "logprob-text", "aria-label": "prompt coloured by next-token log-probability" });
   const hover = el("div", { class: "hover-topk" });
   const loss = el("p", { class: "muted", "data-testid": "loss" });
+  const badge = staleBadge("predictions-stale");
+  const results = el("div", { class: "columns" });
 
   const render = () => {
     const s = lab.state;
     const p = s.predictions;
+    // Predictions follow the prompt within a moment; until then the previous ones are marked.
+    markStale(results, badge, p && s.prompt ? changedInputs({ prompt: s.prompt.text, prependBos: s.prompt.prependBos }, s.experiment) : [],
+      "updating");
     if (!p || !s.prompt) {
       replaceChildren(table, el("p", { class: "muted" }, s.model.phase === "ready" ? "Type a prompt." : "Waiting for the model…"));
       replaceChildren(text);
@@ -58,6 +65,6 @@ export function predictionsView(lab: LabController): HTMLElement {
   };
   lab.store.subscribe((_, changed) => (changed.has("predictions") || changed.has("experiment") || changed.has("model")) && render());
   render();
-  return section("Predictions", el("div", { class: "columns" }, table,
-    el("div", {}, el("h3", {}, "Per-token log-probability"), text, loss, hover)));
+  results.append(table, el("div", {}, el("h3", {}, "Per-token log-probability"), text, loss, hover));
+  return section("Predictions", badge, results);
 }

@@ -3,9 +3,10 @@
 import type { LabController } from "../app/lab-controller";
 import { tokenChips } from "../analysis/token-display";
 import { el, replaceChildren, section } from "./dom";
+import { MAX_TEXT } from "../state/experiment";
 
 export function promptView(lab: LabController): HTMLElement {
-  const textarea = el("textarea", { "aria-label": "prompt", rows: 3, spellcheck: false, "data-testid": "prompt" });
+  const textarea = el("textarea", { "aria-label": "prompt", rows: 3, maxlength: MAX_TEXT, spellcheck: false, "data-testid": "prompt" });
   textarea.value = lab.state.experiment.prompt;
   textarea.addEventListener("input", () => lab.update({ prompt: textarea.value, position: null }));
   const bos = el("input", { type: "checkbox", "data-testid": "prepend-bos" });
