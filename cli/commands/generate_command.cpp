@@ -104,7 +104,8 @@ nlohmann::ordered_json token_json(const HookedTransformer& model, const TokenPro
           {"sample_prob", json_number(t.sample_prob)}};
 }
 
-nlohmann::ordered_json result_json(const HookedTransformer& model, const Generator& gen, const GenerateOptions& o) {
+nlohmann::ordered_json result_json(const HookedTransformer& model, const Generator& gen, const SamplingOptions& o,
+                                   uint64_t seed) {
   const std::span<const int32_t> all = gen.tokens();
   const std::span<const int32_t> prompt = all.first(static_cast<size_t>(gen.prompt_length()));
   const std::span<const int32_t> generated = all.subspan(static_cast<size_t>(gen.prompt_length()));
@@ -121,8 +122,8 @@ nlohmann::ordered_json result_json(const HookedTransformer& model, const Generat
           {"text", model.to_string(all)},
           {"generated_text", model.to_string(generated)},
           {"stopped_at_eos", gen.stopped_at_eos()},
-          {"sampling", {{"temperature", o.sampling.temperature}, {"top_k", o.sampling.top_k},
-                        {"top_p", o.sampling.top_p}, {"freq_penalty", o.sampling.freq_penalty}, {"seed", o.seed}}},
+          {"sampling", {{"temperature", o.temperature}, {"top_k", o.top_k}, {"top_p", o.top_p},
+                        {"freq_penalty", o.freq_penalty}, {"seed", seed}}},
           {"steps", steps}};
 }
 
@@ -138,10 +139,10 @@ Status generate_command(const std::vector<std::string>& argv) {
   HOOKLAB_ASSIGN_OR_RETURN(std::string prompt, args.require("prompt"));
   HOOKLAB_ASSIGN_OR_RETURN(auto model, load_model(args));
   HOOKLAB_ASSIGN_OR_RETURN(GenerateOptions o, parse_options(args, *model));
-  const GenerateOptions settings{o.max_new_tokens, o.sampling, o.stop_at_eos, o.eos_token, o.seed};
+  const SamplingOptions sampling = o.sampling;
+  const uint64_t seed = o.seed;
   HOOKLAB_ASSIGN_OR_RETURN(Generator gen, generate(*model, model->to_tokens(prompt, !args.has("no-bos")), std::move(o)));
-  nlohmann::ordered_json out = result_json(*model, gen, settings);
-  print_json(out);
+  print_json(result_json(*model, gen, sampling, seed));
   return {};
 }
 
