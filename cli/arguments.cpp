@@ -1,6 +1,7 @@
 #include "arguments.h"
 
 #include <charconv>
+#include <cmath>
 
 namespace hooklab::cli {
 
@@ -55,6 +56,18 @@ Result<int> Arguments::get_int(const std::string& name, int fallback, int min, i
   auto [ptr, ec] = std::from_chars(v->data(), v->data() + v->size(), out);
   if (ec != std::errc() || ptr != v->data() + v->size() || out < min || out > max) {
     return usage_error("--" + name + " must be an integer in [" + std::to_string(min) + ", " + std::to_string(max) +
+                       "], got '" + *v + "'");
+  }
+  return out;
+}
+
+Result<double> Arguments::get_double(const std::string& name, double fallback, double min, double max) const {
+  auto v = get(name);
+  if (!v) return fallback;
+  double out = 0.0;
+  auto [ptr, ec] = std::from_chars(v->data(), v->data() + v->size(), out);
+  if (ec != std::errc() || ptr != v->data() + v->size() || !std::isfinite(out) || out < min || out > max) {
+    return usage_error("--" + name + " must be a number in [" + std::to_string(min) + ", " + std::to_string(max) +
                        "], got '" + *v + "'");
   }
   return out;

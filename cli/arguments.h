@@ -22,6 +22,8 @@ class Arguments {
   std::optional<std::string> get(const std::string& name) const;
   Result<std::string> require(const std::string& name) const;
   Result<int> get_int(const std::string& name, int fallback, int min, int max) const;
+  // A finite number in [min, max].
+  Result<double> get_double(const std::string& name, double fallback, double min, double max) const;
 
  private:
   std::map<std::string, std::string> values_;

@@ -2,6 +2,9 @@
 //
 //   hooklab tokenize [--no-bos] --text TEXT
 //   hooklab run      --model DIR [--no-processing] [--no-bos] [--top-k K] --prompt TEXT
+//   hooklab generate --model DIR --prompt TEXT [--max-new-tokens N] [--temperature T] [--top-k K] [--top-p P]
+//                    [--freq-penalty F] [--seed S] [--stop-at-eos] [--steer HOOK:LAYER:COEF --steer-from A
+//                    --steer-to B [--steer-positions prompt|all|new]] [--ablate-head L.H[,L.H] [--ablation zero|mean]]
 //   hooklab cache    --model DIR [--no-processing] [--no-bos] [--names REGEX] [--attn-result] --prompt TEXT --out DIR
 //                    [--grad [--metric M] [--answer STR [--wrong STR]] [--position P]]
 //   hooklab patch    --model DIR [--no-processing] --clean TEXT --corrupted TEXT --answer STR --wrong STR --act ACT
@@ -29,6 +32,11 @@ constexpr const char* kUsage =
     "commands:\n"
     "  tokenize  --text TEXT [--no-bos]                      tokens and their strings\n"
     "  run       --model DIR --prompt TEXT [--top-k K]       next-token predictions and loss\n"
+    "  generate  --model DIR --prompt TEXT [--max-new-tokens N] [--temperature T] [--top-k K] [--top-p P]\n"
+    "            [--freq-penalty F] [--seed S] [--stop-at-eos]   sampled text, each step's token, probability, top-5\n"
+    "            [--steer HOOK:LAYER:COEF --steer-from A --steer-to B [--steer-positions prompt|all|new]]\n"
+    "            activation addition: COEF * (acts(B) - acts(A)) added at HOOK (e.g. resid_pre:6:10)\n"
+    "            [--ablate-head L.H[,L.H] [--ablation zero|mean]]   heads ablated during generation\n"
     "  cache     --model DIR --prompt TEXT --out DIR          every activation as .npy\n"
     "            [--grad [--metric loss|token_loss|logit_diff|prob|logprob] [--answer S --wrong S] [--position P]]\n"
     "            also every gradient as <hook>_grad.npy (default metric: mean loss; logit_diff with --answer)\n"
@@ -68,6 +76,8 @@ int main(int argc, char** argv) {
     status = hooklab::cli::tokenize_command(args);
   } else if (command == "run") {
     status = hooklab::cli::run_command(args);
+  } else if (command == "generate") {
+    status = hooklab::cli::generate_command(args);
   } else if (command == "cache") {
     status = hooklab::cli::cache_command(args);
   } else if (command == "patch") {

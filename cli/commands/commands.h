@@ -10,6 +10,7 @@ namespace hooklab::cli {
 
 Status tokenize_command(const std::vector<std::string>& args);
 Status run_command(const std::vector<std::string>& args);
+Status generate_command(const std::vector<std::string>& args);
 Status cache_command(const std::vector<std::string>& args);
 Status patch_command(const std::vector<std::string>& args);
 Status attribute_command(const std::vector<std::string>& args);

@@ -321,3 +321,63 @@ test("--dataset gives mean and a bootstrap interval per cell; a bad line is name
   writeFileSync(join(dir, "html.jsonl"), "<script>alert(1)</script>\n");
   fails(1, "dataset line 1: not a JSON object", "patch", "--model", demo, "--dataset", join(dir, "html.jsonl"), "--act", "resid_pre");
 });
+
+test("generate: greedy JSON, each step's token, probabilities and top-5", () => {
+  const out = ok("generate", "--model", tinyA, "--prompt", "When Mary and John went", "--max-new-tokens", "6",
+                 "--temperature", "0");
+  assert.deepEqual(Object.keys(out), ["prompt_tokens", "tokens", "str_tokens", "text", "generated_text",
+                                      "stopped_at_eos", "sampling", "steps"]);
+  assert.equal(out.tokens.length, 6);
+  assert.equal(out.steps.length, 6);
+  assert.ok(out.text.startsWith("<|endoftext|>When Mary and John went"));
+  assert.ok(out.text.endsWith(out.generated_text));
+  out.steps.forEach((s, i) => {
+    assert.equal(s.token, out.tokens[i]);
+    assert.equal(s.top.length, 5);
+    assert.equal(s.top[0].token, s.token, "greedy takes the most likely token");
+    assert.equal(s.sample_prob, 1);
+    for (let j = 1; j < 5; j++) assert.ok(s.top[j - 1].prob >= s.top[j].prob);
+  });
+  // The first step's predictions are run's predictions on the prompt.
+  const run = ok("run", "--model", tinyA, "--prompt", "When Mary and John went", "--top-k", "5");
+  run.top_k.forEach((e, j) => {
+    assert.equal(out.steps[0].top[j].token, e.token);
+    assert.ok(Math.abs(out.steps[0].top[j].prob - e.prob) < 1e-6);
+  });
+});
+
+test("generate: a seeded sample is the same for every backend and thread count, another seed differs", () => {
+  const args = ["generate", "--model", tinyA, "--prompt", "The cat sat", "--max-new-tokens", "12", "--temperature",
+                "0.9", "--top-p", "0.95", "--freq-penalty", "0.5", "--seed", "42"];
+  const first = ok(...args);
+  assert.deepEqual(ok(...args, "--backend", "reference").tokens, first.tokens);
+  assert.deepEqual(ok(...args, "--threads", "2").tokens, first.tokens);
+  assert.notDeepEqual(ok(...args.slice(0, -1), "43").tokens, first.tokens);
+  assert.deepEqual(first.sampling, { temperature: 0.9, top_k: 0, top_p: 0.95, freq_penalty: 0.5, seed: 42 });
+});
+
+test("generate: steering with two prompts and head ablation change the continuation", () => {
+  const base = ["generate", "--model", tinyA, "--prompt", "I think that you are", "--max-new-tokens", "8",
+                "--temperature", "0"];
+  const plain = ok(...base);
+  const steered = ok(...base, "--steer", "resid_pre:1:8", "--steer-from", " Hate", "--steer-to", " Love");
+  assert.notDeepEqual(steered.tokens, plain.tokens);
+  const zero = ok(...base, "--steer", "resid_pre:1:0", "--steer-from", " Hate", "--steer-to", " Love");
+  assert.deepEqual(zero.tokens, plain.tokens, "a coefficient of 0 changes nothing");
+  const ablated = ok(...base, "--ablate-head", "0.0,1.3", "--ablation", "mean");
+  assert.equal(ablated.tokens.length, 8);
+});
+
+test("generate: bad input is a clear error", () => {
+  const base = ["generate", "--model", tinyA, "--prompt", "Hi"];
+  fails(2, "--temperature", ...base, "--temperature", "-1");
+  fails(2, "--top-p", ...base, "--top-p", "1.5");
+  fails(2, "--top-p", ...base, "--top-p", "0");
+  fails(2, "--steer-from", ...base, "--steer", "resid_pre:1:4");
+  fails(2, "--steer", ...base, "--steer-from", "a", "--steer-to", "b");
+  fails(2, "unknown hook name 'nothing'", ...base, "--steer", "nothing:1:4", "--steer-from", "a", "--steer-to", "b");
+  fails(2, "steering needs a hook", ...base, "--steer", "pattern:1:4", "--steer-from", "a", "--steer-to", "b");
+  fails(2, "ablate head 7.0", ...base, "--ablate-head", "7.0");
+  fails(1, "n_ctx", "generate", "--model", join(root, "models/testdata/tiny-c"), "--prompt", "Hi there",
+        "--max-new-tokens", "11");
+});

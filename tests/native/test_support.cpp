@@ -3,6 +3,8 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
+#include <sstream>
 
 namespace hooklab::testing {
 
@@ -12,6 +14,13 @@ std::string source_dir() {
 }
 
 std::string repo_path(const std::string& relative) { return source_dir() + "/" + relative; }
+
+nlohmann::json read_json_file(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return nlohmann::json::parse(ss.str(), nullptr, false);
+}
 
 Result<std::unique_ptr<HookedTransformer>> load_repo_model(const std::string& relative_dir, const LoadOptions& options) {
   HOOKLAB_ASSIGN_OR_RETURN(ModelFiles files, read_model_directory(repo_path(relative_dir), repo_path("models/tokenizer")));

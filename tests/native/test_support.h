@@ -4,6 +4,7 @@
 
 #include <map>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -14,6 +15,9 @@ namespace hooklab::testing {
 // Repository root: $HOOKLAB_SOURCE_DIR (set by CTest) or the current directory.
 std::string source_dir();
 std::string repo_path(const std::string& relative);
+
+// Parses a JSON file (a fixture manifest); a discarded value when it is missing or malformed.
+nlohmann::json read_json_file(const std::string& path);
 
 // Loads a model directory of the repository (tokenizer from models/tokenizer).
 Result<std::unique_ptr<HookedTransformer>> load_repo_model(const std::string& relative_dir, const LoadOptions& options);

@@ -1,14 +1,17 @@
 #!/usr/bin/env python3
 """Regenerates the random test models and every reference fixture, deterministically.
 
-  /usr/bin/python3 tests/reference/make_fixtures.py [--skip-selfcheck] [--only-forward | --only-gradients]
+  /usr/bin/python3 tests/reference/make_fixtures.py [--skip-selfcheck] [--only-forward | --only-gradients |
+                                                    --only-generation]
 
 Writes models/testdata/tiny-{a,b,c}/, tests/fixtures/manifest.json + tests/fixtures/<case id>/,
 tests/fixtures/patching/manifest.json + tests/fixtures/patching/<case id>.json,
 tests/fixtures/gradients/manifest.json + tests/fixtures/gradients/<case id>/,
 tests/fixtures/attribution/manifest.json + tests/fixtures/attribution/<case id>.json.
 --only-gradients regenerates only the last two (reading the existing models and the patching manifest;
-nothing else is written) after the gradient self-check.
+nothing else is written) after the gradient self-check. tests/fixtures/generation/manifest.json (greedy,
+steered and sampled continuations, tests/reference/generation.py) is written by every full run;
+--only-generation writes just it.
 Formats: tests/reference/README.md.
 """
 
@@ -42,6 +45,7 @@ import torch  # noqa: E402
 
 import analysis  # noqa: E402
 import attribution  # noqa: E402
+import generation  # noqa: E402
 import gradients  # noqa: E402
 import patching  # noqa: E402
 import selfcheck  # noqa: E402
@@ -591,6 +595,67 @@ def make_attribution(models: dict) -> dict:
     return checks
 
 
+# Generation cases: full float64 forwards per step (generation.py). Steering: activation addition at
+# resid_pre of the middle layer, " Love" - " Hate", front-aligned on the prompt.
+GEN_STEER = dict(hook="resid_pre", layer=1, coefficient=8.0, to=" Love", frm=" Hate", positions="prompt")
+GENERATION_CASES = [
+    dict(id="a-greedy", model="tiny-a", processing="default", prompt="When Mary and John went", n=10, T=0.0),
+    dict(id="b-greedy-none", model="tiny-b", processing="none", prompt="The quick brown fox", n=8, T=0.0),
+    dict(id="a-steered-greedy", model="tiny-a", processing="default", prompt="I think that you are", n=10, T=0.0,
+         steer=GEN_STEER),
+    dict(id="a-sample-top-k", model="tiny-a", processing="default", prompt="The cat sat", n=12, T=0.8, top_k=40,
+         seed=7),
+    dict(id="b-sample-top-p-freq", model="tiny-b", processing="default", prompt="Hello world", n=12, T=1.2,
+         top_p=0.9, freq=0.5, seed=11),
+    dict(id="c-sample-plain", model="tiny-c", processing="default", prompt="The cat", n=8, T=1.0, seed=3),
+    dict(id="a-steered-sample", model="tiny-a", processing="default", prompt="I think that you are", n=10, T=0.7,
+         seed=5, steer=GEN_STEER),
+]
+
+
+def make_generation(models: dict, tok: dict) -> None:
+    gdir = os.path.join(REPO, "tests", "fixtures", "generation")
+    os.makedirs(gdir, exist_ok=True)
+    cases = []
+    for c in GENERATION_CASES:
+        t0 = time.time()
+        mdir = os.path.join(REPO, models[c["model"]]["dir"])
+        model = HookedGPT2.from_dir(mdir, c["processing"], dtype=torch.float64)
+        prompt = [BOS] + tok[c["prompt"]]
+        sampling = dict(temperature=c["T"], top_k=c.get("top_k", 0), top_p=c.get("top_p", 1.0),
+                        freq_penalty=c.get("freq", 0.0), seed=c.get("seed", 0))
+        hooks, steer_doc = [], None
+        if "steer" in c:
+            st = c["steer"]
+            name = f"blocks.{st['layer']}.hook_{st['hook']}"
+            vec = generation.steering_vector(model, name, [BOS] + tok[st["to"]], [BOS] + tok[st["frm"]],
+                                             one_token(" ", tok))
+            hooks = [(name, generation.steering_hook(vec, st["coefficient"], len(prompt), st["positions"]))]
+            steer_doc = {"hook": st["hook"], "layer": st["layer"], "name": name, "coefficient": st["coefficient"],
+                         "to": st["to"], "from": st["frm"], "positions": st["positions"], "rows": int(vec.shape[0]),
+                         "row_norms": [float(x) for x in vec.norm(dim=-1)]}
+        out = generation.generate(model, prompt, c["n"], fwd_hooks=hooks, **sampling)
+        doc = {"id": c["id"], "model": models[c["model"]]["dir"], "processing": c["processing"], "prompt": c["prompt"],
+               "prompt_tokens": prompt, "max_new_tokens": c["n"], "sampling": sampling, "steering": steer_doc,
+               "tokens": out["tokens"], "steps": out["steps"], "min_margin": min(s["margin"] for s in out["steps"])}
+        if steer_doc is not None:
+            doc["unsteered_tokens"] = generation.generate(model, prompt, c["n"], **sampling)["tokens"]
+        cases.append(doc)
+        print(f"  generation {c['id']:22s} {time.time() - t0:5.1f}s tokens {out['tokens']} "
+              f"min margin {doc['min_margin']:.2e}", flush=True)
+    dump_json({"version": 1, "generated_by": GENERATED_BY + ", tests/reference/generation.py",
+               "dtype": "float64 reference (weights upcast from the file), full forward per step (no KV cache)",
+               "definitions": {
+                   "prob": "softmax(logits) of the chosen token (temperature 1, no penalty or filter)",
+                   "sample_prob": "the chosen token's probability under the final sampling distribution",
+                   "top": "[[id, prob, sample_prob]] of the 5 most likely tokens by prob (lower id first among ties)",
+                   "dist_top": "[[id, p]] the 10 largest entries of the sampling distribution (stable order)",
+                   "support": "tokens with p > 0 in the sampling distribution",
+                   "margin": "greedy: top-1 minus top-2 logit; sampled: min |cumulative p - u| over kept tokens",
+                   "sampling": "see tests/reference/generation.py and README.md (Generation)"},
+               "cases": cases}, os.path.join(gdir, "manifest.json"))
+
+
 def clean_fixtures() -> None:
     fix = os.path.join(REPO, "tests", "fixtures")
     man = os.path.join(fix, "manifest.json")
@@ -619,13 +684,20 @@ def main(argv=None) -> int:
     g.add_argument("--only-forward", action="store_true")
     g.add_argument("--only-gradients", action="store_true",
                    help="regenerate only tests/fixtures/gradients and tests/fixtures/attribution")
+    g.add_argument("--only-generation", action="store_true", help="regenerate only tests/fixtures/generation")
     a = ap.parse_args(argv)
     t_start = time.time()
     texts = sorted({t for t, _ in PROMPTS.values()} | {c[k] for c in PATCH_CASES for k in ("clean", "corrupted")}
                    | {x for c in PATCH_CASES for p in c["pairs"] for x in p} | set(GRAD_PROMPTS.values())
                    | {x for c in GRAD_CASES if isinstance(c["metric"].get("pairs"), list)
                       for p in c["metric"]["pairs"] for x in p})
+    texts = sorted(set(texts) | {c["prompt"] for c in GENERATION_CASES} | {" ", GEN_STEER["to"], GEN_STEER["frm"]})
     tok = dict(zip(texts, tokenize(texts)))
+    if a.only_generation:
+        t0 = time.time()
+        make_generation(model_dirs(), tok)
+        print(f"generation fixtures in {time.time() - t0:.1f}s")
+        return 0
     if a.only_gradients:
         models = model_dirs()
         if not a.skip_selfcheck:
@@ -667,6 +739,7 @@ def main(argv=None) -> int:
         make_gradients(models, tok)
         print(f"attribution checks: {make_attribution(models)}", flush=True)
         t_grad = time.time() - t0
+        make_generation(models, tok)
     print("attention sharpness (rows q>=1 of every head, default processing, forward cases):")
     for m, rows in stats["pattern"].items():
         r = torch.cat([x.reshape(-1) for x in rows])

@@ -46,8 +46,10 @@ struct HookRef {
 };
 
 std::string hook_name(HookRef ref);  // "blocks.3.attn.hook_pattern"
-// TransformerLens shape (batch 1) of a hook for P positions.
-Shape hook_shape(const ModelConfig& cfg, HookPoint point, int positions);
+// TransformerLens shape (batch 1) of a hook for P positions. attn_scores and pattern are
+// [1, H, P, key_positions]: a step with a KV cache runs P new queries over every cached key
+// (key_positions < 0: the same P, a full forward).
+Shape hook_shape(const ModelConfig& cfg, HookPoint point, int positions, int key_positions = -1);
 
 // Axes that position and head selectors act on (-1 when the hook has none). For attention
 // scores/patterns the position axis is the query (destination) position, as TL's pos_slice.

@@ -23,6 +23,7 @@
 #include "hooklab/byte_source.h"
 #include "hooklab/config.h"
 #include "hooklab/hooks.h"
+#include "hooklab/kv_cache.h"
 #include "hooklab/metrics.h"
 #include "hooklab/tokenizer.h"
 #include "hooklab/weight_loading.h"
@@ -111,6 +112,12 @@ class HookedTransformer {
                                    std::function<bool(const std::string&)> names_filter = nullptr,
                                    bool use_attn_result = false) const;
   Result<RunOutput> run_with_hooks(std::span<const int32_t> tokens, std::vector<ForwardHook> hooks) const;
+  // One step of an incremental forward (TransformerLens's forward with past_kv_cache): runs
+  // `new_tokens` at positions kv.length().. against the cached keys and values and appends
+  // theirs. Logits, hooks and the cache cover the new positions only ([1, n, ...]);
+  // attn_scores and pattern are [1, H, n, kv.length() + n]. Past n_ctx it is an error, and a
+  // failed step leaves kv as it was. Gradients need a full forward (run()).
+  Result<RunOutput> run_with_kv_cache(std::span<const int32_t> new_tokens, KvCache& kv, const RunOptions& options) const;
   // run_with_cache(..., incl_bwd=True): activations and the gradients of `metric` at every hook
   // point that names_filter keeps (both caches), e.g. out.grads.get("blocks.0.attn.hook_z_grad").
   Result<RunOutput> run_with_cache_and_grads(std::span<const int32_t> tokens, const Metric& metric,

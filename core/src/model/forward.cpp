@@ -27,13 +27,14 @@ struct Workspace {
       *result, *attn_out, *resid_mid, *ln2_scale, *ln2_normalized, *mlp_pre, *mlp_post, *mlp_out, *resid_post,
       *ln_final_scale, *ln_final_normalized;
 
-  static Result<Workspace> allocate(const ModelConfig& cfg, int64_t p, bool use_attn_result) {
+  // p new positions attending over `keys` positions (p without a KV cache).
+  static Result<Workspace> allocate(const ModelConfig& cfg, int64_t p, int64_t keys, bool use_attn_result) {
     const int64_t d = cfg.d_model, m = cfg.d_mlp, h = cfg.n_heads;
     Workspace ws{};
     HOOKLAB_ASSIGN_OR_RETURN(ws.storage, carve_buffer({
         {&ws.embed, p * d},       {&ws.pos_embed, p * d},    {&ws.resid_pre, p * d},     {&ws.ln1_scale, p},
         {&ws.ln1_normalized, p * d}, {&ws.qkv, p * 3 * d},    {&ws.q, p * d},             {&ws.k, p * d},
-        {&ws.v, p * d},           {&ws.attn_scores, h * p * p}, {&ws.pattern, h * p * p}, {&ws.z, p * d},
+        {&ws.v, p * d},           {&ws.attn_scores, h * p * keys}, {&ws.pattern, h * p * keys}, {&ws.z, p * d},
         {&ws.result, use_attn_result ? p * h * d : 0},        {&ws.attn_out, p * d},      {&ws.resid_mid, p * d},
         {&ws.ln2_scale, p},       {&ws.ln2_normalized, p * d}, {&ws.mlp_pre, p * m},      {&ws.mlp_post, p * m},
         {&ws.mlp_out, p * d},     {&ws.resid_post, p * d},   {&ws.ln_final_scale, p},    {&ws.ln_final_normalized, p * d},
@@ -65,9 +66,11 @@ void renormalize_with_scale(float* y, const float* x, const float* scale, const 
 
 class Forward {
  public:
+  // Runs `positions` new positions after the kv cache's rows (none without a cache).
   Forward(const ModelConfig& cfg, const ModelWeights& w, const Backend& be, const HookDispatch& hooks,
-          ActivationCache* cache, Workspace& ws, const RunOptions& options, int64_t positions)
-      : cfg_(cfg), w_(w), be_(be), hooks_(hooks), cache_(cache), ws_(ws), options_(options), p_(positions) {}
+          ActivationCache* cache, Workspace& ws, const RunOptions& options, int64_t positions, KvCache* kv)
+      : cfg_(cfg), w_(w), be_(be), hooks_(hooks), cache_(cache), ws_(ws), options_(options), p_(positions), kv_(kv),
+        past_(kv != nullptr ? kv->length() : 0) {}
 
   Status run(std::span<const int32_t> tokens, Tensor* logits) {
     const int64_t P = p_, D = cfg_.d_model;
@@ -77,7 +80,7 @@ class Forward {
     HOOKLAB_RETURN_IF_ERROR(fire({HookPoint::kEmbed, -1}, embed));
 
     float* pos_embed = slot({HookPoint::kPosEmbed, -1}, ws_.pos_embed);  // [1, P, D]
-    std::memcpy(pos_embed, w_.w_pos, sizeof(float) * P * D);
+    std::memcpy(pos_embed, w_.w_pos + past_ * D, sizeof(float) * P * D);  // positions continue after the cache
     HOOKLAB_RETURN_IF_ERROR(fire({HookPoint::kPosEmbed, -1}, pos_embed));
 
     float* resid = slot({HookPoint::kResidPre, 0}, ws_.resid_pre);
@@ -99,7 +102,9 @@ class Forward {
   bool wanted(HookRef ref) const {
     return hooks_.active(ref) || (cache_ != nullptr && cache_->find(ref) != nullptr);
   }
-  Status fire(HookRef ref, float* data) { return hooks_.fire(ref, data, hook_shape(cfg_, ref.point, static_cast<int>(p_))); }
+  Status fire(HookRef ref, float* data) {
+    return hooks_.fire(ref, data, hook_shape(cfg_, ref.point, static_cast<int>(p_), static_cast<int>(past_ + p_)));
+  }
 
   // LayerNorm (or LayerNormPre after fold_ln) with its two hook points; returns normalized.
   Result<float*> layer_norm(HookRef scale_ref, HookRef normalized_ref, float* scale_scratch, float* normalized_scratch,
@@ -145,16 +150,26 @@ class Forward {
       ld_q = ld_k = ld_v = D;
     }
 
-    float* scores = slot({HookPoint::kAttnScores, l}, ws_.attn_scores);  // [1, H, P, P], -inf above the diagonal
-    be_.attention_scores({scores, q, ld_q, SequenceRows{k, ld_k, k, ld_k, P}, H, Dh, P, P, 0, cfg_.attn_scale_for_layer(l)});
+    // Keys and values: this run's rows, or, with a KV cache, every cached row plus these (the
+    // hooked k and v are what later steps attend to, as in TransformerLens's past_kv_cache).
+    const int64_t K = past_ + P;
+    SequenceRows keys{k, ld_k, k, ld_k, P}, values{v, ld_v, v, ld_v, P};
+    if (kv_ != nullptr) {
+      kv_->store(l, past_, k, ld_k, v, ld_v, P);
+      keys = kv_->keys(l, K);
+      values = kv_->values(l, K);
+    }
+
+    float* scores = slot({HookPoint::kAttnScores, l}, ws_.attn_scores);  // [1, H, P, K], -inf above the diagonal
+    be_.attention_scores({scores, q, ld_q, keys, H, Dh, P, K, past_, cfg_.attn_scale_for_layer(l)});
     HOOKLAB_RETURN_IF_ERROR(fire({HookPoint::kAttnScores, l}, scores));
 
-    float* pattern = slot({HookPoint::kPattern, l}, ws_.pattern);  // [1, H, P, P]
-    be_.softmax_rows(pattern, scores, H * P, P);
+    float* pattern = slot({HookPoint::kPattern, l}, ws_.pattern);  // [1, H, P, K]
+    be_.softmax_rows(pattern, scores, H * P, K);
     HOOKLAB_RETURN_IF_ERROR(fire({HookPoint::kPattern, l}, pattern));
 
     float* z = slot({HookPoint::kZ, l}, ws_.z);  // [1, P, H, Dh]
-    be_.attention_mix({z, D, pattern, SequenceRows{v, ld_v, v, ld_v, P}, H, Dh, P, P});
+    be_.attention_mix({z, D, pattern, values, H, Dh, P, K});
     HOOKLAB_RETURN_IF_ERROR(fire({HookPoint::kZ, l}, z));
 
     float* attn_out = slot({HookPoint::kAttnOut, l}, ws_.attn_out);  // [1, P, D]
@@ -226,14 +241,20 @@ class Forward {
   Workspace& ws_;
   const RunOptions& options_;
   int64_t p_;
+  KvCache* kv_;
+  int64_t past_;
 };
 
 }  // namespace
 
 Result<RunOutput> hooked_forward(const ModelConfig& cfg, const ModelWeights& weights, const Backend& backend,
-                                 std::span<const int32_t> tokens, const RunOptions& options) {
+                                 std::span<const int32_t> tokens, const RunOptions& options, KvCache* kv) {
   const int64_t positions = static_cast<int64_t>(tokens.size());
+  const int64_t keys = positions + (kv != nullptr ? kv->length() : 0);
   const bool grads = options.grad_metric.has_value();
+  if (grads && kv != nullptr) {
+    return make_error(ErrorCode::kUnsupported, "gradients need a full forward: run without a KV cache");
+  }
   HOOKLAB_ASSIGN_OR_RETURN(HookDispatch hooks, HookDispatch::build(options.hooks, cfg, options.use_attn_result));
   RunOutput out;
   ActivationCache* cache = nullptr;
@@ -242,15 +263,16 @@ Result<RunOutput> hooked_forward(const ModelConfig& cfg, const ModelWeights& wei
     for (const HookRef& ref : firing_order(cfg.n_layers, options.use_attn_result)) {
       const bool asked = options.cache_filter && options.cache_filter(hook_name(ref));
       const bool tape = grads && backward_tape_needs(ref, cfg.n_layers, hooks);
-      if (asked || tape) out.cache.plan(ref, hook_shape(cfg, ref.point, static_cast<int>(positions)));
+      if (asked || tape) out.cache.plan(ref, hook_shape(cfg, ref.point, static_cast<int>(positions), static_cast<int>(keys)));
       tape_only_entries |= tape && !asked;
     }
     HOOKLAB_RETURN_IF_ERROR(out.cache.allocate(cfg.n_layers));
     cache = &out.cache;
   }
-  HOOKLAB_ASSIGN_OR_RETURN(Workspace ws, Workspace::allocate(cfg, positions, options.use_attn_result));
-  Forward forward(cfg, weights, backend, hooks, cache, ws, options, positions);
+  HOOKLAB_ASSIGN_OR_RETURN(Workspace ws, Workspace::allocate(cfg, positions, keys, options.use_attn_result));
+  Forward forward(cfg, weights, backend, hooks, cache, ws, options, positions, kv);
   HOOKLAB_RETURN_IF_ERROR(forward.run(tokens, options.return_logits || grads ? &out.logits : nullptr));
+  if (kv != nullptr) kv->advance(positions);
   if (grads) {
     HOOKLAB_RETURN_IF_ERROR(
         hooked_backward({cfg, weights, backend, tokens, options, hooks, out.cache, out.logits}, out));

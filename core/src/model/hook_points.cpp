@@ -59,8 +59,9 @@ std::string hook_name(HookRef ref) {
   return pattern;
 }
 
-Shape hook_shape(const ModelConfig& cfg, HookPoint point, int positions) {
+Shape hook_shape(const ModelConfig& cfg, HookPoint point, int positions, int key_positions) {
   const int64_t p = positions;
+  const int64_t keys = key_positions < 0 ? p : key_positions;
   switch (point) {
     case HookPoint::kLn1Scale:
     case HookPoint::kLn2Scale:
@@ -73,7 +74,7 @@ Shape hook_shape(const ModelConfig& cfg, HookPoint point, int positions) {
       return {1, p, cfg.n_heads, cfg.d_head};
     case HookPoint::kAttnScores:
     case HookPoint::kPattern:
-      return {1, cfg.n_heads, p, p};
+      return {1, cfg.n_heads, p, keys};
     case HookPoint::kResult:
       return {1, p, cfg.n_heads, cfg.d_model};
     case HookPoint::kMlpPre:

@@ -154,6 +154,20 @@ Result<RunOutput> HookedTransformer::run(std::span<const int32_t> tokens, const 
   return hooked_forward(cfg_, weights_, *backend_, tokens, options);
 }
 
+Result<RunOutput> HookedTransformer::run_with_kv_cache(std::span<const int32_t> new_tokens, KvCache& kv,
+                                                       const RunOptions& options) const {
+  if (!kv.fits(cfg_)) return make_error(ErrorCode::kInvalidArgument, "the KV cache was not allocated for this model");
+  const int64_t total = kv.length() + static_cast<int64_t>(new_tokens.size());
+  if (total > cfg_.n_ctx) {
+    return make_error(ErrorCode::kInvalidInput, "the KV cache holds " + std::to_string(kv.length()) + " positions and " +
+                                                    std::to_string(new_tokens.size()) + " more make " +
+                                                    std::to_string(total) + ", past the model's context (n_ctx = " +
+                                                    std::to_string(cfg_.n_ctx) + ")");
+  }
+  HOOKLAB_RETURN_IF_ERROR(validate_tokens(new_tokens));
+  return hooked_forward(cfg_, weights_, *backend_, new_tokens, options, &kv);
+}
+
 Result<RunOutput> HookedTransformer::run_with_cache(std::span<const int32_t> tokens,
                                                     std::function<bool(const std::string&)> names_filter,
                                                     bool use_attn_result) const {

@@ -10,11 +10,18 @@ list(APPEND HOOKLAB_CORE_SOURCES
   src/model/activation_cache.cpp
   src/model/weights.cpp
   src/model/weight_loading.cpp
+  src/model/kv_cache.cpp
   src/model/forward.cpp
   src/model/backward.cpp
   src/model/logits.cpp
   src/model/metrics.cpp
   src/model/hooked_transformer.cpp
+)
+
+# Generation: sampling and the Generator (steering, ablations) on the KV-cached forward.
+list(APPEND HOOKLAB_CORE_SOURCES
+  src/generation/sampling.cpp
+  src/generation/generation.cpp
 )
 
 # Activation patching: sweep definitions, the plain (oracle) engine and the fast engine.

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "hooklab/attribution.h"
+#include "hooklab/random.h"
 
 namespace hooklab {
 namespace {
@@ -92,16 +93,9 @@ void bootstrap_mean_interval(const std::vector<double>& rows, int64_t n, int64_t
   for (int64_t r = 0; r < n; ++r)
     for (int64_t c = 0; c < cells; ++c) mean[static_cast<size_t>(c)] += rows[static_cast<size_t>(r * cells + c)];
   for (double& m : mean) m /= static_cast<double>(n);
-  // splitmix64: a small, well-mixed generator whose stream is the same on every platform.
-  uint64_t state = seed;
-  auto next = [&state]() {
-    uint64_t z = (state += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-  };
+  SplitMix64 rng(seed);
   std::vector<int64_t> picks(static_cast<size_t>(samples) * static_cast<size_t>(n));
-  for (int64_t& p : picks) p = static_cast<int64_t>(next() % static_cast<uint64_t>(n));
+  for (int64_t& p : picks) p = static_cast<int64_t>(rng.next() % static_cast<uint64_t>(n));
   low.assign(static_cast<size_t>(cells), 0.0);
   high.assign(static_cast<size_t>(cells), 0.0);
   std::vector<double> means(static_cast<size_t>(samples));
