@@ -4,7 +4,7 @@
 // open() accepts exactly the files the reference implementation (huggingface/safetensors)
 // accepts, and checks everything a corrupt or hostile file could get wrong before any tensor
 // is read: the header length (at most 100,000,000 bytes, within the file) before the header is
-// allocated; the header is UTF-8 JSON starting with '{' (no byte-order mark, no NUL padding);
+// allocated; the header is a UTF-8 JSON object (no byte-order mark, no NUL padding);
 // "__metadata__" maps strings to strings; every dtype, shape and offset pair, with byte size =
 // numel x dtype size in overflow-checked arithmetic; and the tensors tile the data section
 // exactly (no gap, no overlap, no bytes after the last tensor). Names and values from the file

@@ -51,9 +51,10 @@ bool is_non_negative_integer(const json& value) {
 }
 
 // Checks and reads the header bytes. Every size is checked before the header is allocated,
-// and the bytes must be what the reference's parser takes: valid UTF-8 starting with '{'
-// (so no byte-order mark or leading whitespace) and no NUL byte, which nlohmann's parser
-// would take as the end of the input and silently ignore everything after it.
+// and the bytes must be what the reference's JSON parser (serde_json) takes: valid UTF-8 with
+// no byte-order mark (nlohmann would skip one) and no NUL byte (nlohmann would take it as the
+// end of the input and silently ignore everything after it). JSON whitespace around the
+// object is accepted, as there: the reference's "must start with '{'" check is still disabled.
 Result<std::string> read_header_text(const ByteSource& source) {
   const std::string& file = source.name();
   const uint64_t file_size = source.size();
@@ -75,10 +76,7 @@ Result<std::string> read_header_text(const ByteSource& source) {
   std::string header(static_cast<size_t>(header_len), '\0');
   HOOKLAB_RETURN_IF_ERROR(source.read(8, header.data(), header.size()));
   if (header.rfind("\xEF\xBB\xBF", 0) == 0) {
-    return file_error(file, "has a UTF-8 byte-order mark before its header; the header must start with '{'");
-  }
-  if (header.empty() || header[0] != '{') {
-    return file_error(file, "has a header that is not a JSON object (it must start with '{')");
+    return file_error(file, "has a UTF-8 byte-order mark before its header (a header is plain JSON)");
   }
   if (const size_t nul = header.find('\0'); nul != std::string::npos) {
     return file_error(file, "has a NUL byte at byte " + std::to_string(nul) +
