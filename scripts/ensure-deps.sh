@@ -13,6 +13,7 @@ packages=(
   nlohmann-json3-dev                    # JSON in C++
   emscripten                            # WebAssembly build (3.1.6 on Debian 12)
   chromium fonts-dejavu-core            # browser tests and benchmarks (headless)
+  clang libclang-rt-14-dev              # fuzz targets (libclang_rt.fuzzer-x86_64.a, ASan, UBSan)
 )
 if [ "${1:-}" = "--bench" ]; then
   # the random GPT-2-small-shaped model (numpy) and the PyTorch peers, on OpenBLAS

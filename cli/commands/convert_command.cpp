@@ -79,7 +79,7 @@ Status encode(const float* values, int64_t n, DType dtype, const std::string& te
     const uint16_t h = dtype == DType::kF16 ? f32_to_f16(values[i]) : f32_to_bf16(values[i]);
     const bool overflow = dtype == DType::kF16 ? (h & 0x7c00u) == 0x7c00u : (h & 0x7f80u) == 0x7f80u;
     if (overflow) {
-      return make_error(ErrorCode::kInvalidModel, "tensor '" + tensor + "' holds " + std::to_string(values[i]) +
+      return make_error(ErrorCode::kInvalidModel, "tensor " + quote_excerpt(tensor) + " holds " + std::to_string(values[i]) +
                                                       ", beyond the range of " + dtype_name(dtype) +
                                                       (dtype == DType::kF16 ? " (|x| <= 65504); convert to bf16 instead" : ""));
     }
@@ -99,7 +99,7 @@ Result<WrittenWeights> write_converted_weights(const SafetensorsFile& in, DType 
   for (const TensorInfo& t : in.tensors()) {
     if (is_mask_buffer(t.name)) continue;
     if (!is_float(t.dtype)) {
-      return make_error(ErrorCode::kUnsupported, in.file_name() + ": tensor '" + t.name + "' has dtype " +
+      return make_error(ErrorCode::kUnsupported, in.file_name() + ": tensor " + quote_excerpt(t.name) + " has dtype " +
                                                      dtype_name(t.dtype) + "; only floating-point parameters convert");
     }
     kept.push_back(&t);

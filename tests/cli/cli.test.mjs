@@ -257,7 +257,7 @@ test("convert refuses bad input, bad usage and its own input as output", () => {
   const dataStart = 8 + Number(huge.readBigUInt64LE(0));
   huge.writeFloatLE(1e6, dataStart + safetensorsHeader(join(tinyA, "model.safetensors"))["ln_f.bias"].data_offsets[0]);
   writeFileSync(join(parent, "huge/model.safetensors"), huge);
-  fails(1, "'ln_f.bias' holds 1000000", "convert", "--model", join(parent, "huge"), "--out", join(parent, "x"), "--dtype", "f16");
+  fails(1, '"ln_f.bias" holds 1000000', "convert", "--model", join(parent, "huge"), "--out", join(parent, "x"), "--dtype", "f16");
   assert.deepEqual(readdirSync(parent).sort(), ["broken", "huge"], "nothing written for failed conversions");
   ok("convert", "--model", join(parent, "huge"), "--out", join(parent, "huge-bf16"), "--dtype", "bf16");
 });

@@ -3,6 +3,7 @@
 // files are derived from the committed tiny-c model by editing its header or bytes.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -87,7 +88,61 @@ void expect_error(const Result<std::unique_ptr<HookedTransformer>>& result, Erro
         << "message lacks '" << f << "': " << result.error().message;
   }
   EXPECT_EQ(result.error().message.find('\n'), std::string::npos) << "error messages are one line";
+  EXPECT_LT(result.error().message.size(), 400u) << "error messages quote short excerpts: " << result.error().message;
 }
+
+// The valid header and data, with the header text edited (padding, a prefix) before assembly.
+Result<std::unique_ptr<HookedTransformer>> load_with_header_text(const std::string& header_text,
+                                                                 const std::string& data = valid_parts().data) {
+  return load_bytes(valid_parts().config, assemble(header_text, data));
+}
+
+// Keeps the bytes claimed (the layout stays valid) under a name the loader does not look for.
+void rename_tensor(json& header, const std::string& from, const std::string& to) {
+  header[to] = header[from];
+  header.erase(from);
+}
+
+// The name of the tensor whose data comes first in the file.
+std::string first_tensor_by_offset(const json& header) {
+  std::string first;
+  uint64_t lowest = std::numeric_limits<uint64_t>::max();
+  for (const auto& [name, entry] : header.items()) {
+    if (name == "__metadata__") continue;
+    const uint64_t begin = entry["data_offsets"][0].get<uint64_t>();
+    if (begin < lowest) {
+      lowest = begin;
+      first = name;
+    }
+  }
+  return first;
+}
+
+// A file that claims `claimed_size` bytes without holding them: its first 8 bytes are
+// `header_length`, every other byte reads as '{'. Records the largest read asked of it.
+class ClaimedSizeSource : public ByteSource {
+ public:
+  ClaimedSizeSource(uint64_t claimed_size, uint64_t header_length)
+      : claimed_size_(claimed_size), header_length_(header_length) {}
+  const std::string& name() const override { return name_; }
+  uint64_t size() const override { return claimed_size_; }
+  Status read(uint64_t offset, void* dst, size_t n) const override {
+    largest_read_ = std::max(largest_read_, n);
+    auto* out = static_cast<uint8_t*>(dst);
+    for (size_t i = 0; i < n; ++i) {
+      const uint64_t at = offset + i;
+      out[i] = at < 8 ? static_cast<uint8_t>(header_length_ >> (8 * at)) : static_cast<uint8_t>('{');
+    }
+    return {};
+  }
+  size_t largest_read() const { return largest_read_; }
+
+ private:
+  std::string name_ = "model.safetensors";
+  uint64_t claimed_size_;
+  uint64_t header_length_;
+  mutable size_t largest_read_ = 0;
+};
 
 TEST(ModelLoadingErrors, ValidPartsLoad) {
   const ModelParts& p = valid_parts();
@@ -160,8 +215,12 @@ TEST(ModelLoadingErrors, OffsetsPastTheData) {
 
 TEST(ModelLoadingErrors, OverlappingTensors) {
   json h = valid_parts().header;
-  h["ln_f.bias"]["data_offsets"] = h["ln_f.weight"]["data_offsets"];
-  expect_error(load_with_header(h, valid_parts().data), ErrorCode::kInvalidModel, {"overlap"});
+  // The later of the two takes the earlier one's bytes, so the overlap comes before the gap it leaves.
+  const bool weight_first = h["ln_f.weight"]["data_offsets"][0] < h["ln_f.bias"]["data_offsets"][0];
+  const char* earlier = weight_first ? "ln_f.weight" : "ln_f.bias";
+  const char* later = weight_first ? "ln_f.bias" : "ln_f.weight";
+  h[later]["data_offsets"] = h[earlier]["data_offsets"];
+  expect_error(load_with_header(h, valid_parts().data), ErrorCode::kInvalidModel, {"overlap", "ln_f.weight", "ln_f.bias"});
 }
 
 TEST(ModelLoadingErrors, NegativeOrReversedOffsets) {
@@ -176,13 +235,13 @@ TEST(ModelLoadingErrors, NegativeOrReversedOffsets) {
 
 TEST(ModelLoadingErrors, MissingTensor) {
   json h = valid_parts().header;
-  h.erase("h.0.mlp.c_fc.weight");
+  rename_tensor(h, "h.0.mlp.c_fc.weight", "unused.c_fc");
   expect_error(load_with_header(h, valid_parts().data), ErrorCode::kInvalidModel, {"h.0.mlp.c_fc.weight", "missing"});
 }
 
 TEST(ModelLoadingErrors, NoEmbeddingAtAll) {
   json h = valid_parts().header;
-  h.erase("wte.weight");
+  rename_tensor(h, "wte.weight", "unused.wte");
   expect_error(load_with_header(h, valid_parts().data), ErrorCode::kInvalidModel, {"wte.weight", "GPT-2"});
 }
 
@@ -206,6 +265,122 @@ TEST(ModelLoadingErrors, NonFiniteWeights) {
   const uint16_t bf16_nan = 0x7fc1;
   std::memcpy(data.data() + ln[0].get<size_t>() + 2, &bf16_nan, 2);
   expect_error(load_with_header(valid_parts().header, data), ErrorCode::kInvalidModel, {"ln_f.weight", "non-finite"});
+}
+
+// The classes below are files the reference implementation (huggingface/safetensors) refuses.
+TEST(ModelLoadingErrors, BytesAfterTheLastTensor) {
+  expect_error(load_with_header_text(valid_parts().header.dump(), valid_parts().data + "trailing"),
+               ErrorCode::kInvalidModel, {"model.safetensors", "8 bytes after its last tensor"});
+}
+
+TEST(ModelLoadingErrors, GapInTheDataSection) {
+  json h = valid_parts().header;
+  const std::string first = first_tensor_by_offset(h);
+  const auto offsets = h[first]["data_offsets"];
+  h.erase(first);  // its bytes stay: a gap no tensor claims
+  expect_error(load_with_header(h, valid_parts().data), ErrorCode::kInvalidModel,
+               {"model.safetensors", std::to_string(offsets[1].get<uint64_t>()).c_str(), "gap"});
+}
+
+TEST(ModelLoadingErrors, MetadataValuesMustBeStrings) {
+  json h = valid_parts().header;
+  h["__metadata__"] = {{"format", "pt"}, {"step", 1000}};
+  expect_error(load_with_header(h, valid_parts().data), ErrorCode::kInvalidModel, {"__metadata__", "step", "not a string"});
+  h["__metadata__"] = json::array({"pt"});
+  expect_error(load_with_header(h, valid_parts().data), ErrorCode::kInvalidModel, {"__metadata__", "not an object"});
+}
+
+TEST(ModelLoadingErrors, MetadataNullOrStringsLoad) {
+  json h = valid_parts().header;
+  h["__metadata__"] = nullptr;  // the reference reads null as "no metadata"
+  auto with_null = load_with_header(h, valid_parts().data);
+  EXPECT_TRUE(with_null.ok()) << with_null.error().message;
+  h["__metadata__"] = {{"format", "pt"}, {"note", "\u00e9t\u00e9"}};
+  auto with_strings = load_with_header(h, valid_parts().data);
+  EXPECT_TRUE(with_strings.ok()) << with_strings.error().message;
+}
+
+TEST(ModelLoadingErrors, ByteOrderMarkBeforeTheHeader) {
+  expect_error(load_with_header_text("\xEF\xBB\xBF" + valid_parts().header.dump()), ErrorCode::kInvalidModel,
+               {"model.safetensors", "byte-order mark"});
+}
+
+TEST(ModelLoadingErrors, NulPaddingInTheHeader) {
+  expect_error(load_with_header_text(valid_parts().header.dump() + std::string(5, '\0')), ErrorCode::kInvalidModel,
+               {"model.safetensors", "NUL"});
+  // Everything after a NUL used to be ignored: a second header hidden there must not matter.
+  expect_error(load_with_header_text(valid_parts().header.dump() + std::string(1, '\0') + "{\"x\": 1}"),
+               ErrorCode::kInvalidModel, {"NUL"});
+}
+
+TEST(ModelLoadingErrors, WhitespacePaddingLoads) {
+  // Writers pad with spaces to align the data; JSON's other whitespace, after or before the
+  // object, is accepted too, as by the reference's JSON parser.
+  for (const char* padding : {"       ", " \n", "\t\r\n "}) {
+    auto after = load_with_header_text(valid_parts().header.dump() + padding);
+    EXPECT_TRUE(after.ok()) << after.error().message;
+    auto before = load_with_header_text(padding + valid_parts().header.dump());
+    EXPECT_TRUE(before.ok()) << before.error().message;
+  }
+}
+
+TEST(ModelLoadingErrors, HeaderThatIsNotUtf8) {
+  json h = valid_parts().header;
+  h["__metadata__"] = {{"format", "PLACEHOLDER"}};
+  std::string text = h.dump();
+  text.replace(text.find("PLACEHOLDER"), 11, "\xC3\x28");
+  expect_error(load_with_header_text(text), ErrorCode::kInvalidModel, {"model.safetensors", "UTF-8"});
+}
+
+TEST(ModelLoadingErrors, HeaderClaiming4GBIsRefusedBeforeAllocation) {
+  // The source claims 5 GB, so only the header limit stands between the claim and a 4 GB
+  // allocation; the header is allocated just before it is read, so a read of more than the
+  // 8-byte length field would mean the claim was believed.
+  auto source = std::make_shared<ClaimedSizeSource>(5ull << 30, 4ull << 30);
+  ModelFiles files;
+  files.config_json = valid_parts().config;
+  files.config_name = "config.json";
+  files.weights = source;
+  files.vocab_json = valid_parts().vocab;
+  files.merges = valid_parts().merges;
+  expect_error(HookedTransformer::load(files, LoadOptions{}), ErrorCode::kInvalidModel,
+               {"model.safetensors", "4294967296-byte header", "100,000,000"});
+  EXPECT_EQ(source->largest_read(), 8u);
+}
+
+TEST(ModelLoadingErrors, OverflowingShapeProducts) {
+  json h = valid_parts().header;
+  h["ln_f.bias"]["shape"] = json::array({1ull << 32, 1ull << 32, 1ull << 32});
+  expect_error(load_with_header(h, valid_parts().data), ErrorCode::kInvalidModel, {"ln_f.bias", "overflows"});
+  // Multiplied in order like the reference: a zero after an overflow does not rescue it.
+  h["ln_f.bias"]["shape"] = json::array({1ull << 40, 1ull << 40, 0});
+  expect_error(load_with_header(h, valid_parts().data), ErrorCode::kInvalidModel, {"ln_f.bias", "overflows"});
+  // The element count fits, its byte size does not.
+  h["ln_f.bias"]["shape"] = json::array({1ull << 62});
+  expect_error(load_with_header(h, valid_parts().data), ErrorCode::kInvalidModel, {"ln_f.bias", "byte size overflows"});
+  h["ln_f.bias"]["shape"] = json::array({std::numeric_limits<uint64_t>::max()});
+  expect_error(load_with_header(h, valid_parts().data), ErrorCode::kInvalidModel, {"ln_f.bias", "overflows"});
+}
+
+TEST(ModelLoadingErrors, OverlapHiddenBehindAnEmptyTensor) {
+  json h = valid_parts().header;
+  const std::string first = first_tensor_by_offset(h);
+  h["empty"] = {{"dtype", "F32"}, {"shape", json::array({0})}, {"data_offsets", json::array({0, 0})}};
+  h["again"] = h[first];  // the same bytes claimed twice
+  expect_error(load_with_header(h, valid_parts().data), ErrorCode::kInvalidModel, {"overlap"});
+}
+
+TEST(ModelLoadingErrors, LongValuesAreQuotedAsShortExcerpts) {
+  const std::string huge(50u << 20, 'x');
+  expect_error(load_bytes(with_config([&](json& c) { c["model_type"] = huge; }), {}), ErrorCode::kInvalidModel,
+               {"config.json", "model_type", "xxxx\u2026"});
+  expect_error(load_bytes(with_config([&](json& c) { c["activation_function"] = "relu\n" + huge; }), {}),
+               ErrorCode::kInvalidModel, {"activation_function", "relu\\x0Axxx"});
+  const std::string long_name(1u << 20, 'n');
+  json h = valid_parts().header;
+  rename_tensor(h, "ln_f.bias", long_name);
+  h[long_name]["dtype"] = long_name;
+  expect_error(load_with_header(h, valid_parts().data), ErrorCode::kInvalidModel, {"model.safetensors", "unknown dtype"});
 }
 
 TEST(ModelLoadingErrors, ConfigNotJson) {
@@ -238,8 +413,9 @@ TEST(ModelLoadingErrors, ConfigOfAnotherArchitecture) {
 }
 
 TEST(ModelLoadingErrors, VocabularySmallerThanTokenizer) {
-  expect_error(load_bytes(with_config([](json& c) { c["vocab_size"] = 1000; }), {}), ErrorCode::kInvalidModel,
-               {"vocab_size = 1000"});
+  expect_error(load_bytes(with_config([](json& c) { c["vocab_size"] = 1000; }),
+                          assemble(valid_parts().header.dump(), valid_parts().data)),
+               ErrorCode::kInvalidModel, {"vocab_size = 1000"});
 }
 
 TEST(ModelLoadingErrors, MalformedTokenizerFiles) {

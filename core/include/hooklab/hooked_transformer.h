@@ -40,6 +40,9 @@ struct ModelFiles {
   std::string vocab_json;
   std::string merges;
   std::string vocab_name = "vocab.json";
+  // A tokenizer already built from those files (several models share GPT-2's): when set,
+  // vocab_json and merges are not read again.
+  std::shared_ptr<const Tokenizer> tokenizer;
 };
 
 // Reads config.json and model.safetensors from a directory; the tokenizer files come from
@@ -128,7 +131,7 @@ class HookedTransformer {
   HookedTransformer() = default;
   ModelConfig cfg_;
   ProcessingOptions processing_;
-  std::optional<Tokenizer> tokenizer_;
+  std::shared_ptr<const Tokenizer> tokenizer_;
   ModelWeights weights_;
   std::unique_ptr<Backend> backend_;
 };

@@ -1,9 +1,14 @@
 // Reading (and writing) the safetensors format: an 8-byte little-endian header length N,
 // N bytes of JSON {name: {dtype, shape, data_offsets}} and then the raw tensor data.
 //
-// open() validates everything a corrupt or hostile file could get wrong before any tensor is
-// read: header length against the file size, the JSON, every dtype, shape and offset pair,
-// byte size = numel x dtype size, offsets inside the data and no two tensors overlapping.
+// open() accepts exactly the files the reference implementation (huggingface/safetensors)
+// accepts, and checks everything a corrupt or hostile file could get wrong before any tensor
+// is read: the header length (at most 100,000,000 bytes, within the file) before the header is
+// allocated; the header is a UTF-8 JSON object (no byte-order mark, no NUL padding);
+// "__metadata__" maps strings to strings; every dtype, shape and offset pair, with byte size =
+// numel x dtype size in overflow-checked arithmetic; and the tensors tile the data section
+// exactly (no gap, no overlap, no bytes after the last tensor). Names and values from the file
+// are quoted in errors as short excerpts (quote_excerpt).
 #pragma once
 
 #include <cstdint>

@@ -8,6 +8,7 @@
 
 #include <cassert>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <variant>
 
@@ -71,6 +72,12 @@ class [[nodiscard]] Result {
 };
 
 inline Error make_error(ErrorCode code, std::string message) { return Error{code, std::move(message)}; }
+
+// A value taken from untrusted input, fit for a one-line error message: in double quotes, at
+// most `max_bytes` of it (cut at a character boundary, the cut marked by "…"), with quotes,
+// backslashes, control characters and ill-formed UTF-8 escaped. A 50 MB string or a newline in
+// a file then cannot flood or split the message.
+std::string quote_excerpt(std::string_view text, size_t max_bytes = 60);
 
 }  // namespace hooklab
 

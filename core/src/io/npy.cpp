@@ -1,5 +1,7 @@
 #include "hooklab/npy.h"
 
+#include <algorithm>
+#include <charconv>
 #include <cstdio>
 #include <cstring>
 
@@ -10,6 +12,33 @@ namespace {
 
 Error npy_error(const std::string& name, const std::string& what) {
   return make_error(ErrorCode::kInvalidInput, name + ": " + what);
+}
+
+// The dims of a shape tuple such as "1, 3, 8" or "5," (Python's one-element tuple). Every dim
+// is a non-negative decimal integer and the element count stays within int64.
+Result<Shape> parse_dims(std::string_view dims, const std::string& name) {
+  Shape shape;
+  uint64_t numel = 1;
+  size_t pos = 0;
+  while (pos < dims.size()) {
+    const size_t comma = std::min(dims.find(',', pos), dims.size());
+    std::string_view item = dims.substr(pos, comma - pos);
+    while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
+    while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
+    pos = comma + 1;
+    if (item.empty() && comma == dims.size()) break;  // after a trailing comma
+    int64_t dim = -1;
+    const auto [end, ec] = std::from_chars(item.data(), item.data() + item.size(), dim);
+    if (item.empty() || ec != std::errc() || end != item.data() + item.size() || dim < 0) {
+      return npy_error(name, "malformed shape in .npy header: " + quote_excerpt(dims));
+    }
+    if (dim != 0 && numel > static_cast<uint64_t>(INT64_MAX) / static_cast<uint64_t>(dim)) {
+      return npy_error(name, "shape in .npy header has too many elements: " + quote_excerpt(dims));
+    }
+    numel *= static_cast<uint64_t>(dim);
+    shape.push_back(dim);
+  }
+  return shape;
 }
 
 // Parses the Python-dict header, e.g. {'descr': '<f4', 'fortran_order': False, 'shape': (1, 3, 8), }
@@ -24,25 +53,19 @@ Result<std::pair<std::string, Shape>> parse_header(const std::string& header, co
   if (descr_at == std::string::npos || fortran_at == std::string::npos || shape_at == std::string::npos) {
     return npy_error(name, "malformed .npy header");
   }
-  const auto q1 = header.find('\'', descr_at), q2 = header.find('\'', q1 + 1);
-  if (q1 == std::string::npos || q2 == std::string::npos) return npy_error(name, "malformed dtype in .npy header");
+  const auto q1 = header.find('\'', descr_at);
+  const auto q2 = q1 == std::string::npos ? q1 : header.find('\'', q1 + 1);
+  if (q2 == std::string::npos) return npy_error(name, "malformed dtype in .npy header");
   const std::string descr = header.substr(q1 + 1, q2 - q1 - 1);
-  if (header.compare(header.find_first_not_of(' ', fortran_at), 5, "False") != 0) {
+  const auto fortran_value = header.find_first_not_of(' ', fortran_at);
+  if (fortran_value == std::string::npos || header.compare(fortran_value, 5, "False") != 0) {
     return npy_error(name, "Fortran-order arrays are not supported");
   }
-  const auto open = header.find('(', shape_at), close = header.find(')', shape_at);
-  if (open == std::string::npos || close == std::string::npos) return npy_error(name, "malformed shape in .npy header");
-  Shape shape;
-  std::string dims = header.substr(open + 1, close - open - 1);
-  size_t pos = 0;
-  while (pos < dims.size()) {
-    const size_t comma = dims.find(',', pos);
-    const std::string item = dims.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
-    if (item.find_first_not_of(' ') != std::string::npos) shape.push_back(std::stoll(item));
-    if (comma == std::string::npos) break;
-    pos = comma + 1;
-  }
-  return std::make_pair(descr, shape);
+  const auto open = header.find('(', shape_at);
+  const auto close = open == std::string::npos ? open : header.find(')', open);
+  if (close == std::string::npos) return npy_error(name, "malformed shape in .npy header");
+  HOOKLAB_ASSIGN_OR_RETURN(Shape shape, parse_dims(std::string_view(header).substr(open + 1, close - open - 1), name));
+  return std::make_pair(descr, std::move(shape));
 }
 
 }  // namespace
@@ -97,9 +120,11 @@ Result<NpyArray> decode_npy(const std::vector<uint8_t>& bytes, const std::string
   array.shape = parsed.second;
   const size_t n = static_cast<size_t>(shape_numel(array.shape));
   const size_t elem = parsed.first == "<f4" ? 4 : parsed.first == "<f8" ? 8 : 0;
-  if (elem == 0) return npy_error(name, "dtype " + parsed.first + " is not supported (need <f4 or <f8)");
+  if (elem == 0) return npy_error(name, "dtype " + quote_excerpt(parsed.first) + " is not supported (need <f4 or <f8)");
   const uint8_t* data = bytes.data() + header_start + header_len;
-  if (bytes.size() - header_start - header_len != n * elem) return npy_error(name, "data size does not match the shape");
+  // Compared by division: n * elem could overflow for a hostile shape.
+  const size_t data_bytes = bytes.size() - header_start - header_len;
+  if (data_bytes % elem != 0 || data_bytes / elem != n) return npy_error(name, "data size does not match the shape");
   array.values.resize(n);
   for (size_t i = 0; i < n; ++i) {
     if (elem == 4) {

@@ -5,14 +5,16 @@
 #include <cstring>
 #include <nlohmann/json.hpp>
 
+#include "tokenizer/utf8.h"
+
 namespace hooklab {
 namespace {
 
 using nlohmann::json;
 
-// The reference implementation refuses headers over 100 MB; GPT-2's is about 15 KB.
-constexpr uint64_t kMaxHeaderBytes = 100ull << 20;
-constexpr size_t kMaxRank = 8;
+// The reference implementation (huggingface/safetensors) refuses headers over 100,000,000
+// bytes; GPT-2's is about 15 KB.
+constexpr uint64_t kMaxHeaderBytes = 100'000'000;
 
 struct DTypeEntry {
   DType dtype;
@@ -33,17 +35,93 @@ Error file_error(const std::string& file, const std::string& what) {
 }
 
 Error tensor_error(const std::string& file, const std::string& tensor, const std::string& what) {
-  return make_error(ErrorCode::kInvalidModel, file + ": tensor '" + tensor + "' " + what);
+  return make_error(ErrorCode::kInvalidModel, file + ": tensor " + quote_excerpt(tensor) + " " + what);
 }
 
+// Products stay within int64 so Shape (int64 dims) and shape_numel() cannot overflow later.
 bool checked_mul(uint64_t a, uint64_t b, uint64_t* out) {
-  if (a != 0 && b > UINT64_MAX / a) return false;
+  constexpr uint64_t kLimit = static_cast<uint64_t>(INT64_MAX);
+  if (a > kLimit || b > kLimit || (a != 0 && b > kLimit / a)) return false;
   *out = a * b;
   return true;
 }
 
-Result<TensorInfo> parse_entry(const std::string& file, const std::string& name, const json& entry,
-                               uint64_t data_start, uint64_t data_size) {
+bool is_non_negative_integer(const json& value) {
+  return value.is_number_unsigned() || (value.is_number_integer() && value.get<int64_t>() >= 0);
+}
+
+// Checks and reads the header bytes. Every size is checked before the header is allocated,
+// and the bytes must be what the reference's JSON parser (serde_json) takes: valid UTF-8 with
+// no byte-order mark (nlohmann would skip one) and no NUL byte (nlohmann would take it as the
+// end of the input and silently ignore everything after it). JSON whitespace around the
+// object is accepted, as there: the reference's "must start with '{'" check is still disabled.
+Result<std::string> read_header_text(const ByteSource& source) {
+  const std::string& file = source.name();
+  const uint64_t file_size = source.size();
+  if (file_size < 8) {
+    return file_error(file, "is " + std::to_string(file_size) + " bytes, too small to be a safetensors file");
+  }
+  uint8_t len_bytes[8];
+  HOOKLAB_RETURN_IF_ERROR(source.read(0, len_bytes, 8));
+  uint64_t header_len = 0;
+  for (int i = 7; i >= 0; --i) header_len = (header_len << 8) | len_bytes[i];
+  if (header_len > kMaxHeaderBytes) {
+    return file_error(file, "declares a " + std::to_string(header_len) +
+                                "-byte header, larger than the 100,000,000-byte limit (not a safetensors file?)");
+  }
+  if (header_len > file_size - 8) {
+    return file_error(file, "declares a " + std::to_string(header_len) + "-byte header but the file has only " +
+                                std::to_string(file_size - 8) + " bytes after the length field (truncated or not a safetensors file)");
+  }
+  std::string header(static_cast<size_t>(header_len), '\0');
+  HOOKLAB_RETURN_IF_ERROR(source.read(8, header.data(), header.size()));
+  if (header.rfind("\xEF\xBB\xBF", 0) == 0) {
+    return file_error(file, "has a UTF-8 byte-order mark before its header (a header is plain JSON)");
+  }
+  if (const size_t nul = header.find('\0'); nul != std::string::npos) {
+    return file_error(file, "has a NUL byte at byte " + std::to_string(nul) +
+                                " of its header; only spaces may pad a header");
+  }
+  for (size_t pos = 0; pos < header.size();) {
+    const bpe::Utf8Char c = bpe::decode_utf8_char(std::string_view(header).substr(pos));
+    if (!c.valid) return file_error(file, "has a header that is not valid UTF-8 (at byte " + std::to_string(pos) + ")");
+    pos += c.length;
+  }
+  return header;
+}
+
+// "__metadata__" is either null or an object of string values, as in the reference.
+Status check_metadata(const std::string& file, const json& metadata) {
+  if (metadata.is_null()) return {};
+  if (!metadata.is_object()) return file_error(file, "has a \"__metadata__\" entry that is not an object");
+  for (auto it = metadata.begin(); it != metadata.end(); ++it) {
+    if (!it.value().is_string()) {
+      return file_error(file, "has a \"__metadata__\" value for " + quote_excerpt(it.key()) +
+                                  " that is not a string (the format allows only strings)");
+    }
+  }
+  return {};
+}
+
+Result<uint64_t> parse_shape(const std::string& file, const std::string& name, const json& shape, TensorInfo* info) {
+  if (!shape.is_array()) return tensor_error(file, name, "has a shape that is not a list");
+  uint64_t numel = 1;
+  for (const json& dim : shape) {
+    if (!is_non_negative_integer(dim)) {
+      return tensor_error(file, name, "has a shape entry that is not a non-negative integer");
+    }
+    const uint64_t d = dim.get<uint64_t>();
+    // Multiplied in order, as the reference does, so an overflow before a zero is refused too.
+    if (!checked_mul(numel, d, &numel)) {
+      return tensor_error(file, name, "has a shape whose element count overflows (dimension " + std::to_string(d) + ")");
+    }
+    info->shape.push_back(static_cast<int64_t>(d));
+  }
+  return numel;
+}
+
+// One tensor's entry; offsets stay relative to the data section until the layout is checked.
+Result<TensorInfo> parse_entry(const std::string& file, const std::string& name, const json& entry) {
   if (!entry.is_object()) return tensor_error(file, name, "has a header entry that is not an object");
   auto dtype_it = entry.find("dtype");
   auto shape_it = entry.find("shape");
@@ -52,54 +130,74 @@ Result<TensorInfo> parse_entry(const std::string& file, const std::string& name,
     return tensor_error(file, name, "is missing \"dtype\", \"shape\" or \"data_offsets\"");
   }
   if (!dtype_it->is_string()) return tensor_error(file, name, "has a non-string dtype");
-  const std::string dtype_str = dtype_it->get<std::string>();
+  const std::string& dtype_str = dtype_it->get_ref<const std::string&>();
   const DTypeEntry* dtype = nullptr;
   for (const auto& d : kDTypes) {
     if (dtype_str == d.name) dtype = &d;
   }
-  if (dtype == nullptr) return tensor_error(file, name, "has unknown dtype \"" + dtype_str + "\"");
+  if (dtype == nullptr) return tensor_error(file, name, "has unknown dtype " + quote_excerpt(dtype_str));
 
-  if (!shape_it->is_array() || shape_it->size() > kMaxRank) {
-    return tensor_error(file, name, "has a shape that is not a list of at most 8 dimensions");
-  }
   TensorInfo info;
   info.name = name;
   info.dtype = dtype->dtype;
-  uint64_t numel = 1;
-  for (const json& dim : *shape_it) {
-    if (!dim.is_number_unsigned() && !(dim.is_number_integer() && dim.get<int64_t>() >= 0)) {
-      return tensor_error(file, name, "has a shape entry that is not a non-negative integer: " + shape_it->dump());
-    }
-    const uint64_t d = dim.get<uint64_t>();
-    if (d > (1ull << 40) || !checked_mul(numel, d, &numel)) {
-      return tensor_error(file, name, "has an impossibly large shape " + shape_it->dump());
-    }
-    info.shape.push_back(static_cast<int64_t>(d));
-  }
-  if (!offsets_it->is_array() || offsets_it->size() != 2) {
-    return tensor_error(file, name, "has \"data_offsets\" that is not a [begin, end] pair");
-  }
-  for (const json& o : *offsets_it) {
-    if (!o.is_number_unsigned() && !(o.is_number_integer() && o.get<int64_t>() >= 0)) {
-      return tensor_error(file, name, "has negative or non-integer data_offsets " + offsets_it->dump());
-    }
+  HOOKLAB_ASSIGN_OR_RETURN(const uint64_t numel, parse_shape(file, name, *shape_it, &info));
+  if (!offsets_it->is_array() || offsets_it->size() != 2 || !is_non_negative_integer((*offsets_it)[0]) ||
+      !is_non_negative_integer((*offsets_it)[1])) {
+    return tensor_error(file, name, "has \"data_offsets\" that are not a [begin, end] pair of non-negative integers");
   }
   const uint64_t begin = (*offsets_it)[0].get<uint64_t>();
   const uint64_t end = (*offsets_it)[1].get<uint64_t>();
-  if (begin > end) return tensor_error(file, name, "has data_offsets with begin > end " + offsets_it->dump());
-  if (end > data_size) {
-    return tensor_error(file, name, "ends at byte " + std::to_string(end) + " of the data section, which has only " +
-                                        std::to_string(data_size) + " bytes (truncated file?)");
+  if (begin > end) {
+    return tensor_error(file, name, "has data_offsets with begin > end [" + std::to_string(begin) + ", " +
+                                        std::to_string(end) + "]");
   }
   uint64_t bytes = 0;
-  if (!checked_mul(numel, dtype->size, &bytes) || bytes != end - begin) {
+  if (!checked_mul(numel, dtype->size, &bytes)) {
+    return tensor_error(file, name, "has a shape whose byte size overflows");
+  }
+  if (bytes != end - begin) {
     return tensor_error(file, name, "has " + std::to_string(end - begin) + " bytes of data but shape " +
                                         shape_to_string(info.shape) + " of " + dtype->name + " needs " +
-                                        std::to_string(numel * dtype->size));
+                                        std::to_string(bytes));
   }
-  info.data_begin = data_start + begin;
-  info.data_end = data_start + end;
+  info.data_begin = begin;
+  info.data_end = end;
   return info;
+}
+
+// The tensors, sorted by offsets, must tile the data section exactly: the first starts at 0,
+// each starts where the one before ends, the last ends at the end of the file. Bytes no tensor
+// claims could otherwise hold anything, and two parsers could disagree about the file.
+Status check_layout(const std::string& file, const std::vector<TensorInfo>& tensors, uint64_t data_size) {
+  std::vector<const TensorInfo*> by_offset;
+  by_offset.reserve(tensors.size());
+  for (const auto& t : tensors) by_offset.push_back(&t);
+  std::sort(by_offset.begin(), by_offset.end(), [](const TensorInfo* a, const TensorInfo* b) {
+    return a->data_begin != b->data_begin ? a->data_begin < b->data_begin : a->data_end < b->data_end;
+  });
+  uint64_t covered = 0;
+  const TensorInfo* previous = nullptr;
+  for (const TensorInfo* cur : by_offset) {
+    if (cur->data_begin < covered) {
+      return file_error(file, "tensors " + quote_excerpt(previous->name) + " and " + quote_excerpt(cur->name) +
+                                  " overlap in the data section");
+    }
+    if (cur->data_begin > covered) {
+      return file_error(file, "has " + std::to_string(cur->data_begin - covered) + " bytes no tensor claims before tensor " +
+                                  quote_excerpt(cur->name) + " (a gap in the data section)");
+    }
+    covered = cur->data_end;
+    previous = cur;
+  }
+  if (covered > data_size) {
+    return file_error(file, "has tensors ending at byte " + std::to_string(covered) + " of the data section, which has only " +
+                                std::to_string(data_size) + " bytes (truncated file?)");
+  }
+  if (covered < data_size) {
+    return file_error(file, "has " + std::to_string(data_size - covered) +
+                                " bytes after its last tensor (the data section must end with the last tensor)");
+  }
+  return {};
 }
 
 void convert_to_f32(DType dtype, const uint8_t* src, int64_t count, float* dst) {
@@ -151,54 +249,27 @@ size_t dtype_size(DType dtype) {
 
 Result<SafetensorsFile> SafetensorsFile::open(std::shared_ptr<const ByteSource> source) {
   const std::string& file = source->name();
-  const uint64_t file_size = source->size();
-  if (file_size < 8) {
-    return file_error(file, "is " + std::to_string(file_size) + " bytes, too small to be a safetensors file");
-  }
-  uint8_t len_bytes[8];
-  HOOKLAB_RETURN_IF_ERROR(source->read(0, len_bytes, 8));
-  uint64_t header_len = 0;
-  for (int i = 7; i >= 0; --i) header_len = (header_len << 8) | len_bytes[i];
-  if (header_len > file_size - 8) {
-    return file_error(file, "declares a " + std::to_string(header_len) + "-byte header but the file has only " +
-                                std::to_string(file_size - 8) + " bytes after the length field (truncated or not a safetensors file)");
-  }
-  if (header_len > kMaxHeaderBytes) {
-    return file_error(file, "declares a " + std::to_string(header_len) + "-byte header, larger than the 100 MB limit");
-  }
-  std::string header(static_cast<size_t>(header_len), '\0');
-  HOOKLAB_RETURN_IF_ERROR(source->read(8, header.data(), header.size()));
+  HOOKLAB_ASSIGN_OR_RETURN(const std::string header, read_header_text(*source));
   const json j = json::parse(header.begin(), header.end(), nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded()) return file_error(file, "has a header that is not valid JSON (not a safetensors file?)");
   if (!j.is_object()) return file_error(file, "has a header that is not a JSON object");
 
-  const uint64_t data_start = 8 + header_len;
-  const uint64_t data_size = file_size - data_start;
   SafetensorsFile result;
-  result.source_ = std::move(source);
   for (auto it = j.begin(); it != j.end(); ++it) {
     if (it.key() == "__metadata__") {
-      if (!it.value().is_object()) return file_error(file, "has a \"__metadata__\" entry that is not an object");
+      HOOKLAB_RETURN_IF_ERROR(check_metadata(file, it.value()));
       continue;
     }
-    HOOKLAB_ASSIGN_OR_RETURN(TensorInfo info, parse_entry(file, it.key(), it.value(), data_start, data_size));
+    HOOKLAB_ASSIGN_OR_RETURN(TensorInfo info, parse_entry(file, it.key(), it.value()));
     result.tensors_.push_back(std::move(info));
   }
-
-  std::vector<const TensorInfo*> by_offset;
-  for (const auto& t : result.tensors_) by_offset.push_back(&t);
-  std::sort(by_offset.begin(), by_offset.end(), [](const TensorInfo* a, const TensorInfo* b) {
-    return a->data_begin != b->data_begin ? a->data_begin < b->data_begin : a->data_end < b->data_end;
-  });
-  // Compare each tensor with the furthest-reaching one before it, so an empty tensor in
-  // between cannot hide an overlap.
-  const TensorInfo* reach = nullptr;
-  for (const TensorInfo* cur : by_offset) {
-    if (reach != nullptr && cur->data_begin < reach->data_end && cur->data_begin != cur->data_end) {
-      return file_error(file, "tensors '" + reach->name + "' and '" + cur->name + "' overlap in the data section");
-    }
-    if (reach == nullptr || cur->data_end > reach->data_end) reach = cur;
+  const uint64_t data_start = 8 + header.size();
+  HOOKLAB_RETURN_IF_ERROR(check_layout(file, result.tensors_, source->size() - data_start));
+  for (auto& t : result.tensors_) {
+    t.data_begin += data_start;
+    t.data_end += data_start;
   }
+  result.source_ = std::move(source);
   return result;
 }
 

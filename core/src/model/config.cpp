@@ -64,8 +64,11 @@ Result<ModelConfig> parse_hf_gpt2_config(std::string_view json_text, std::string
   if (!j.is_object()) return config_error(file_name, "expected a JSON object");
 
   if (auto it = j.find("model_type"); it != j.end() && !it->is_null()) {
-    if (!it->is_string() || it->get<std::string>() != "gpt2") {
-      return config_error(file_name, "model_type is " + it->dump() + "; hooklab runs GPT-2 models (model_type \"gpt2\")");
+    if (!it->is_string()) return config_error(file_name, "model_type must be a string (\"gpt2\")");
+    const std::string& model_type = it->get_ref<const std::string&>();
+    if (model_type != "gpt2") {
+      return config_error(file_name, "model_type is " + quote_excerpt(model_type) +
+                                         "; hooklab runs GPT-2 models (model_type \"gpt2\")");
     }
   }
 
@@ -84,16 +87,18 @@ Result<ModelConfig> parse_hf_gpt2_config(std::string_view json_text, std::string
 
   if (auto it = j.find("layer_norm_epsilon"); it != j.end() && !it->is_null()) {
     if (!it->is_number()) return config_error(file_name, "\"layer_norm_epsilon\" must be a number");
-    const double eps = it->get<double>();
-    if (!(eps > 0.0 && eps < 1.0)) return config_error(file_name, "\"layer_norm_epsilon\" must be in (0, 1)");
-    cfg.eps = static_cast<float>(eps);
+    // Checked after the conversion to f32: 1e-60 would become 0 and 0.99999999 would become 1.
+    const double value = it->get<double>();
+    const float eps = value > 0.0 && value < 1.0 ? static_cast<float>(value) : 0.0f;
+    if (!(eps > 0.0f && eps < 1.0f)) return config_error(file_name, "\"layer_norm_epsilon\" must be in (0, 1) as an f32");
+    cfg.eps = eps;
   }
   if (auto it = j.find("activation_function"); it != j.end() && !it->is_null()) {
     if (!it->is_string()) return config_error(file_name, "\"activation_function\" must be a string");
-    const std::string act = it->get<std::string>();
+    const std::string& act = it->get_ref<const std::string&>();
     // gelu_pytorch_tanh is the same tanh approximation under another name.
     if (act != "gelu_new" && act != "gelu_pytorch_tanh") {
-      return config_error(file_name, "activation_function \"" + act + "\" is not supported (GPT-2 uses \"gelu_new\")");
+      return config_error(file_name, "activation_function " + quote_excerpt(act) + " is not supported (GPT-2 uses \"gelu_new\")");
     }
   }
   auto flag = [&](const char* key, bool fallback) -> Result<bool> {

@@ -64,14 +64,21 @@ Result<std::unique_ptr<HookedTransformer>> HookedTransformer::load(const ModelFi
   std::unique_ptr<HookedTransformer> model(new HookedTransformer());
   HOOKLAB_ASSIGN_OR_RETURN(model->cfg_, parse_hf_gpt2_config(files.config_json, files.config_name));
   model->cfg_.model_name = options.model_name;
-  HOOKLAB_ASSIGN_OR_RETURN(Tokenizer tokenizer, Tokenizer::from_gpt2_files(files.vocab_json, files.merges, files.vocab_name));
+  // The weights' header is checked before the tokenizer is built: refusing a malformed file
+  // then costs microseconds, not the tokenizer's build.
+  HOOKLAB_ASSIGN_OR_RETURN(SafetensorsFile file, SafetensorsFile::open(files.weights));
+  if (files.tokenizer != nullptr) {
+    model->tokenizer_ = files.tokenizer;
+  } else {
+    HOOKLAB_ASSIGN_OR_RETURN(Tokenizer tokenizer, Tokenizer::from_gpt2_files(files.vocab_json, files.merges, files.vocab_name));
+    model->tokenizer_ = std::make_shared<const Tokenizer>(std::move(tokenizer));
+  }
+  const Tokenizer& tokenizer = *model->tokenizer_;
   if (tokenizer.vocab_size() > model->cfg_.d_vocab) {
     return make_error(ErrorCode::kInvalidModel, files.config_name + ": vocab_size = " + std::to_string(model->cfg_.d_vocab) +
                                                     " is smaller than the GPT-2 tokenizer's " +
                                                     std::to_string(tokenizer.vocab_size()) + " tokens");
   }
-  model->tokenizer_.emplace(std::move(tokenizer));
-  HOOKLAB_ASSIGN_OR_RETURN(SafetensorsFile file, SafetensorsFile::open(files.weights));
   model->processing_ = options.processing;
   HOOKLAB_ASSIGN_OR_RETURN(model->weights_, load_gpt2_weights(file, model->cfg_, options.processing, options.progress));
   HOOKLAB_ASSIGN_OR_RETURN(model->backend_, make_backend(options.backend, options.threads));

@@ -11,22 +11,18 @@ namespace {
 
 constexpr std::string_view kEndOfTextText = "<|endoftext|>";
 constexpr int32_t kSingleByteTokens = 256;
-constexpr size_t kMaxQuotedChars = 40;
 
 Error invalid_model(std::string_view source_name, std::string_view what, const std::string& problem) {
   return make_error(ErrorCode::kInvalidModel,
                     std::string(source_name) + ": " + std::string(what) + ": " + problem);
 }
 
-// dump() that cannot throw (and so cannot abort a -fno-exceptions build) on invalid UTF-8.
-std::string dump_json(const nlohmann::json& value) {
-  return value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-}
-
-// A file's token string for an error message: bounded, and JSON-escaped so controls show.
-std::string quote_token(std::string_view text) {
-  if (text.size() > kMaxQuotedChars) text = text.substr(0, kMaxQuotedChars);
-  return dump_json(nlohmann::json(std::string(text)));
+// An id that is not an integer, for an error message: strings as short excerpts, numbers as
+// written, anything else by its kind (a list or object could be megabytes).
+std::string id_excerpt(const nlohmann::json& value) {
+  if (value.is_string()) return quote_excerpt(value.get_ref<const std::string&>());
+  if (value.is_number()) return value.dump();
+  return std::string("(a JSON ") + value.type_name() + ")";
 }
 
 std::string byte_hex(unsigned byte) {
@@ -51,12 +47,12 @@ Result<std::vector<std::string>> parse_gpt2_encoder_json(std::string_view json_t
   std::vector<bool> id_seen(token_count, false);
   for (const auto& [text, id_value] : json.items()) {
     if (!id_value.is_number_integer()) {
-      return invalid_model(source_name, kWhat, "token " + quote_token(text) + " has a non-integer id " + dump_json(id_value));
+      return invalid_model(source_name, kWhat, "token " + quote_excerpt(text) + " has a non-integer id " + id_excerpt(id_value));
     }
     const int64_t id = id_value.get<int64_t>();
     if (id < 0 || static_cast<uint64_t>(id) >= token_count) {
       return invalid_model(source_name, kWhat,
-                           "token " + quote_token(text) + " has id " + std::to_string(id) + ", but the " +
+                           "token " + quote_excerpt(text) + " has id " + std::to_string(id) + ", but the " +
                                std::to_string(token_count) + " ids must be 0.." + std::to_string(token_count - 1));
     }
     if (id_seen[id]) return invalid_model(source_name, kWhat, "id " + std::to_string(id) + " is used twice");
@@ -64,7 +60,7 @@ Result<std::vector<std::string>> parse_gpt2_encoder_json(std::string_view json_t
     if (text.empty()) return invalid_model(source_name, kWhat, "token " + std::to_string(id) + " is empty");
     if (!gpt2_text_to_bytes(text, tokens[id])) {
       return invalid_model(source_name, kWhat,
-                           "token " + quote_token(text) + " has a character outside GPT-2's byte-level alphabet");
+                           "token " + quote_excerpt(text) + " has a character outside GPT-2's byte-level alphabet");
     }
   }
 
@@ -104,22 +100,22 @@ Status check_gpt2_merges(std::string_view merges_text, const Vocabulary& vocabul
     const size_t space = line.find(' ');
     if (space == std::string_view::npos || space == 0 || space + 1 == line.size() ||
         line.find(' ', space + 1) != std::string_view::npos) {
-      return invalid_model(source_name, kWhat, where + ": expected two tokens separated by one space, got " + quote_token(line));
+      return invalid_model(source_name, kWhat, where + ": expected two tokens separated by one space, got " + quote_excerpt(line));
     }
     first_bytes.clear();
     second_bytes.clear();
     if (!gpt2_text_to_bytes(line.substr(0, space), first_bytes) ||
         !gpt2_text_to_bytes(line.substr(space + 1), second_bytes)) {
-      return invalid_model(source_name, kWhat, where + ": " + quote_token(line) + " has a character outside GPT-2's byte-level alphabet");
+      return invalid_model(source_name, kWhat, where + ": " + quote_excerpt(line) + " has a character outside GPT-2's byte-level alphabet");
     }
     if (vocabulary.find(first_bytes) < 0 || vocabulary.find(second_bytes) < 0) {
-      return invalid_model(source_name, kWhat, where + ": " + quote_token(line) + " joins a string that is not a token");
+      return invalid_model(source_name, kWhat, where + ": " + quote_excerpt(line) + " joins a string that is not a token");
     }
     const int32_t expected_id = kSingleByteTokens + merge_count;
     const int32_t merged_id = vocabulary.find(first_bytes + second_bytes);
     if (merged_id != expected_id) {
       return invalid_model(source_name, kWhat,
-                           where + ": merge " + std::to_string(merge_count) + " " + quote_token(line) + " should make token " +
+                           where + ": merge " + std::to_string(merge_count) + " " + quote_excerpt(line) + " should make token " +
                                std::to_string(expected_id) + " but " +
                                (merged_id < 0 ? std::string("its result is not in the vocabulary")
                                               : "the vocabulary gives it id " + std::to_string(merged_id)) +
