@@ -204,3 +204,108 @@ test("attribution sessions in the wasm module equal the reference's AtP and AtP*
   assert.ok(Math.abs(agreement.pearson - 1) < 1e-12 && agreement.topKOverlap === 1);
   model.delete();
 });
+
+// --- generation: the wasm Generator against the float64 PyTorch reference (tests/fixtures/generation) ---
+
+const generation = JSON.parse(readFileSync(join(root, "tests/fixtures/generation/manifest.json"), "utf8"));
+// As tests/native/generation_test.cpp: float32 logits move a probability by at most ~1e-6 here.
+const GEN_PROB_TOLERANCE = 1e-5;
+
+/** A fixture case's options in the binding's (TypeScript API's) names. */
+function generateOptionsOf(c) {
+  const s = c.sampling;
+  const options = { maxNewTokens: c.max_new_tokens, temperature: s.temperature, topK: s.top_k, topP: s.top_p, freqPenalty: s.freq_penalty, seed: s.seed };
+  if (c.steering) {
+    const st = c.steering;
+    options.steering = [{ hook: st.hook, layer: st.layer, coefficient: st.coefficient, from: st.from, to: st.to, positions: st.positions }];
+  }
+  return options;
+}
+
+/** Steps a generator to the end, one token per step() as the worker does. */
+function drive(generator) {
+  const steps = [];
+  for (;;) {
+    const r = generator.step();
+    assert.ok(!r.error, r.error);
+    if (r.step) steps.push(r.step);
+    if (r.done) return steps;
+  }
+}
+
+test("single-threaded wasm Generator: every fixture case's tokens exactly, probabilities within 1e-5", async () => {
+  const module = await loadHooklabModule("st");
+  const models = new Map();
+  let worst = 0;
+  assert.ok(generation.cases.length >= 7);
+  for (const c of generation.cases) {
+    const key = `${c.model}|${c.processing}`;
+    if (!models.has(key)) models.set(key, load(module, c.model, c.processing));
+    const model = models.get(key);
+    assert.deepEqual(Array.from(model.toTokens(c.prompt, true)), c.prompt_tokens, `${c.id}: prompt tokens`);
+    const generator = model.startGenerate(c.prompt_tokens, generateOptionsOf(c));
+    assert.ok(generator, `${c.id}: ${module.lastError().error}`);
+    const steps = drive(generator);
+    assert.deepEqual(steps.map((s) => s.token), c.tokens, `${c.id}: tokens`);
+    assert.deepEqual(Array.from(generator.tokens()), [...c.prompt_tokens, ...c.tokens]);
+    assert.equal(generator.done(), true);
+    assert.deepEqual(generator.step(), { done: true }, "a finished generator stays finished");
+    generator.delete();
+    for (const [k, ref] of c.steps.entries()) {
+      const mine = steps[k];
+      assert.equal(mine.str, model.tokenText(ref.token));
+      const diffs = [mine.prob - ref.prob, mine.sampleProb - ref.sample_prob];
+      assert.deepEqual(mine.top.map((t) => t.token), ref.top.map((t) => t[0]), `${c.id} step ${k}: top-5`);
+      for (const [j, t] of mine.top.entries()) diffs.push(t.prob - ref.top[j][1], t.sampleProb - ref.top[j][2]);
+      for (const d of diffs) {
+        worst = Math.max(worst, Math.abs(d));
+        assert.ok(Math.abs(d) <= GEN_PROB_TOLERANCE, `${c.id} step ${k}: |prob - reference| ${Math.abs(d)}`);
+      }
+    }
+    if (c.unsteered_tokens) {
+      const plain = model.startGenerate(c.prompt_tokens, { ...generateOptionsOf(c), steering: [] });
+      assert.deepEqual(drive(plain).map((s) => s.token), c.unsteered_tokens, `${c.id}: unsteered tokens`);
+      plain.delete();
+    }
+  }
+  for (const m of models.values()) m.delete();
+  console.log(`  worst |prob - reference|: ${worst.toExponential(2)} (tolerance ${GEN_PROB_TOLERANCE})`);
+});
+
+test("wasm Generator: bad options are clear errors and the model stays usable", async () => {
+  const module = await loadHooklabModule("st");
+  const model = load(module, "models/testdata/tiny-a");
+  const prompt = model.toTokens("The cat sat", true);
+  const nCtx = model.config().n_ctx;
+  const refused = [
+    [{ temperature: -1 }, /temperature must be a number in \[0, 1e\+06\], got -1/],
+    [{ topP: 0 }, /topP must be in \(0, 1\]/],
+    [{ topP: 1.5 }, /topP must be a number in \[0, 1\], got 1.5/],
+    [{ topK: 2.5 }, /topK must be an integer/],
+    [{ maxNewTokens: nCtx }, new RegExp(`maxNewTokens \\(n_ctx ${nCtx} - the prompt's ${prompt.length} tokens\\) must be an integer in \\[0, ${nCtx - prompt.length}\\]`)],
+    [{ temperature: "hot" }, /temperature must be a number/],
+    [{ seed: -1 }, /seed must be an integer in \[0, 2.147\d*e\+09\]/],
+    [{ freqPenalty: NaN }, /freqPenalty must be a number in/],
+    [{ stopAtEos: "yes" }, /stopAtEos must be true or false/],
+    [{ steering: [{ hook: "resid_pre", layer: 9, coefficient: 1, from: "a", to: "b" }] }, /steering layer must be an integer in \[0, 1\]/],
+    [{ steering: [{ hook: "not_a_hook", layer: 0, coefficient: 1, from: "a", to: "b" }] }, /not_a_hook/],
+    [{ steering: [{ hook: "pattern", layer: 0, coefficient: 1, from: "a", to: "b" }] }, /cannot steer blocks\.0\.attn\.hook_pattern/],
+    [{ steering: [{ hook: "resid_pre", layer: 0, coefficient: 1, to: "b" }] }, /steering from .* must be a string/],
+    [{ steering: [{ hook: "resid_pre", layer: 0, coefficient: 1, vector: [1, 2, 3] }] }, /steering vector/],
+    [{ ablateHeads: [{ layer: 0, head: 99 }] }, /ablated head's index must be an integer in \[0, 3\]/],
+    [{ ablateHeads: [{ layer: 0, head: 1, kind: "half" }] }, /kind must be "zero" or "mean"/],
+  ];
+  for (const [options, message] of refused) {
+    assert.equal(model.startGenerate(prompt, options), null, JSON.stringify(options));
+    assert.match(module.lastError().error, message, JSON.stringify(options));
+  }
+  // Every option at once is accepted; the model still runs and generates after all those errors.
+  const g = model.startGenerate(prompt, { maxNewTokens: 3, temperature: 0.9, topK: 20, topP: 0.95, freqPenalty: 0.1, seed: 4, stopAtEos: true,
+    ablateHeads: [{ layer: 1, head: 2, kind: "mean" }], steering: [{ hook: "resid_pre", layer: 1, coefficient: 2, from: " Hate", to: " Love", positions: "all" }],
+    hooks: [{ name: "blocks.0.hook_resid_post", kind: "read", fn: () => undefined }] });
+  assert.ok(g, module.lastError().error);
+  assert.equal(drive(g).length, 3);
+  g.delete();
+  assert.ok(!model.run(prompt, {}).error);
+  model.delete();
+});
