@@ -160,6 +160,12 @@ test("lab Generate panel: tokens stream in, steered vs unsteered columns, a shar
   const again = await generateInLab(other);
   expect(again).toEqual(shown);
   await other.close();
+
+  // A new seed leaves the shown text out of date, and says why.
+  await expect(page.getByTestId("gen-stale")).toHaveText("");
+  await page.getByTestId("gen-seed").fill("4");
+  await page.getByTestId("gen-seed").press("Enter");
+  await expect(page.getByTestId("gen-stale")).toContainText("seed changed");
 });
 
 test("lab Generate panel: Stop keeps what was generated and the model usable; out-of-range link fields are named", async ({ page }) => {

@@ -4,6 +4,7 @@
 
 import type { GenerateOptions, GenerateStep, HookedTransformer } from "../engine";
 import type { Experiment } from "../state/experiment";
+import { generateInputs, type GenerateInputs } from "../state/result-inputs";
 import type { Store } from "./store";
 
 export const GENERATE_COLUMNS = ["unsteered", "steered"] as const;
@@ -19,8 +20,8 @@ export interface GenerateColumn {
 
 export interface GenerateState {
   columns: Record<GenerateColumnName, GenerateColumn>;
-  /** The experiment's generation fields the columns were computed from (stale when they differ). */
-  key?: string;
+  /** What the columns were computed from (stale when the experiment's differ). */
+  inputs?: GenerateInputs;
   /** The clicked token: its step's top-5 is shown. */
   selected?: { column: GenerateColumnName; index: number };
 }
@@ -29,14 +30,6 @@ export interface GenerateState {
 export interface GenerateSlice {
   experiment: Experiment;
   generate: GenerateState;
-}
-
-const GENERATION_FIELDS = ["model", "processing", "prependBos", "genPrompt", "maxNewTokens", "temperature", "genTopK", "topP", "seed",
-  "steerHook", "steerLayer", "steerCoef", "steerFrom", "steerTo"] as const satisfies ReadonlyArray<keyof Experiment>;
-
-/** What a generation depends on: equal keys give equal text (the seed fixes the draws). */
-export function generationKey(e: Experiment): string {
-  return JSON.stringify(GENERATION_FIELDS.map((k) => e[k]));
 }
 
 export function idleGenerateState(): GenerateState {
@@ -77,7 +70,7 @@ export class GenerateController<S extends GenerateSlice> {
     this.abort?.abort();
     const abort = (this.abort = new AbortController());
     const e = this.state.experiment;
-    this.store.set({ generate: { ...idleGenerateState(), key: generationKey(e) } } as Partial<S>);
+    this.store.set({ generate: { ...idleGenerateState(), inputs: generateInputs(e) } } as Partial<S>);
     for (const name of GENERATE_COLUMNS) {
       if (abort.signal.aborted) break;
       await this.runColumn(model, name, e, abort.signal);

@@ -3,13 +3,14 @@
 // with their probability, and clicking a chip shows that step's top-5. Every token string is
 // model output rendered as text (dom.ts never parses HTML).
 import type { LabController } from "../app/lab-controller";
-import { GENERATE_COLUMNS, generationKey, type GenerateColumn, type GenerateColumnName } from "../app/generate-controller";
+import { GENERATE_COLUMNS, type GenerateColumn, type GenerateColumnName } from "../app/generate-controller";
 import type { GeneratedToken } from "../engine";
 import { visibleToken } from "../analysis/token-display";
 import {
   MAX_LAYERS, MAX_ANSWER, MAX_NEW_TOKENS, MAX_SAMPLE_TOP_K, MAX_SEED, MAX_STEER_COEF, MAX_TEMPERATURE, MAX_TEXT, MIN_TOP_P, STEER_HOOKS,
   type Experiment,
 } from "../state/experiment";
+import { changedInputs } from "../state/result-inputs";
 import { el, replaceChildren, section } from "./dom";
 import { markStale, staleBadge } from "./stale";
 
@@ -117,7 +118,7 @@ export function generateView(lab: LabController): HTMLElement {
     const ready = s.model.phase === "ready";
     generate.toggleAttribute("disabled", !ready);
     stop.toggleAttribute("disabled", !lab.generator.running);
-    markStale(columns, badge, g.key !== undefined && g.key !== generationKey(s.experiment) ? ["generation settings"] : [], "press Generate");
+    markStale(columns, badge, g.inputs ? changedInputs(g.inputs, s.experiment) : [], "press Generate");
     replaceChildren(columns, ...GENERATE_COLUMNS.map((name) => columnView(lab, name, g.columns[name])));
     const sel = g.selected;
     const step = sel ? g.columns[sel.column].steps[sel.index] : undefined;
