@@ -5,6 +5,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { loadHooklabModule } from "../../wasm/tools/load-module-node.mjs";
 import { readNpy, compareArrays } from "../tools/npy.mjs";
@@ -270,6 +271,46 @@ test("single-threaded wasm Generator: every fixture case's tokens exactly, proba
   }
   for (const m of models.values()) m.delete();
   console.log(`  worst |prob - reference|: ${worst.toExponential(2)} (tolerance ${GEN_PROB_TOLERANCE})`);
+});
+
+/** `hooklab generate` (the native CLI, build/native) for a fixture case: its JSON. */
+function cliGenerate(c) {
+  const s = c.sampling;
+  const args = ["generate", "--model", join(root, c.model), "--prompt", c.prompt, "--max-new-tokens", String(c.max_new_tokens),
+    "--temperature", String(s.temperature), "--top-k", String(s.top_k), "--top-p", String(s.top_p), "--freq-penalty", String(s.freq_penalty),
+    "--seed", String(s.seed)];
+  if (c.processing === "none") args.push("--no-processing");
+  if (c.steering) {
+    const st = c.steering;
+    args.push("--steer", `${st.hook}:${st.layer}:${st.coefficient}`, "--steer-from", st.from, "--steer-to", st.to, "--steer-positions", st.positions);
+  }
+  const cli = join(process.env.HOOKLAB_NATIVE_BUILD ?? join(root, "build/native"), "hooklab");
+  const r = spawnSync(cli, args, { encoding: "utf8", timeout: 120_000 });
+  assert.equal(r.status, 0, `hooklab ${args.join(" ")} failed (build it: npm run build:native): ${r.stderr ?? r.error}`);
+  return JSON.parse(r.stdout);
+}
+
+test("single-threaded wasm Generator equals the CLI's generate on every fixture case", async () => {
+  const module = await loadHooklabModule("st");
+  let worst = 0;
+  for (const c of generation.cases) {
+    const model = load(module, c.model, c.processing);
+    const generator = model.startGenerate(c.prompt_tokens, generateOptionsOf(c));
+    const steps = drive(generator);
+    generator.delete();
+    model.delete();
+    const cli = cliGenerate(c);
+    assert.deepEqual(cli.prompt_tokens, c.prompt_tokens, `${c.id}: CLI prompt`);
+    assert.deepEqual(steps.map((x) => x.token), cli.tokens, `${c.id}: tokens`);
+    for (const [k, ref] of cli.steps.entries()) {
+      assert.deepEqual(steps[k].top.map((t) => t.token), ref.top.map((t) => t.token), `${c.id} step ${k}: top-5`);
+      for (const d of [steps[k].prob - ref.prob, steps[k].sampleProb - ref.sample_prob]) {
+        worst = Math.max(worst, Math.abs(d));
+        assert.ok(Math.abs(d) <= GEN_PROB_TOLERANCE, `${c.id} step ${k}: |wasm - CLI| ${Math.abs(d)}`);
+      }
+    }
+  }
+  console.log(`  worst |prob wasm - prob CLI|: ${worst.toExponential(2)}`);
 });
 
 test("wasm Generator: bad options are clear errors and the model stays usable", async () => {
