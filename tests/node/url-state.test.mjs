@@ -36,6 +36,13 @@ function assertValid(e) {
   assert.ok(e.model.length <= S.MAX_MODEL_NAME);
   assert.ok(e.sweeps.length <= S.SWEEP_CHOICES.length && new Set(e.sweeps).size === e.sweeps.length);
   assert.ok(e.sweeps.every((s) => S.SWEEP_CHOICES.includes(s)));
+  const within = (v, lo, hi) => typeof v === "number" && Number.isFinite(v) && v >= lo && v <= hi;
+  assert.ok(typeof e.genPrompt === "string" && e.genPrompt.length <= S.MAX_TEXT);
+  for (const k of ["steerFrom", "steerTo"]) assert.ok(typeof e[k] === "string" && e[k].length <= S.MAX_ANSWER, k);
+  assert.ok(inRange(e.maxNewTokens, 1, S.MAX_NEW_TOKENS) && inRange(e.genTopK, 0, S.MAX_SAMPLE_TOP_K));
+  assert.ok(inRange(e.seed, 0, S.MAX_SEED) && inRange(e.steerLayer, 0, S.MAX_LAYERS - 1));
+  assert.ok(within(e.temperature, 0, S.MAX_TEMPERATURE) && within(e.topP, S.MIN_TOP_P, 1));
+  assert.ok(within(e.steerCoef, -S.MAX_STEER_COEF, S.MAX_STEER_COEF) && S.STEER_HOOKS.includes(e.steerHook));
 }
 
 function checkDecodes(hash, search = "") {
@@ -68,6 +75,9 @@ test("any fields, with any values, in either link form decode to a valid experim
   fc.assert(fc.property(json, (o) => checkDecodes(`v=1&z=${S.compress(JSON.stringify(o))}`)), { numRuns: RUNS });
 });
 
+/** A number input's value: any finite double in range (the lab writes -0 as 0). */
+const decimal = (min, max) => fc.double({ min, max, noNaN: true, noDefaultInfinity: true }).map((x) => x + 0);
+
 /** Experiments the lab can hold, bounded as the lab bounds them. */
 function experimentArbitrary() {
   // The lab's bounds count UTF-16 units (as a textarea's maxlength does); "binary" strings count
@@ -84,6 +94,10 @@ function experimentArbitrary() {
     metric: fc.constantFrom(...S.METRICS), normalize: fc.boolean(), sweeps: fc.uniqueArray(fc.constantFrom(...S.SWEEP_CHOICES)),
     method: fc.constantFrom(...S.METHODS), dataset: text(S.DATASET_SHARE_LIMIT), insideAnswer: text(S.MAX_ANSWER),
     insideWrong: text(S.MAX_ANSWER), view: fc.constantFrom(...S.VIEWS),
+    genPrompt: text(S.MAX_TEXT), maxNewTokens: fc.integer({ min: 1, max: S.MAX_NEW_TOKENS }), temperature: decimal(0, S.MAX_TEMPERATURE),
+    genTopK: fc.integer({ min: 0, max: S.MAX_SAMPLE_TOP_K }), topP: decimal(S.MIN_TOP_P, 1), seed: fc.integer({ min: 0, max: S.MAX_SEED }),
+    steerHook: fc.constantFrom(...S.STEER_HOOKS), steerLayer: fc.integer({ min: 0, max: S.MAX_LAYERS - 1 }),
+    steerCoef: decimal(-S.MAX_STEER_COEF, S.MAX_STEER_COEF), steerFrom: text(S.MAX_ANSWER), steerTo: text(S.MAX_ANSWER),
   });
 }
 
@@ -106,6 +120,12 @@ test("out-of-range and oversized fields are refused by name, never clamped", () 
     [`answer=${"a".repeat(S.MAX_ANSWER + 1)}`, `answer is longer than ${S.MAX_ANSWER} characters`, "answer"],
     ["position=-1", "position -1 is out of range", "position"],
     ["topK=1000", "topK 1000 is out of range (1–100)", "topK"],
+    ["temperature=11", "temperature 11 is out of range (0–10)", "temperature"],
+    ["topP=0", "topP 0 is out of range (0.01–1)", "topP"],
+    ["maxNewTokens=257", "maxNewTokens 257 is out of range (1–256)", "maxNewTokens"],
+    ["seed=1.5", "seed \"1.5\" is not a whole number", "seed"],
+    ["steerCoef=NaN", "steerCoef \"NaN\" is not a number", "steerCoef"],
+    ["steerHook=hook_z", "steerHook \"hook_z\" is not one of", "steerHook"],
   ];
   for (const [fields, message, key] of cases) {
     const d = S.decodeLocation(`#v=1&${fields}`);

@@ -5,6 +5,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { loadHooklabModule } from "../../wasm/tools/load-module-node.mjs";
 import { readNpy, compareArrays } from "../tools/npy.mjs";
@@ -202,5 +203,150 @@ test("attribution sessions in the wasm module equal the reference's AtP and AtP*
   assert.match(module.lastError().error, /unknown patching direction 'sideways'/);
   const agreement = module.compareSweeps([1, 2, 3, 4], [2, 4, 6, 8]);
   assert.ok(Math.abs(agreement.pearson - 1) < 1e-12 && agreement.topKOverlap === 1);
+  model.delete();
+});
+
+// --- generation: the wasm Generator against the float64 PyTorch reference (tests/fixtures/generation) ---
+
+const generation = JSON.parse(readFileSync(join(root, "tests/fixtures/generation/manifest.json"), "utf8"));
+// As tests/native/generation_test.cpp: float32 logits move a probability by at most ~1e-6 here.
+const GEN_PROB_TOLERANCE = 1e-5;
+
+/** A fixture case's options in the binding's (TypeScript API's) names. */
+function generateOptionsOf(c) {
+  const s = c.sampling;
+  const options = { maxNewTokens: c.max_new_tokens, temperature: s.temperature, topK: s.top_k, topP: s.top_p, freqPenalty: s.freq_penalty, seed: s.seed };
+  if (c.steering) {
+    const st = c.steering;
+    options.steering = [{ hook: st.hook, layer: st.layer, coefficient: st.coefficient, from: st.from, to: st.to, positions: st.positions }];
+  }
+  return options;
+}
+
+/** Steps a generator to the end, one token per step() as the worker does. */
+function drive(generator) {
+  const steps = [];
+  for (;;) {
+    const r = generator.step();
+    assert.ok(!r.error, r.error);
+    if (r.step) steps.push(r.step);
+    if (r.done) return steps;
+  }
+}
+
+test("single-threaded wasm Generator: every fixture case's tokens exactly, probabilities within 1e-5", async () => {
+  const module = await loadHooklabModule("st");
+  const models = new Map();
+  let worst = 0;
+  assert.ok(generation.cases.length >= 7);
+  for (const c of generation.cases) {
+    const key = `${c.model}|${c.processing}`;
+    if (!models.has(key)) models.set(key, load(module, c.model, c.processing));
+    const model = models.get(key);
+    assert.deepEqual(Array.from(model.toTokens(c.prompt, true)), c.prompt_tokens, `${c.id}: prompt tokens`);
+    const generator = model.startGenerate(c.prompt_tokens, generateOptionsOf(c));
+    assert.ok(generator, `${c.id}: ${module.lastError().error}`);
+    const steps = drive(generator);
+    assert.deepEqual(steps.map((s) => s.token), c.tokens, `${c.id}: tokens`);
+    assert.deepEqual(Array.from(generator.tokens()), [...c.prompt_tokens, ...c.tokens]);
+    assert.equal(generator.done(), true);
+    assert.deepEqual(generator.step(), { done: true }, "a finished generator stays finished");
+    generator.delete();
+    for (const [k, ref] of c.steps.entries()) {
+      const mine = steps[k];
+      assert.equal(mine.str, model.tokenText(ref.token));
+      const diffs = [mine.prob - ref.prob, mine.sampleProb - ref.sample_prob];
+      assert.deepEqual(mine.top.map((t) => t.token), ref.top.map((t) => t[0]), `${c.id} step ${k}: top-5`);
+      for (const [j, t] of mine.top.entries()) diffs.push(t.prob - ref.top[j][1], t.sampleProb - ref.top[j][2]);
+      for (const d of diffs) {
+        worst = Math.max(worst, Math.abs(d));
+        assert.ok(Math.abs(d) <= GEN_PROB_TOLERANCE, `${c.id} step ${k}: |prob - reference| ${Math.abs(d)}`);
+      }
+    }
+    if (c.unsteered_tokens) {
+      const plain = model.startGenerate(c.prompt_tokens, { ...generateOptionsOf(c), steering: [] });
+      assert.deepEqual(drive(plain).map((s) => s.token), c.unsteered_tokens, `${c.id}: unsteered tokens`);
+      plain.delete();
+    }
+  }
+  for (const m of models.values()) m.delete();
+  console.log(`  worst |prob - reference|: ${worst.toExponential(2)} (tolerance ${GEN_PROB_TOLERANCE})`);
+});
+
+/** `hooklab generate` (the native CLI, build/native) for a fixture case: its JSON. */
+function cliGenerate(c) {
+  const s = c.sampling;
+  const args = ["generate", "--model", join(root, c.model), "--prompt", c.prompt, "--max-new-tokens", String(c.max_new_tokens),
+    "--temperature", String(s.temperature), "--top-k", String(s.top_k), "--top-p", String(s.top_p), "--freq-penalty", String(s.freq_penalty),
+    "--seed", String(s.seed)];
+  if (c.processing === "none") args.push("--no-processing");
+  if (c.steering) {
+    const st = c.steering;
+    args.push("--steer", `${st.hook}:${st.layer}:${st.coefficient}`, "--steer-from", st.from, "--steer-to", st.to, "--steer-positions", st.positions);
+  }
+  const cli = join(process.env.HOOKLAB_NATIVE_BUILD ?? join(root, "build/native"), "hooklab");
+  const r = spawnSync(cli, args, { encoding: "utf8", timeout: 120_000 });
+  assert.equal(r.status, 0, `hooklab ${args.join(" ")} failed (build it: npm run build:native): ${r.stderr ?? r.error}`);
+  return JSON.parse(r.stdout);
+}
+
+test("single-threaded wasm Generator equals the CLI's generate on every fixture case", async () => {
+  const module = await loadHooklabModule("st");
+  let worst = 0;
+  for (const c of generation.cases) {
+    const model = load(module, c.model, c.processing);
+    const generator = model.startGenerate(c.prompt_tokens, generateOptionsOf(c));
+    const steps = drive(generator);
+    generator.delete();
+    model.delete();
+    const cli = cliGenerate(c);
+    assert.deepEqual(cli.prompt_tokens, c.prompt_tokens, `${c.id}: CLI prompt`);
+    assert.deepEqual(steps.map((x) => x.token), cli.tokens, `${c.id}: tokens`);
+    for (const [k, ref] of cli.steps.entries()) {
+      assert.deepEqual(steps[k].top.map((t) => t.token), ref.top.map((t) => t.token), `${c.id} step ${k}: top-5`);
+      for (const d of [steps[k].prob - ref.prob, steps[k].sampleProb - ref.sample_prob]) {
+        worst = Math.max(worst, Math.abs(d));
+        assert.ok(Math.abs(d) <= GEN_PROB_TOLERANCE, `${c.id} step ${k}: |wasm - CLI| ${Math.abs(d)}`);
+      }
+    }
+  }
+  console.log(`  worst |prob wasm - prob CLI|: ${worst.toExponential(2)}`);
+});
+
+test("wasm Generator: bad options are clear errors and the model stays usable", async () => {
+  const module = await loadHooklabModule("st");
+  const model = load(module, "models/testdata/tiny-a");
+  const prompt = model.toTokens("The cat sat", true);
+  const nCtx = model.config().n_ctx;
+  const refused = [
+    [{ temperature: -1 }, /temperature must be a number in \[0, 1e\+06\], got -1/],
+    [{ topP: 0 }, /topP must be in \(0, 1\]/],
+    [{ topP: 1.5 }, /topP must be a number in \[0, 1\], got 1.5/],
+    [{ topK: 2.5 }, /topK must be an integer/],
+    [{ maxNewTokens: nCtx }, new RegExp(`maxNewTokens \\(n_ctx ${nCtx} - the prompt's ${prompt.length} tokens\\) must be an integer in \\[0, ${nCtx - prompt.length}\\]`)],
+    [{ temperature: "hot" }, /temperature must be a number/],
+    [{ seed: -1 }, /seed must be an integer in \[0, 2.147\d*e\+09\]/],
+    [{ freqPenalty: NaN }, /freqPenalty must be a number in/],
+    [{ stopAtEos: "yes" }, /stopAtEos must be true or false/],
+    [{ steering: [{ hook: "resid_pre", layer: 9, coefficient: 1, from: "a", to: "b" }] }, /steering layer must be an integer in \[0, 1\]/],
+    [{ steering: [{ hook: "not_a_hook", layer: 0, coefficient: 1, from: "a", to: "b" }] }, /not_a_hook/],
+    [{ steering: [{ hook: "pattern", layer: 0, coefficient: 1, from: "a", to: "b" }] }, /cannot steer blocks\.0\.attn\.hook_pattern/],
+    [{ steering: [{ hook: "resid_pre", layer: 0, coefficient: 1, to: "b" }] }, /steering from .* must be a string/],
+    [{ steering: [{ hook: "resid_pre", layer: 0, coefficient: 1, vector: [1, 2, 3] }] }, /steering vector/],
+    [{ ablateHeads: [{ layer: 0, head: 99 }] }, /ablated head's index must be an integer in \[0, 3\]/],
+    [{ ablateHeads: [{ layer: 0, head: 1, kind: "half" }] }, /kind must be "zero" or "mean"/],
+  ];
+  for (const [options, message] of refused) {
+    assert.equal(model.startGenerate(prompt, options), null, JSON.stringify(options));
+    assert.match(module.lastError().error, message, JSON.stringify(options));
+  }
+  // Every option at once is accepted; the model still runs and generates after all those errors.
+  const g = model.startGenerate(prompt, { maxNewTokens: 3, temperature: 0.9, topK: 20, topP: 0.95, freqPenalty: 0.1, seed: 4, stopAtEos: true,
+    ablateHeads: [{ layer: 1, head: 2, kind: "mean" }], steering: [{ hook: "resid_pre", layer: 1, coefficient: 2, from: " Hate", to: " Love", positions: "all" }],
+    hooks: [{ name: "blocks.0.hook_resid_post", kind: "read", fn: () => undefined }] });
+  assert.ok(g, module.lastError().error);
+  assert.equal(drive(g).length, 3);
+  g.delete();
+  assert.ok(!model.run(prompt, {}).error);
   model.delete();
 });

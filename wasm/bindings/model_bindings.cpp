@@ -8,6 +8,7 @@
 #include "patch_request.h"
 #include "run_values.h"
 #include "wasm_attribution.h"
+#include "wasm_generator.h"
 #include "wasm_model.h"
 #include "wasm_patch_job.h"
 
@@ -26,6 +27,8 @@ Result<HookActionKind> action_kind(const std::string& kind) {
   return make_error(ErrorCode::kInvalidArgument,
                     "unknown hook kind '" + kind + "' (replace, zero, meanAblate, add, read, callback)");
 }
+
+}  // namespace
 
 // One JavaScript hook spec -> ForwardHook. Tensors are copied into `storage`, which the run
 // keeps alive; callbacks receive a live view of the activation and may edit it in place or
@@ -77,8 +80,6 @@ Result<ForwardHook> parse_hook(const val& spec, std::vector<std::shared_ptr<std:
   }
   return hook;
 }
-
-}  // namespace
 
 WasmModel* load_model(const val& files, const val& options) {
   ModelFiles model_files;
@@ -248,5 +249,6 @@ EMSCRIPTEN_BINDINGS(hooklab_model) {
       .function("detectHeads", &WasmModel::detect_heads)
       .function("startPatch", &WasmModel::start_patch, allow_raw_pointers())
       .function("startAttribution", &WasmModel::start_attribution, allow_raw_pointers())
-      .function("startPatchDataset", &WasmModel::start_patch_dataset, allow_raw_pointers());
+      .function("startPatchDataset", &WasmModel::start_patch_dataset, allow_raw_pointers())
+      .function("startGenerate", &WasmModel::start_generate, allow_raw_pointers());
 }

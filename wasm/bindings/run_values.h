@@ -5,7 +5,9 @@
 #include <emscripten/val.h>
 
 #include <functional>
+#include <memory>
 #include <string>
+#include <vector>
 
 #include "hooklab/hooked_transformer.h"
 
@@ -13,6 +15,10 @@ namespace hooklab::wasm {
 
 // options[key] (an array of hook names, e.g. cacheNames or gradNames) as a filter; empty when absent.
 std::function<bool(const std::string&)> cache_filter_from(const emscripten::val& options, const char* key = "cacheNames");
+
+// One JavaScript hook spec ({name, layer?, kind, data?, shape?, positions?, heads?, fn?}) ->
+// ForwardHook; its tensor is copied into `storage`, which must outlive the hook.
+Result<ForwardHook> parse_hook(const emscripten::val& spec, std::vector<std::shared_ptr<std::vector<float>>>& storage);
 
 // {logits, logitsShape} when with_logits, {cache: {arena, entries}} when with_cache: one copy of
 // the whole arena, which the main thread views activation by activation; with_grads adds

@@ -17,6 +17,7 @@ using emscripten::val;
 
 class WasmPatchJob;
 class WasmAttribution;
+class WasmGenerator;
 
 class WasmModel {
  public:
@@ -51,6 +52,10 @@ class WasmModel {
   // A sweep over prompt pairs (JSON Lines) as a job whose one result is {pairs, shape, axes,
   // mean, ciLow, ciHigh, method, sweep}; null with lastError() set.
   WasmPatchJob* start_patch_dataset(const val& request, const std::string& jsonl, const val& options) const;
+  // Generation (generate_bindings.cpp): options {maxNewTokens, temperature, topK, topP,
+  // freqPenalty, stopAtEos, seed, steering: [{hook, layer, coefficient, from, to, positions}],
+  // ablateHeads: [{layer, head, kind}], hooks: [...]}; the generator, or null with lastError() set.
+  WasmGenerator* start_generate(const val& tokens, const val& options) const;
 
  private:
   // Full cache of `tokens`, reusing the last one when the prompt is the same.

@@ -8,6 +8,7 @@ import { checkAgainstModel, checkPosition, defaultExperiment, patchInputsKey, ty
 import { encodeExperiment } from "../state/url-state";
 import { insideInputs, patchRunInputs, type InsideInputs, type PatchRunInputs } from "../state/result-inputs";
 import { AttributionController, type AgreementState, type DatasetState, type EstimateState } from "./attribution-controller";
+import { GenerateController, idleGenerateState, type GenerateState } from "./generate-controller";
 import { Store } from "./store";
 
 export interface Notice {
@@ -91,6 +92,8 @@ export interface LabState {
   /** Estimate vs exact, per sweep, once both exist for the same inputs. */
   agreement?: AgreementState;
   dataset: DatasetState;
+  /** The Generate panel's two continuations (unsteered, steered). */
+  generate: GenerateState;
   busy: Set<string>;
 }
 
@@ -103,6 +106,7 @@ export interface LabOptions {
 export class LabController {
   readonly store: Store<LabState>;
   readonly attribution: AttributionController<LabState>;
+  readonly generator: GenerateController<LabState>;
   private model?: HookedTransformer;
   private loadAbort?: AbortController;
   private patchAbort?: AbortController;
@@ -114,8 +118,10 @@ export class LabController {
     this.store = new Store<LabState>({
       experiment, notices, model: { phase: "idle" }, busy: new Set(),
       patch: { status: "idle", progress: 0, results: {}, strTokens: [] }, dataset: { status: "idle", results: {} },
+      generate: idleGenerateState(),
     });
     this.attribution = new AttributionController(this.store, () => this.model);
+    this.generator = new GenerateController(this.store, () => this.model);
   }
 
   get state(): Readonly<LabState> {
@@ -148,7 +154,7 @@ export class LabController {
       return;
     }
     // A link opened in this page (hashchange) may name a layer or head this model lacks.
-    if (this.model && ("layer" in patch || "head" in patch)) this.checkModelRanges();
+    if (this.model && ("layer" in patch || "head" in patch || "steerLayer" in patch)) this.checkModelRanges();
     if ("prompt" in patch || "prependBos" in patch || "topK" in patch) this.schedulePrompt();
     if (("answer" in patch || "wrong" in patch || "clean" in patch || "corrupted" in patch) && this.model) this.schedulePatchInputs();
     const estimateInputs = ["clean", "corrupted", "answer", "wrong", "metric", "normalize", "sweeps", "method"] as const;
@@ -167,6 +173,7 @@ export class LabController {
     this.model?.dispose();
     this.model = undefined;
     this.attribution.reset();
+    this.generator.reset();
     this.store.set({ model: { phase: "loading" }, cfg: undefined, prompt: undefined, predictions: undefined, inside: undefined,
       patch: { status: "idle", progress: 0, results: {}, strTokens: [] } });
     if (model === "local") {
@@ -204,6 +211,7 @@ export class LabController {
     this.model?.dispose();
     this.model = undefined;
     this.attribution.reset();
+    this.generator.reset();
     this.store.set({ experiment: { ...this.state.experiment, model: "local" }, model: { phase: "loading" }, cfg: undefined,
       prompt: undefined, predictions: undefined, inside: undefined });
     try {

@@ -11,6 +11,7 @@ import { predictionsView } from "../views/predictions-view";
 import { insideView } from "../views/inside-views";
 import { patchingView } from "../views/patching-view";
 import { shareView } from "../views/share-view";
+import { generateView } from "../views/generate-view";
 import { VIEWS, type ViewChoice } from "../state/experiment";
 import { HookedTransformer } from "../engine";
 
@@ -41,12 +42,13 @@ async function openLocalFiles(files: File[]): Promise<void> {
   await lab.loadFiles({ config, weights, vocab: byName("vocab.json"), merges: byName("merges.txt"), name: weights.name });
 }
 
-const VIEW_LABELS: Record<ViewChoice, string> = { predict: "Tokens & predictions", inside: "Inside the model", patch: "Activation patching" };
+const VIEW_LABELS: Record<ViewChoice, string> = { predict: "Tokens & predictions", inside: "Inside the model", patch: "Activation patching", generate: "Generate" };
 const tabs = el("nav", { class: "tabs", role: "tablist", "aria-label": "views" });
 const panels: Record<ViewChoice, HTMLElement> = {
   predict: el("div", { role: "tabpanel", "data-view": "predict" }, promptView(lab), predictionsView(lab)),
   inside: el("div", { role: "tabpanel", "data-view": "inside" }, insideView(lab)),
   patch: el("div", { role: "tabpanel", "data-view": "patch" }, patchingView(lab)),
+  generate: el("div", { role: "tabpanel", "data-view": "generate" }, generateView(lab)),
 };
 const main = el("main", { class: "lab" });
 

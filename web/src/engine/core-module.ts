@@ -1,7 +1,7 @@
 // Worker side: loads the Emscripten module (single-threaded or pthreads build) and wraps its
 // Embind API so that core errors become thrown Errors with the core's message.
 
-import type { ModelConfig } from "./types";
+import type { GenerateStep, ModelConfig } from "./types";
 
 /** The Embind surface of build/wasm/hooklab-*.mjs (see wasm/bindings/). */
 export interface EmbindModule {
@@ -66,6 +66,18 @@ export interface EmbindModel {
   startAttribution(request: unknown): EmbindAttribution | null;
   /** A dataset sweep as a job with one result; null with lastError() set. */
   startPatchDataset(request: unknown, jsonl: string, options: unknown): EmbindPatchJob | null;
+  /** A generation driven one token per step(); null with lastError() set. */
+  startGenerate(tokens: Int32Array, options: unknown): EmbindGenerator | null;
+  delete(): void;
+}
+
+/** wasm/bindings/wasm_generator.h: step() produces one token. */
+export interface EmbindGenerator {
+  step(): Result<{ done: boolean; step?: GenerateStep }>;
+  done(): boolean;
+  tokens(): Int32Array;
+  promptLength(): number;
+  stoppedAtEos(): boolean;
   delete(): void;
 }
 

@@ -4,14 +4,14 @@
 // and reloads the model — the page never waits on a job it gave up.
 
 import type { InitArgs, LoadResult, Request, RequestMessage, ResponseMessage } from "./protocol";
-import type { BackendChoice, BackendInfo, ModelSource, Processing, WebgpuOptions } from "./types";
+import type { BackendChoice, GenerateStep, BackendInfo, ModelSource, Processing, WebgpuOptions } from "./types";
 
 type LoadArgs = { source: ModelSource; processing: Processing; hubEndpoint?: string; backend?: BackendChoice; webgpu?: WebgpuOptions };
 
 type Pending = {
   resolve: (value: unknown) => void;
   reject: (error: Error) => void;
-  onProgress?: (progress: { stage?: string; fraction: number }) => void;
+  onProgress?: (progress: { stage?: string; fraction: number; step?: GenerateStep }) => void;
 };
 
 export class EngineError extends Error {
@@ -26,7 +26,7 @@ export class EngineError extends Error {
  * dataset requests stop only before they start (or between sweeps): they are short, and
  * restarting the worker to stop one would cost a model load.
  */
-const CANCELLABLE_IN_WORKER = new Set<Request["op"]>(["patch", "load", "attribute", "patchDataset"]);
+const CANCELLABLE_IN_WORKER = new Set<Request["op"]>(["patch", "load", "attribute", "patchDataset", "generate"]);
 
 export class EngineClient {
   private worker!: Worker;

@@ -10,9 +10,9 @@ import { ActivationCache } from "./activation-cache";
 import { EngineClient } from "./engine-client";
 import { hookNames, resolveHookName } from "./hook-names";
 import { checkAttributionMethod, checkDirection, checkMethod, checkMetric, checkSweep } from "./patching-names";
-import type { WireGrad, WireHook, WirePatchRequest } from "./protocol";
+import type { WireGenerateOptions, WireGrad, WireHook, WirePatchRequest } from "./protocol";
 import type {
-  AttributeRequest, BackendChoice, BackendInfo, ComponentAttribution, DatasetRequest, DatasetResult, FwdHook, GradMetric, HeadAttribution,
+  AttributeRequest, BackendChoice, BackendInfo, ComponentAttribution, DatasetRequest, DatasetResult, FwdHook, GenerateOptions, GenerateResult, GradMetric, HeadAttribution,
   HeadDetectorScores, HookAction, LoadOptions, LogitLens, ModelConfig, ModelSource, NamesFilter, PatchItemsRequest, PatchRequest, PatchResult, PatchSweep,
   Predictions, ProgressOptions, ResidualNorms, SweepAgreement, Tensor, TopKEntry,
 } from "./types";
@@ -367,6 +367,28 @@ export class HookedTransformer {
       position: request.position ?? -1, normalize: request.normalize ?? false,
       direction: checkDirection(request.direction ?? "denoising"),
     };
+  }
+
+  /**
+   * TransformerLens's generate(): samples maxNewTokens tokens (temperature 0 is greedy) on the
+   * KV-cached forward, with steering, head ablations and fwdHooks active in every step. Tokens
+   * stream through onToken one per step; a seeded sample is the same as the CLI's. Runs on the
+   * wasm model whatever the backend (hooks and steering live there).
+   *
+   *   const out = await model.generate("Once upon a time", { maxNewTokens: 20, temperature: 0.7, seed: 1,
+   *     onToken: (step) => console.log(step.str, step.prob) });
+   */
+  async generate(input: Input, options: GenerateOptions = {}): Promise<GenerateResult> {
+    const tokens = await this.toTokens(input, options);
+    const { onToken, signal, fwdHooks, prependBos: _prependBos, ...rest } = options;
+    const wire: WireGenerateOptions = { ...rest, hooks: this.wireHooks(fwdHooks ?? [], this.hookNames(false)) };
+    let index = 0;
+    return this.engine.call<GenerateResult>({ op: "generate", args: { tokens, options: wire } }, {
+      signal,
+      onProgress: (p) => {
+        if (p.step) onToken?.(p.step, index++);
+      },
+    });
   }
 
   private async wireGrad(options: RunWithCacheOptions, all: string[], cacheNames: string[]): Promise<WireGrad> {

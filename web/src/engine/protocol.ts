@@ -2,7 +2,7 @@
 // (worker.ts). Requests carry an id; the worker answers with progress messages and then
 // exactly one result or error for that id. Large arrays travel as transferred buffers.
 
-import type { BackendChoice, BackendInfo, ModelConfig, ModelSource, PatchDirection, PatchItem, PatchMethod, PatchSweep, Processing, WebgpuOptions } from "./types";
+import type { BackendChoice, GenerateOptions, GenerateStep, BackendInfo, ModelConfig, ModelSource, PatchDirection, PatchItem, PatchMethod, PatchSweep, Processing, WebgpuOptions } from "./types";
 
 export interface InitArgs {
   /** URL of the directory holding wasm/ and models/. */
@@ -38,6 +38,9 @@ export interface WirePatchRequest {
   items?: PatchItem[];
 }
 
+/** generate()'s options as they cross the worker boundary: functions stay on the page, hooks travel as WireHooks. */
+export type WireGenerateOptions = Omit<GenerateOptions, "onToken" | "signal" | "fwdHooks" | "prependBos"> & { hooks: WireHook[] };
+
 /** The metric of a backward pass (the core's gradMetric). */
 export interface WireGradMetric {
   metric: string;
@@ -61,6 +64,8 @@ export type Request =
   | { op: "decode"; args: { tokens: Int32Array } }
   | { op: "singleToken"; args: { text: string } }
   | { op: "run"; args: { tokens: Int32Array; cacheNames: string[] | null; useAttnResult: boolean; returnLogits: boolean; hooks: WireHook[]; grad?: WireGrad } }
+  /** Generation, one token per event-loop turn: a progress message per step, then the result. */
+  | { op: "generate"; args: { tokens: Int32Array; options: WireGenerateOptions } }
   | { op: "topK"; args: { logits: Float32Array; k: number } }
   | { op: "loss"; args: { tokens: Int32Array } }
   | { op: "patch"; args: WirePatchRequest }
@@ -87,7 +92,7 @@ export type Request =
 export type RequestMessage = Request & { id: number };
 
 export type ResponseMessage =
-  | { id: number; type: "progress"; progress: { stage?: string; fraction: number; loadedBytes?: number; totalBytes?: number; file?: string } }
+  | { id: number; type: "progress"; progress: { stage?: string; fraction: number; loadedBytes?: number; totalBytes?: number; file?: string; step?: GenerateStep } }
   | { id: number; type: "result"; value: unknown }
   | { id: number; type: "error"; message: string; code: string }
   /** The backend changed under request `id` (the GPU was lost): re-run on wasm, stays there. */

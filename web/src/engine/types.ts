@@ -300,3 +300,72 @@ export interface Predictions {
   nextRank: Int32Array;
   loss: number;
 }
+
+/** One token of a generation's distribution (the core's TokenProbability). */
+export interface GeneratedToken {
+  token: number;
+  str: string;
+  /** softmax of the raw logits (temperature 1, no penalty or filter). */
+  prob: number;
+  /** Under the final sampling distribution (1 for greedy). */
+  sampleProb: number;
+}
+
+/** One generation step: the chosen token and the step's most likely tokens (by prob). */
+export interface GenerateStep extends GeneratedToken {
+  top: GeneratedToken[];
+}
+
+/**
+ * Activation addition (Turner et al. 2023): coefficient * (acts(to) - acts(from)) at a hook, or a
+ * given vector (rows x the hook's width per position, row i at absolute position i).
+ */
+export interface Steering {
+  hook: string;
+  layer: number;
+  coefficient: number;
+  from?: string;
+  to?: string;
+  vector?: Float32Array | number[];
+  /** Where it is added: "prompt" (default, as in the paper), "all" or "new" positions. */
+  positions?: "prompt" | "all" | "new";
+}
+
+export interface HeadAblationSpec {
+  layer: number;
+  head: number;
+  kind?: "zero" | "mean";
+}
+
+/** TransformerLens's generate() arguments, camelCase; see README.md (Generation). */
+export interface GenerateOptions {
+  maxNewTokens?: number;
+  /** 0 is greedy. */
+  temperature?: number;
+  topK?: number;
+  topP?: number;
+  freqPenalty?: number;
+  stopAtEos?: boolean;
+  seed?: number;
+  steering?: Steering[];
+  ablateHeads?: HeadAblationSpec[];
+  /** Hooks active in every step; they see the new positions of each step only. */
+  fwdHooks?: FwdHook[];
+  prependBos?: boolean;
+  /** Called with each step as it is produced (index 0 is the first new token). */
+  onToken?: (step: GenerateStep, index: number) => void;
+  /** Stops between tokens; the promise rejects with an AbortError and the model stays usable. */
+  signal?: AbortSignal;
+}
+
+export interface GenerateResult {
+  /** The prompt's tokens, then the generated ones. */
+  tokens: Int32Array;
+  promptLength: number;
+  /** The whole text (prompt and continuation, BOS dropped as to_string does). */
+  text: string;
+  /** The continuation alone. */
+  generatedText: string;
+  steps: GenerateStep[];
+  stoppedAtEos: boolean;
+}

@@ -7,9 +7,9 @@
 // WebGPU (webgpu-session.ts). If the GPU is lost, the request is re-run on wasm, a "backend"
 // message tells the page, and the engine stays on wasm.
 
-import { chooseVariant, loadCoreModule, unwrap, type EmbindAttribution, type EmbindModel, type EmbindModule, type EmbindPatchJob, type RunValue, type Variant } from "./core-module";
+import { chooseVariant, loadCoreModule, unwrap, type EmbindAttribution, type EmbindGenerator, type EmbindModel, type EmbindModule, type EmbindPatchJob, type RunValue, type Variant } from "./core-module";
 import { openModel } from "./model-source";
-import type { Request, RequestMessage, ResponseMessage, WireGrad, WireHook, WirePatchRequest } from "./protocol";
+import type { Request, RequestMessage, ResponseMessage, WireGenerateOptions, WireGrad, WireHook, WirePatchRequest } from "./protocol";
 import type { BackendInfo } from "./types";
 import { closeGpuPath, openGpuPath, runOnGpu, type GpuPath } from "./webgpu-session";
 
@@ -197,6 +197,36 @@ async function drivePatchJob(job: EmbindPatchJob, gpuPath: GpuPath | null, check
   }
 }
 
+/**
+ * Generation on the wasm model (hooks, steering and ablation live there), one token per
+ * event-loop turn: each step goes to the page as a progress message, and a cancel is seen
+ * between tokens — the generator is dropped and the model is untouched.
+ */
+async function generate(id: number, tokens: Int32Array, options: WireGenerateOptions): Promise<unknown> {
+  const m = requireModel();
+  const generator: EmbindGenerator | null = m.startGenerate(tokens, { ...options, hooks: wireHooks(options.hooks) });
+  if (!generator) unwrap(core!.lastError());
+  try {
+    const steps: unknown[] = [];
+    const total = Math.max(options.maxNewTokens ?? 10, 1);
+    while (!generator!.done()) {
+      if (cancelled.has(id)) throw abortError("the generation");
+      const { step } = unwrap(generator!.step());
+      steps.push(step);
+      post({ id, type: "progress", progress: { stage: "generate", fraction: steps.length / total, step } });
+      await new Promise((resolve) => setTimeout(resolve, 0));
+    }
+    const all = generator!.tokens();
+    const promptLength = generator!.promptLength();
+    return {
+      tokens: all, promptLength, steps, stoppedAtEos: generator!.stoppedAtEos(),
+      text: m.decode(all), generatedText: m.decode(all.subarray(promptLength)),
+    };
+  } finally {
+    generator!.delete();
+  }
+}
+
 /** The core's run options for run_with_cache(incl_bwd=True). */
 function gradOptions(grad: WireGrad): Record<string, unknown> {
   const options: Record<string, unknown> = { gradMetric: grad.metric, bwdHooks: wireHooks(grad.bwdHooks) };
@@ -297,6 +327,8 @@ async function handle(message: RequestMessage): Promise<unknown> {
       if (a.grad) Object.assign(options, gradOptions(a.grad));
       return forward(id, a.tokens, options);
     }
+    case "generate":
+      return generate(id, message.args.tokens, message.args.options);
     case "topK":
       return requireModel().topK(message.args.logits, message.args.k);
     case "loss": {

@@ -16,12 +16,15 @@ export const SWEEP_TITLES: Record<SweepChoice, string> = {
 export const METRICS: readonly MetricName[] = METRIC_TABLE.filter((m) => m.answers > 0).map((m) => m.name);
 /** exact: one patched forward per cell (Run); atp / atp-star: estimates that follow every edit. */
 export const METHODS: readonly PatchMethod[] = PATCH_METHODS;
-export const VIEWS = ["predict", "inside", "patch"] as const;
+export const VIEWS = ["predict", "inside", "patch", "generate"] as const;
+/** Hooks the Generate panel steers at (each has one d_model vector per position). */
+export const STEER_HOOKS = ["resid_pre", "resid_mid", "resid_post", "attn_out", "mlp_out"] as const;
 export const INSIDE_PANELS = ["norms", "attention", "lens", "dla", "detectors"] as const;
 
 export type SweepChoice = (typeof SWEEP_CHOICES)[number];
 export type MetricChoice = MetricName;
 export type ViewChoice = (typeof VIEWS)[number];
+export type SteerHook = (typeof STEER_HOOKS)[number];
 
 export interface Experiment {
   /** "hooklab-demo" (bundled) or a Hugging Face id such as "openai-community/gpt2". */
@@ -50,6 +53,20 @@ export interface Experiment {
   insideAnswer: string;
   insideWrong: string;
   view: ViewChoice;
+  /** The Generate panel: its prompt, TransformerLens's sampling arguments and one steering vector. */
+  genPrompt: string;
+  maxNewTokens: number;
+  /** 0 is greedy. */
+  temperature: number;
+  genTopK: number;
+  topP: number;
+  seed: number;
+  /** Activation addition: steerCoef * (acts(steerTo) - acts(steerFrom)) at steerHook of steerLayer. */
+  steerHook: SteerHook;
+  steerLayer: number;
+  steerCoef: number;
+  steerFrom: string;
+  steerTo: string;
 }
 
 export const DEFAULT_EXPERIMENT: Readonly<Experiment> = Object.freeze<Experiment>({
@@ -73,6 +90,17 @@ export const DEFAULT_EXPERIMENT: Readonly<Experiment> = Object.freeze<Experiment
   insideAnswer: "",
   insideWrong: "",
   view: "predict",
+  genPrompt: "I think that you are",
+  maxNewTokens: 20,
+  temperature: 0.7,
+  genTopK: 0,
+  topP: 1,
+  seed: 1,
+  steerHook: "resid_pre",
+  steerLayer: 1,
+  steerCoef: 8,
+  steerFrom: " Hate",
+  steerTo: " Love",
 });
 
 // Bounds of a shared link: each is the most the lab itself can write, so a link holding more was
@@ -91,6 +119,13 @@ export const MAX_LAYERS = 256;
 export const MAX_HEADS = 1 << 15;
 export const MAX_TOP_K = 100;
 export const MAX_MODEL_NAME = 100;
+/** The Generate panel's inputs (their min/max): what a link may hold. */
+export const MAX_NEW_TOKENS = 256;
+export const MAX_TEMPERATURE = 10;
+export const MAX_SAMPLE_TOP_K = 1000;
+export const MIN_TOP_P = 0.01;
+export const MAX_SEED = 2147483647;  // the core's and the CLI's seed bound
+export const MAX_STEER_COEF = 1000;
 
 /** The inputs a patching result depends on; a result computed from other inputs is stale. */
 export type PatchInputs = Pick<Experiment, "model" | "processing" | "clean" | "corrupted" | "answer" | "wrong" | "metric" | "normalize">;
@@ -111,6 +146,9 @@ export const FIELD_LABELS: Record<keyof Experiment, string> = {
   layer: "layer", head: "head", topK: "top-k", clean: "clean prompt", corrupted: "corrupted prompt", answer: "answer",
   wrong: "wrong token", metric: "metric", normalize: "normalisation", sweeps: "activations to patch", method: "estimate method",
   dataset: "dataset", insideAnswer: "inside answer", insideWrong: "inside wrong token", view: "view",
+  genPrompt: "generation prompt", maxNewTokens: "max new tokens", temperature: "temperature", genTopK: "sampling top-k",
+  topP: "top-p", seed: "seed", steerHook: "steering hook", steerLayer: "steering layer", steerCoef: "steering coefficient",
+  steerFrom: "steering from", steerTo: "steering to",
 };
 
 const MODEL_NAME = /^[\w.-]+(\/[\w.-]+)?$/;
@@ -131,6 +169,13 @@ const int = (min: number, max: number, nullable = false): Field => (v, key) => {
   if (v === null && nullable) return { value: null };
   const n = typeof v === "string" && v.trim() !== "" ? Number(v) : v;
   if (typeof n !== "number" || !Number.isInteger(n)) return { problem: `${key} ${excerpt(v)} is not a whole number` };
+  if (n < min || n > max) return { problem: `${key} ${n} is out of range (${min}–${max})` };
+  return { value: n };
+};
+
+const decimal = (min: number, max: number): Field => (v, key) => {
+  const n = typeof v === "string" && v.trim() !== "" ? Number(v) : v;
+  if (typeof n !== "number" || !Number.isFinite(n)) return { problem: `${key} ${excerpt(v)} is not a number` };
   if (n < min || n > max) return { problem: `${key} ${n} is out of range (${min}–${max})` };
   return { value: n };
 };
@@ -165,6 +210,10 @@ const FIELDS: Record<keyof Experiment, Field> = {
   clean: text(MAX_TEXT), corrupted: text(MAX_TEXT), answer: text(MAX_ANSWER), wrong: text(MAX_ANSWER), metric: choice(METRICS),
   normalize: flag, sweeps: sweepList, method: choice(METHODS), dataset: text(DATASET_SHARE_LIMIT),
   insideAnswer: text(MAX_ANSWER), insideWrong: text(MAX_ANSWER), view: choice(VIEWS),
+  genPrompt: text(MAX_TEXT), maxNewTokens: int(1, MAX_NEW_TOKENS), temperature: decimal(0, MAX_TEMPERATURE),
+  genTopK: int(0, MAX_SAMPLE_TOP_K), topP: decimal(MIN_TOP_P, 1), seed: int(0, MAX_SEED), steerHook: choice(STEER_HOOKS),
+  steerLayer: int(0, MAX_LAYERS - 1), steerCoef: decimal(-MAX_STEER_COEF, MAX_STEER_COEF), steerFrom: text(MAX_ANSWER),
+  steerTo: text(MAX_ANSWER),
 };
 
 export function defaultExperiment(): Experiment {
@@ -205,6 +254,10 @@ export function checkAgainstModel(e: Experiment, cfg: ModelLimits): { fixes: Par
   if (e.layer >= cfg.n_layers) {
     problems.push(`layer ${e.layer} is out of range for this model (0–${cfg.n_layers - 1})`);
     fixes.layer = DEFAULT_EXPERIMENT.layer;
+  }
+  if (e.steerLayer >= cfg.n_layers) {
+    problems.push(`steerLayer ${e.steerLayer} is out of range for this model (0–${cfg.n_layers - 1})`);
+    fixes.steerLayer = Math.min(DEFAULT_EXPERIMENT.steerLayer, cfg.n_layers - 1);
   }
   if (e.head !== null && e.head >= cfg.n_heads) {
     problems.push(`head ${e.head} is out of range for this model (0–${cfg.n_heads - 1})`);

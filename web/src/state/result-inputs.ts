@@ -9,6 +9,15 @@ export type InsideInputs = Pick<Experiment, "model" | "processing" | "prompt" | 
 /** A dataset run: the pairs, and what each pair is patched and measured with (not the prompts above it). */
 export type DatasetInputs = Pick<Experiment, "model" | "processing" | "answer" | "wrong" | "metric" | "normalize" | "sweeps" | "dataset" | "method">;
 
+/** A generation: the model, its prompt and every sampling and steering setting (the seed fixes the draws). */
+export type GenerateInputs = Pick<Experiment, "model" | "processing" | "prependBos" | "genPrompt" | "maxNewTokens" | "temperature" | "genTopK"
+  | "topP" | "seed" | "steerHook" | "steerLayer" | "steerCoef" | "steerFrom" | "steerTo">;
+
+export function generateInputs(e: Experiment): GenerateInputs {
+  const { model, processing, prependBos, genPrompt, maxNewTokens, temperature, genTopK, topP, seed, steerHook, steerLayer, steerCoef, steerFrom, steerTo } = e;
+  return { model, processing, prependBos, genPrompt, maxNewTokens, temperature, genTopK, topP, seed, steerHook, steerLayer, steerCoef, steerFrom, steerTo };
+}
+
 export function patchRunInputs(e: Experiment): PatchRunInputs {
   return { ...patchInputs(e), sweeps: [...e.sweeps] };
 }

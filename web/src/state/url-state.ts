@@ -14,7 +14,7 @@ const MAX_FRAGMENT = 100_000;
  * The longest JSON a link the lab writes can hold: its texts at their limits, every UTF-16 unit
  * escaped (JSON writes a control character or lone surrogate as 6 characters), plus the short fields.
  */
-const MAX_COMPRESSED_JSON = 6 * (3 * MAX_TEXT + DATASET_SHARE_LIMIT + 4 * MAX_ANSWER + MAX_MODEL_NAME) + 2000;
+const MAX_COMPRESSED_JSON = 6 * (4 * MAX_TEXT + DATASET_SHARE_LIMIT + 6 * MAX_ANSWER + MAX_MODEL_NAME) + 2000;
 
 export interface DecodedState {
   experiment: Experiment;
