@@ -16,13 +16,6 @@ namespace {
 
 using nlohmann::json;
 
-json read_json(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return json::parse(ss.str(), nullptr, false);
-}
-
 void flatten(const json& v, std::vector<double>& out) {
   if (v.is_array()) {
     for (const auto& x : v) flatten(x, out);
@@ -48,7 +41,7 @@ void expect_close(const std::vector<double>& actual, const json& expected_json, 
 class AnalysisParity : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(AnalysisParity, MatchesReference) {
-  const json c = read_json(repo_path(GetParam()));
+  const json c = read_json_file(repo_path(GetParam()));
   ASSERT_FALSE(c.is_discarded());
   if (!c.contains("analysis")) GTEST_SKIP() << "case has no analysis block";
   const json& a = c["analysis"];
@@ -112,7 +105,7 @@ TEST_P(AnalysisParity, MatchesReference) {
 
 std::vector<std::string> cases() {
   std::vector<std::string> files;
-  const json manifest = read_json(repo_path("tests/fixtures/patching/manifest.json"));
+  const json manifest = read_json_file(repo_path("tests/fixtures/patching/manifest.json"));
   for (const auto& c : manifest["cases"]) {
     if (c.value("has_analysis", false)) files.push_back(c["file"].get<std::string>());
   }

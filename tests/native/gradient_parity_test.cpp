@@ -23,13 +23,6 @@ namespace {
 using nlohmann::json;
 constexpr double kRel = 1e-4;
 
-json read_json(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return json::parse(ss.str(), nullptr, false);
-}
-
 struct BackendChoice {
   BackendKind kind;
   int threads;
@@ -194,8 +187,8 @@ int main(int argc, char** argv) {
   using namespace hooklab;
   using namespace hooklab::testing;
   ::testing::InitGoogleTest(&argc, argv);
-  const json gradients = read_json(repo_path("tests/fixtures/gradients/manifest.json"));
-  const json attribution = read_json(repo_path("tests/fixtures/attribution/manifest.json"));
+  const json gradients = read_json_file(repo_path("tests/fixtures/gradients/manifest.json"));
+  const json attribution = read_json_file(repo_path("tests/fixtures/attribution/manifest.json"));
   if (gradients.is_discarded() || attribution.is_discarded()) {
     std::fprintf(stderr, "cannot read tests/fixtures/{gradients,attribution}/manifest.json\n");
     return 1;
@@ -208,7 +201,7 @@ int main(int argc, char** argv) {
     }
   }
   for (const auto& entry : attribution["cases"]) {
-    const json c = read_json(repo_path(entry["file"].get<std::string>()));
+    const json c = read_json_file(repo_path(entry["file"].get<std::string>()));
     for (PatchMethod method : {PatchMethod::kAtp, PatchMethod::kAtpStar}) {
       for (MetricKind kind : {MetricKind::kLogitDiff, MetricKind::kProb, MetricKind::kLogProb}) {
         for (const BackendChoice& backend : {kBackends[0], kBackends[2]}) {

@@ -35,13 +35,6 @@ std::vector<double> flat(const json& v) {
   return out;
 }
 
-json read_json(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return json::parse(ss.str(), nullptr, false);
-}
-
 const HookedTransformer& model(const std::string& dir) { return shared_repo_model(dir); }
 
 struct SweepName {
@@ -135,13 +128,13 @@ int main(int argc, char** argv) {
   using namespace hooklab;
   using namespace hooklab::testing;
   ::testing::InitGoogleTest(&argc, argv);
-  const json manifest = read_json(repo_path("tests/fixtures/patching/manifest.json"));
+  const json manifest = read_json_file(repo_path("tests/fixtures/patching/manifest.json"));
   if (manifest.is_discarded()) {
     std::fprintf(stderr, "cannot read tests/fixtures/patching/manifest.json\n");
     return 1;
   }
   for (const auto& entry : manifest["cases"]) {
-    const json c = read_json(repo_path(entry["file"].get<std::string>()));
+    const json c = read_json_file(repo_path(entry["file"].get<std::string>()));
     for (Engine engine : {Engine::kPlain, Engine::kFast}) {
       for (const SweepName& s : all_sweeps()) {
         // The plain engine is one forward per cell: check it on every sweep with logit_diff,

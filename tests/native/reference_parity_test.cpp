@@ -18,13 +18,6 @@ namespace {
 
 constexpr double kRelTolerance = 1e-5;
 
-nlohmann::json read_json(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return nlohmann::json::parse(ss.str(), nullptr, false);
-}
-
 struct BackendChoice {
   BackendKind kind;
   int threads;
@@ -48,7 +41,7 @@ const HookedTransformer& model_for(const std::string& dir, const std::string& pr
 void check_case(const nlohmann::json& c, const BackendChoice& backend) {
   const std::string dir = c["dir"].get<std::string>();
   const HookedTransformer& model = model_for(c["model"].get<std::string>(), c["processing"].get<std::string>(), backend);
-  const nlohmann::json manifest = read_json(repo_path(dir + "/manifest.json"));
+  const nlohmann::json manifest = read_json_file(repo_path(dir + "/manifest.json"));
   ASSERT_FALSE(manifest.is_discarded()) << dir << "/manifest.json";
 
   const std::vector<int32_t> tokens = model.to_tokens(c["prompt"].get<std::string>(), c["prepend_bos"].get<bool>());
@@ -106,7 +99,7 @@ class ReferenceParity : public ::testing::Test {
 int main(int argc, char** argv) {
   using namespace hooklab::testing;
   ::testing::InitGoogleTest(&argc, argv);
-  const nlohmann::json manifest = read_json(repo_path("tests/fixtures/manifest.json"));
+  const nlohmann::json manifest = read_json_file(repo_path("tests/fixtures/manifest.json"));
   if (manifest.is_discarded() || !manifest.contains("cases")) {
     std::fprintf(stderr, "cannot read tests/fixtures/manifest.json under %s\n", source_dir().c_str());
     return 1;

@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
+#include <stdexcept>
 
 namespace hooklab::testing {
 
@@ -19,7 +20,10 @@ nlohmann::json read_json_file(const std::string& path) {
   std::ifstream in(path);
   std::stringstream ss;
   ss << in.rdbuf();
-  return nlohmann::json::parse(ss.str(), nullptr, false);
+  nlohmann::json parsed = nlohmann::json::parse(ss.str(), nullptr, false);
+  // A missing or broken fixture must fail the test that reads it, not read as an empty case list.
+  if (!in || parsed.is_discarded()) throw std::runtime_error("cannot read the JSON fixture " + path);
+  return parsed;
 }
 
 Result<std::unique_ptr<HookedTransformer>> load_repo_model(const std::string& relative_dir, const LoadOptions& options) {
