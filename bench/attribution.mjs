@@ -32,7 +32,7 @@ const ALL_SWEEPS = [...readFileSync(join(root, "core/include/hooklab/patching.de
   .matchAll(/^HOOKLAB_PATCH_SWEEP\(\w+, "([a-z_]+)"/gm)].map((m) => m[1]);
 const exactAt = (t) => (exact === "none" ? [] : exact.split(",").filter((e) => !e.includes("@") || Number(e.split("@")[1]) === t)
   .map((e) => e.split("@")[0]));
-const cpuModel = (readFileSync("/proc/cpuinfo", "utf8").match(/^model name\s*:\s*(.*)$/m) ?? [, cpus()[0].model])[1];
+const cpuModel = (readFileSync("/proc/cpuinfo", "utf8").match(/^model name\s*:\s*(.*)$/m) ?? [undefined, cpus()[0].model])[1];
 
 const rows = [];
 const notes = [];
@@ -164,7 +164,6 @@ if (!flag("skip-browser")) {
 
 // --- table ---
 const find = (q) => rows.find((r) => Object.entries(q).every(([k, v]) => r[k] === v));
-const f1 = (v, w) => (v === undefined ? "-" : v.toFixed(v >= 100 ? 0 : 1)).padStart(w);
 const x = (v) => (v === undefined ? "-" : `${v.toFixed(2)}x`);
 const backends = [...new Set(rows.map((r) => `${r.runtime}: ${r.backend}`))].join(", ");
 console.log(`Attribution patching on a GPT-2-small-shaped random model (12 layers, 768, 12 heads, 3072, vocab 50257),`);

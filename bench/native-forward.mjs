@@ -4,7 +4,7 @@
 // bench/results/native_forward.json and prints one table.
 //
 //   node bench/native-forward.mjs [--T 8,32,128] [--threads 1,2] [--reps 15]
-import { execFileSync, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { join } from "node:path";

@@ -2,7 +2,7 @@
 
 # Warnings and sanitizers, applied per target (never through global CMAKE_CXX_FLAGS).
 function(hooklab_set_target_options target)
-  target_compile_options(${target} PRIVATE -Wall -Wextra -Wno-unused-parameter)
+  target_compile_options(${target} PRIVATE -Wall -Wextra)
   if(EMSCRIPTEN)
     target_compile_options(${target} PRIVATE -msimd128 -fno-exceptions)
   endif()

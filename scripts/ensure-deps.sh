@@ -14,6 +14,7 @@ packages=(
   emscripten                            # WebAssembly build (3.1.6 on Debian 12)
   chromium fonts-dejavu-core            # browser tests and benchmarks (headless)
   clang libclang-rt-14-dev              # fuzz targets (libclang_rt.fuzzer-x86_64.a, ASan, UBSan)
+  clang-format clang-tidy               # npm run lint
 )
 if [ "${1:-}" = "--bench" ]; then
   # the random GPT-2-small-shaped model (numpy) and the PyTorch peers, on OpenBLAS

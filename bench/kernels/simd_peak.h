@@ -16,6 +16,13 @@
 #include <wasm_simd128.h>
 #endif
 
+// The peak loop must be fully unrolled so every chain stays in a register; each compiler spells it its own way.
+#if defined(__clang__)
+#define HOOKLAB_PEAK_UNROLL _Pragma("clang loop unroll(full)")
+#else
+#define HOOKLAB_PEAK_UNROLL _Pragma("GCC unroll 16")
+#endif
+
 namespace hooklab::bench {
 
 // Register-only mul + add throughput, shaped like a GEMM micro-kernel's acc += a * b: the
@@ -63,14 +70,14 @@ __attribute__((noinline)) float peak_kernel(int64_t steps) {
   for (int a = 0; a < kAccumulators; ++a) acc[a] = peak_splat(0.0f);
   for (int64_t s = 0; s < steps; ++s) {
     int a = 0;
-#pragma clang loop unroll(full)
+HOOKLAB_PEAK_UNROLL
     for (int g = 0; g < kChains; ++g) {
-#pragma clang loop unroll(full)
+HOOKLAB_PEAK_UNROLL
       for (int h = g; h < kChains; ++h, ++a) {
         acc[a % kAccumulators] = peak_add(acc[a % kAccumulators], peak_mul(p[g], p[h]));
       }
     }
-#pragma clang loop unroll(full)
+HOOKLAB_PEAK_UNROLL
     for (int g = 0; g < kChains; ++g, ++a) {
       p[g] = peak_mul(p[g], m);
       acc[a % kAccumulators] = peak_add(acc[a % kAccumulators], p[g]);

@@ -117,9 +117,10 @@ Result<nlohmann::ordered_json> evaluate_repeated(const HookedTransformer& model,
       const float* pattern = out.cache.find({HookPoint::kPattern, l});
       for (int h = 0; h < H; ++h) {
         const float* p = pattern + static_cast<int64_t>(h) * P * P;
-        induction[static_cast<size_t>(l * H + h)] += diagonal_mean(p, n - 1);
-        previous[static_cast<size_t>(l * H + h)] += diagonal_mean(p, 1);
-        duplicate[static_cast<size_t>(l * H + h)] += diagonal_mean(p, n);
+        const size_t at = static_cast<size_t>(l) * H + h;
+        induction[at] += diagonal_mean(p, n - 1);
+        previous[at] += diagonal_mean(p, 1);
+        duplicate[at] += diagonal_mean(p, n);
       }
     }
     ++sequences;

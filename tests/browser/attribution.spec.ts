@@ -103,7 +103,7 @@ for (const isolated of [false, true]) {
     test.skip(!existsSync(cli), "build/native/hooklab is not built (npm run build:native)");
     const dir = mkdtempSync(join(tmpdir(), "hooklab-grad-"));
     const hooks = ["hook_embed", "blocks.0.hook_resid_pre", "blocks.0.attn.hook_pattern", "blocks.1.attn.hook_z", "blocks.1.mlp.hook_post", "blocks.1.hook_resid_post"];
-    let expected: Record<string, { shape: number[]; values: number[] }> = {};
+    let expected: Record<string, { shape: number[]; values: number[] }>;
     const sweeps: Array<[string, string]> = [["resid_pre", "atp"], ["head_out", "atp"], ["head_q", "atp-star"], ["head_k_by_pos", "atp-star"], ["mlp_out", "atp-star"]];
     const attributions: Record<string, number[]> = {};
     try {

@@ -63,7 +63,10 @@ test("every hook and the logits: WebGPU matches wasm on the committed fixtures (
         checked++;
       }
     }
-    for (const [a, b] of loaded.values()) a.dispose(), b.dispose();
+    for (const [a, b] of loaded.values()) {
+      a.dispose();
+      b.dispose();
+    }
     return { problems: problems.slice(0, 20), worst, checked, backends: [...new Set(backends)], architectures: [...architectures] };
   }, TOLERANCE);
   console.log(`WebGPU vs wasm: ${report.checked} tensors, worst max|diff|/tol ${report.worst.toFixed(4)}, ` +

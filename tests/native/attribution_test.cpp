@@ -67,7 +67,8 @@ TEST(Gradients, MetricsWithoutAGradientAndBadMetricsAreErrors) {
 TEST(Gradients, CallbackForwardHooksHaveNoKnownGradient) {
   const HookedTransformer& m = tiny_a();
   RunOptions options;
-  options.grad_metric = Metric{MetricKind::kLoss};
+  options.grad_metric = Metric{};
+  options.grad_metric->kind = MetricKind::kLoss;
   ForwardHook hook;
   hook.name = "blocks.0.hook_mlp_out";
   hook.action.kind = HookActionKind::kCallback;
@@ -78,7 +79,8 @@ TEST(Gradients, CallbackForwardHooksHaveNoKnownGradient) {
 
 TEST(Gradients, TheCacheHoldsOnlyWhatTheFilterKeeps) {
   const HookedTransformer& m = tiny_a();
-  Metric loss{MetricKind::kLoss};
+  Metric loss;
+  loss.kind = MetricKind::kLoss;
   auto only_z = [](const std::string& name) { return name == "blocks.1.attn.hook_z"; };
   Result<RunOutput> out = m.run_with_cache_and_grads(m.to_tokens("Hello world, again"), loss, only_z);
   ASSERT_TRUE(out.ok()) << out.error().message;

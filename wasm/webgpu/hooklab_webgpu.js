@@ -76,7 +76,7 @@ var LibraryHooklabWebgpu = {
       HooklabWebgpu.state = null;
       s.lost = true;
       s.lostMessage = s.lostMessage || 'closed';
-      try { s.device.destroy(); } catch (e) {}
+      try { s.device.destroy(); } catch (_e) { /* a device already lost cannot be destroyed again */ }
     },
 
     isLost: function() {

@@ -81,7 +81,7 @@ double PatchEstimator::atp(const PatchCell& c) const {
 
 const PatchEstimator::HeadRows& PatchEstimator::head_rows(int layer, int head) const {
   const int H = cfg().n_heads, P = positions;
-  HeadRows& rows = heads_[static_cast<size_t>(layer * H + head)];
+  HeadRows& rows = heads_[static_cast<size_t>(layer) * H + head];
   if (!rows.lse.empty()) return rows;
   const float* q = recv(HookPoint::kQ, layer);
   const float* k = recv(HookPoint::kK, layer);

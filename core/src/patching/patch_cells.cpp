@@ -62,7 +62,8 @@ bool slice_equal(const PatchCell& c, const ActivationCache& recv, const Activati
     }
     case CellKind::kPatternEntry: {
       const int64_t at = (static_cast<int64_t>(c.head) * positions + c.pos) * positions + c.src;
-      return std::memcmp(a.data + at, b.data + at, sizeof(float)) == 0;
+      // Bitwise on purpose, like the other cases: only identical bits may skip the cell.
+      return std::memcmp(a.data + at, b.data + at, sizeof(float)) == 0;  // NOLINT(bugprone-suspicious-memory-comparison)
     }
   }
   return false;

@@ -68,7 +68,7 @@ async function fetchText(url: string, what: string, signal?: AbortSignal): Promi
     response = await fetch(url, { signal });
   } catch (e) {
     if ((e as Error).name === "AbortError") throw e;
-    throw new Error(`${what}: could not fetch ${url} (${(e as Error).message}); check the network or the address`);
+    throw new Error(`${what}: could not fetch ${url} (${(e as Error).message}); check the network or the address`, { cause: e });
   }
   if (!response.ok) throw new Error(`${what}: ${url} answered ${response.status} ${response.statusText}`.trim());
   return response.text();

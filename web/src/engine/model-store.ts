@@ -113,7 +113,7 @@ async function streamInto(url: string, start: number, expected: Expected, ctx: D
       response = await fetch(url, { signal: ctx.signal, headers: offset > 0 ? { Range: `bytes=${offset}-` } : {} });
     } catch (e) {
       if ((e as Error).name === "AbortError") throw e;
-      if (attempt >= MAX_ATTEMPTS) throw new Error(`${fileName}: download failed (${(e as Error).message}) after ${attempt} attempts`);
+      if (attempt >= MAX_ATTEMPTS) throw new Error(`${fileName}: download failed (${(e as Error).message}) after ${attempt} attempts`, { cause: e });
       continue;
     }
     if (response.status === 404) throw new Error(`${fileName}: not found at ${url} (404); check the model id, revision or address`);
@@ -147,7 +147,7 @@ async function streamInto(url: string, start: number, expected: Expected, ctx: D
     } catch (e) {
       if ((e as Error).name === "AbortError" || ctx.signal?.aborted) throw abortError();
       if (attempt >= MAX_ATTEMPTS) {
-        throw new Error(`${fileName}: the connection dropped ${attempt} times (${(e as Error).message}); try again later`);
+        throw new Error(`${fileName}: the connection dropped ${attempt} times (${(e as Error).message}); try again later`, { cause: e });
       }
       // Dropped mid-file: the next attempt asks for the rest with a range request.
     }
@@ -214,7 +214,7 @@ export async function removeStored(key: string): Promise<boolean> {
     return true;
   } catch (e) {
     if ((e as Error).name === "NotFoundError") return false;
-    throw new Error(`could not delete the stored model file '${key}' (${(e as Error).message})`);
+    throw new Error(`could not delete the stored model file '${key}' (${(e as Error).message})`, { cause: e });
   }
 }
 

@@ -66,7 +66,7 @@ function compile<T>(source: string, what: string): T {
   try {
     return new Function(`"use strict"; return (${source});`)() as T;
   } catch (e) {
-    throw new Error(`${what} is not a valid function: ${(e as Error).message}`);
+    throw new Error(`${what} is not a valid function: ${(e as Error).message}`, { cause: e });
   }
 }
 

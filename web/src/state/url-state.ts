@@ -75,7 +75,7 @@ function readCompressed(z: string): { raw: Record<string, unknown> } | { notice:
   if ("problem" in json && json.problem === "too large") {
     return { notice: "The link's compressed experiment is larger than any the lab writes; the default experiment is shown." };
   }
-  let parsed: unknown = undefined;
+  let parsed: unknown;
   try {
     parsed = "text" in json && json.text ? JSON.parse(json.text) : undefined;
   } catch {
