@@ -65,7 +65,7 @@ if (!flag("skip-torch")) {
 // --- Chromium: model.attribute({...sweeps}) and runWithCache(..., {inclBwd: true}) ---
 if (!flag("skip-browser")) {
   if (!existsSync(join(root, "web/dist/harness.html"))) {
-    notes.push("Chromium rows skipped: no web build (npm run build:wasm && npm run build:web)");
+    notes.push("Chromium rows skipped: no web build (npm run build:wasm && npm run build:web:harness)");
   } else {
     const server = await startServer();
     const browser = await launchChromium();

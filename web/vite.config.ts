@@ -1,5 +1,5 @@
-// Vite build of the lab (index.html) and the engine harness used by tests and benchmarks
-// (harness.html). The wasm core (build/wasm) and the bundled models are served from wasm/ and
+// Vite build of the lab (index.html, the embed script) and, for tests and benchmarks only, the
+// engine harness (harness.html: `npm run build:web:harness`, HOOKLAB_HARNESS=1). The wasm core (build/wasm) and the bundled models are served from wasm/ and
 // models/ next to the pages, unhashed, because the Emscripten glue finds its .wasm and worker
 // files by name.
 import { defineConfig, type Plugin } from "vite";
@@ -53,6 +53,9 @@ function hooklabAssets(): Plugin {
   };
 }
 
+// The harness exposes the engine on window for Playwright and bench/: not part of the product.
+const harnessInput = process.env.HOOKLAB_HARNESS === "1" ? { harness: resolve(root, "web/harness.html") } : {};
+
 // Cross-origin isolation lets the engine use the pthreads build (SharedArrayBuffer).
 const isolation = { "Cross-Origin-Opener-Policy": "same-origin", "Cross-Origin-Embedder-Policy": "require-corp" };
 
@@ -70,7 +73,7 @@ export default defineConfig({
     rollupOptions: {
       input: {
         lab: resolve(root, "web/index.html"),
-        harness: resolve(root, "web/harness.html"),
+        ...harnessInput,
         "hooklab-embed": resolve(root, "web/src/embed/hooklab-embed.ts"),
       },
       output: {

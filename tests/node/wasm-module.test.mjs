@@ -8,7 +8,7 @@ import { readFileSync } from "node:fs";
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { loadHooklabModule } from "../../wasm/tools/load-module-node.mjs";
-import { readNpy, compareArrays } from "../tools/npy.mjs";
+import { readNpy, compareArrays, keptLogitColumns } from "../tools/npy.mjs";
 
 const root = new URL("../..", import.meta.url).pathname;
 const fixtures = JSON.parse(readFileSync(join(root, "tests/fixtures/manifest.json"), "utf8"));
@@ -26,16 +26,6 @@ function load(module, dir, processing = "default", threads = 1) {
   const model = module.loadModel(files(module, dir), { processing, threads });
   if (!model) throw new Error(module.lastError().error);
   return model;
-}
-
-// The fixture keeps only some vocabulary columns (hooked_gpt2.py logit_columns); without the list, all.
-function keptLogitColumns(logits, shape, columns) {
-  if (!columns) return logits;
-  const vocab = shape[shape.length - 1];
-  const rows = logits.length / vocab;
-  const kept = new Float32Array(rows * columns.length);
-  for (let r = 0; r < rows; r++) columns.forEach((c, j) => (kept[r * columns.length + j] = logits[r * vocab + c]));
-  return kept;
 }
 
 function hookNamesInOrder(manifestDir) {

@@ -35,9 +35,29 @@ export function compareArrays(actual, expected, rel = 1e-5) {
   return { ok: maxDiff <= tol && actual.length === expected.length, maxDiff, tol };
 }
 
+// A reference fixture keeps only some vocabulary columns of the logits (the manifest's
+// logit_columns, from tests/reference/hooked_gpt2.py); without the list it keeps all of them.
+export function keptLogitColumns(logits, shape, columns) {
+  if (!columns) return logits;
+  const vocab = shape[shape.length - 1];
+  const rows = logits.length / vocab;
+  const kept = new Float32Array(rows * columns.length);
+  for (let r = 0; r < rows; r++) columns.forEach((c, j) => (kept[r * columns.length + j] = logits[r * vocab + c]));
+  return kept;
+}
+
+function readReferenceManifest(dir) {
+  try {
+    return JSON.parse(readFileSync(join(dir, "manifest.json"), "utf8"));
+  } catch {
+    return {};
+  }
+}
+
 // Compares every .npy in `referenceDir` with the same-named file in `actualDir`.
 export function compareNpyDirs(actualDir, referenceDir, rel = 1e-5) {
   const rows = [];
+  const columns = readReferenceManifest(referenceDir).logit_columns;
   for (const file of readdirSync(referenceDir).filter((f) => f.endsWith(".npy")).sort()) {
     const ref = readNpy(join(referenceDir, file));
     let act;
@@ -46,6 +66,9 @@ export function compareNpyDirs(actualDir, referenceDir, rel = 1e-5) {
     } catch (e) {
       rows.push({ file, ok: false, detail: `missing: ${e.message}` });
       continue;
+    }
+    if (file === "logits.npy" && columns) {
+      act = { shape: [...act.shape.slice(0, -1), columns.length], values: keptLogitColumns(act.values, act.shape, columns) };
     }
     if (act.shape.join() !== ref.shape.join()) {
       rows.push({ file, ok: false, detail: `shape [${act.shape}] vs [${ref.shape}]` });
