@@ -36,6 +36,8 @@ namespace {
 
 #if defined(__EMSCRIPTEN__)
 // CPU seconds of the Node process (user + system), or wall time where there is no `process`.
+// JavaScript inside: clang-format would split its !== operators.
+// clang-format off
 EM_JS(double, hooklab_bench_process_cpu_seconds, (), {
   if (typeof process !== 'undefined' && process.cpuUsage) {
     const usage = process.cpuUsage();
@@ -43,6 +45,7 @@ EM_JS(double, hooklab_bench_process_cpu_seconds, (), {
   }
   return performance.now() / 1000;
 });
+// clang-format on
 #endif
 
 // Wall time is what a page sees. On a shared, loaded machine a single thread's CPU time is the
