@@ -12,10 +12,12 @@
 // --dist serves another web build (a private one, so concurrent test runs of web/dist are not
 // disturbed); --quick is a smoke test (T = 8, 3 reps), not a measurement.
 import { execFileSync } from "node:child_process";
-import { copyFileSync, existsSync, mkdirSync, statSync, writeFileSync } from "node:fs";
+import { mkdirSync, statSync, writeFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
 import { join } from "node:path";
 import { launchChromium, openHarness, startServer } from "./browser.mjs";
+import { copyOrtRuntime, openOrt } from "./ort.mjs";
+import { median, tokensFor } from "./inputs.mjs";
 import { ensureGpt2SmallRandom } from "./gpt2-small-random.mjs";
 import { arg, flag } from "./args.mjs";
 
@@ -33,10 +35,6 @@ const skipOrt = flag("skip-ort");
 const MB = 1e6;  // memory columns are decimal megabytes
 
 const loadAverage = () => loadavg().map((x) => Number(x.toFixed(2)));
-const median = (v) => {
-  const s = [...v].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 const pause = (ms) => new Promise((r) => setTimeout(r, ms));
 
 // ---- inputs: the same weights and token ids for every system -------------------------------------
@@ -45,29 +43,7 @@ const modelDir = ensureGpt2SmallRandom();
 const onnxPath = join(root, "build/bench/gpt2-small-random.onnx");
 execFileSync("/usr/bin/python3", [join(root, "bench/onnx/export_gpt2_onnx.py"), "--model", modelDir, "--out", onnxPath],
   { stdio: "inherit" });
-const ORT_FILES = ["ort.wasm.min.mjs", "ort-wasm-simd-threaded.mjs", "ort-wasm-simd-threaded.wasm"];
 if (!skipOrt) copyOrtRuntime();
-
-/** onnxruntime-web's wasm runtime into build/bench/ort/, which the test server serves isolated. */
-function copyOrtRuntime() {
-  const from = join(root, "node_modules/onnxruntime-web/dist");
-  const to = join(root, "build/bench/ort");
-  if (!existsSync(from)) throw new Error("onnxruntime-web is missing: npm install");
-  mkdirSync(to, { recursive: true });
-  for (const f of ORT_FILES) {
-    const dst = join(to, f);
-    if (!existsSync(dst) || statSync(dst).size !== statSync(join(from, f)).size) copyFileSync(join(from, f), dst);
-  }
-}
-
-/** Deterministic token ids in the middle of the vocabulary, BOS first. */
-function tokensFor(T) {
-  let seed = 11;
-  const rand = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
-  const tokens = Array.from({ length: T }, () => 1000 + Math.floor(rand() * 40000));
-  tokens[0] = 50256;
-  return tokens;
-}
 
 // GPT-2 small: matrix products per token (12 layers of qkv, W_O, MLP in and out, then the full
 // 50257-wide unembedding) plus the attention products, 4 d_model T^2 per layer (counted whole,
@@ -163,20 +139,6 @@ function probeHooklab(page, threads, Ts, shapes) {
     while (peak.length < peakReps) peak.push(await m.measureSimdPeak(peakMs, threads));
     return { peak, gemm };
   }, { threads, Ts, shapes, peakMs, peakReps, gemmMs });
-}
-
-// ---- onnxruntime-web (bench/pages/ort.html) -------------------------------------------------------------
-
-async function openOrt(browser, url, threads) {
-  const page = await browser.newPage();
-  page.on("pageerror", (e) => console.error("ort page error:", e.message));
-  page.on("console", (msg) => msg.type() === "warning" && console.error("ort:", msg.text()));
-  await page.goto(`${url}/repo/bench/pages/ort.html`);
-  await page.waitForFunction(() => document.documentElement.dataset.ready === "true");
-  const info = await page.evaluate(({ model, threads }) => window.ortPeer.load(model, threads),
-    { model: "/repo/build/bench/gpt2-small-random.onnx", threads });
-  if (threads > 1 && !info.isolated) throw new Error("the ORT page is not cross-origin isolated: no threads");
-  return { page, info };
 }
 
 // ---- run ---------------------------------------------------------------------------------------------------

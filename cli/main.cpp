@@ -4,7 +4,7 @@
 //   hooklab run      --model DIR [--no-processing] [--no-bos] [--top-k K] --prompt TEXT
 //   hooklab generate --model DIR --prompt TEXT [--max-new-tokens N] [--temperature T] [--top-k K] [--top-p P]
 //                    [--freq-penalty F] [--seed S] [--stop-at-eos] [--steer HOOK:LAYER:COEF --steer-from A
-//                    --steer-to B [--steer-positions prompt|all|new]] [--ablate-head L.H[,L.H] [--ablation zero|mean]]
+//                    --steer-to B [--steer-by activations|unembed] [--steer-positions prompt|all|new]] [--ablate-head L.H[,L.H] [--ablation zero|mean]]
 //   hooklab cache    --model DIR [--no-processing] [--no-bos] [--names REGEX] [--attn-result] --prompt TEXT --out DIR
 //                    [--grad [--metric M] [--answer STR [--wrong STR]] [--position P]]
 //   hooklab patch    --model DIR [--no-processing] --clean TEXT --corrupted TEXT --answer STR --wrong STR --act ACT
@@ -34,8 +34,10 @@ constexpr const char* kUsage =
     "  run       --model DIR --prompt TEXT [--top-k K]       next-token predictions and loss\n"
     "  generate  --model DIR --prompt TEXT [--max-new-tokens N] [--temperature T] [--top-k K] [--top-p P]\n"
     "            [--freq-penalty F] [--seed S] [--stop-at-eos]   sampled text, each step's token, probability, top-5\n"
-    "            [--steer HOOK:LAYER:COEF --steer-from A --steer-to B [--steer-positions prompt|all|new]]\n"
-    "            activation addition: COEF * (acts(B) - acts(A)) added at HOOK (e.g. resid_pre:6:10)\n"
+    "            [--steer HOOK:LAYER:COEF --steer-from A --steer-to B [--steer-by activations|unembed]\n"
+    "             [--steer-positions prompt|all|new]]\n"
+    "            activation addition: COEF * (acts(B) - acts(A)) added at HOOK (e.g. resid_pre:6:10);\n"
+    "            --steer-by unembed: COEF * the unit direction W_U[:, B] - W_U[:, A] (A optional, single tokens)\n"
     "            [--ablate-head L.H[,L.H] [--ablation zero|mean]]   heads ablated during generation\n"
     "  cache     --model DIR --prompt TEXT --out DIR          every activation as .npy\n"
     "            [--grad [--metric loss|token_loss|logit_diff|prob|logprob] [--answer S --wrong S] [--position P]]\n"

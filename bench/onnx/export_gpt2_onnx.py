@@ -96,15 +96,23 @@ def up_to_date(out: str, inputs) -> bool:
     return os.path.exists(out) and all(os.path.getmtime(out) > os.path.getmtime(p) for p in inputs)
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def export_args(description: str, default_out: str, scripts):
+    """--model, --out, --force; None when --out is newer than the weights and `scripts` (nothing to do)."""
+    ap = argparse.ArgumentParser(description=description)
     ap.add_argument("--model", default=os.path.join(ROOT, "build/bench/gpt2-small-random-f32"))
-    ap.add_argument("--out", default=os.path.join(ROOT, "build/bench/gpt2-small-random.onnx"))
+    ap.add_argument("--out", default=os.path.join(ROOT, default_out))
     ap.add_argument("--force", action="store_true")
     args = ap.parse_args()
     weights = os.path.join(args.model, "model.safetensors")
-    if not args.force and up_to_date(args.out, [weights, os.path.abspath(__file__)]):
+    if not args.force and up_to_date(args.out, [weights, *scripts]):
         print(f"{args.out} is up to date")
+        return None
+    return args
+
+
+def main() -> None:
+    args = export_args(__doc__.splitlines()[0], "build/bench/gpt2-small-random.onnx", [os.path.abspath(__file__)])
+    if args is None:
         return
 
     cfg, sd, _ = load_hf_dir(args.model)

@@ -1,6 +1,7 @@
 // window.ortPeer: onnxruntime-web's wasm execution provider on the same ONNX export of the
 // benchmark model (bench/onnx/export_gpt2_onnx.py), timed inside the page so Playwright's
-// round trips are not counted. ORT's runtime files are copied to build/bench/ort/ by
+// round trips are not counted; generate() drives the export with past key/values
+// (bench/onnx/export_gpt2_kv_onnx.py) for bench/generate.mjs. ORT's runtime files are copied to build/bench/ort/ by
 // bench/forward.mjs from node_modules/onnxruntime-web/dist.
 import * as ort from "/repo/build/bench/ort/ort.wasm.min.mjs";
 
@@ -8,6 +9,14 @@ let session;
 
 function inputFor(tokens) {
   return { input_ids: new ort.Tensor("int64", BigInt64Array.from(tokens, (t) => BigInt(t)), [1, tokens.length]) };
+}
+
+function argmaxLastRow(logits) {
+  const vocab = logits.dims[2];
+  const row = logits.data.subarray(logits.data.length - vocab);
+  let best = 0;
+  for (let v = 1; v < vocab; v++) if (row[v] > row[best]) best = v;
+  return best;
 }
 
 window.ortPeer = {
@@ -42,6 +51,26 @@ window.ortPeer = {
     const out = await session.run(inputFor(tokens));
     const vocab = out.logits.dims[2];
     return positions.map((p) => Array.from(out.logits.data.subarray(p * vocab, (p + 1) * vocab)));
+  },
+
+  /** Greedy generation on the KV export: the prompt in one run (empty pasts), then one token per
+   *  run fed the previous presents (shape [1, heads, P, headDim]). Returns the new tokens and
+   *  each step's ms (argmax included). */
+  async generate(tokens, newTokens, { heads, headDim }) {
+    const pasts = session.inputNames.filter((n) => n.startsWith("past_"));
+    let feeds = inputFor(tokens);
+    for (const name of pasts) feeds[name] = new ort.Tensor("float32", new Float32Array(0), [1, heads, 0, headDim]);
+    const generated = [], stepMs = [];
+    for (let step = 0; step < newTokens; step++) {
+      const t0 = performance.now();
+      const out = await session.run(feeds);
+      const next = argmaxLastRow(out.logits);
+      stepMs.push(performance.now() - t0);
+      generated.push(next);
+      feeds = inputFor([next]);
+      for (const name of pasts) feeds[name] = out[name.replace("past_", "present_")];
+    }
+    return { generated, stepMs };
   },
 
   async release() {

@@ -29,7 +29,31 @@ Result<int> parse_int(const std::string& text, const std::string& what) {
   return out;
 }
 
-// --steer HOOK:LAYER:COEF --steer-from A --steer-to B [--steer-positions prompt|all|new]
+Result<SteeringPositions> parse_steering_positions(const Arguments& args) {
+  const std::string where = args.get("steer-positions").value_or("prompt");
+  if (where == "prompt") return SteeringPositions::kPrompt;
+  if (where == "all") return SteeringPositions::kAll;
+  if (where == "new") return SteeringPositions::kNew;
+  return usage_error("--steer-positions must be prompt, all or new");
+}
+
+// The vector: --steer-by activations (default): acts(--steer-to) - acts(--steer-from); --steer-by
+// unembed: the unit direction W_U[:, --steer-to] - W_U[:, --steer-from] (--steer-from optional).
+Result<std::vector<float>> parse_steering_vector(const Arguments& args, const HookedTransformer& model, HookRef hook) {
+  const std::string by = args.get("steer-by").value_or("activations");
+  if (by == "unembed") {
+    if (!args.has("steer-to")) return usage_error("--steer-by unembed needs --steer-to (a single token)");
+    return unembedding_direction(model, hook, *args.get("steer-to"), args.get("steer-from").value_or(""));
+  }
+  if (by != "activations") return usage_error("--steer-by must be activations or unembed");
+  if (!args.has("steer-from") || !args.has("steer-to")) {
+    return usage_error("--steer needs --steer-from and --steer-to (the vector is to - from)");
+  }
+  return activation_difference(model, hook, *args.get("steer-to"), *args.get("steer-from"));
+}
+
+// --steer HOOK:LAYER:COEF --steer-from A --steer-to B [--steer-by activations|unembed]
+// [--steer-positions prompt|all|new]
 Result<Steering> parse_steering(const Arguments& args, const HookedTransformer& model) {
   const std::vector<std::string> parts = split(*args.get("steer"), ':');
   if (parts.size() != 3) return usage_error("--steer takes HOOK:LAYER:COEF, e.g. resid_pre:6:10");
@@ -41,24 +65,11 @@ Result<Steering> parse_steering(const Arguments& args, const HookedTransformer& 
   }
   auto hook = resolve_hook_name(parts[0], layer, "", model.cfg().n_layers);
   if (!hook.ok()) return usage_error("--steer: " + hook.error().message);
-  if (!args.has("steer-from") || !args.has("steer-to")) {
-    return usage_error("--steer needs --steer-from and --steer-to (the vector is to - from)");
-  }
   Steering steering;
   steering.hook = *hook;
   steering.coefficient = coefficient;
-  const std::string where = args.get("steer-positions").value_or("prompt");
-  if (where == "prompt") {
-    steering.positions = SteeringPositions::kPrompt;
-  } else if (where == "all") {
-    steering.positions = SteeringPositions::kAll;
-  } else if (where == "new") {
-    steering.positions = SteeringPositions::kNew;
-  } else {
-    return usage_error("--steer-positions must be prompt, all or new");
-  }
-  HOOKLAB_ASSIGN_OR_RETURN(steering.vector,
-                           activation_difference(model, *hook, *args.get("steer-to"), *args.get("steer-from")));
+  HOOKLAB_ASSIGN_OR_RETURN(steering.positions, parse_steering_positions(args));
+  HOOKLAB_ASSIGN_OR_RETURN(steering.vector, parse_steering_vector(args, model, *hook));
   return steering;
 }
 
@@ -92,8 +103,8 @@ Result<GenerateOptions> parse_options(const Arguments& args, const HookedTransfo
   if (args.has("steer")) {
     HOOKLAB_ASSIGN_OR_RETURN(Steering steering, parse_steering(args, model));
     o.steering.push_back(std::move(steering));
-  } else if (args.has("steer-from") || args.has("steer-to") || args.has("steer-positions")) {
-    return usage_error("--steer-from, --steer-to and --steer-positions need --steer HOOK:LAYER:COEF");
+  } else if (args.has("steer-from") || args.has("steer-to") || args.has("steer-positions") || args.has("steer-by")) {
+    return usage_error("--steer-from, --steer-to, --steer-by and --steer-positions need --steer HOOK:LAYER:COEF");
   }
   HOOKLAB_ASSIGN_OR_RETURN(o.ablations, parse_ablations(args));
   return o;
@@ -132,7 +143,7 @@ nlohmann::ordered_json result_json(const HookedTransformer& model, const Generat
 Status generate_command(const std::vector<std::string>& argv) {
   std::set<std::string> options = model_options();
   options.insert({"prompt", "max-new-tokens", "temperature", "top-k", "top-p", "freq-penalty", "seed", "steer",
-                  "steer-from", "steer-to", "steer-positions", "ablate-head", "ablation"});
+                  "steer-from", "steer-to", "steer-by", "steer-positions", "ablate-head", "ablation"});
   std::set<std::string> switches = model_switches();
   switches.insert({"no-bos", "stop-at-eos"});
   HOOKLAB_ASSIGN_OR_RETURN(Arguments args, Arguments::parse(argv, options, switches));

@@ -1,7 +1,8 @@
 // Generation in Chromium: model.generate() streams a step per token through the worker and
 // equals the float64 PyTorch reference (tests/fixtures/generation) on both wasm builds; Stop
 // (an AbortSignal) ends it between tokens and the model stays usable; bad options are clear
-// errors. Then the lab's Generate panel as a user meets it.
+// errors. Then the lab's Generate panel as a user meets it: steering by two prompts or by an
+// unembedding / DLA direction, head ablation, and a generated token opened in the other views.
 import { test, expect, type Page } from "@playwright/test";
 import { readFileSync } from "node:fs";
 
@@ -34,7 +35,7 @@ for (const isolated of [false, true]) {
         const streamed: number[] = [];
         const out = await model.generate(c.prompt, {
           maxNewTokens: c.max_new_tokens, temperature: s.temperature, topK: s.top_k, topP: s.top_p, freqPenalty: s.freq_penalty, seed: s.seed,
-          steering: st ? [{ hook: st.hook, layer: st.layer, coefficient: st.coefficient, from: st.from, to: st.to, positions: st.positions }] : [],
+          steering: st ? [{ hook: st.hook, layer: st.layer, coefficient: st.coefficient, from: st.from, to: st.to, positions: st.positions, by: st.by }] : [],
           onToken: (step, index) => streamed[index] = step.token,
         });
         const tokens = out.steps.map((x) => x.token);
@@ -190,4 +191,92 @@ test("lab Generate panel: Stop keeps what was generated and the model usable; ou
   await page.getByTestId("gen-maxNewTokens").press("Enter");
   const after = await generateInLab(page);
   expect(after.unsteered).toHaveLength(5);
+});
+
+test("lab Generate panel: steering by an unembedding direction with ablated heads, from the link, equals the engine's", async ({ page }) => {
+  const fragment = "v=1&view=generate&genPrompt=The%20cat%20sat%20on&maxNewTokens=12&temperature=0&steerBy=unembed&steerHook=resid_post" +
+    "&steerLayer=1&steerCoef=30&steerTo=%20dog&steerFrom=&ablateHeads=1.3,0.2&ablation=mean";
+  await openGeneratePanel(page, fragment);
+  await expect(page.getByTestId("gen-steerBy")).toHaveValue("unembed");
+  await expect(page.getByTestId("gen-ablateHeads")).toHaveValue("1.3, 0.2");
+  await expect(page.getByTestId("gen-ablation")).toHaveValue("mean");
+  await expect(page.getByTestId("gen-explained")).toContainText("W_U[:, to]");
+  const shown = await generateInLab(page);
+  const engine = await page.evaluate(async () => {
+    const { HookedTransformer } = (window as unknown as LabWindow).hooklabLab;
+    const model = await HookedTransformer.load("hooklab-demo");
+    const base = { maxNewTokens: 12, temperature: 0, topK: 0, topP: 1, seed: 1 };
+    const steering = [{ hook: "resid_post", layer: 1, coefficient: 30, to: " dog", by: "unembed" as const, positions: "all" as const }];
+    const ablateHeads = [{ layer: 1, head: 3, kind: "mean" as const }, { layer: 0, head: 2, kind: "mean" as const }];
+    const run = async (options: object) => (await model.generate("The cat sat on", { ...base, ...options })).steps.map((s) => s.token);
+    const out = { unsteered: await run({}), steered: await run({ steering, ablateHeads }), steeredOnly: await run({ steering }),
+      ablatedOnly: await run({ ablateHeads }), dog: await model.toSingleToken(" dog") };
+    model.dispose();
+    return out;
+  });
+  expect(shown.unsteered).toEqual(engine.unsteered);
+  expect(shown.steered).toEqual(engine.steered);
+  // Each intervention does something here, so the column shows both, not one of them.
+  expect(engine.steered).not.toEqual(engine.unsteered);
+  expect(engine.steered).not.toEqual(engine.steeredOnly);
+  expect(engine.steered).not.toEqual(engine.ablatedOnly);
+  // Pushing every position along W_U[:, " dog"] makes " dog" the continuation's most common token.
+  expect(engine.steeredOnly.filter((t) => t === engine.dog).length).toBeGreaterThan(engine.unsteered.filter((t) => t === engine.dog).length);
+
+  // The controls write the link: one head typed in the box; zero (the default) leaves the link.
+  const linkFields = async () => {
+    const params = new URLSearchParams(new URL(await page.evaluate(() => (window as unknown as LabWindow).hooklabLab.lab.shareUrl())).hash.slice(1));
+    return [params.get("ablateHeads"), params.get("ablation"), params.get("steerBy")];
+  };
+  await page.getByTestId("gen-ablateHeads").fill(" 2.1 ");
+  await page.getByTestId("gen-ablateHeads").press("Enter");
+  expect(await linkFields()).toEqual(["2.1", "mean", "unembed"]);
+  await page.getByTestId("gen-ablation").selectOption("zero");
+  expect(await linkFields()).toEqual(["2.1", null, "unembed"]);
+  await expect(page.getByTestId("gen-stale")).toContainText("ablated heads, ablation changed");
+  // A box that is not a list of heads is reported on the box and changes nothing.
+  await page.getByTestId("gen-ablateHeads").fill("2.1, two");
+  await page.getByTestId("gen-ablateHeads").press("Enter");
+  expect(await page.getByTestId("gen-ablateHeads").evaluate((i: HTMLInputElement) => i.validationMessage)).toContain("not a head");
+  expect(await linkFields()).toEqual(["2.1", null, "unembed"]);
+});
+
+test("lab Generate panel: link fields for ablation and steering are bounded and named", async ({ page }) => {
+  await openGeneratePanel(page, "v=1&view=generate&ablateHeads=9.0,1.1&steerBy=logits&ablation=half");
+  const notices = page.locator(".notices");
+  await expect(notices).toContainText("ablated head 9.0 out of range for this model (layers 0–3, heads 0–3)");
+  await expect(notices).toContainText("steerBy \"logits\" is not one of activations, unembed");
+  await expect(notices).toContainText("ablation \"half\" is not one of zero, mean");
+  await expect(page.getByTestId("gen-ablateHeads")).toHaveValue("1.1");
+  await openGeneratePanel(page, `v=1&view=generate&ablateHeads=${Array.from({ length: 145 }, (_, i) => `${i >> 2}.${i & 3}`).join(",")}`);
+  await expect(notices).toContainText("ablateHeads lists more than 144 heads");
+  await openGeneratePanel(page, "v=1&view=generate&ablateHeads=1.1,01.1");
+  await expect(notices).toContainText("ablateHeads lists 1.1 twice");
+});
+
+test("lab Generate panel: a generated token opens its step's predictions and inside views on the text before it", async ({ page }) => {
+  await openGeneratePanel(page, "v=1&view=generate&genPrompt=The%20cat%20sat%20on&maxNewTokens=8&temperature=0");
+  const shown = await generateInLab(page);
+  await page.getByTestId("gen-tokens-unsteered").locator('[data-index="4"]').click();
+  const stepTop = await page.getByTestId("gen-top5").locator("tbody tr").evaluateAll((trs) => trs.map((tr) => Number(tr.getAttribute("data-token"))));
+  expect(stepTop[0]).toBe(shown.unsteered[4]);  // greedy: the chosen token is the step's most likely
+  const prefix = await page.evaluate(async (ids) => (window as unknown as LabWindow).hooklabLab.HookedTransformer.load("hooklab-demo")
+    .then(async (m) => { const text = await m.toString(ids); m.dispose(); return text; }), shown.unsteered.slice(0, 4));
+
+  await page.getByTestId("gen-open-predict").click();
+  await expect(page.getByTestId("prompt")).toHaveValue(`The cat sat on${prefix}`);
+  // The full forward of the prefix predicts what the cached step did: the same top-5, in order
+  // (polled: the table shows the previous prompt's predictions until the new ones arrive).
+  const rows = page.getByTestId("topk-table").locator("tbody tr");
+  await expect.poll(async () => (await rows.evaluateAll((trs) => trs.map((tr) => Number(tr.getAttribute("data-token"))))).slice(0, 5),
+    { timeout: 60_000 }).toEqual(stepTop);
+
+  await page.locator('[data-tab="generate"]').click();
+  await expect(page.getByTestId("gen-run")).toBeVisible();
+  await page.getByTestId("gen-tokens-unsteered").locator('[data-index="4"]').click();
+  await page.getByTestId("gen-open-inside").click();
+  await expect(page.getByTestId("dla")).toBeVisible({ timeout: 60_000 });
+  await expect(page.getByTestId("prompt")).toHaveValue(`The cat sat on${prefix}`);
+  const url = await page.evaluate(() => (window as unknown as LabWindow).hooklabLab.lab.shareUrl());
+  expect(new URLSearchParams(new URL(url).hash.slice(1)).get("view")).toBe("inside");
 });

@@ -356,7 +356,7 @@ test("generate: a seeded sample is the same for every backend and thread count, 
   assert.deepEqual(first.sampling, { temperature: 0.9, top_k: 0, top_p: 0.95, freq_penalty: 0.5, seed: 42 });
 });
 
-test("generate: steering with two prompts and head ablation change the continuation", () => {
+test("generate: steering (two prompts or a W_U direction) and head ablation change the continuation", () => {
   const base = ["generate", "--model", tinyA, "--prompt", "I think that you are", "--max-new-tokens", "8",
                 "--temperature", "0"];
   const plain = ok(...base);
@@ -366,6 +366,11 @@ test("generate: steering with two prompts and head ablation change the continuat
   assert.deepEqual(zero.tokens, plain.tokens, "a coefficient of 0 changes nothing");
   const ablated = ok(...base, "--ablate-head", "0.0,1.3", "--ablation", "mean");
   assert.equal(ablated.tokens.length, 8);
+  // Along the DLA direction " Paris" - " London" at every position (the fixture's a-unembed-steered-greedy).
+  const unembed = ["--steer-by", "unembed", "--steer-to", " Paris", "--steer-positions", "all"];
+  const towards = ok(...base, "--steer", "resid_mid:0:6", ...unembed, "--steer-from", " London");
+  assert.notDeepEqual(towards.tokens, plain.tokens);
+  assert.deepEqual(ok(...base, "--steer", "resid_mid:0:0", ...unembed).tokens, plain.tokens, "a coefficient of 0 changes nothing");
 });
 
 test("generate: bad input is a clear error", () => {
@@ -378,6 +383,11 @@ test("generate: bad input is a clear error", () => {
   fails(2, "unknown hook name 'nothing'", ...base, "--steer", "nothing:1:4", "--steer-from", "a", "--steer-to", "b");
   fails(2, "steering needs a hook", ...base, "--steer", "pattern:1:4", "--steer-from", "a", "--steer-to", "b");
   fails(2, "ablate head 7.0", ...base, "--ablate-head", "7.0");
+  fails(2, "--steer-by must be activations or unembed", ...base, "--steer", "resid_pre:1:4", "--steer-by", "logits", "--steer-to", "b");
+  fails(2, "--steer-by unembed needs --steer-to", ...base, "--steer", "resid_pre:1:4", "--steer-by", "unembed");
+  fails(2, "need --steer", ...base, "--steer-by", "unembed", "--steer-to", " Paris");
+  fails(2, "d_model-wide hook", ...base, "--steer", "z:1:4", "--steer-by", "unembed", "--steer-to", " Paris");
+  fails(1, "is not a single token", ...base, "--steer", "resid_pre:1:4", "--steer-by", "unembed", "--steer-to", " Paris France");
   fails(1, "n_ctx", "generate", "--model", join(root, "models/testdata/tiny-c"), "--prompt", "Hi there",
         "--max-new-tokens", "11");
 });

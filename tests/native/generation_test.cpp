@@ -11,6 +11,7 @@
 
 #include "hooklab/generation.h"
 #include "hooklab/logits.h"
+#include "hooklab/packed_matrix.h"
 #include "test_support.h"
 
 namespace hooklab::testing {
@@ -359,6 +360,36 @@ TEST(Steering, OneRowIsAddedAtEveryPositionInScope) {
   check_against_full_forwards(m, *gen, {add}, true);
 }
 
+TEST(Steering, UnembeddingDirectionIsTheUnitDifferenceOfTwoColumnsOfWU) {
+  const HookedTransformer& m = tiny_a();
+  const HookRef hook{HookPoint::kResidPost, 1};
+  const int32_t paris = *m.to_single_token(" Paris"), london = *m.to_single_token(" London");
+  const int64_t D = m.cfg().d_model;
+  std::vector<float> a(static_cast<size_t>(D)), b(static_cast<size_t>(D));
+  read_column(a.data(), m.weights().w_u, paris);
+  read_column(b.data(), m.weights().w_u, london);
+  auto both = unembedding_direction(m, hook, " Paris", " London");
+  auto one = unembedding_direction(m, hook, " Paris", "");
+  ASSERT_TRUE(both.ok() && one.ok());
+  ASSERT_EQ(both->size(), static_cast<size_t>(D));
+  double norm_diff = 0.0, norm_a = 0.0, length = 0.0;
+  for (int64_t d = 0; d < D; ++d) norm_diff += std::pow(double(a[d]) - b[d], 2), norm_a += double(a[d]) * a[d];
+  for (int64_t d = 0; d < D; ++d) {
+    EXPECT_NEAR((*both)[d], (double(a[d]) - b[d]) / std::sqrt(norm_diff), 1e-6) << d;
+    EXPECT_NEAR((*one)[d], a[d] / std::sqrt(norm_a), 1e-6) << d;
+    length += double((*both)[d]) * (*both)[d];
+  }
+  EXPECT_NEAR(length, 1.0, 1e-5);
+  auto error_of = [&](HookRef h, const char* to, const char* from) {
+    auto r = unembedding_direction(m, h, to, from);
+    return r.ok() ? std::string("ok") : r.error().message;
+  };
+  EXPECT_NE(error_of({HookPoint::kZ, 0}, " Paris", "").find("d_model-wide hook"), std::string::npos);
+  EXPECT_NE(error_of(hook, " Paris", " Paris").find("is zero"), std::string::npos);
+  EXPECT_NE(error_of(hook, " Paris France", ""), "ok");
+  EXPECT_NE(error_of(hook, " Paris", "two tokens"), "ok");
+}
+
 TEST(Generate, BadOptionsAreClearErrors) {
   const HookedTransformer& m = tiny_a();
   const std::vector<int32_t> prompt = m.to_tokens("Hi");
@@ -428,8 +459,10 @@ GenerateOptions fixture_options(const HookedTransformer& m, const nlohmann::json
   if (!c["steering"].is_null()) {
     const auto& st = c["steering"];
     const HookRef hook = *resolve_hook_name(st["hook"].get<std::string>(), st["layer"].get<int>(), "", m.cfg().n_layers);
-    auto v = activation_difference(m, hook, st["to"].get<std::string>(), st["from"].get<std::string>());
-    EXPECT_TRUE(v.ok());
+    const bool unembed = st.value("by", "activations") == "unembed";
+    auto v = unembed ? unembedding_direction(m, hook, st["to"].get<std::string>(), st["from"].get<std::string>())
+                     : activation_difference(m, hook, st["to"].get<std::string>(), st["from"].get<std::string>());
+    EXPECT_TRUE(v.ok()) << v.error().message;
     o.steering.push_back({hook, *v, st["coefficient"].get<double>(),
                           st["positions"] == "prompt" ? SteeringPositions::kPrompt : SteeringPositions::kAll});
   }
@@ -454,7 +487,7 @@ void check_step(const SampledToken& mine, const nlohmann::json& ref, size_t k) {
 TEST(GenerationParity, TokensAndProbabilitiesEqualTheReferenceOnEveryBackend) {
   const nlohmann::json manifest = read_json_file(repo_path("tests/fixtures/generation/manifest.json"));
   ASSERT_FALSE(manifest.is_discarded()) << "tests/fixtures/generation/manifest.json";
-  ASSERT_GE(manifest["cases"].size(), 7u);
+  ASSERT_GE(manifest["cases"].size(), 9u);
   for (const auto& c : manifest["cases"]) {
     for (const BackendChoice& b : kBackends) {
       SCOPED_TRACE(c["id"].get<std::string>() + "/" + b.label);

@@ -43,6 +43,12 @@ function assertValid(e) {
   assert.ok(inRange(e.seed, 0, S.MAX_SEED) && inRange(e.steerLayer, 0, S.MAX_LAYERS - 1));
   assert.ok(within(e.temperature, 0, S.MAX_TEMPERATURE) && within(e.topP, S.MIN_TOP_P, 1));
   assert.ok(within(e.steerCoef, -S.MAX_STEER_COEF, S.MAX_STEER_COEF) && S.STEER_HOOKS.includes(e.steerHook));
+  assert.ok(S.STEER_BY.includes(e.steerBy) && S.ABLATIONS.includes(e.ablation));
+  assert.ok(Array.isArray(e.ablateHeads) && e.ablateHeads.length <= S.MAX_ABLATED_HEADS && new Set(e.ablateHeads).size === e.ablateHeads.length);
+  for (const h of e.ablateHeads) {
+    const [l, hd] = h.split(".").map(Number);
+    assert.ok(h === `${l}.${hd}` && inRange(l, 0, S.MAX_LAYERS - 1) && inRange(hd, 0, S.MAX_HEADS - 1), h);
+  }
 }
 
 function checkDecodes(hash, search = "") {
@@ -98,6 +104,9 @@ function experimentArbitrary() {
     genTopK: fc.integer({ min: 0, max: S.MAX_SAMPLE_TOP_K }), topP: decimal(S.MIN_TOP_P, 1), seed: fc.integer({ min: 0, max: S.MAX_SEED }),
     steerHook: fc.constantFrom(...S.STEER_HOOKS), steerLayer: fc.integer({ min: 0, max: S.MAX_LAYERS - 1 }),
     steerCoef: decimal(-S.MAX_STEER_COEF, S.MAX_STEER_COEF), steerFrom: text(S.MAX_ANSWER), steerTo: text(S.MAX_ANSWER),
+    steerBy: fc.constantFrom(...S.STEER_BY), ablation: fc.constantFrom(...S.ABLATIONS),
+    ablateHeads: fc.uniqueArray(fc.tuple(fc.integer({ min: 0, max: S.MAX_LAYERS - 1 }), fc.integer({ min: 0, max: S.MAX_HEADS - 1 }))
+      .map(([l, h]) => `${l}.${h}`), { maxLength: S.MAX_ABLATED_HEADS }),
   });
 }
 
@@ -126,6 +135,12 @@ test("out-of-range and oversized fields are refused by name, never clamped", () 
     ["seed=1.5", "seed \"1.5\" is not a whole number", "seed"],
     ["steerCoef=NaN", "steerCoef \"NaN\" is not a number", "steerCoef"],
     ["steerHook=hook_z", "steerHook \"hook_z\" is not one of", "steerHook"],
+    ["steerBy=logits", "steerBy \"logits\" is not one of activations, unembed", "steerBy"],
+    ["ablation=half", "ablation \"half\" is not one of zero, mean", "ablation"],
+    ["ablateHeads=1.2,x", "ablateHeads lists \"x\", which is not a head (layer.head)", "ablateHeads"],
+    ["ablateHeads=256.0", "ablateHeads lists \"256.0\", which is not a head", "ablateHeads"],
+    ["ablateHeads=1.2,1.02", "ablateHeads lists 1.2 twice", "ablateHeads"],
+    [`ablateHeads=${Array.from({ length: 145 }, (_, i) => `0.${i}`).join(",")}`, "ablateHeads lists more than 144 heads", "ablateHeads"],
   ];
   for (const [fields, message, key] of cases) {
     const d = S.decodeLocation(`#v=1&${fields}`);
@@ -135,6 +150,11 @@ test("out-of-range and oversized fields are refused by name, never clamped", () 
   const model = S.checkAgainstModel({ ...S.DEFAULT_EXPERIMENT, layer: 999, head: 7 }, { n_layers: 4, n_heads: 4 });
   assert.deepEqual(model.problems, ["layer 999 is out of range for this model (0–3)", "head 7 is out of range for this model (0–3)"]);
   assert.deepEqual(model.fixes, { layer: 0, head: null });
+  const heads = S.checkAgainstModel({ ...S.DEFAULT_EXPERIMENT, ablateHeads: ["3.3", "4.0", "0.9"] }, { n_layers: 4, n_heads: 4 });
+  assert.deepEqual(heads.problems, ["ablated heads 4.0, 0.9 out of range for this model (layers 0–3, heads 0–3)"]);
+  assert.deepEqual(heads.fixes, { ablateHeads: ["3.3"] });
+  assert.deepEqual(S.parseHeadList(" 1.3, 0.2 ,"), { heads: ["1.3", "0.2"] });
+  assert.match(S.parseHeadList("1.3 0.2").problem, /"1.3 0.2", which is not a head/);
   assert.equal(S.checkPosition(12, 12), "position 12 is out of range for this prompt (0–11)");
   assert.equal(S.checkPosition(11, 12), undefined);
 });

@@ -220,7 +220,8 @@ function generateOptionsOf(c) {
   const options = { maxNewTokens: c.max_new_tokens, temperature: s.temperature, topK: s.top_k, topP: s.top_p, freqPenalty: s.freq_penalty, seed: s.seed };
   if (c.steering) {
     const st = c.steering;
-    options.steering = [{ hook: st.hook, layer: st.layer, coefficient: st.coefficient, from: st.from, to: st.to, positions: st.positions }];
+    options.steering = [{ hook: st.hook, layer: st.layer, coefficient: st.coefficient, from: st.from, to: st.to, positions: st.positions,
+      by: st.by ?? "activations" }];
   }
   return options;
 }
@@ -284,7 +285,8 @@ function cliGenerate(c) {
   if (c.processing === "none") args.push("--no-processing");
   if (c.steering) {
     const st = c.steering;
-    args.push("--steer", `${st.hook}:${st.layer}:${st.coefficient}`, "--steer-from", st.from, "--steer-to", st.to, "--steer-positions", st.positions);
+    args.push("--steer", `${st.hook}:${st.layer}:${st.coefficient}`, "--steer-from", st.from, "--steer-to", st.to, "--steer-positions", st.positions,
+      "--steer-by", st.by ?? "activations");
   }
   const cli = join(process.env.HOOKLAB_NATIVE_BUILD ?? join(root, "build/native"), "hooklab");
   const r = spawnSync(cli, args, { encoding: "utf8", timeout: 120_000 });
@@ -334,6 +336,9 @@ test("wasm Generator: bad options are clear errors and the model stays usable", 
     [{ steering: [{ hook: "not_a_hook", layer: 0, coefficient: 1, from: "a", to: "b" }] }, /not_a_hook/],
     [{ steering: [{ hook: "pattern", layer: 0, coefficient: 1, from: "a", to: "b" }] }, /cannot steer blocks\.0\.attn\.hook_pattern/],
     [{ steering: [{ hook: "resid_pre", layer: 0, coefficient: 1, to: "b" }] }, /steering from .* must be a string/],
+    [{ steering: [{ hook: "resid_pre", layer: 0, coefficient: 1, to: " Paris", by: "logits" }] }, /steering by must be "activations" or "unembed"/],
+    [{ steering: [{ hook: "z", layer: 0, coefficient: 1, to: " Paris", by: "unembed" }] }, /d_model-wide hook/],
+    [{ steering: [{ hook: "resid_pre", layer: 0, coefficient: 1, to: " Paris", from: " Paris", by: "unembed" }] }, /unembedding direction is zero/],
     [{ steering: [{ hook: "resid_pre", layer: 0, coefficient: 1, vector: [1, 2, 3] }] }, /steering vector/],
     [{ ablateHeads: [{ layer: 0, head: 99 }] }, /ablated head's index must be an integer in \[0, 3\]/],
     [{ ablateHeads: [{ layer: 0, head: 1, kind: "half" }] }, /kind must be "zero" or "mean"/],

@@ -15,6 +15,9 @@ cumulative p (summed in id order) exceeds u; the last token with p > 0 if none d
 Steering (activation addition, Turner et al. 2023): vector = acts(to) - acts(from) at the hook, both with
 BOS, the shorter right-padded with " " tokens; coefficient * vector[i] is added at position i of every
 forward (i < rows, and only prompt positions when positions == "prompt").
+Steering along an unembedding direction (the lab's direction from the analysis views): d = W_U[:, to]
+(- W_U[:, from] when given: the DLA logit-difference direction) over its L2 norm; coefficient * d is
+added at every position of every forward (positions == "all").
 """
 
 from __future__ import annotations
@@ -99,6 +102,19 @@ def steering_hook(vector: torch.Tensor, coefficient: float, prompt_len: int, pos
                 continue
             x[0, i] += coefficient * vector[i].reshape(x.shape[2:])
         return x
+    return fn
+
+
+def unembedding_direction(model: HookedGPT2, to_token: int, from_token: Optional[int]) -> torch.Tensor:
+    d = model.W_U[:, to_token].double()
+    if from_token is not None:
+        d = d - model.W_U[:, from_token].double()
+    return d / d.norm()
+
+
+def direction_hook(direction: torch.Tensor, coefficient: float):
+    def fn(x, name):
+        return x + coefficient * direction.to(x.dtype)
     return fn
 
 

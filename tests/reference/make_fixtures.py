@@ -598,6 +598,7 @@ def make_attribution(models: dict) -> dict:
 # Generation cases: full float64 forwards per step (generation.py). Steering: activation addition at
 # resid_pre of the middle layer, " Love" - " Hate", front-aligned on the prompt.
 GEN_STEER = dict(hook="resid_pre", layer=1, coefficient=8.0, to=" Love", frm=" Hate", positions="prompt")
+GEN_UNEMBED_COEF = 6.0
 GENERATION_CASES = [
     dict(id="a-greedy", model="tiny-a", processing="default", prompt="When Mary and John went", n=10, T=0.0),
     dict(id="b-greedy-none", model="tiny-b", processing="none", prompt="The quick brown fox", n=8, T=0.0),
@@ -610,7 +611,31 @@ GENERATION_CASES = [
     dict(id="c-sample-plain", model="tiny-c", processing="default", prompt="The cat", n=8, T=1.0, seed=3),
     dict(id="a-steered-sample", model="tiny-a", processing="default", prompt="I think that you are", n=10, T=0.7,
          seed=5, steer=GEN_STEER),
+    # The lab's steering by a direction from the analysis views: the unit DLA direction " Paris" - " London"
+    # (W_U columns) at resid_mid of layer 0, added at every position.
+    dict(id="a-unembed-steered-greedy", model="tiny-a", processing="default", prompt="I think that you are", n=10,
+         T=0.0, steer=dict(hook="resid_mid", layer=0, coefficient=GEN_UNEMBED_COEF, to=" Paris", frm=" London",
+                           positions="all", by="unembed")),
+    dict(id="b-unembed-steered-sample", model="tiny-b", processing="none", prompt="Hello world", n=8, T=0.9, seed=9,
+         steer=dict(hook="resid_post", layer=1, coefficient=GEN_UNEMBED_COEF, to=" cat", frm="", positions="all",
+                    by="unembed")),
 ]
+
+
+def generation_steering(model: HookedGPT2, st: dict, prompt: list, tok: dict):
+    """The fixture's steering hook and its description: activation addition, or (by="unembed") a unit
+    direction of W_U columns added at every position."""
+    name = f"blocks.{st['layer']}.hook_{st['hook']}"
+    doc = {"hook": st["hook"], "layer": st["layer"], "name": name, "coefficient": st["coefficient"], "to": st["to"],
+           "from": st["frm"], "positions": st["positions"], "by": st.get("by", "activations")}
+    if doc["by"] == "unembed":
+        frm = one_token(st["frm"], tok) if st["frm"] else None
+        d = generation.unembedding_direction(model, one_token(st["to"], tok), frm)
+        doc.update(rows=1, direction_head=[float(x) for x in d[:4]])
+        return [(name, generation.direction_hook(d, st["coefficient"]))], doc
+    vec = generation.steering_vector(model, name, [BOS] + tok[st["to"]], [BOS] + tok[st["frm"]], one_token(" ", tok))
+    doc.update(rows=int(vec.shape[0]), row_norms=[float(x) for x in vec.norm(dim=-1)])
+    return [(name, generation.steering_hook(vec, st["coefficient"], len(prompt), st["positions"]))], doc
 
 
 def make_generation(models: dict, tok: dict) -> None:
@@ -626,14 +651,7 @@ def make_generation(models: dict, tok: dict) -> None:
                         freq_penalty=c.get("freq", 0.0), seed=c.get("seed", 0))
         hooks, steer_doc = [], None
         if "steer" in c:
-            st = c["steer"]
-            name = f"blocks.{st['layer']}.hook_{st['hook']}"
-            vec = generation.steering_vector(model, name, [BOS] + tok[st["to"]], [BOS] + tok[st["frm"]],
-                                             one_token(" ", tok))
-            hooks = [(name, generation.steering_hook(vec, st["coefficient"], len(prompt), st["positions"]))]
-            steer_doc = {"hook": st["hook"], "layer": st["layer"], "name": name, "coefficient": st["coefficient"],
-                         "to": st["to"], "from": st["frm"], "positions": st["positions"], "rows": int(vec.shape[0]),
-                         "row_norms": [float(x) for x in vec.norm(dim=-1)]}
+            hooks, steer_doc = generation_steering(model, c["steer"], prompt, tok)
         out = generation.generate(model, prompt, c["n"], fwd_hooks=hooks, **sampling)
         doc = {"id": c["id"], "model": models[c["model"]]["dir"], "processing": c["processing"], "prompt": c["prompt"],
                "prompt_tokens": prompt, "max_new_tokens": c["n"], "sampling": sampling, "steering": steer_doc,
@@ -691,7 +709,8 @@ def main(argv=None) -> int:
                    | {x for c in PATCH_CASES for p in c["pairs"] for x in p} | set(GRAD_PROMPTS.values())
                    | {x for c in GRAD_CASES if isinstance(c["metric"].get("pairs"), list)
                       for p in c["metric"]["pairs"] for x in p})
-    texts = sorted(set(texts) | {c["prompt"] for c in GENERATION_CASES} | {" ", GEN_STEER["to"], GEN_STEER["frm"]})
+    texts = sorted(set(texts) | {c["prompt"] for c in GENERATION_CASES} | {" "}
+                   | {c["steer"][k] for c in GENERATION_CASES if "steer" in c for k in ("to", "frm") if c["steer"][k]})
     tok = dict(zip(texts, tokenize(texts)))
     if a.only_generation:
         t0 = time.time()

@@ -66,7 +66,26 @@ Result<SteeringPositions> steering_positions(const val& spec) {
   return bad("steering positions must be \"prompt\", \"all\" or \"new\"");
 }
 
-// {hook, layer, coefficient, positions?, and either from + to (activation addition) or vector}.
+// The steering vector of a spec: its vector, or from + to (activation addition; with by:
+// "unembed", the unit direction W_U[:, to] - W_U[:, from], from optional).
+Result<std::vector<float>> steering_vector(const HookedTransformer& model, HookRef hook, const val& spec) {
+  if (has(spec, "vector")) return float_vector(spec["vector"]);  // the core checks its width
+  const std::string by = has(spec, "by") && spec["by"].typeOf().as<std::string>() == "string" ? spec["by"].as<std::string>() : "activations";
+  if (by == "unembed") {
+    HOOKLAB_ASSIGN_OR_RETURN(std::string to, string_option(spec, "to", "steering to (the token whose unembedding is added)"));
+    std::string from;
+    if (has(spec, "from")) {
+      HOOKLAB_ASSIGN_OR_RETURN(from, string_option(spec, "from", "steering from (the token subtracted)"));
+    }
+    return unembedding_direction(model, hook, to, from);
+  }
+  if (by != "activations") return bad("steering by must be \"activations\" or \"unembed\"");
+  HOOKLAB_ASSIGN_OR_RETURN(std::string from, string_option(spec, "from", "steering from (the prompt subtracted)"));
+  HOOKLAB_ASSIGN_OR_RETURN(std::string to, string_option(spec, "to", "steering to (the prompt added)"));
+  return activation_difference(model, hook, to, from);
+}
+
+// {hook, layer, coefficient, positions?, and what steering_vector reads}.
 Result<Steering> parse_steering(const HookedTransformer& model, const val& spec) {
   const ModelConfig& cfg = model.cfg();
   HOOKLAB_ASSIGN_OR_RETURN(std::string name, string_option(spec, "hook", "steering hook"));
@@ -77,13 +96,7 @@ Result<Steering> parse_steering(const HookedTransformer& model, const val& spec)
   HOOKLAB_ASSIGN_OR_RETURN(steering.coefficient,
                            number_option(spec, "coefficient", "steering coefficient", 1.0, -kMaxMagnitude, kMaxMagnitude, false));
   HOOKLAB_ASSIGN_OR_RETURN(steering.positions, steering_positions(spec));
-  if (has(spec, "vector")) {
-    steering.vector = float_vector(spec["vector"]);  // the core checks its width
-    return steering;
-  }
-  HOOKLAB_ASSIGN_OR_RETURN(std::string from, string_option(spec, "from", "steering from (the prompt subtracted)"));
-  HOOKLAB_ASSIGN_OR_RETURN(std::string to, string_option(spec, "to", "steering to (the prompt added)"));
-  HOOKLAB_ASSIGN_OR_RETURN(steering.vector, activation_difference(model, hook, to, from));
+  HOOKLAB_ASSIGN_OR_RETURN(steering.vector, steering_vector(model, hook, spec));
   return steering;
 }
 

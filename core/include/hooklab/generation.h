@@ -57,6 +57,15 @@ struct Steering {
 Result<std::vector<float>> activation_difference(const HookedTransformer& model, HookRef hook, std::string_view to,
                                      std::string_view from);
 
+// A direction from the analysis views as a one-row steering vector for a d_model-wide hook
+// (resid_pre/mid/post, attn_out, mlp_out): the unembedding direction W_U[:, to] of a token, or,
+// with `from`, the direct-logit-attribution direction W_U[:, to] - W_U[:, from] of the DLA view.
+// `to` and `from` must each be one token ("" = no `from`). Scaled to unit length, so the
+// coefficient is the length added to the residual stream; steer with positions = kAll to push
+// every position, the generated ones included.
+Result<std::vector<float>> unembedding_direction(const HookedTransformer& model, HookRef hook, std::string_view to,
+                                                 std::string_view from);
+
 enum class AblationKind {
   kZero,  // the head's hook_z := 0
   kMean,  // the head's hook_z := its mean over the prompt's positions (an unhooked run of the prompt)

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <string>
 
+#include "hooklab/packed_matrix.h"
 #include "model/hook_dispatch.h"
 
 namespace hooklab {
@@ -112,6 +113,30 @@ Result<std::vector<float>> activation_difference(const HookedTransformer& model,
   HOOKLAB_ASSIGN_OR_RETURN(std::vector<float> subtrahend, activations_at(model, hook, b));
   for (size_t i = 0; i < difference.size(); ++i) difference[i] -= subtrahend[i];
   return difference;
+}
+
+Result<std::vector<float>> unembedding_direction(const HookedTransformer& model, HookRef hook, std::string_view to,
+                                                 std::string_view from) {
+  const int64_t D = model.cfg().d_model;
+  constexpr HookPoint kResidualWriters[] = {HookPoint::kResidPre, HookPoint::kResidMid, HookPoint::kResidPost,
+                                            HookPoint::kAttnOut, HookPoint::kMlpOut};
+  if (std::find(std::begin(kResidualWriters), std::end(kResidualWriters), hook.point) == std::end(kResidualWriters)) {
+    return bad("cannot steer " + hook_name(hook) + " along an unembedding direction: it needs a d_model-wide hook "
+               "(resid_pre, resid_mid, resid_post, attn_out, mlp_out)");
+  }
+  HOOKLAB_ASSIGN_OR_RETURN(int32_t to_token, model.to_single_token(to));
+  std::vector<float> direction(static_cast<size_t>(D)), subtrahend(static_cast<size_t>(D), 0.0f);
+  read_column(direction.data(), model.weights().w_u, to_token);
+  if (!from.empty()) {
+    HOOKLAB_ASSIGN_OR_RETURN(int32_t from_token, model.to_single_token(from));
+    read_column(subtrahend.data(), model.weights().w_u, from_token);
+  }
+  double norm = 0.0;  // in double: the difference of two close columns is small
+  for (int64_t d = 0; d < D; ++d) norm += std::pow(static_cast<double>(direction[d]) - subtrahend[d], 2);
+  norm = std::sqrt(norm);
+  if (!(norm > 0.0)) return bad("the unembedding direction is zero (the two tokens' columns of W_U are equal)");
+  for (int64_t d = 0; d < D; ++d) direction[d] = static_cast<float>((static_cast<double>(direction[d]) - subtrahend[d]) / norm);
+  return direction;
 }
 
 Generator::Generator(const HookedTransformer& model, GenerateOptions options, KvCache kv, std::vector<int32_t> prompt)

@@ -2,7 +2,7 @@
 // its steering vector — for the same seed, streaming each column's tokens into the store as the
 // worker produces them. Stop aborts between tokens; the model stays loaded. Nothing here renders.
 
-import type { GenerateOptions, GenerateStep, HookedTransformer } from "../engine";
+import type { GenerateOptions, GenerateStep, HookedTransformer, Steering } from "../engine";
 import type { Experiment } from "../state/experiment";
 import { generateInputs, type GenerateInputs } from "../state/result-inputs";
 import type { Store } from "./store";
@@ -37,11 +37,20 @@ export function idleGenerateState(): GenerateState {
   return { columns: { unsteered: idle(), steered: idle() } };
 }
 
-/** TransformerLens's generate() arguments of the experiment, steered or not. */
+/** The steered column's vector: activation addition over the prompt's first positions (as the
+ *  paper adds it), or a direction from the analysis views at every position, generated ones too. */
+export function steeringOf(e: Experiment): Steering {
+  const common = { hook: e.steerHook, layer: e.steerLayer, coefficient: e.steerCoef, to: e.steerTo, by: e.steerBy };
+  if (e.steerBy === "unembed") return { ...common, positions: "all", ...(e.steerFrom === "" ? {} : { from: e.steerFrom }) };
+  return { ...common, from: e.steerFrom, positions: "prompt" };
+}
+
+/** TransformerLens's generate() arguments of the experiment, steered (with the ablations) or not. */
 export function generateOptions(e: Experiment, steered: boolean): GenerateOptions {
+  const ablateHeads = e.ablateHeads.map((h) => { const [layer, head] = h.split(".").map(Number); return { layer, head, kind: e.ablation }; });
   return {
     maxNewTokens: e.maxNewTokens, temperature: e.temperature, topK: e.genTopK, topP: e.topP, seed: e.seed, prependBos: e.prependBos,
-    steering: steered ? [{ hook: e.steerHook, layer: e.steerLayer, coefficient: e.steerCoef, from: e.steerFrom, to: e.steerTo, positions: "prompt" }] : [],
+    steering: steered ? [steeringOf(e)] : [], ablateHeads: steered ? ablateHeads : [],
   };
 }
 

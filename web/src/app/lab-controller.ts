@@ -4,11 +4,11 @@
 import { HookedTransformer, type LoadProgress, type ModelConfig, type PatchResult, type Predictions } from "../engine";
 import type { ComponentAttribution, HeadAttribution, HeadDetectorScores, LogitLens, ResidualNorms } from "../engine";
 import { singleTokenCandidates, tokenDifferences } from "../analysis/token-display";
-import { checkAgainstModel, checkPosition, defaultExperiment, patchInputsKey, type Experiment, type SweepChoice } from "../state/experiment";
+import { checkAgainstModel, checkPosition, defaultExperiment, MAX_TEXT, patchInputsKey, type Experiment, type SweepChoice } from "../state/experiment";
 import { encodeExperiment } from "../state/url-state";
 import { insideInputs, patchRunInputs, type InsideInputs, type PatchRunInputs } from "../state/result-inputs";
 import { AttributionController, type AgreementState, type DatasetState, type EstimateState } from "./attribution-controller";
-import { GenerateController, idleGenerateState, type GenerateState } from "./generate-controller";
+import { GenerateController, idleGenerateState, type GenerateColumnName, type GenerateState } from "./generate-controller";
 import { Store } from "./store";
 
 export interface Notice {
@@ -154,7 +154,7 @@ export class LabController {
       return;
     }
     // A link opened in this page (hashchange) may name a layer or head this model lacks.
-    if (this.model && ("layer" in patch || "head" in patch || "steerLayer" in patch)) this.checkModelRanges();
+    if (this.model && ("layer" in patch || "head" in patch || "steerLayer" in patch || "ablateHeads" in patch)) this.checkModelRanges();
     if ("prompt" in patch || "prependBos" in patch || "topK" in patch) this.schedulePrompt();
     if (("answer" in patch || "wrong" in patch || "clean" in patch || "corrupted" in patch) && this.model) this.schedulePatchInputs();
     const estimateInputs = ["clean", "corrupted", "answer", "wrong", "metric", "normalize", "sweeps", "method"] as const;
@@ -477,6 +477,23 @@ export class LabController {
   /** A patching cell was clicked: look inside that layer at that position. */
   inspect(layer: number, position: number | null): void {
     this.update({ view: "inside", layer, position, prompt: this.state.experiment.clean });
+  }
+
+  /**
+   * A generated token was clicked: its step's predictions ("predict") or the inside views
+   * ("inside") on the prompt and the tokens generated before it, i.e. the sequence the step
+   * predicted from (as text: the lab's prompt is text, so it is tokenized again; the views run
+   * the plain model, without the column's steering or ablations).
+   */
+  inspectGenerated(column: GenerateColumnName, index: number, view: "predict" | "inside"): void {
+    const g = this.state.generate;
+    const steps = g.columns[column].steps.slice(0, index);
+    const prompt = (g.inputs?.genPrompt ?? this.state.experiment.genPrompt) + steps.map((s) => s.str).join("");
+    if (prompt.length > MAX_TEXT) {
+      this.notify({ kind: "warning", text: `That step's text is ${prompt.length} characters, more than a prompt holds (${MAX_TEXT}).` });
+      return;
+    }
+    this.update({ view, prompt, position: null, insideAnswer: "", insideWrong: "" });
   }
 
   reset(): void {

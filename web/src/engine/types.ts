@@ -317,8 +317,10 @@ export interface GenerateStep extends GeneratedToken {
 }
 
 /**
- * Activation addition (Turner et al. 2023): coefficient * (acts(to) - acts(from)) at a hook, or a
- * given vector (rows x the hook's width per position, row i at absolute position i).
+ * Activation addition (Turner et al. 2023): coefficient * (acts(to) - acts(from)) at a hook; with
+ * by: "unembed", coefficient * the unit direction W_U[:, to] - W_U[:, from] (single tokens, from
+ * optional: the unembedding or the DLA direction, for a d_model-wide hook); or a given vector
+ * (rows x the hook's width per position, row i at absolute position i).
  */
 export interface Steering {
   hook: string;
@@ -326,6 +328,7 @@ export interface Steering {
   coefficient: number;
   from?: string;
   to?: string;
+  by?: "activations" | "unembed";
   vector?: Float32Array | number[];
   /** Where it is added: "prompt" (default, as in the paper), "all" or "new" positions. */
   positions?: "prompt" | "all" | "new";

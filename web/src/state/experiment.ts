@@ -19,12 +19,18 @@ export const METHODS: readonly PatchMethod[] = PATCH_METHODS;
 export const VIEWS = ["predict", "inside", "patch", "generate"] as const;
 /** Hooks the Generate panel steers at (each has one d_model vector per position). */
 export const STEER_HOOKS = ["resid_pre", "resid_mid", "resid_post", "attn_out", "mlp_out"] as const;
+/** What the steering vector is made of: activation addition of two prompts, or a direction from the
+ *  analysis views (the unembedding of steerTo, minus steerFrom's when given: the DLA direction). */
+export const STEER_BY = ["activations", "unembed"] as const;
+export const ABLATIONS = ["zero", "mean"] as const;
 export const INSIDE_PANELS = ["norms", "attention", "lens", "dla", "detectors"] as const;
 
 export type SweepChoice = (typeof SWEEP_CHOICES)[number];
 export type MetricChoice = MetricName;
 export type ViewChoice = (typeof VIEWS)[number];
 export type SteerHook = (typeof STEER_HOOKS)[number];
+export type SteerBy = (typeof STEER_BY)[number];
+export type AblationChoice = (typeof ABLATIONS)[number];
 
 export interface Experiment {
   /** "hooklab-demo" (bundled) or a Hugging Face id such as "openai-community/gpt2". */
@@ -61,12 +67,17 @@ export interface Experiment {
   genTopK: number;
   topP: number;
   seed: number;
-  /** Activation addition: steerCoef * (acts(steerTo) - acts(steerFrom)) at steerHook of steerLayer. */
+  /** Activation addition: steerCoef * (acts(steerTo) - acts(steerFrom)) at steerHook of steerLayer;
+   *  steerBy "unembed": steerCoef * the unit direction W_U[:, steerTo] - W_U[:, steerFrom] at every position. */
   steerHook: SteerHook;
   steerLayer: number;
   steerCoef: number;
   steerFrom: string;
   steerTo: string;
+  steerBy: SteerBy;
+  /** Heads ablated in the steered column, "layer.head" each, and how (zero or mean over the prompt). */
+  ablateHeads: string[];
+  ablation: AblationChoice;
 }
 
 export const DEFAULT_EXPERIMENT: Readonly<Experiment> = Object.freeze<Experiment>({
@@ -101,6 +112,9 @@ export const DEFAULT_EXPERIMENT: Readonly<Experiment> = Object.freeze<Experiment
   steerCoef: 8,
   steerFrom: " Hate",
   steerTo: " Love",
+  steerBy: "activations",
+  ablateHeads: [],
+  ablation: "zero",
 });
 
 // Bounds of a shared link: each is the most the lab itself can write, so a link holding more was
@@ -126,6 +140,8 @@ export const MAX_SAMPLE_TOP_K = 1000;
 export const MIN_TOP_P = 0.01;
 export const MAX_SEED = 2147483647;  // the core's and the CLI's seed bound
 export const MAX_STEER_COEF = 1000;
+/** Heads ablated at once in a link (the lab's box holds a few; 12 x 12 for GPT-2 small is the most useful). */
+export const MAX_ABLATED_HEADS = 144;
 
 /** The inputs a patching result depends on; a result computed from other inputs is stale. */
 export type PatchInputs = Pick<Experiment, "model" | "processing" | "clean" | "corrupted" | "answer" | "wrong" | "metric" | "normalize">;
@@ -148,7 +164,7 @@ export const FIELD_LABELS: Record<keyof Experiment, string> = {
   dataset: "dataset", insideAnswer: "inside answer", insideWrong: "inside wrong token", view: "view",
   genPrompt: "generation prompt", maxNewTokens: "max new tokens", temperature: "temperature", genTopK: "sampling top-k",
   topP: "top-p", seed: "seed", steerHook: "steering hook", steerLayer: "steering layer", steerCoef: "steering coefficient",
-  steerFrom: "steering from", steerTo: "steering to",
+  steerFrom: "steering from", steerTo: "steering to", steerBy: "steering by", ablateHeads: "ablated heads", ablation: "ablation",
 };
 
 const MODEL_NAME = /^[\w.-]+(\/[\w.-]+)?$/;
@@ -203,6 +219,30 @@ const sweepList: Field = (v, key) => {
   return { value: [...list] };
 };
 
+const HEAD = /^(\d{1,3})\.(\d{1,5})$/;
+
+/** "layer.head" entries, each at most once and within the loader's limits (the model's are checked on load). */
+const headList: Field = (v, key) => {
+  const list = typeof v === "string" ? (v === "" ? [] : v.split(",", MAX_ABLATED_HEADS + 1)) : v;
+  if (!Array.isArray(list)) return { problem: `${key} is not a list` };
+  if (list.length > MAX_ABLATED_HEADS) return { problem: `${key} lists more than ${MAX_ABLATED_HEADS} heads` };
+  const seen = new Set<string>();
+  for (const h of list) {
+    const m = typeof h === "string" ? HEAD.exec(h) : null;
+    if (!m || Number(m[1]) >= MAX_LAYERS || Number(m[2]) >= MAX_HEADS) return { problem: `${key} lists ${excerpt(h)}, which is not a head (layer.head)` };
+    const canonical = `${Number(m[1])}.${Number(m[2])}`;
+    if (seen.has(canonical)) return { problem: `${key} lists ${canonical} twice` };
+    seen.add(canonical);
+  }
+  return { value: [...seen] };
+};
+
+/** Parses the lab's head box ("1.3, 0.2"): the heads, or the problem with the text. */
+export function parseHeadList(text: string): { heads: string[] } | { problem: string } {
+  const read = headList(text.split(",").map((x) => x.trim()).filter((x) => x !== "").join(","), "ablateHeads");
+  return "problem" in read ? { problem: read.problem } : { heads: read.value as string[] };
+}
+
 /** How each field of a link is read; the keys are the link's field names. */
 const FIELDS: Record<keyof Experiment, Field> = {
   model: modelName, processing: choice(["default", "none"]), prompt: text(MAX_TEXT), prependBos: flag,
@@ -213,11 +253,11 @@ const FIELDS: Record<keyof Experiment, Field> = {
   genPrompt: text(MAX_TEXT), maxNewTokens: int(1, MAX_NEW_TOKENS), temperature: decimal(0, MAX_TEMPERATURE),
   genTopK: int(0, MAX_SAMPLE_TOP_K), topP: decimal(MIN_TOP_P, 1), seed: int(0, MAX_SEED), steerHook: choice(STEER_HOOKS),
   steerLayer: int(0, MAX_LAYERS - 1), steerCoef: decimal(-MAX_STEER_COEF, MAX_STEER_COEF), steerFrom: text(MAX_ANSWER),
-  steerTo: text(MAX_ANSWER),
+  steerTo: text(MAX_ANSWER), steerBy: choice(STEER_BY), ablateHeads: headList, ablation: choice(ABLATIONS),
 };
 
 export function defaultExperiment(): Experiment {
-  return { ...DEFAULT_EXPERIMENT, sweeps: [...DEFAULT_EXPERIMENT.sweeps] };
+  return { ...DEFAULT_EXPERIMENT, sweeps: [...DEFAULT_EXPERIMENT.sweeps], ablateHeads: [...DEFAULT_EXPERIMENT.ablateHeads] };
 }
 
 /**
@@ -262,6 +302,11 @@ export function checkAgainstModel(e: Experiment, cfg: ModelLimits): { fixes: Par
   if (e.head !== null && e.head >= cfg.n_heads) {
     problems.push(`head ${e.head} is out of range for this model (0–${cfg.n_heads - 1})`);
     fixes.head = DEFAULT_EXPERIMENT.head;
+  }
+  const outside = e.ablateHeads.filter((h) => { const [l, hd] = h.split(".").map(Number); return l >= cfg.n_layers || hd >= cfg.n_heads; });
+  if (outside.length) {
+    problems.push(`ablated head${outside.length > 1 ? "s" : ""} ${outside.join(", ")} out of range for this model (layers 0–${cfg.n_layers - 1}, heads 0–${cfg.n_heads - 1})`);
+    fixes.ablateHeads = e.ablateHeads.filter((h) => !outside.includes(h));
   }
   return { fixes, problems };
 }

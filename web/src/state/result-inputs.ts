@@ -11,11 +11,13 @@ export type DatasetInputs = Pick<Experiment, "model" | "processing" | "answer" |
 
 /** A generation: the model, its prompt and every sampling and steering setting (the seed fixes the draws). */
 export type GenerateInputs = Pick<Experiment, "model" | "processing" | "prependBos" | "genPrompt" | "maxNewTokens" | "temperature" | "genTopK"
-  | "topP" | "seed" | "steerHook" | "steerLayer" | "steerCoef" | "steerFrom" | "steerTo">;
+  | "topP" | "seed" | "steerHook" | "steerLayer" | "steerCoef" | "steerFrom" | "steerTo" | "steerBy" | "ablateHeads" | "ablation">;
 
 export function generateInputs(e: Experiment): GenerateInputs {
-  const { model, processing, prependBos, genPrompt, maxNewTokens, temperature, genTopK, topP, seed, steerHook, steerLayer, steerCoef, steerFrom, steerTo } = e;
-  return { model, processing, prependBos, genPrompt, maxNewTokens, temperature, genTopK, topP, seed, steerHook, steerLayer, steerCoef, steerFrom, steerTo };
+  const { model, processing, prependBos, genPrompt, maxNewTokens, temperature, genTopK, topP, seed, steerHook, steerLayer, steerCoef, steerFrom, steerTo,
+    steerBy, ablation } = e;
+  return { model, processing, prependBos, genPrompt, maxNewTokens, temperature, genTopK, topP, seed, steerHook, steerLayer, steerCoef, steerFrom, steerTo,
+    steerBy, ablateHeads: [...e.ablateHeads], ablation };
 }
 
 export function patchRunInputs(e: Experiment): PatchRunInputs {

@@ -1,0 +1,186 @@
+#!/usr/bin/env node
+// Generation benchmark (issue 12): greedy KV-cached generation of 64 new tokens on the
+// GPT-2-small-shaped random model in headless Chromium (1 thread: the single-threaded build on the
+// plain page; 2 threads: the pthreads build on the isolated page), prompt lengths 16 and 128.
+// Peers in the same run: onnxruntime-web's wasm execution provider on the same weights exported
+// with past key/value inputs and outputs (bench/onnx/export_gpt2_kv_onnx.py), and the memory
+// floor: the bytes one step must read (every weight but the embeddings, and the cached keys and
+// values) over the streaming bandwidth measured in the same page with the same threads
+// (bench/kernels/stream_bandwidth.c). Prints one table and writes bench/results/generate.json.
+//
+//   npm run bench:generate
+//   node bench/generate.mjs [--prompts 16,128] [--threads 1,2] [--new-tokens 64] [--reps 3] [--skip-ort] [--port 4191]
+import { execFileSync } from "node:child_process";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { cpus, loadavg } from "node:os";
+import { join } from "node:path";
+import { launchChromium, openHarness, startServer } from "./browser.mjs";
+import { ensureGpt2SmallRandom } from "./gpt2-small-random.mjs";
+import { copyOrtRuntime, openOrt } from "./ort.mjs";
+import { median, tokensFor } from "./inputs.mjs";
+import { arg, flag } from "./args.mjs";
+
+const root = new URL("..", import.meta.url).pathname;
+const prompts = arg("prompts", "16,128").split(",").map(Number);
+const threadsList = arg("threads", "1,2").split(",").map(Number);
+const newTokens = Number(arg("new-tokens", 64));
+const reps = Number(arg("reps", 3));
+const skipOrt = flag("skip-ort");
+const loadAverage = () => loadavg().map((x) => Number(x.toFixed(2)));
+const pause = (ms) => new Promise((r) => setTimeout(r, ms));
+
+const modelDir = ensureGpt2SmallRandom();
+execFileSync("/usr/bin/python3", [join(root, "bench/onnx/export_gpt2_kv_onnx.py"), "--model", modelDir,
+  "--out", join(root, "build/bench/gpt2-small-random-kv.onnx")], { stdio: "inherit" });
+execFileSync("emcc", ["-O3", "-msimd128", "--no-entry", "-sSTANDALONE_WASM", "-sALLOW_MEMORY_GROWTH", "-sMAXIMUM_MEMORY=1gb",
+  "-sEXPORTED_FUNCTIONS=_stream_sum", join(root, "bench/kernels/stream_bandwidth.c"), "-o", join(root, "build/bench/stream_bandwidth.wasm")],
+{ stdio: "inherit", env: { ...process.env, NODE_PATH: process.env.NODE_PATH ?? "/usr/share/nodejs" } });
+if (!skipOrt) copyOrtRuntime();
+
+/** Bytes one step with `context` cached positions reads: every matrix and vector of the blocks, the
+ *  unembedding, one row of each embedding, and the cached keys and values (f32). */
+function stepBytes(cfg, context) {
+  const { n_layers: L, d_model: D, d_mlp: M, d_vocab: V } = cfg;
+  const block = D * 3 * D + 3 * D + D * D + D + D * M + M + M * D + D + 4 * D;
+  return 4 * (L * block + D * V + V + 2 * D + 2 * D + 2 * L * context * D);
+}
+
+async function openHooklab(browser, url, threads) {
+  const page = await openHarness(browser, url, threads);
+  const info = await page.evaluate(async ({ threads }) => {
+    window.benchModel = await window.hooklab.HookedTransformer.load({ url: "/repo/build/bench/gpt2-small-random-f32/" },
+      { threads, backend: "wasm" });
+    return { cfg: window.benchModel.cfg, variant: window.benchModel.variant };
+  }, { threads });
+  if (info.variant !== (threads > 1 ? "mt" : "st") || (threads > 1 && info.cfg.threads !== threads)) {
+    throw new Error(`hooklab ran the ${info.variant} build with ${info.cfg.threads} threads; wanted ${threads}`);
+  }
+  return { page, cfg: info.cfg };
+}
+
+/** One greedy generation in the page: ms from the call to the first token (the prompt's step) and
+ *  between tokens (one cached step each, as onToken sees them). */
+function hooklabGenerate(page, tokens) {
+  return page.evaluate(async ({ tokens, newTokens }) => {
+    const stamps = [];
+    const t0 = performance.now();
+    const out = await window.benchModel.generate(tokens, { maxNewTokens: newTokens, temperature: 0, stopAtEos: false,
+      onToken: () => stamps.push(performance.now()) });
+    const stepMs = stamps.map((t, i) => t - (i ? stamps[i - 1] : t0));
+    return { generated: Array.from(out.tokens.subarray(out.promptLength)), stepMs };
+  }, { tokens, newTokens });
+}
+
+function ortGenerate(page, tokens, cfg) {
+  return page.evaluate(({ tokens, newTokens, heads, headDim }) => window.ortPeer.generate(tokens, newTokens, { heads, headDim }),
+    { tokens, newTokens, heads: cfg.n_heads, headDim: cfg.d_head ?? cfg.d_model / cfg.n_heads });
+}
+
+function streamBandwidth(page, threads) {
+  return page.evaluate(async ({ threads }) => {
+    const { measureStreamBandwidth } = await import("/repo/bench/pages/stream-bandwidth.mjs");
+    return measureStreamBandwidth({ wasmUrl: "/repo/build/bench/stream_bandwidth.wasm", threads });
+  }, { threads });
+}
+
+/** A row from each run's step times: the first step is the prompt, the rest one token each. */
+function summarize(system, threads, T, runs, load) {
+  const prefill = median(runs.map((r) => r.stepMs[0]));
+  const perToken = median(runs.map((r) => r.stepMs.slice(1).reduce((s, x) => s + x, 0) / (r.stepMs.length - 1)));
+  return { system, threads, prompt_length: T, new_tokens: newTokens, prompt_ms: prefill, ms_per_token: perToken,
+    tokens_per_s: 1000 / perToken, runs: runs.length, load_average_1min: load };
+}
+
+/** hooklab and (when loaded) ORT alternating run by run at one prompt length, then their rows. */
+async function measurePrompt(hooklab, ort, threads, T, checks) {
+  const tokens = tokensFor(T);
+  const load = loadAverage()[0];
+  const first = await hooklabGenerate(hooklab.page, tokens);  // warm-up, and the tokens compared below
+  const ours = [], theirs = [];
+  let peer;
+  if (ort) {
+    peer = await ortGenerate(ort.page, tokens, hooklab.cfg);
+    let agree = 0;
+    while (agree < newTokens && peer.generated[agree] === first.generated[agree]) agree++;
+    checks.push({ threads, prompt_length: T, greedy_tokens_equal_before_first_difference: agree, of: newTokens });
+    if (agree === 0) throw new Error("hooklab and onnxruntime-web choose different first tokens: not the same model");
+  }
+  for (let r = 0; r < reps; r++) {
+    ours.push(await hooklabGenerate(hooklab.page, tokens));
+    if (!ort) continue;
+    await pause(200);  // let one system's threads go idle before the other starts
+    theirs.push(await ortGenerate(ort.page, tokens, hooklab.cfg));
+    await pause(200);
+  }
+  const rows = [summarize("hooklab", threads, T, ours, load)];
+  if (ort) rows.push(summarize("onnxruntime-web", threads, T, theirs, load));
+  return rows;
+}
+
+async function measureThreads(browser, url, threads, rows, checks, runs) {
+  console.error(`\n== ${threads} thread(s): loading hooklab${skipOrt ? "" : " and onnxruntime-web"}...`);
+  const hooklab = await openHooklab(browser, url, threads);
+  const ort = skipOrt ? undefined : await openOrt(browser, url, threads, "/repo/build/bench/gpt2-small-random-kv.onnx");
+  const bandwidth = await streamBandwidth(hooklab.page, threads);
+  for (const T of prompts) {
+    const measured = await measurePrompt(hooklab, ort, threads, T, checks);
+    rows.push(...measured);
+    console.error(measured.map((r) => `${threads}t T=${T} ${r.system}: ${r.ms_per_token.toFixed(1)} ms/token`).join("; "));
+  }
+  bandwidth.push(...await streamBandwidth(hooklab.page, threads));  // before and after, under the same load
+  runs[`stream-bandwidth/${threads}`] = bandwidth;
+  const gbPerS = median(bandwidth);
+  for (const T of prompts) {
+    const context = T + (newTokens - 2) / 2;  // mean cached positions over the one-token steps
+    const bytes = stepBytes(hooklab.cfg, context);
+    const ms = bytes / (gbPerS * 1e6);
+    rows.push({ system: "memory floor", threads, prompt_length: T, new_tokens: newTokens, ms_per_token: ms, tokens_per_s: 1000 / ms,
+      step_bytes: bytes, stream_gb_per_s: gbPerS });
+  }
+  if (ort) {
+    await ort.page.evaluate(() => window.ortPeer.release());
+    await ort.page.close();
+  }
+  await hooklab.page.evaluate(() => window.benchModel.dispose());
+  await hooklab.page.close();
+}
+
+function printTable(rows, machine) {
+  const find = (system, threads, T) => rows.find((r) => r.system === system && r.threads === threads && r.prompt_length === T);
+  console.log(`\nKV-cached greedy generation, ${newTokens} new tokens, GPT-2-small-shaped random model, Chromium; ${machine}`);
+  console.log("(a shared machine: other work ran at the same time; load averages are in the JSON)");
+  console.log("threads prompt | hooklab ms/token tok/s prompt ms | ORT ms/token tok/s prompt ms | hooklab/ORT tok/s (target >= 1.3) | floor ms/token (GB/s) | hooklab / floor (target <= 1.5)");
+  const f = (x, d, w) => (x === undefined ? "-" : x.toFixed(d)).padStart(w);
+  for (const threads of threadsList) {
+    for (const T of prompts) {
+      const h = find("hooklab", threads, T), o = find("onnxruntime-web", threads, T), m = find("memory floor", threads, T);
+      console.log(`${f(threads, 0, 7)} ${f(T, 0, 6)} | ${f(h.ms_per_token, 1, 16)} ${f(h.tokens_per_s, 1, 5)} ${f(h.prompt_ms, 0, 9)} |` +
+        ` ${f(o?.ms_per_token, 1, 12)} ${f(o?.tokens_per_s, 1, 5)} ${f(o?.prompt_ms, 0, 9)} | ${f(o ? h.tokens_per_s / o.tokens_per_s : undefined, 2, 34)} |` +
+        ` ${f(m.ms_per_token, 1, 14)} (${m.stream_gb_per_s.toFixed(1)}) | ${f(h.ms_per_token / m.ms_per_token, 2, 30)}`);
+    }
+  }
+}
+
+const machine = `${cpus()[0].model} (${cpus().length} cores)`;
+const startLoad = loadAverage();
+const server = await startServer(Number(arg("port", 4191)));
+const browser = await launchChromium();
+const chromium = browser.version();
+const rows = [], checks = [], runs = {};
+try {
+  for (const threads of threadsList) await measureThreads(browser, server.url, threads, rows, checks, runs);
+} finally {
+  await browser.close();
+  server.stop();
+}
+printTable(rows, machine);
+mkdirSync(join(root, "bench/results"), { recursive: true });
+writeFileSync(join(root, "bench/results/generate.json"), JSON.stringify({
+  machine, chromium, load_average_start: startLoad, load_average_end: loadAverage(),
+  notes: ["greedy (temperature 0), 64 new tokens, no EOS stop; ms_per_token = median over runs of the mean of steps 2..64 (one cached step each); prompt_ms = the first step (the prompt and the first token)",
+    "hooklab: model.generate on the wasm backend, step times as onToken reaches the page; onnxruntime-web: the wasm EP on the KV export, one session.run per step fed the previous presents, argmax in the page",
+    "memory floor: step_bytes (all block weights, the unembedding, one embedding row each, cached K and V at the mean context, f32) / the streaming read bandwidth of `threads` Web Workers measured in the hooklab page before and after the runs",
+    "the machine is shared with other engineers' builds and tests: timings carry that noise; the runs alternate the systems so it falls on both"],
+  checks, rows, runs,
+}, null, 1) + "\n");
+console.error("wrote bench/results/generate.json");
