@@ -268,6 +268,7 @@ async function handle(message: RequestMessage): Promise<unknown> {
     case "init":
       assetBase = message.args.assetBase;
       threads = message.args.threads;
+      if (message.args.lifeLock) await holdForLife(message.args.lifeLock);
       variant = chooseVariant(threads);
       core = await loadCoreModule(new URL("wasm/", assetBase).href, variant);
       return { variant, isolated: (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === true };
@@ -410,6 +411,25 @@ async function handle(message: RequestMessage): Promise<unknown> {
   }
 }
 
+/** Holds the page's life lock until this worker ends (resolves once it is held). */
+function holdForLife(name: string): Promise<void> {
+  return new Promise((held) => {
+    void navigator.locks.request(name, () => {
+      held();
+      return new Promise<never>(() => {});
+    });
+  });
+}
+
+/** A message for errors after which the wasm module cannot go on (traps, aborts, no memory). */
+function fatalMessage(error: Error): string | undefined {
+  const text = String(error?.message ?? error);
+  const trapped = error instanceof WebAssembly.RuntimeError || /^Aborted\(/.test(text);
+  if (!trapped && !(error instanceof RangeError && /memory/i.test(text))) return undefined;
+  if (/OOM|memory/i.test(text)) return `the engine ran out of memory (wasm memory is at most 4 GB): ${text.slice(0, 200)}`;
+  return `the engine crashed (${text.slice(0, 200)})`;
+}
+
 scope.onmessage = (event) => {
   const message = event.data;
   // Cancels must not wait behind the job they cancel.
@@ -429,6 +449,14 @@ scope.onmessage = (event) => {
       post({ id: message.id, type: "result", value }, transferables(value));
     } catch (e) {
       const error = e as Error & { code?: string };
+      const fatal = fatalMessage(error);
+      if (fatal) {
+        // The wasm module is unusable after a trap or an abort: say why, then end this worker
+        // (the page sees its life lock released and starts a fresh engine).
+        post({ id: message.id, type: "error", message: fatal, code: "crashed" });
+        self.close();
+        return;
+      }
       post({ id: message.id, type: "error", message: error.message, code: error.name === "AbortError" ? "cancelled" : error.code ?? "error" });
     } finally {
       cancelled.delete(message.id);
