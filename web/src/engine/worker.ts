@@ -8,6 +8,7 @@
 // message tells the page, and the engine stays on wasm.
 
 import { chooseVariant, loadCoreModule, unwrap, type EmbindAttribution, type EmbindGenerator, type EmbindModel, type EmbindModule, type EmbindPatchJob, type RunValue, type Variant } from "./core-module";
+import { fatalMessage } from "./fatal-error";
 import { openModel } from "./model-source";
 import type { Request, RequestMessage, ResponseMessage, WireGenerateOptions, WireGrad, WireHook, WirePatchRequest } from "./protocol";
 import type { BackendInfo } from "./types";
@@ -419,15 +420,6 @@ function holdForLife(name: string): Promise<void> {
       return new Promise<never>(() => {});
     });
   });
-}
-
-/** A message for errors after which the wasm module cannot go on (traps, aborts, no memory). */
-function fatalMessage(error: Error): string | undefined {
-  const text = String(error?.message ?? error);
-  const trapped = error instanceof WebAssembly.RuntimeError || /^Aborted\(/.test(text);
-  if (!trapped && !(error instanceof RangeError && /memory/i.test(text))) return undefined;
-  if (/OOM|memory/i.test(text)) return `the engine ran out of memory (wasm memory is at most 4 GB): ${text.slice(0, 200)}`;
-  return `the engine crashed (${text.slice(0, 200)})`;
 }
 
 scope.onmessage = (event) => {
