@@ -45,6 +45,8 @@ export class EngineClient {
   /** Which worker is current: a lock granted for an older one (one we ended) means nothing. */
   private generation = 0;
   private disposed = false;
+  /** Why the worker is ending itself (it reports a trap or an abort before it closes). */
+  private fatalReason?: string;
   variant: "st" | "mt" = "st";
 
   constructor(init: InitArgs) {
@@ -57,16 +59,23 @@ export class EngineClient {
     const lifeLock = typeof navigator !== "undefined" && navigator.locks ? `hooklab-engine-${crypto.randomUUID()}` : undefined;
     this.worker = new Worker(new URL("./worker.ts", import.meta.url), { type: "module" });
     this.worker.onmessage = (event: MessageEvent<ResponseMessage>) => this.receive(event.data);
+    let started = false;
     this.worker.onerror = (event) => {
       event.preventDefault();
-      if (generation === this.generation) this.crashed(`the engine worker failed: ${event.message || "unknown error"}`);
+      if (generation !== this.generation) return;
+      const reason = `the engine worker failed: ${event.message || "unknown error"}`;
+      // A worker that never started (its script failed) is not restarted: it would fail again.
+      if (started) this.crashed(reason);
+      else this.failAll(new EngineError(reason, "worker"));
     };
     return this.send({ op: "init", args: { ...this.initArgs, lifeLock } }).then((r) => {
+      started = true;
       this.variant = (r as { variant: "st" | "mt" }).variant;
       // The worker holds the lock once init answers; the page gets it only when the worker is gone.
       if (lifeLock) {
         void navigator.locks.request(lifeLock, () => {
-          if (generation === this.generation && !this.disposed) this.crashed("the engine stopped unexpectedly (it may have run out of memory)");
+          if (generation !== this.generation || this.disposed) return;
+          this.crashed(this.fatalReason ?? "the engine stopped unexpectedly (it may have run out of memory)");
         });
       }
       return r;
@@ -75,6 +84,7 @@ export class EngineClient {
 
   /** The worker died on its own: reject what it held, start a fresh one, reload the model. */
   private crashed(reason: string): void {
+    this.fatalReason = undefined;
     const reloading = this.lastLoad !== undefined;
     const error = new EngineError(`${reason}. A fresh engine was started${reloading ? " and the model is being reloaded" : ""}; try again.`, "crashed");
     const recovered = this.respawn(error);
@@ -94,6 +104,7 @@ export class EngineClient {
       return;
     }
     this.pending.delete(message.id);
+    if (message.type === "error" && message.code === "crashed") this.fatalReason = message.message;
     if (message.type === "result") p.resolve(message.value);
     else p.reject(new EngineError(message.message, message.code));
   }
