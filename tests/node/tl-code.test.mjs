@@ -170,6 +170,17 @@ test("every TransformerLens name the code uses is listed in the TransformerLens 
   assert.ok(!allowed.has(Object.keys(bogus)[0]));
 });
 
-test("inputs that are not finite numbers are refused, not written into the code", () => {
+test("inputs outside the closed sets or not finite are refused, not written into the code", () => {
+  const e = T.DEFAULT_EXPERIMENT;
   assert.throws(() => T.tlCode({ view: "attention", model: "hooklab-demo", processing: "default", prompt: "x", prependBos: true, layer: NaN, head: null }));
+  assert.throws(() => T.tlCode(T.specFromExperiment(e, "patching", { sweep: "resid_pre\nimport os" })), /unknown patching sweep/);
+  assert.throws(() => T.tlCode(T.specFromExperiment({ ...e, method: "x\nimport os" }, "patching")), /unknown patching method/);
+  assert.throws(() => T.tlCode(T.specFromExperiment({ ...e, metric: "loss" }, "patching")), /metric 'loss'/);
+});
+
+test("a model name from a link is a literal too", () => {
+  const benign = T.tlCode({ view: "tokens", model: "someone/model", processing: "default", prompt: "x", prependBos: true });
+  const hostile = T.tlCode({ view: "tokens", model: 'a/b")\nimport os\n#', processing: "default", prompt: "x", prependBos: true });
+  const read = python(READ_PROMPTS, [benign, hostile]);
+  assert.equal(read[1].statements, read[0].statements);
 });

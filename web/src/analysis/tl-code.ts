@@ -112,9 +112,11 @@ function loadModel(spec: ModelSpec): string[] {
     return [`model = HookedTransformer.${loader}(${pyString(tlName)})`];
   }
   const where = spec.model === "local" ? "path/to/your/model" : spec.model.includes("/") ? spec.model : `models/${spec.model}`;
+  const bundled = spec.model !== "local" && !spec.model.includes("/");
   return [
     "# Not on TransformerLens's list of official models: TransformerBridge (TransformerLens 3) loads any",
     "# GPT-2-architecture checkpoint and keeps HookedTransformer's hook names as aliases.",
+    ...(bundled ? ["# The path below is the model's directory in the hooklab repository."] : []),
     "from transformer_lens.model_bridge import TransformerBridge",
     `model = TransformerBridge.boot_transformers(${pyString(where)})`,
   ];
@@ -345,6 +347,9 @@ function qkFixHelpers(): string[] {
 }
 
 function sweepDefinition(sweep: PatchSweep, method: PatchMethod): string[] {
+  // Specs may come from lesson files: names outside the closed sets are errors, never code.
+  if (!Object.hasOwn(SWEEP_CODE, sweep)) throw new Error(`unknown patching sweep '${String(sweep).slice(0, 40)}'`);
+  if (!["exact", "atp", "atp-star"].includes(method)) throw new Error(`unknown patching method '${String(method).slice(0, 40)}'`);
   return method === "exact" ? exactSweep(sweep) : attributionHelpers(sweep, method);
 }
 
@@ -359,7 +364,7 @@ function runPair(method: PatchMethod, metricName: MetricName, indent = ""): stri
     `${indent}with torch.set_grad_enabled(${pyBool(method !== "exact")}):`,
     `${indent}    result = ${call}`,
     `${indent}if normalize:  # an estimate is of (patched - corrupted) already`,
-    `${indent}    result = (result${method === "exact" ? " - corrupted_value" : ""}) / (clean_value - corrupted_value)`,
+    `${indent}    result = ${method === "exact" ? "(result - corrupted_value)" : "result"} / (clean_value - corrupted_value)`,
   ];
 }
 
