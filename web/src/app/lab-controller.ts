@@ -193,9 +193,7 @@ export class LabController {
         loaded.dispose();
         return;
       }
-      this.model = loaded;
-      this.store.set({ model: { phase: "ready" }, cfg: loaded.cfg, variant: loaded.variant });
-      this.checkModelRanges();
+      this.adopt(loaded);
       await Promise.all([this.refreshPrompt(), this.refreshPatchInputs(), this.attribution.refreshEstimate()]);
     } catch (e) {
       if (generation !== this.generation) return;
@@ -220,13 +218,40 @@ export class LabController {
         onProgress: (progress) => generation === this.generation && this.store.set({ model: { phase: "loading", progress } }),
       });
       if (generation !== this.generation) return loaded.dispose();
-      this.model = loaded;
-      this.store.set({ model: { phase: "ready" }, cfg: loaded.cfg, variant: loaded.variant });
-      this.checkModelRanges();
+      this.adopt(loaded);
       await Promise.all([this.refreshPrompt(), this.refreshPatchInputs(), this.attribution.refreshEstimate()]);
     } catch (e) {
       if (generation === this.generation) this.store.set({ model: { phase: "error", error: (e as Error).message } });
     }
+  }
+
+  /** Makes a loaded model the lab's, and follows its engine through crashes. */
+  private adopt(loaded: HookedTransformer): void {
+    this.model = loaded;
+    this.store.set({ model: { phase: "ready" }, cfg: loaded.cfg, variant: loaded.variant });
+    this.checkModelRanges();
+    loaded.onEngineCrash(({ reason, recovered }) => void this.recoverFromCrash(loaded, reason, recovered));
+  }
+
+  /**
+   * The engine died (out of memory, a wasm trap, killed): say so, wait for the fresh engine to
+   * reload the model, then recompute what the page shows. The experiment is never touched.
+   */
+  private async recoverFromCrash(model: HookedTransformer, reason: string, recovered: Promise<void>): Promise<void> {
+    if (model !== this.model) return;
+    this.notify({ kind: "error", text: `The engine stopped: ${reason}. A fresh engine was started and the model is being reloaded; your experiment is kept.` });
+    this.store.set({ model: { phase: "loading" } });
+    this.patchAbort?.abort();
+    try {
+      await recovered;
+    } catch (e) {
+      if (model === this.model) this.store.set({ model: { phase: "error", error: `the model could not be reloaded after the engine stopped: ${(e as Error).message}` } });
+      return;
+    }
+    if (model !== this.model) return;
+    this.store.set({ model: { phase: "ready" } });
+    if (this.state.experiment.view === "inside") this.scheduleInside();
+    await Promise.all([this.refreshPrompt(), this.refreshPatchInputs(), this.attribution.refreshEstimate()]);
   }
 
   /** A link's layer or head past the loaded model's: a notice naming the field, and its default. */

@@ -1,7 +1,10 @@
 // Page side of the worker protocol: request/response by id, progress callbacks, and
 // cancellation. Work that can stop between steps (patching sweeps, downloads) is cancelled
 // in the worker; a forward pass cannot be interrupted, so cancelling one restarts the worker
-// and reloads the model — the page never waits on a job it gave up.
+// and reloads the model — the page never waits on a job it gave up. A worker that dies on its
+// own (a wasm trap, out of memory, killed) is noticed through a Web Lock it holds while alive:
+// its pending calls reject with an error that says so, a fresh worker starts and the last
+// model is reloaded (from the browser's model store when it came from the hub).
 
 import type { InitArgs, LoadResult, Request, RequestMessage, ResponseMessage } from "./protocol";
 import type { BackendChoice, GenerateStep, BackendInfo, ModelSource, Processing, WebgpuOptions } from "./types";
@@ -36,7 +39,14 @@ export class EngineClient {
   private lastLoad?: LoadArgs;
   /** Called when the worker changes backend on its own (the GPU was lost). */
   onBackendChange?: (backend: BackendInfo) => void;
+  /** Called when the worker died on its own; `recovered` settles once the model is back. */
+  onCrash?: (crash: { reason: string; recovered: Promise<void> }) => void;
   private ready: Promise<unknown>;
+  /** Which worker is current: a lock granted for an older one (one we ended) means nothing. */
+  private generation = 0;
+  private disposed = false;
+  /** Why the worker is ending itself (it reports a trap or an abort before it closes). */
+  private fatalReason?: string;
   variant: "st" | "mt" = "st";
 
   constructor(init: InitArgs) {
@@ -45,16 +55,41 @@ export class EngineClient {
   }
 
   private start(): Promise<unknown> {
+    const generation = ++this.generation;
+    const lifeLock = typeof navigator !== "undefined" && navigator.locks ? `hooklab-engine-${crypto.randomUUID()}` : undefined;
     this.worker = new Worker(new URL("./worker.ts", import.meta.url), { type: "module" });
     this.worker.onmessage = (event: MessageEvent<ResponseMessage>) => this.receive(event.data);
+    let started = false;
     this.worker.onerror = (event) => {
       event.preventDefault();
-      this.failAll(new EngineError(`the engine worker failed: ${event.message || "unknown error"}`, "worker"));
+      if (generation !== this.generation) return;
+      const reason = `the engine worker failed: ${event.message || "unknown error"}`;
+      // A worker that never started (its script failed) is not restarted: it would fail again.
+      if (started) this.crashed(reason);
+      else this.failAll(new EngineError(reason, "worker"));
     };
-    return this.send({ op: "init", args: this.initArgs }).then((r) => {
+    return this.send({ op: "init", args: { ...this.initArgs, lifeLock } }).then((r) => {
+      started = true;
       this.variant = (r as { variant: "st" | "mt" }).variant;
+      // The worker holds the lock once init answers; the page gets it only when the worker is gone.
+      if (lifeLock) {
+        void navigator.locks.request(lifeLock, () => {
+          if (generation !== this.generation || this.disposed) return;
+          this.crashed(this.fatalReason ?? "the engine stopped unexpectedly (it may have run out of memory)");
+        });
+      }
       return r;
     });
+  }
+
+  /** The worker died on its own: reject what it held, start a fresh one, reload the model. */
+  private crashed(reason: string): void {
+    this.fatalReason = undefined;
+    const reloading = this.lastLoad !== undefined;
+    const error = new EngineError(`${reason}. A fresh engine was started${reloading ? " and the model is being reloaded" : ""}; try again.`, "crashed");
+    const recovered = this.respawn(error);
+    recovered.catch(() => undefined);
+    this.onCrash?.({ reason, recovered });
   }
 
   private receive(message: ResponseMessage): void {
@@ -69,6 +104,7 @@ export class EngineClient {
       return;
     }
     this.pending.delete(message.id);
+    if (message.type === "error" && message.code === "crashed") this.fatalReason = message.message;
     if (message.type === "result") p.resolve(message.value);
     else p.reject(new EngineError(message.message, message.code));
   }
@@ -123,17 +159,27 @@ export class EngineClient {
 
   /** Kills a busy worker (rejecting what it was doing) and brings the model back. */
   async restart(): Promise<void> {
+    await this.respawn(new EngineError("cancelled", "cancelled"));
+  }
+
+  private async respawn(error: EngineError): Promise<void> {
     this.worker.terminate();
-    this.failAll(new EngineError("cancelled", "cancelled"));
+    this.failAll(error);
     this.ready = this.start();
     if (this.lastLoad) {
       const args = this.lastLoad;
-      this.ready = this.ready.then(() => this.send({ op: "load", args }));
+      // A model that kills the engine while it reloads is not reloaded again (no crash loop).
+      this.lastLoad = undefined;
+      this.ready = this.ready.then(() => this.send({ op: "load", args })).then((r) => {
+        this.lastLoad = args;
+        return r;
+      });
     }
     await this.ready;
   }
 
   dispose(): void {
+    this.disposed = true;
     this.worker.terminate();
     this.failAll(new EngineError("the model was disposed", "disposed"));
   }

@@ -133,6 +133,15 @@ export class HookedTransformer {
     return this.backendInfo;
   }
 
+  /**
+   * Called when the engine died on its own (a wasm trap, out of memory, the worker killed): calls
+   * in flight have rejected with an error saying so; a fresh engine reloads this model, and
+   * `recovered` settles when it is usable again (or rejects if the reload failed).
+   */
+  onEngineCrash(listener: ((crash: { reason: string; recovered: Promise<void> }) => void) | undefined): void {
+    this.engine.onCrash = listener;
+  }
+
   /** Called when the backend changes on its own (the GPU was lost); returns an unsubscribe. */
   onBackendChange(listener: (backend: BackendInfo) => void): () => void {
     this.backendListeners.add(listener);

@@ -9,6 +9,11 @@ export interface InitArgs {
   assetBase: string;
   /** Threads wanted (the pthreads build is used only when > 1 and the page is isolated). */
   threads: number;
+  /**
+   * A Web Lock the worker holds for its whole life: the page's request for it is granted when
+   * the worker dies for any reason (closed, killed, out of memory), which no event reports.
+   */
+  lifeLock?: string;
 }
 
 /** Hook spec as it crosses the worker boundary: functions travel as source text. */

@@ -8,6 +8,7 @@
 // message tells the page, and the engine stays on wasm.
 
 import { chooseVariant, loadCoreModule, unwrap, type EmbindAttribution, type EmbindGenerator, type EmbindModel, type EmbindModule, type EmbindPatchJob, type RunValue, type Variant } from "./core-module";
+import { fatalMessage } from "./fatal-error";
 import { openModel } from "./model-source";
 import type { Request, RequestMessage, ResponseMessage, WireGenerateOptions, WireGrad, WireHook, WirePatchRequest } from "./protocol";
 import type { BackendInfo } from "./types";
@@ -268,6 +269,7 @@ async function handle(message: RequestMessage): Promise<unknown> {
     case "init":
       assetBase = message.args.assetBase;
       threads = message.args.threads;
+      if (message.args.lifeLock) await holdForLife(message.args.lifeLock);
       variant = chooseVariant(threads);
       core = await loadCoreModule(new URL("wasm/", assetBase).href, variant);
       return { variant, isolated: (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === true };
@@ -410,6 +412,16 @@ async function handle(message: RequestMessage): Promise<unknown> {
   }
 }
 
+/** Holds the page's life lock until this worker ends (resolves once it is held). */
+function holdForLife(name: string): Promise<void> {
+  return new Promise((held) => {
+    void navigator.locks.request(name, () => {
+      held();
+      return new Promise<never>(() => {});
+    });
+  });
+}
+
 scope.onmessage = (event) => {
   const message = event.data;
   // Cancels must not wait behind the job they cancel.
@@ -429,6 +441,14 @@ scope.onmessage = (event) => {
       post({ id: message.id, type: "result", value }, transferables(value));
     } catch (e) {
       const error = e as Error & { code?: string };
+      const fatal = fatalMessage(error);
+      if (fatal) {
+        // The wasm module is unusable after a trap or an abort: say why, then end this worker
+        // (the page sees its life lock released and starts a fresh engine).
+        post({ id: message.id, type: "error", message: fatal, code: "crashed" });
+        self.close();
+        return;
+      }
       post({ id: message.id, type: "error", message: error.message, code: error.name === "AbortError" ? "cancelled" : error.code ?? "error" });
     } finally {
       cancelled.delete(message.id);

@@ -14,6 +14,7 @@ import { markStale, staleBadge } from "./stale";
 import { smallDifferenceWarning } from "./metric-warning";
 import { el, formatNumber, replaceChildren } from "./dom";
 import { renderHeatmap } from "./heatmap";
+import { sweepCodeButton } from "./tl-code-view";
 
 const METHOD_LABELS: Record<PatchMethod, string> = { exact: "exact (Run)", atp: "AtP", "atp-star": "AtP*" };
 /** The estimate method: exact computes only on Run; AtP and AtP* follow every edit. */
@@ -157,7 +158,7 @@ export function datasetPanel(lab: LabController): { panel: HTMLElement; toggle: 
   const panel = el("div", { "data-testid": "dataset-panel", hidden: !lab.state.experiment.dataset },
     el("h3", {}, "Dataset of prompt pairs"),
     el("p", { class: "muted" }, "One JSON object per line; every prompt must have the same number of tokens. The chosen activations are patched on every pair with the method above; cells show the mean and its 95 % bootstrap interval."),
-    templateForm(lab), input, el("div", { class: "row" }, run, cancel, note), status, stale, results);
+    templateForm(lab), input, el("div", { class: "row" }, run, cancel, note), sweepCodeButton(lab, "dataset"), status, stale, results);
   const toggle = el("button", { class: "secondary", "data-testid": "dataset-toggle", onclick: () => (panel.hidden = !panel.hidden) }, "Dataset…");
   const render = () => {
     if (document.activeElement !== input && input.value !== lab.state.experiment.dataset) input.value = lab.state.experiment.dataset;

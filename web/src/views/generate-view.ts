@@ -13,6 +13,7 @@ import {
 import { changedInputs } from "../state/result-inputs";
 import { el, replaceChildren, section } from "./dom";
 import { markStale, staleBadge } from "./stale";
+import { viewCodeButton } from "./tl-code-view";
 
 type NumberField = "maxNewTokens" | "temperature" | "genTopK" | "topP" | "seed" | "steerLayer" | "steerCoef";
 type TextField = "genPrompt" | "steerFrom" | "steerTo";
@@ -172,6 +173,7 @@ export function generateView(lab: LabController): HTMLElement {
   };
   lab.store.subscribe((_, changed) => (changed.has("generate") || changed.has("experiment") || changed.has("model")) && render());
   render();
-  return section("Generate", badge, prompt, el("div", { class: "row" }, generate, stop), sampling, steering, ablation, explained,
+  return section("Generate", badge, viewCodeButton(lab, "generate"), prompt, el("div", { class: "row" }, generate, stop), sampling, steering,
+    ablation, explained,
     columns, detail);
 }

@@ -10,6 +10,7 @@ import { attentionView } from "./attention-view";
 import { MAX_ANSWER, type Experiment } from "../state/experiment";
 import { changedInputs, type InsideInputs } from "../state/result-inputs";
 import { markStale, staleBadge } from "./stale";
+import { viewCodeButton } from "./tl-code-view";
 
 /** Which inputs each inside panel depends on (the detectors use random tokens, not the prompt). */
 const PROMPT_KEYS: Array<keyof InsideInputs> = ["model", "processing", "prompt", "prependBos"];
@@ -65,7 +66,7 @@ function normsPanel(lab: LabController): HTMLElement {
   render();
   const badge = staleBadge("norms-stale");
   followStale(lab, root, badge, PROMPT_KEYS);
-  return section("Residual stream norm", badge, root);
+  return section("Residual stream norm", badge, viewCodeButton(lab, "norms"), root);
 }
 
 function lensPanel(lab: LabController): HTMLElement {
@@ -100,7 +101,7 @@ function lensPanel(lab: LabController): HTMLElement {
   render();
   const badge = staleBadge("lens-stale");
   followStale(lab, root, badge, PAIR_KEYS);
-  return section("Logit lens", badge, root);
+  return section("Logit lens", badge, viewCodeButton(lab, "lens"), root);
 }
 
 function attributionPanel(lab: LabController): HTMLElement {
@@ -126,7 +127,7 @@ function attributionPanel(lab: LabController): HTMLElement {
   render();
   const badge = staleBadge("dla-stale");
   followStale(lab, root, badge, DLA_KEYS);
-  return section("Direct logit attribution", badge, root);
+  return section("Direct logit attribution", badge, viewCodeButton(lab, "dla"), root);
 }
 
 function detectorsPanel(lab: LabController): HTMLElement {
@@ -145,13 +146,13 @@ function detectorsPanel(lab: LabController): HTMLElement {
   };
   lab.store.subscribe((_, c) => c.has("inside") && render());
   render();
-  return section(`Head detectors (on a repeated random sequence)`, root);
+  return section(`Head detectors (on a repeated random sequence)`, viewCodeButton(lab, "detectors"), root);
 }
 
 function attentionPanel(lab: LabController): HTMLElement {
   const root = attentionView(lab), badge = staleBadge("attention-stale");
   followStale(lab, root, badge, PROMPT_KEYS);
-  return section("Attention patterns", badge, root);
+  return section("Attention patterns", badge, viewCodeButton(lab, "attention"), root);
 }
 
 export function insideView(lab: LabController): HTMLElement {

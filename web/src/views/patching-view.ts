@@ -12,6 +12,7 @@ import { describeMetric } from "../analysis/patching-metric";
 import { smallDifferenceWarning } from "./metric-warning";
 import { changedInputs } from "../state/result-inputs";
 import { markStale, staleBadge } from "./stale";
+import { sweepCodeButton } from "./tl-code-view";
 
 function tokenLine(lab: LabController, which: "clean" | "corrupted"): HTMLElement {
   const s = lab.state;
@@ -140,5 +141,5 @@ export function patchingView(lab: LabController): HTMLElement {
     el("div", { class: "row" }, answerField(lab, "answer", "answer"), answerField(lab, "wrong", "wrong"),
       el("label", { class: "inline" }, "metric", metric), el("label", { class: "inline" }, normalize, "normalise (patched − corrupted) / (clean − corrupted)")),
     el("div", { class: "row" }, "patch:", ...sweeps.map(({ sw, box }) => el("label", { class: "inline" }, box, sw))),
-    el("div", { class: "row" }, run, cancel, methodControl(lab), dataset.toggle, status), progress, estimateSection(lab), stale, results, dataset.panel);
+    el("div", { class: "row" }, run, cancel, methodControl(lab), dataset.toggle, status), sweepCodeButton(lab, "patching"), progress, estimateSection(lab), stale, results, dataset.panel);
 }

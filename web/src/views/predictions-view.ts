@@ -8,6 +8,7 @@ import { visibleToken } from "../analysis/token-display";
 import { el, formatNumber, replaceChildren, section } from "./dom";
 import { changedInputs } from "../state/result-inputs";
 import { markStale, staleBadge } from "./stale";
+import { viewCodeButton } from "./tl-code-view";
 
 function topKTable(entries: TopKEntry[], caption: string): HTMLTableElement {
   return el("table", { class: "topk", "data-testid": "topk-table" },
@@ -66,5 +67,5 @@ export function predictionsView(lab: LabController): HTMLElement {
   lab.store.subscribe((_, changed) => (changed.has("predictions") || changed.has("experiment") || changed.has("model")) && render());
   render();
   results.append(table, el("div", {}, el("h3", {}, "Per-token log-probability"), text, loss, hover));
-  return section("Predictions", badge, results);
+  return section("Predictions", badge, viewCodeButton(lab, "predictions"), results);
 }

@@ -4,6 +4,7 @@ import type { LabController } from "../app/lab-controller";
 import { tokenChips } from "../analysis/token-display";
 import { el, replaceChildren, section } from "./dom";
 import { MAX_TEXT } from "../state/experiment";
+import { viewCodeButton } from "./tl-code-view";
 
 export function promptView(lab: LabController): HTMLElement {
   const textarea = el("textarea", { "aria-label": "prompt", rows: 3, maxlength: MAX_TEXT, spellcheck: false, "data-testid": "prompt" });
@@ -36,7 +37,7 @@ export function promptView(lab: LabController): HTMLElement {
   };
   lab.store.subscribe((_, changed) => (changed.has("prompt") || changed.has("experiment")) && render());
   render();
-  return section("Prompt",
+  return section("Prompt", viewCodeButton(lab, "tokens"),
     textarea,
     el("div", { class: "row" }, el("label", { class: "inline" }, bos, "prepend BOS (<|endoftext|>)"), summary),
     chips);
