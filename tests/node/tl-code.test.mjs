@@ -93,6 +93,12 @@ function everySpec() {
   }
   for (const steerHook of T.STEER_HOOKS) specs.push(T.specFromExperiment({ ...e, steerHook }, "generate"));
   specs.push({ ...T.specFromExperiment({ ...e, temperature: 0, genTopK: 5, topP: 0.9 }, "generate"), steering: undefined });
+  // The steered column's other interventions: a direction instead of two prompts, and ablated heads.
+  for (const steerFrom of ["", " London"]) {
+    specs.push(T.specFromExperiment({ ...e, steerBy: "unembed", steerTo: " Paris", steerFrom, ablateHeads: ["1.3", "0.2"] }, "generate"));
+  }
+  specs.push(T.specFromExperiment({ ...e, ablateHeads: ["1.3"], ablation: "mean" }, "generate"));
+  specs.push({ ...T.specFromExperiment({ ...e, ablateHeads: ["0.1"] }, "generate"), steering: undefined });
   return specs;
 }
 

@@ -62,8 +62,24 @@ export type TlCodeSpec = ModelSpec & (
   | ({ view: "dataset"; dataset: string; metric: MetricName; normalize: boolean; sweep: PatchSweep; method: PatchMethod;
       bootstrap: number; seed: number } & AnswerPair)
   | { view: "generate"; prompt: string; maxNewTokens: number; temperature: number; topK: number; topP: number; seed: number;
-      steering?: { hook: string; layer: number; coefficient: number; from: string; to: string } }
+      steering?: GenerateSteering; ablation?: GenerateAblation }
 );
+
+/** The steered column's vector: two prompts' activations, or the unembedding / DLA direction of to (− from). */
+export interface GenerateSteering {
+  by?: "activations" | "unembed";
+  hook: string;
+  layer: number;
+  coefficient: number;
+  from: string;
+  to: string;
+}
+
+/** Heads ablated in the steered column ([layer, head] each): zeroed, or set to their mean over the prompt. */
+export interface GenerateAblation {
+  heads: Array<[number, number]>;
+  kind: "zero" | "mean";
+}
 
 export type TlView = TlCodeSpec["view"];
 export const TL_VIEWS: readonly TlView[] = ["tokens", "predictions", "norms", "attention", "lens", "dla", "detectors", "patching",
@@ -416,12 +432,36 @@ function generateCode(s: Extract<TlCodeSpec, { view: "generate" }>): string[] {
   const sampling = greedy ? "do_sample=False" : `do_sample=True, temperature=${pyNumber(s.temperature)}` +
     `${s.topK > 0 ? `, top_k=${pyNumber(s.topK)}` : ""}${s.topP < 1 ? `, top_p=${pyNumber(s.topP)}` : ""}`;
   const generate = `model.generate(prompt, max_new_tokens=${pyNumber(s.maxNewTokens)}, ${sampling}, verbose=False)`;
-  const lines = [...header(s, s.steering ? ["from transformer_lens import utils"] : []), "", `prompt = ${pyString(s.prompt)}`,
+  const intervened = s.steering !== undefined || (s.ablation?.heads.length ?? 0) > 0;
+  const lines = [...header(s, intervened ? ["from functools import partial", "from transformer_lens import utils"] : []), "",
+    `prompt = ${pyString(s.prompt)}`,
     `torch.manual_seed(${pyNumber(s.seed)})  # torch's sampler differs from the lab's: greedy (temperature 0) matches token for token`,
     `print(${generate})`];
-  if (!s.steering) return lines;
-  const st = s.steering;
-  return [...lines, "",
+  if (!intervened) return lines;
+  const steering = s.steering ? steeringCode(s.steering) : [];
+  const ablation = s.ablation && s.ablation.heads.length > 0 ? ablationCode(s.ablation) : [];
+  const hooks = [...(steering.length ? ["(hook_name, steer)"] : []), ...(ablation.length ? ["*ablation_hooks"] : [])];
+  return [...lines, ...steering, ...ablation, "",
+    `torch.manual_seed(${pyNumber(s.seed)})`,
+    `with model.hooks(fwd_hooks=[${hooks.join(", ")}]):`,
+    `    print(${generate})`];
+}
+
+function steeringCode(st: GenerateSteering): string[] {
+  if (st.by === "unembed") {
+    const minus = st.from ? ` - model.W_U[:, model.to_single_token(${pyString(st.from)})]` : "";
+    return ["",
+      "# Steering along the unembedding direction of `to` (minus `from`'s: the DLA direction), unit length,",
+      "# coefficient times it added at every position (the prompt's and each new token's)",
+      `hook_name = utils.get_act_name(${pyString(st.hook)}, ${pyNumber(st.layer)})`,
+      `direction = model.W_U[:, model.to_single_token(${pyString(st.to)})]${minus}`,
+      `steering = ${pyNumber(st.coefficient)} * direction / direction.norm()`,
+      "",
+      "def steer(activation, hook):",
+      "    return activation + steering",
+    ];
+  }
+  return ["",
     "# Activation addition (Turner et al. 2023): coefficient * (acts(to) - acts(from)), both prompts padded",
     "# with \" \" to one length, added at the prompt's first positions",
     `hook_name = utils.get_act_name(${pyString(st.hook)}, ${pyNumber(st.layer)})`,
@@ -438,10 +478,25 @@ function generateCode(s: Extract<TlCodeSpec, { view: "generate" }>): string[] {
     "        n = min(activation.shape[1], steering.shape[1])",
     "        activation[:, :n] += steering[:, :n]",
     "    return activation",
+  ];
+}
+
+function ablationCode(ab: GenerateAblation): string[] {
+  const heads = ab.heads.map(([l, h]) => `(${pyNumber(l)}, ${pyNumber(h)})`).join(", ");
+  const mean = ab.kind === "mean";
+  return ["",
+    mean ? "# Mean ablation: each head's hook_z replaced by its mean over the prompt's positions (one unhooked run)"
+      : "# Zero ablation: each head's hook_z set to zero at every position",
+    `ablated_heads = [${heads}]`,
+    ...(mean ? ['_, prompt_cache = model.run_with_cache(prompt, names_filter=lambda name: name.endswith("hook_z"))'] : []),
     "",
-    `torch.manual_seed(${pyNumber(s.seed)})`,
-    "with model.hooks(fwd_hooks=[(hook_name, steer)]):",
-    `    print(${generate})`];
+    "def ablate_head(z, hook, head):",
+    mean ? "    z[:, :, head, :] = prompt_cache[hook.name][:, :, head, :].mean(dim=1, keepdim=True)"
+      : "    z[:, :, head, :] = 0.0",
+    "    return z",
+    "",
+    'ablation_hooks = [(utils.get_act_name("z", layer), partial(ablate_head, head=head)) for layer, head in ablated_heads]',
+  ];
 }
 
 /** What a lab view shows, as a code spec: the experiment's own inputs (lessons call this too). */
@@ -463,6 +518,7 @@ export function specFromExperiment(e: Experiment, view: TlView,
     case "dataset": return { ...base, ...patch, view, dataset: e.dataset, bootstrap: 1000, seed: 1 };
     case "generate": return { ...base, view, prompt: e.genPrompt, maxNewTokens: e.maxNewTokens, temperature: e.temperature,
       topK: e.genTopK, topP: e.topP, seed: e.seed,
-      steering: { hook: e.steerHook, layer: e.steerLayer, coefficient: e.steerCoef, from: e.steerFrom, to: e.steerTo } };
+      steering: { by: e.steerBy, hook: e.steerHook, layer: e.steerLayer, coefficient: e.steerCoef, from: e.steerFrom, to: e.steerTo },
+      ablation: { heads: e.ablateHeads.map((h) => h.split(".").map(Number) as [number, number]), kind: e.ablation } };
   }
 }
