@@ -155,6 +155,8 @@ test("answers read from the model's numbers: argmax, head argmax, correlation, c
   assert.equal(L.clampStep("99", 5), 4);
   assert.equal(L.clampStep("x", 5), 0);
   assert.equal(L.answerText("head", { layer: 2, head: 0 }), "L2H0");
+  assert.equal(L.halfLossDrop([4, 6, 9, 1, 2]), 5 - 1.5);
+  assert.ok(Number.isNaN(L.halfLossDrop([3])));
 });
 
 test("every bundled lesson parses, has no broken directive, and declares its models", () => {

@@ -108,3 +108,15 @@ export function clampStep(raw: string | null | undefined, steps: number): number
   const n = Number(raw);
   return Number.isInteger(n) && n >= 1 ? Math.min(n, steps) - 1 : 0;
 }
+
+/**
+ * Mean next-token loss on the first half of a repeated sequence minus that on the second half
+ * (loss.perToken has one entry per predicted token; an odd middle entry counts in neither).
+ */
+export function halfLossDrop(perToken: ArrayLike<number>): number {
+  const half = Math.floor(perToken.length / 2);
+  if (half === 0) return NaN;
+  let first = 0, second = 0;
+  for (let i = 0; i < half; i++) { first += perToken[i] / half; second += perToken[perToken.length - half + i] / half; }
+  return first - second;
+}

@@ -51,7 +51,7 @@ export function encodeExperiment(e: Experiment): string {
 }
 
 /** Parameters of the page itself, not of the experiment. */
-const PAGE_PARAMS = new Set(["v", "z", "embed", "hub"]);
+const PAGE_PARAMS = new Set(["v", "z", "embed", "hub", "lesson", "step"]);
 
 function fromParams(params: URLSearchParams): Record<string, unknown> {
   const raw: Record<string, unknown> = {};
