@@ -138,3 +138,22 @@ test("a hostile lesson injects no element and runs no script of its own", async 
   await page.locator("body").hover();
   expect(await page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned)).toBeUndefined();
 });
+
+test("a lesson step is shareable and embeddable: the link and both embed snippets carry it", async ({ page }) => {
+  await page.goto("/index.html");
+  await expect(page.getByTestId("model-config")).toBeVisible({ timeout: 60_000 });
+  await page.getByTestId("lessons-toggle").click();
+  await page.getByTestId("lesson-picker").selectOption({ label: "Clean and corrupted prompts, logit difference and activation patching" });
+  await page.getByTestId("lesson-open").click();
+  await page.getByTestId("lesson-next").click();
+  await expect(page.getByTestId("lesson-step")).toHaveText("Step 2 of 3");
+  await page.getByTestId("embed").click();
+  const snippet = await page.getByTestId("embed-snippet").inputValue();
+  expect(snippet).toContain("lesson=http");
+  expect(snippet.match(/step=2/g)?.length).toBe(2);  // the iframe and the <hooklab-experiment> element
+  const src = /<iframe src="([^"]+)"/.exec(snippet)![1].replace(/&amp;/g, "&");
+  expect(src).toContain("?embed=1#");
+  await page.goto(src);
+  await expect(page.getByTestId("lesson-step")).toHaveText("Step 2 of 3", { timeout: 60_000 });
+  await expect(page.getByTestId("lesson-title")).toContainText("activation patching");
+});
