@@ -39,6 +39,7 @@ test("lesson 1 (tokens, cache, norms, predictions): every question graded wrong 
   await openLesson(page, "/models/lessons/1-activations.md");
   await expect(page.getByTestId("lesson-step")).toHaveText("Step 1 of 4");
   await expect(page.getByTestId("lesson-model")).toHaveCount(0);
+  await expect(page.locator("[data-notice]")).toHaveCount(0);  // a lesson link is not a broken experiment link
   const count = await engine<number>(page, "return (await model.toTokens(e.prompt)).length;");
   expect(count).toBe(15);  // BOS + the IOI prompt's 14 tokens (the comma is one)
   await answer(page, "count", String(count + 1), false);
@@ -98,7 +99,10 @@ test("lesson 4 (attribution vs exact patching): agreement within tolerance and t
   await answer(page, "agreement", (r + 0.2).toFixed(4), false);
   await answer(page, "agreement", (r + 0.01).toFixed(4), true);
   await page.getByTestId("lesson-next").click();
-  await answer(page, "exact", "9", false);
+  const layer = await engine<number>(page, `${argmaxJs} const r = await model.patch({ sweep: "resid_pre", clean: e.clean, corrupted: e.corrupted, answers: [[e.answer, e.wrong]], normalize: true });
+    const P = r.shape[1]; return argmax(Array.from({ length: r.shape[0] }, (_, l) => r.values[l * P + P - 1]));`);
+  await answer(page, "exact", String((layer + 1) % 4), false);
+  await answer(page, "exact", String(layer), true);
 });
 
 test("lesson 3 (induction heads) says it needs another model, and grades nothing on this one", async ({ page }) => {
