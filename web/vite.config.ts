@@ -14,6 +14,7 @@ const STATIC_ASSETS: Record<string, string> = {
   "/wasm/": join(root, "build/wasm"),
   "/models/tokenizer/": join(root, "models/tokenizer"),
   "/models/hooklab-demo/": join(root, "models/hooklab-demo"),
+  "/models/lessons/": join(root, "models/lessons"),
 };
 const WASM_FILES = /^hooklab-(st|mt)\.(mjs|wasm)$|^hooklab-mt\.worker\.js$/;
 const TYPES: Record<string, string> = {

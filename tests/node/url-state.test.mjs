@@ -199,3 +199,15 @@ test("the bounded decompressor equals lz-string's, and stops a decompression bom
   const d = S.decodeLocation(`#v=1&z=${bomb}`);
   assert.ok(d.notices.some((n) => n.includes("larger than any the lab writes")));
 });
+
+test("a lesson's part of a link (lesson=, step=) is read beside the experiment, in either link form, without notices", () => {
+  const lesson = "lesson=https%3A%2F%2Fexample.org%2Fl.md&step=3";
+  assert.deepEqual(S.decodeLocation(`#${lesson}`), { experiment: S.defaultExperiment(), notices: [] });
+  const e = { ...S.defaultExperiment(), prompt: "x".repeat(700), layer: 2 };  // long enough to be compressed
+  for (const encoded of [S.encodeExperiment({ ...S.defaultExperiment(), layer: 2 }), S.encodeExperiment(e)]) {
+    const d = S.decodeLocation(`#${encoded}&${lesson}`);
+    assert.deepEqual(d.notices, []);
+    assert.equal(d.experiment.layer, 2);
+  }
+  assert.match(S.decodeLocation("#lesson=x&colour=red").notices[0], /no hooklab version/);
+});

@@ -128,11 +128,19 @@ export class LabController {
     return this.store.get();
   }
 
+  /** The loaded engine (lesson questions compute their answers on it); undefined while loading. */
+  get loadedModel(): HookedTransformer | undefined {
+    return this.model;
+  }
+
+  /** Extra fragment parameters a shared link carries beside the experiment (an open lesson's). */
+  fragmentExtras: () => string = () => "";
+
   /** The shareable URL of the current experiment (fragment state). */
   shareUrl(base = location.href): string {
     const url = new URL(base);
     url.search = "";
-    url.hash = encodeExperiment(this.state.experiment);
+    url.hash = encodeExperiment(this.state.experiment) + this.fragmentExtras();
     return url.href;
   }
 
@@ -394,7 +402,7 @@ export class LabController {
    * A bundled model trained on part of the vocabulary ships the ids it knows
    * (eval/trained_token_ids.json); random sequences for head detection draw from them.
    */
-  private async tokenPool(): Promise<number[] | undefined> {
+  async tokenPool(): Promise<number[] | undefined> {
     const name = this.state.experiment.model;
     if (name.includes("/") || name === "local") return undefined;
     try {

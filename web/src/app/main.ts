@@ -14,6 +14,8 @@ import { shareView } from "../views/share-view";
 import { generateView } from "../views/generate-view";
 import { VIEWS, type ViewChoice } from "../state/experiment";
 import { HookedTransformer } from "../engine";
+import { LessonController } from "./lesson-controller";
+import { lessonView, type BundledLesson } from "../views/lesson-view";
 
 const params = new URLSearchParams(location.search);
 const embed = params.get("embed") === "1";
@@ -22,6 +24,18 @@ const lab = new LabController(decoded.experiment, decoded.notices.map((text) => 
   hubEndpoint: params.get("hub") ?? undefined,
   singleThreaded: embed,
 });
+
+// Lesson mode (#…&lesson=<url>&step=N): the lesson travels in the link beside the experiment.
+const assetBase = new URL("./", location.href).href;
+const lessons = new LessonController(lab, assetBase);
+lab.fragmentExtras = () => lessons.fragment();
+const bundledLessons = fetch(new URL("models/lessons/index.json", assetBase))
+  .then((r) => (r.ok ? r.json() : [])).then((list: unknown) => (Array.isArray(list) ? list as BundledLesson[] : []));
+const lessonPanel = lessonView(lab, lessons, bundledLessons, assetBase);
+const hashParams = () => new URLSearchParams(location.hash.slice(1));
+lessonPanel.hidden = !hashParams().get("lesson");
+if (hashParams().get("lesson")) void lessons.open(hashParams().get("lesson")!, hashParams().get("step"));
+const lessonsButton = el("button", { class: "secondary", "data-testid": "lessons-toggle", onclick: () => { lessonPanel.hidden = !lessonPanel.hidden; } }, "Lessons");
 
 // Theme: the system's, unless the user picked one.
 const storedTheme = localStorage.getItem("hooklab-theme");
@@ -65,8 +79,8 @@ const embedBar = el("div", { class: "embed-bar" }, el("span", {}, "hooklab"),
 
 replaceChildren(document.getElementById("app")!,
   el("header", { class: "lab" }, el("h1", {}, "hooklab"), modelBar(lab, (files) => void openLocalFiles(files)),
-    el("span", { class: "spacer" }), shareView(lab), themeButton),
-  tabs, embedBar, el("div", { style: "padding: 0 1rem" }, noticesView(lab)), main);
+    el("span", { class: "spacer" }), lessonsButton, shareView(lab), themeButton),
+  lessonPanel, tabs, embedBar, el("div", { style: "padding: 0 1rem" }, noticesView(lab)), main);
 for (const v of VIEWS) main.append(panels[v]);
 if (embed) document.body.classList.add("embed");
 
@@ -87,11 +101,18 @@ lab.store.subscribe((state, changed) => {
   if (changed.has("experiment")) {
     renderTabs();
     clearTimeout(urlTimer);
-    urlTimer = setTimeout(() => history.replaceState(null, "", `${location.pathname}${location.search}#${encodeExperiment(state.experiment)}`), 300);
+    urlTimer = setTimeout(() => history.replaceState(null, "", `${location.pathname}${location.search}#${encodeExperiment(state.experiment)}${lessons.fragment()}`), 300);
   }
+});
+lessons.store.subscribe((state, changed) => {
+  if (changed.has("step") || changed.has("status")) history.replaceState(null, "", `${location.pathname}${location.search}#${encodeExperiment(lab.state.experiment)}${lessons.fragment()}`);
+  if (state.status !== "closed") lessonPanel.hidden = false;
 });
 window.addEventListener("hashchange", () => {
   const next = decodeLocation(location.hash);
+  const lesson = hashParams().get("lesson");
+  if (lesson && lesson !== lessons.state.url) void lessons.open(lesson, hashParams().get("step"));
+  else if (lesson) lessons.goTo(Number(hashParams().get("step") ?? 1) - 1);
   for (const text of next.notices) lab.notify({ kind: "warning", text });
   lab.update(next.experiment);
 });
@@ -108,4 +129,4 @@ void lab.loadModel().then(async () => {
 });
 
 // Tests and curious users can reach the engine from the console.
-(window as unknown as { hooklabLab: unknown }).hooklabLab = { lab, HookedTransformer };
+(window as unknown as { hooklabLab: unknown }).hooklabLab = { lab, lessons, HookedTransformer };

@@ -50,8 +50,11 @@ export function encodeExperiment(e: Experiment): string {
   return new URLSearchParams({ v: String(URL_VERSION), z: compressToEncodedURIComponent(JSON.stringify(fields)) }).toString();
 }
 
+/** An open lesson's part of a link (#…&lesson=<url>&step=N), read by lesson mode, not by the experiment. */
+export const LESSON_PARAMS = ["lesson", "step"] as const;
+
 /** Parameters of the page itself, not of the experiment. */
-const PAGE_PARAMS = new Set(["v", "z", "embed", "hub"]);
+const PAGE_PARAMS = new Set(["v", "z", "embed", "hub", ...LESSON_PARAMS]);
 
 function fromParams(params: URLSearchParams): Record<string, unknown> {
   const raw: Record<string, unknown> = {};
@@ -105,7 +108,10 @@ export function decodeLocation(hash: string, search = ""): DecodedState {
       params = new URLSearchParams();
     }
     const version = Number(params.get("v"));
-    if (!params.has("v") || !Number.isInteger(version)) {
+    const onlyLesson = [...params.keys()].every((k) => (LESSON_PARAMS as readonly string[]).includes(k));
+    if (onlyLesson) {
+      // A lesson link with no experiment (#lesson=<url>&step=N): the default experiment, no notice.
+    } else if (!params.has("v") || !Number.isInteger(version)) {
       notices.push("The link has no hooklab version; the default experiment is shown.");
     } else if (version > URL_VERSION) {
       notices.push(`The link was made by a newer hooklab (version ${version}); this lab reads up to version ${URL_VERSION}. The default experiment is shown.`);

@@ -1,0 +1,5 @@
+// What the lesson tests import: the pure parser, grader and Markdown layer of web/src/lessons.
+export * from "../../web/src/lessons/table";
+export * from "../../web/src/lessons/parse";
+export * from "../../web/src/lessons/grade";
+export { lessonMarkdownToHtml, safeUrl } from "../../web/src/lessons/markdown";
