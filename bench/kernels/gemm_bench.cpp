@@ -8,7 +8,8 @@
 //               (pthreads build), run in Node or a browser page.
 //   Native:     the fastest backend compiled in (XNNPACK), 1 and 2 threads.
 //
-// Usage: gemm_bench [--quick] [--m M1,M2,...] [--kn KxN,...] [--min-seconds S] [--clock wall|cpu]
+// Usage: gemm_bench [--quick] [--kernels] [--m M1,M2,...] [--kn KxN,...] [--min-seconds S] [--clock wall|cpu]
+//   --kernels  also times every other GEMM kernel the backend offers (one row each per shape).
 //   --quick    skips M = 1024 (its 50257-wide product alone is ~80 GFLOP).
 //   --m        the row counts to measure (default 8,32,128,1024).
 //   --kn       the weight shapes KxN to measure (default 768x2304,768x768,768x3072,3072x768,768x50257).
@@ -128,18 +129,37 @@ Timed print_row(const char* label, std::vector<std::unique_ptr<hooklab::Backend>
   return gflops;
 }
 
+// With --kernels, one row per other GEMM kernel the backends offer (the first row of a shape is
+// the default kernel), so the variants compare on the same shapes in the same run.
+template <class TimerFor, class Measure>
+void print_kernel_rows(std::vector<std::unique_ptr<hooklab::Backend>>& backends, const std::vector<int>& threads,
+                       const std::vector<double>& peak, const TimerFor& timer_for, const Measure& measure) {
+  const std::vector<std::string> kernels = backends[0]->gemm_kernels();
+  for (size_t k = 1; k < kernels.size(); ++k) {
+    for (auto& backend : backends) (void)backend->select_gemm_kernel(kernels[k]);
+    const std::string label = "  " + kernels[k];
+    print_row(label.c_str(), backends, threads, peak, timer_for, measure);
+    std::printf("\n");
+  }
+  if (kernels.size() > 1) {
+    for (auto& backend : backends) (void)backend->select_gemm_kernel(kernels[0]);
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   bool quick = false;
   double min_seconds = 0.3;
   bool cpu_clock = false;
+  bool all_kernels = false;
   std::vector<int64_t> ms = {8, 32, 128, 1024};
   std::vector<int64_t> kns = {768, 2304, 768, 768, 768, 3072, 3072, 768, 768, 50257};  // K, N pairs
   for (int i = 1; i < argc; ++i) {
     if (std::strcmp(argv[i], "--m") == 0 && i + 1 < argc) ms = parse_list(argv[++i]);
     if (std::strcmp(argv[i], "--kn") == 0 && i + 1 < argc) kns = parse_list(argv[++i]);
     if (std::strcmp(argv[i], "--quick") == 0) quick = true;
+    if (std::strcmp(argv[i], "--kernels") == 0) all_kernels = true;
     if (std::strcmp(argv[i], "--min-seconds") == 0 && i + 1 < argc) min_seconds = std::atof(argv[++i]);
     if (std::strcmp(argv[i], "--clock") == 0 && i + 1 < argc) cpu_clock = std::strcmp(argv[++i], "cpu") == 0;
   }
@@ -178,10 +198,12 @@ int main(int argc, char** argv) {
       char label[64];
       std::snprintf(label, sizeof(label), "%lldx%lldx%lld", static_cast<long long>(s.m), static_cast<long long>(s.k),
                     static_cast<long long>(s.n));
-      const Timed forward = print_row(label, backends, threads, peak, timer_for, [&](hooklab::Backend& b, auto now) {
+      const auto measure_forward = [&](hooklab::Backend& b, auto now) {
         return hooklab::bench::measure_gemm(b, *weights.back(), s.m, now, min_seconds).best_gflops;
-      });
+      };
+      const Timed forward = print_row(label, backends, threads, peak, timer_for, measure_forward);
       std::printf("\n");
+      if (all_kernels) print_kernel_rows(backends, threads, peak, timer_for, measure_forward);
       const Timed transposed =
           print_row("  ^T (a . W^T)", backends, threads, peak, timer_for, [&](hooklab::Backend& b, auto now) {
             return hooklab::bench::measure_gemm_transposed(b, *weights.back(), s.m, now, min_seconds).best_gflops;

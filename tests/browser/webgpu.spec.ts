@@ -348,7 +348,7 @@ test("the lab shows which backend runs, lets the user force either, and shows a 
 
   // The engine announces a backend change (as after a lost GPU) with a notice the lab shows.
   await page.evaluate(() => dispatchEvent(new CustomEvent("hooklab-backend-change", {
-    detail: { kind: "wasm", name: "wasmsimd_4x8", requested: "webgpu", notice: "The GPU was lost (test). hooklab moved to wasm SIMD." },
+    detail: { kind: "wasm", name: "wasmsimd_4x8_loadsplat", requested: "webgpu", notice: "The GPU was lost (test). hooklab moved to wasm SIMD." },
   })));
   await expect(page.locator('[data-notice="warning"]').filter({ hasText: "The GPU was lost (test)" })).toBeVisible();
 });

@@ -133,18 +133,49 @@ void run_matmul(const MatmulCase& tc, std::vector<NamedBackend>& backends, std::
       report.fail("matmul " + shape + " " + nb.label + ": prepare_matmul: " + prepared.message());
       continue;
     }
-    std::vector<float> got(ref.size(), kNan);
-    args.c = got.data();
-    nb.backend->matmul(args);
-    report.record("matmul", shape, nb.label, normalized_error(ref, got), reduction_tolerance(kc));
+    // Every GEMM kernel the backend offers (all of them, whichever the user's machine picks),
+    // then back to the one selected before.
+    std::vector<std::string> kernels = nb.backend->gemm_kernels();
+    if (kernels.empty()) kernels.push_back("");
+    for (const std::string& kernel : kernels) {
+      if (!kernel.empty() && !nb.backend->select_gemm_kernel(kernel).ok()) {
+        report.fail("matmul " + shape + " " + nb.label + ": select_gemm_kernel(" + kernel + ") failed");
+        continue;
+      }
+      std::vector<float> got(ref.size(), kNan);
+      args.c = got.data();
+      nb.backend->matmul(args);
+      const std::string label = kernel.empty() ? nb.label : nb.label + ":" + kernel;
+      report.record("matmul", shape, label, normalized_error(ref, got), reduction_tolerance(kc));
+    }
+    if (!kernels.front().empty()) (void)nb.backend->select_gemm_kernel(kernels.front());
   }
   keep_alive.push_back(std::move(w_storage));
   keep_alive.push_back(std::move(bias));
 }
 
+// select_gemm_kernel accepts exactly the names gemm_kernels() lists, and name() follows it.
+void check_gemm_kernel_selection(std::vector<NamedBackend>& backends, Reporter& report) {
+  for (NamedBackend& nb : backends) {
+    if (nb.backend->select_gemm_kernel("no_such_kernel").ok()) {
+      report.fail("select_gemm_kernel " + nb.label + ": accepted an unknown kernel name");
+    }
+    const std::vector<std::string> kernels = nb.backend->gemm_kernels();
+    for (const std::string& kernel : kernels) {
+      const bool selected = nb.backend->select_gemm_kernel(kernel).ok();
+      const std::string name = nb.backend->name();
+      if (!selected || name.size() < kernel.size() || name.compare(name.size() - kernel.size(), kernel.size(), kernel) != 0) {
+        report.fail("select_gemm_kernel " + nb.label + ": " + kernel + " not selected (name " + name + ")");
+      }
+    }
+    if (!kernels.empty()) (void)nb.backend->select_gemm_kernel(kernels.front());
+    std::printf("gemm kernels of %s: %zu\n", nb.label.c_str(), kernels.size());
+  }
+}
+
 std::vector<MatmulCase> matmul_cases() {
   std::vector<MatmulCase> cases;
-  const int64_t ms[] = {1, 3, 5, 17, 64, 130};
+  const int64_t ms[] = {1, 2, 3, 5, 11, 17, 64, 130};  // every M tail of the 4-, 5- and 6-row tiles
   const int64_t kns[][2] = {{1, 1}, {7, 9}, {8, 8}, {9, 7}, {1, 64}, {64, 64}, {768, 768}, {768, 3072}, {3072, 768}};
   int variant = 0;
   for (int64_t m : ms) {
@@ -630,6 +661,7 @@ int main() {
   }
   Reporter report;
   std::printf("%-16s %-60s %-16s %-9s %-9s %s\n", "op", "shape", "backend", "maxdiff", "tol", "result");
+  check_gemm_kernel_selection(backends, report);
   for (const MatmulCase& tc : matmul_cases()) run_matmul(tc, backends, matmul_weights, report);
 
   const LayerNormCase ln_cases[] = {

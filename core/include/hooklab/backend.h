@@ -4,8 +4,9 @@
 //   reference  — plain scalar loops; the oracle for every other backend and the fallback anywhere.
 //   xnnpack    — native builds: XNNPACK f32 fully-connected operators for matmuls (weights
 //                packed once in prepare_matmul), reference kernels for the rest.
-//   wasmsimd   — WebAssembly builds: 4x8 register-tiled wasm SIMD GEMM over PackedMatrix
-//                panels plus vectorised LayerNorm, GELU, softmax and attention.
+//   wasmsimd   — WebAssembly builds: register-tiled wasm SIMD GEMM over PackedMatrix panels
+//                (4x8, 5x8, 6x8 loadsplat and 4x8 splat, chosen at run time) plus vectorised
+//                LayerNorm, GELU, softmax and attention.
 // Lifecycle follows XNNPACK: create the backend, prepare_matmul() once per weight matrix at
 // load, then call the kernels any number of times. Kernels never allocate on the hot path.
 #pragma once
@@ -13,6 +14,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "hooklab/packed_matrix.h"
 #include "hooklab/status.h"
@@ -154,7 +156,7 @@ struct AttentionScoresBackwardArgs {
 class Backend {
  public:
   virtual ~Backend() = default;
-  // Kernel family, e.g. "reference", "xnnpack", "wasmsimd_4x8".
+  // Kernel family, e.g. "reference", "xnnpack", "wasmsimd_4x8_loadsplat".
   virtual std::string name() const = 0;
   virtual int threads() const { return 1; }
 
@@ -167,6 +169,12 @@ class Backend {
     return {};
   }
   virtual void matmul(const MatmulArgs& args) const = 0;
+  // The GEMM micro-kernels matmul() can run with, e.g. "4x8_loadsplat", the selected one first;
+  // empty where the backend has one fixed kernel. Which is fastest depends on the CPU, so the
+  // caller may time them on the user's machine and select one; every one gives the same values.
+  virtual std::vector<std::string> gemm_kernels() const { return {}; }
+  // Makes matmul() use one of gemm_kernels(); kInvalidArgument for any other name.
+  virtual Status select_gemm_kernel(const std::string& kernel);
   virtual void layer_norm(const LayerNormArgs& args) const = 0;
   // gelu_new (tanh approximation), as GPT-2 and TransformerLens use.
   virtual void gelu_new(float* y, const float* x, int64_t n) const = 0;

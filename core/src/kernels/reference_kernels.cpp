@@ -232,6 +232,11 @@ void Backend::attention_scores_backward(const AttentionScoresBackwardArgs& args)
   reference::attention_scores_backward(args);
 }
 
+// Backends with one fixed GEMM kernel offer no choice.
+Status Backend::select_gemm_kernel(const std::string& kernel) {
+  return make_error(ErrorCode::kInvalidArgument, "backend " + name() + " has no GEMM kernel named '" + kernel + "'");
+}
+
 std::unique_ptr<Backend> make_reference_backend() { return std::make_unique<reference::ReferenceBackend>(); }
 
 }  // namespace hooklab

@@ -31,7 +31,7 @@ export interface ModelConfig {
     center_unembed: boolean;
     fold_value_biases: boolean;
   };
-  /** What runs the model: the wasm kernel family ("wasmsimd_4x8") or "webgpu (<adapter>)". */
+  /** What runs the model: the wasm kernel family ("wasmsimd_4x8_loadsplat") or "webgpu (<adapter>)". */
   backend: string;
   threads: number;
   weight_bytes: number;

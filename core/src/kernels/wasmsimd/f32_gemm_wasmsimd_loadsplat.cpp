@@ -1,38 +1,21 @@
-// f32 GEMM micro-kernels, MR x 8 "loadsplat" tiles (MR = 4 full, 3/2/1 for the M tail).
+// f32 GEMM micro-kernels, MR x 8 "loadsplat" tiles (MR = 4, 5, 6 full, smaller for the M tail).
 //
 // XNNPACK's f32_gemm_4x8__wasmsimd_loadsplat scheme: per k step the 8 panel values are two
 // v128 loads, each A element is broadcast straight from memory with v128.load32_splat (a
 // single vbroadcastss on x86, no shuffle), and 2*MR accumulators of 4 lanes take one mul and
 // one add each (no FMA in plain SIMD128). 4x8 needs 8 accumulators + 2 B + 1 A = 11 of the
-// 16 x86 vector registers, which V8 allocates without spills; wider tiles spill on x86.
+// 16 x86 vector registers, which V8 allocates without spills; 5x8 (13) and 6x8 (15) leave
+// little or nothing for the register allocator on x86 but suit ARM64's 32 registers.
 //
 // The bias is added after the k loop, not used as the initial accumulator, so each output
 // rounds in the same order as the reference (sum, then + bias).
 #include "kernels/wasmsimd/gemm_microkernels.h"
+#include "kernels/wasmsimd/gemm_tile_store.h"
 
 #include <wasm_simd128.h>
 
 namespace hooklab::wasmsimd {
 namespace {
-
-inline void store_row_8(float* c, v128_t lo, v128_t hi, size_t nc) {
-  if (nc == 8) {
-    wasm_v128_store(c, lo);
-    wasm_v128_store(c + 4, hi);
-    return;
-  }
-  if (nc & 4) {
-    wasm_v128_store(c, lo);
-    lo = hi;
-    c += 4;
-  }
-  if (nc & 2) {
-    wasm_v128_store64_lane(c, lo, 0);
-    lo = wasm_i64x2_shuffle(lo, lo, 1, 1);
-    c += 2;
-  }
-  if (nc & 1) wasm_v128_store32_lane(c, lo, 0);
-}
 
 template <size_t MR>
 inline void gemm_loadsplat(size_t kc, const float* a, size_t lda, const float* w, const float* bias, float* c,
@@ -73,6 +56,14 @@ inline void gemm_loadsplat(size_t kc, const float* a, size_t lda, const float* w
 
 }  // namespace
 
+void f32_gemm_6x8__wasmsimd_loadsplat(size_t kc, const float* a, size_t lda, const float* w, const float* bias,
+                                      float* c, size_t ldc, size_t nc) {
+  gemm_loadsplat<6>(kc, a, lda, w, bias, c, ldc, nc);
+}
+void f32_gemm_5x8__wasmsimd_loadsplat(size_t kc, const float* a, size_t lda, const float* w, const float* bias,
+                                      float* c, size_t ldc, size_t nc) {
+  gemm_loadsplat<5>(kc, a, lda, w, bias, c, ldc, nc);
+}
 void f32_gemm_4x8__wasmsimd_loadsplat(size_t kc, const float* a, size_t lda, const float* w, const float* bias,
                                       float* c, size_t ldc, size_t nc) {
   gemm_loadsplat<4>(kc, a, lda, w, bias, c, ldc, nc);

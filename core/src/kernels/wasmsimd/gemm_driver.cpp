@@ -1,6 +1,6 @@
 // GEMM driver for PackedMatrix weights.
 //
-// Loop nest (per task):  for each 4-row tile of A          (A tile: 4 x kc floats, stays in L1)
+// Loop nest (per task):  for each MR-row tile of A         (A tile: MR x kc floats, stays in L1)
 //                          for each panel of the column block (block of panels stays in L2)
 //                            micro-kernel MR x 8
 // The output columns are tiled outermost in blocks of panels sized to a fraction of L2, so each
@@ -35,13 +35,13 @@ struct GemmPlan {
   int64_t panels = 0;           // ceil(cols / 8)
   int64_t panels_per_block = 0;
   int64_t column_blocks = 0;
-  int64_t rows_per_block = 0;   // multiple of kGemmMr except possibly the last block
+  int64_t rows_per_block = 0;   // multiple of the kernel's MR except possibly the last block
   int64_t row_blocks = 0;
 
   int64_t tasks() const { return column_blocks * row_blocks; }
 };
 
-GemmPlan plan_gemm(const MatmulArgs& args, int threads) {
+GemmPlan plan_gemm(const MatmulArgs& args, int threads, int64_t mr) {
   const PackedMatrix& w = *args.w;
   const int64_t kc = args.k_end - args.k_begin;
   GemmPlan plan;
@@ -57,17 +57,17 @@ GemmPlan plan_gemm(const MatmulArgs& args, int threads) {
     plan.column_blocks = ceil_div(plan.panels, plan.panels_per_block);
     if (plan.column_blocks % threads != 0) {
       // Too few panels to share evenly: also split rows, into whole tiles.
-      plan.row_blocks = std::min<int64_t>(ceil_div(args.m, static_cast<int64_t>(kGemmMr)), 2 * threads);
+      plan.row_blocks = std::min<int64_t>(ceil_div(args.m, mr), 2 * threads);
     }
   }
-  const int64_t tiles = ceil_div(args.m, static_cast<int64_t>(kGemmMr));
-  plan.rows_per_block = ceil_div(tiles, plan.row_blocks) * static_cast<int64_t>(kGemmMr);
+  const int64_t tiles = ceil_div(args.m, mr);
+  plan.rows_per_block = ceil_div(tiles, plan.row_blocks) * mr;
   plan.row_blocks = ceil_div(args.m, plan.rows_per_block);
   return plan;
 }
 
 // Rows [row_begin, row_end) x panels [panel_begin, panel_end) of the output.
-void gemm_block(const MatmulArgs& args, int64_t row_begin, int64_t row_end, int64_t panel_begin,
+void gemm_block(const MatmulArgs& args, const GemmKernel& gemm_kernel, int64_t row_begin, int64_t row_end, int64_t panel_begin,
                 int64_t panel_end) {
   const PackedMatrix& w = *args.w;
   const size_t kc = static_cast<size_t>(args.k_end - args.k_begin);
@@ -80,8 +80,9 @@ void gemm_block(const MatmulArgs& args, int64_t row_begin, int64_t row_end, int6
   if (args.bias != nullptr && panel_end > full_panels) {
     for (int64_t n = full_panels * kPanelWidth; n < w.cols; ++n) tail_bias[n % kPanelWidth] = args.bias[n];
   }
-  for (int64_t i = row_begin; i < row_end; i += static_cast<int64_t>(kGemmMr)) {
-    const GemmMicrokernelFn kernel = gemm_microkernel_for_rows(static_cast<size_t>(std::min<int64_t>(row_end - i, kGemmMr)));
+  const int64_t mr = static_cast<int64_t>(gemm_kernel.mr);
+  for (int64_t i = row_begin; i < row_end; i += mr) {
+    const GemmMicrokernelFn kernel = gemm_kernel.tiles[std::min(row_end - i, mr) - 1];
     const float* a = args.a + i * args.lda;
     float* c = args.c + i * args.ldc;
     for (int64_t p = panel_begin; p < panel_end; ++p) {
@@ -95,11 +96,11 @@ void gemm_block(const MatmulArgs& args, int64_t row_begin, int64_t row_end, int6
 
 }  // namespace
 
-void gemm(const MatmulArgs& args, ThreadPool& pool) {
+void gemm(const MatmulArgs& args, const GemmKernel& kernel, ThreadPool& pool) {
   if (args.m <= 0 || args.w->cols <= 0) return;
   const int64_t macs = args.m * (args.k_end - args.k_begin) * args.w->cols;
   const int threads = macs >= kMinParallelMacs ? pool.threads() : 1;
-  const GemmPlan plan = plan_gemm(args, threads);
+  const GemmPlan plan = plan_gemm(args, threads, static_cast<int64_t>(kernel.mr));
   auto run_tasks = [&](int64_t task_begin, int64_t task_end) {
     for (int64_t t = task_begin; t < task_end; ++t) {
       const int64_t column_block = t / plan.row_blocks;
@@ -108,7 +109,7 @@ void gemm(const MatmulArgs& args, ThreadPool& pool) {
       const int64_t panel_end = std::min(plan.panels, panel_begin + plan.panels_per_block);
       const int64_t row_begin = row_block * plan.rows_per_block;
       const int64_t row_end = std::min(args.m, row_begin + plan.rows_per_block);
-      gemm_block(args, row_begin, row_end, panel_begin, panel_end);
+      gemm_block(args, kernel, row_begin, row_end, panel_begin, panel_end);
     }
   };
   if (threads == 1) {

@@ -4,12 +4,13 @@
 
 #include "hooklab/backend.h"
 #include "hooklab/thread_pool.h"
+#include "kernels/wasmsimd/gemm_microkernels.h"
 
 namespace hooklab::wasmsimd {
 
-// Computes args (see MatmulArgs) with the f32_gemm_*x8__wasmsimd_loadsplat kernels, split
-// across pool's threads when the product is large enough to pay for waking them.
-void gemm(const MatmulArgs& args, ThreadPool& pool);
+// Computes args (see MatmulArgs) with one of the f32_gemm_*x8__wasmsimd kernels, split across
+// pool's threads when the product is large enough to pay for waking them.
+void gemm(const MatmulArgs& args, const GemmKernel& kernel, ThreadPool& pool);
 
 // Computes args (see MatmulTransposedArgs) with the f32_gemm_transposed_*__wasmsimd kernels,
 // split across pool's threads like gemm().

@@ -14,7 +14,11 @@ namespace hooklab::wasmsimd {
 using GemmMicrokernelFn = void (*)(size_t kc, const float* a, size_t lda, const float* w, const float* bias,
                                    float* c, size_t ldc, size_t nc);
 
-// The full tile and the M-tail tiles (m % 4 rows) of the same kernel family.
+// Loadsplat family: the full tiles 4x8, 5x8 and 6x8 and the M-tail tiles below them.
+void f32_gemm_6x8__wasmsimd_loadsplat(size_t kc, const float* a, size_t lda, const float* w, const float* bias,
+                                      float* c, size_t ldc, size_t nc);
+void f32_gemm_5x8__wasmsimd_loadsplat(size_t kc, const float* a, size_t lda, const float* w, const float* bias,
+                                      float* c, size_t ldc, size_t nc);
 void f32_gemm_4x8__wasmsimd_loadsplat(size_t kc, const float* a, size_t lda, const float* w, const float* bias,
                                       float* c, size_t ldc, size_t nc);
 void f32_gemm_3x8__wasmsimd_loadsplat(size_t kc, const float* a, size_t lda, const float* w, const float* bias,
@@ -23,6 +27,16 @@ void f32_gemm_2x8__wasmsimd_loadsplat(size_t kc, const float* a, size_t lda, con
                                       float* c, size_t ldc, size_t nc);
 void f32_gemm_1x8__wasmsimd_loadsplat(size_t kc, const float* a, size_t lda, const float* w, const float* bias,
                                       float* c, size_t ldc, size_t nc);
+
+// Splat family (f32_gemm_splat.cpp): A read 4 k steps at a time, lanes broadcast by shuffles.
+void f32_gemm_4x8__wasmsimd_splat(size_t kc, const float* a, size_t lda, const float* w, const float* bias,
+                                  float* c, size_t ldc, size_t nc);
+void f32_gemm_3x8__wasmsimd_splat(size_t kc, const float* a, size_t lda, const float* w, const float* bias,
+                                  float* c, size_t ldc, size_t nc);
+void f32_gemm_2x8__wasmsimd_splat(size_t kc, const float* a, size_t lda, const float* w, const float* bias,
+                                  float* c, size_t ldc, size_t nc);
+void f32_gemm_1x8__wasmsimd_splat(size_t kc, const float* a, size_t lda, const float* w, const float* bias,
+                                  float* c, size_t ldc, size_t nc);
 
 // Transposed-GEMM micro-kernels (f32_gemm_transposed_<MR>x<KR>__wasmsimd): one call computes an
 // MR x KR block of C = A . W^T over `panels` whole panels:
@@ -51,17 +65,36 @@ inline GemmTransposedMicrokernelFn gemm_transposed_microkernel(size_t rows, size
   return ks == 1 ? f32_gemm_transposed_2x1__wasmsimd : f32_gemm_transposed_2x2__wasmsimd;
 }
 
-inline constexpr size_t kGemmMr = 4;
 inline constexpr size_t kGemmNr = 8;
+inline constexpr size_t kMaxGemmMr = 6;
 
-// Kernel for a tile of `rows` (1..kGemmMr) rows.
-inline GemmMicrokernelFn gemm_microkernel_for_rows(size_t rows) {
-  switch (rows) {
-    case 1: return f32_gemm_1x8__wasmsimd_loadsplat;
-    case 2: return f32_gemm_2x8__wasmsimd_loadsplat;
-    case 3: return f32_gemm_3x8__wasmsimd_loadsplat;
-    default: return f32_gemm_4x8__wasmsimd_loadsplat;
-  }
-}
+// One selectable GEMM kernel: a full MR x 8 tile and its M-tail tiles, tiles[r - 1] computing r
+// rows. Which is fastest depends on the CPU under the browser (x86 has 16 vector registers,
+// ARM64 32, so the taller tiles pay on ARM and spill on x86), hence several and a choice at run
+// time. Every variant sums each output in the same order (k ascending, mul then add, bias
+// last), so the choice never changes a result.
+struct GemmKernel {
+  const char* name;  // "<MR>x8_<variant>", shown in the backend's name
+  size_t mr;
+  GemmMicrokernelFn tiles[kMaxGemmMr];
+};
+
+inline constexpr GemmKernel kGemmKernels[] = {
+    {"4x8_loadsplat", 4,
+     {f32_gemm_1x8__wasmsimd_loadsplat, f32_gemm_2x8__wasmsimd_loadsplat, f32_gemm_3x8__wasmsimd_loadsplat,
+      f32_gemm_4x8__wasmsimd_loadsplat}},
+    {"5x8_loadsplat", 5,
+     {f32_gemm_1x8__wasmsimd_loadsplat, f32_gemm_2x8__wasmsimd_loadsplat, f32_gemm_3x8__wasmsimd_loadsplat,
+      f32_gemm_4x8__wasmsimd_loadsplat, f32_gemm_5x8__wasmsimd_loadsplat}},
+    {"6x8_loadsplat", 6,
+     {f32_gemm_1x8__wasmsimd_loadsplat, f32_gemm_2x8__wasmsimd_loadsplat, f32_gemm_3x8__wasmsimd_loadsplat,
+      f32_gemm_4x8__wasmsimd_loadsplat, f32_gemm_5x8__wasmsimd_loadsplat, f32_gemm_6x8__wasmsimd_loadsplat}},
+    {"4x8_splat", 4,
+     {f32_gemm_1x8__wasmsimd_splat, f32_gemm_2x8__wasmsimd_splat, f32_gemm_3x8__wasmsimd_splat,
+      f32_gemm_4x8__wasmsimd_splat}},
+};
+
+// The default before any choice: the fastest on the x86 machines measured (TOOLCHAIN.md).
+inline constexpr const GemmKernel& kDefaultGemmKernel = kGemmKernels[0];
 
 }  // namespace hooklab::wasmsimd

@@ -2,6 +2,7 @@
 if(EMSCRIPTEN)
   list(APPEND HOOKLAB_CORE_SOURCES
     src/kernels/wasmsimd/f32_gemm_wasmsimd_loadsplat.cpp
+    src/kernels/wasmsimd/f32_gemm_wasmsimd_splat.cpp
     src/kernels/wasmsimd/gemm_driver.cpp
     src/kernels/wasmsimd/f32_gemm_transposed_wasmsimd.cpp
     src/kernels/wasmsimd/gemm_transposed_driver.cpp

@@ -10,6 +10,7 @@
 #include "hooklab/thread_pool.h"
 #include "kernels/backends.h"
 #include "kernels/wasmsimd/gemm_driver.h"
+#include "kernels/wasmsimd/gemm_microkernels.h"
 #include "kernels/wasmsimd/vector_kernels.h"
 
 namespace hooklab {
@@ -41,10 +42,28 @@ class WasmSimdBackend final : public Backend {
  public:
   explicit WasmSimdBackend(int threads) : pool_(threads) {}
 
-  std::string name() const override { return "wasmsimd_4x8"; }
+  std::string name() const override { return std::string("wasmsimd_") + gemm_kernel_->name; }
   int threads() const override { return pool_.threads(); }
 
-  void matmul(const MatmulArgs& args) const override { wasmsimd::gemm(args, pool_); }
+  void matmul(const MatmulArgs& args) const override { wasmsimd::gemm(args, *gemm_kernel_, pool_); }
+
+  std::vector<std::string> gemm_kernels() const override {
+    std::vector<std::string> names{gemm_kernel_->name};
+    for (const wasmsimd::GemmKernel& kernel : wasmsimd::kGemmKernels) {
+      if (&kernel != gemm_kernel_) names.emplace_back(kernel.name);
+    }
+    return names;
+  }
+
+  Status select_gemm_kernel(const std::string& name) override {
+    for (const wasmsimd::GemmKernel& kernel : wasmsimd::kGemmKernels) {
+      if (name == kernel.name) {
+        gemm_kernel_ = &kernel;
+        return {};
+      }
+    }
+    return Backend::select_gemm_kernel(name);
+  }
 
   void layer_norm(const LayerNormArgs& args) const override {
     pool_.parallel_for(args.rows, rows_per_chunk(args.dim),
@@ -111,6 +130,7 @@ class WasmSimdBackend final : public Backend {
  private:
   // parallel_for is not const; the kernels are logically const (no state survives a call).
   mutable ThreadPool pool_;
+  const wasmsimd::GemmKernel* gemm_kernel_ = &wasmsimd::kDefaultGemmKernel;
 };
 
 }  // namespace
