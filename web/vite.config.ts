@@ -15,6 +15,11 @@ const STATIC_ASSETS: Record<string, string> = {
   "/models/tokenizer/": join(root, "models/tokenizer"),
   "/models/hooklab-demo/": join(root, "models/hooklab-demo"),
 };
+// Files served next to index.html as they are: the service worker that makes static hosts
+// cross-origin isolated must sit at the lab's directory so that its scope covers the lab.
+const STATIC_FILES: Record<string, string> = {
+  "/coi-serviceworker.min.js": join(root, "node_modules/coi-serviceworker/coi-serviceworker.min.js"),
+};
 const WASM_FILES = /^hooklab-(st|mt)\.(mjs|wasm)$|^hooklab-mt\.worker\.js$/;
 const TYPES: Record<string, string> = {
   ".mjs": "text/javascript", ".js": "text/javascript", ".wasm": "application/wasm", ".json": "application/json",
@@ -27,6 +32,11 @@ function hooklabAssets(): Plugin {
     configureServer(server) {
       server.middlewares.use((req, res, next) => {
         const url = (req.url ?? "").split("?")[0];
+        if (STATIC_FILES[url]) {
+          res.setHeader("Content-Type", "text/javascript");
+          createReadStream(STATIC_FILES[url]).pipe(res);
+          return;
+        }
         for (const [prefix, dir] of Object.entries(STATIC_ASSETS)) {
           if (!url.startsWith(prefix)) continue;
           const file = join(dir, decodeURIComponent(url.slice(prefix.length)));
@@ -40,6 +50,7 @@ function hooklabAssets(): Plugin {
     },
     writeBundle(options) {
       const out = options.dir!;
+      for (const [name, file] of Object.entries(STATIC_FILES)) cpSync(file, join(out, name));
       for (const [prefix, dir] of Object.entries(STATIC_ASSETS)) {
         if (!existsSync(dir)) throw new Error(`${dir} is missing: build the wasm core first (npm run build:wasm)`);
         const target = join(out, prefix);
