@@ -2,7 +2,7 @@
 // (harness.html). The wasm core (build/wasm) and the bundled models are served from wasm/ and
 // models/ next to the pages, unhashed, because the Emscripten glue finds its .wasm and worker
 // files by name.
-import { defineConfig, type Plugin } from "vite";
+import { build, defineConfig, type Plugin } from "vite";
 import { cpSync, existsSync, mkdirSync, createReadStream, statSync } from "node:fs";
 import { dirname, join, resolve, extname } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -64,13 +64,32 @@ function hooklabAssets(): Plugin {
   };
 }
 
+// hooklab-embed.js, built on its own as one classic script (IIFE): course pages load it from
+// another origin, and module scripts from another origin need CORS headers that static hosts
+// do not send.
+function embedScript(): Plugin {
+  return {
+    name: "hooklab-embed-script",
+    apply: "build",
+    async closeBundle() {
+      await build({
+        configFile: false, logLevel: "warn",
+        build: {
+          outDir: resolve(root, "web/dist"), emptyOutDir: false, target: "es2022",
+          lib: { entry: resolve(root, "web/src/embed/hooklab-embed.ts"), formats: ["iife"], name: "hooklabEmbed", fileName: () => "hooklab-embed.js" },
+        },
+      });
+    },
+  };
+}
+
 // Cross-origin isolation lets the engine use the pthreads build (SharedArrayBuffer).
 const isolation = { "Cross-Origin-Opener-Policy": "same-origin", "Cross-Origin-Embedder-Policy": "require-corp" };
 
 export default defineConfig({
   root: resolve(root, "web"),
   base: "./",
-  plugins: [hooklabAssets()],
+  plugins: [hooklabAssets(), embedScript()],
   server: { headers: isolation, fs: { allow: [root] } },
   preview: { headers: isolation },
   worker: { format: "es" },
@@ -82,11 +101,8 @@ export default defineConfig({
       input: {
         lab: resolve(root, "web/index.html"),
         harness: resolve(root, "web/harness.html"),
-        "hooklab-embed": resolve(root, "web/src/embed/hooklab-embed.ts"),
       },
-      output: {
-        entryFileNames: (chunk) => (chunk.name === "hooklab-embed" ? "hooklab-embed.js" : "assets/[name]-[hash].js"),
-      },
+      output: { entryFileNames: "assets/[name]-[hash].js" },
     },
   },
 });

@@ -14,6 +14,7 @@ import { shareView } from "../views/share-view";
 import { generateView } from "../views/generate-view";
 import { VIEWS, type ViewChoice } from "../state/experiment";
 import { HookedTransformer } from "../engine";
+import { reportEmbedHeight } from "../embed/embed-height";
 
 const params = new URLSearchParams(location.search);
 const embed = params.get("embed") === "1";
@@ -68,7 +69,10 @@ replaceChildren(document.getElementById("app")!,
     el("span", { class: "spacer" }), shareView(lab), themeButton),
   tabs, embedBar, el("div", { style: "padding: 0 1rem" }, noticesView(lab)), main);
 for (const v of VIEWS) main.append(panels[v]);
-if (embed) document.body.classList.add("embed");
+if (embed) {
+  document.body.classList.add("embed");
+  reportEmbedHeight(document.getElementById("app")!);
+}
 
 // Dropping a model directory's files anywhere on the page loads them.
 window.addEventListener("dragover", (event) => {
