@@ -27,3 +27,22 @@ for (const theme of ["light", "dark"] as const) {
     });
   }
 }
+
+test("keyboard alone: Tab reaches the patching heatmap, arrows move the cell, Enter opens the inside view there", async ({ page }) => {
+  await openView(page, "patch", "light");
+  const heatmap = page.locator('[data-heatmap="patch-resid_pre"]');
+  for (let presses = 0; presses < 80; presses++) {
+    if (await heatmap.evaluate((f) => f === document.activeElement)) break;
+    await page.keyboard.press("Tab");
+  }
+  await expect(heatmap).toBeFocused();
+  for (const key of ["ArrowDown", "ArrowDown", "ArrowRight", "ArrowRight", "ArrowLeft"]) await page.keyboard.press(key);
+  await expect(heatmap.locator('rect[data-cursor="true"]')).toHaveAttribute("data-row", "2");
+  await expect(heatmap.locator('rect[data-cursor="true"]')).toHaveAttribute("data-col", "1");
+  await expect(heatmap.locator(".status")).toContainText("2");
+  await page.keyboard.press("Enter");
+  await expect(page.getByRole("tab", { name: "Inside the model" })).toHaveAttribute("aria-selected", "true");
+  const experiment = await page.evaluate(() =>
+    (window as unknown as { hooklabLab: { lab: { state: { experiment: { layer: number; position: number } } } } }).hooklabLab.lab.state.experiment);
+  expect([experiment.layer, experiment.position]).toEqual([2, 1]);
+});
