@@ -14,6 +14,8 @@ import { Store } from "./store";
 export interface Notice {
   kind: "warning" | "error";
   text: string;
+  /** A button beside the text (e.g. Retry after a failed download). */
+  action?: { label: string; run: () => void };
 }
 
 export interface TokenizedPrompt {
@@ -113,6 +115,8 @@ export class LabController {
   private promptTimer?: ReturnType<typeof setTimeout>;
   private patchInputsTimer?: ReturnType<typeof setTimeout>;
   private generation = 0;
+  /** The experiment's model id of this.model (the picker's value to go back to). */
+  private loadedId?: string;
 
   constructor(experiment: Experiment, notices: Notice[], private readonly options: LabOptions = {}) {
     this.store = new Store<LabState>({
@@ -178,13 +182,16 @@ export class LabController {
     this.loadAbort?.abort();
     this.loadAbort = new AbortController();
     const generation = ++this.generation;
-    this.model?.dispose();
+    // The loaded model stays aside until the new one is ready: a failed or cancelled load
+    // (offline, blocked hub) goes back to it instead of leaving every pane waiting.
+    const previous = this.model ? { model: this.model, id: this.loadedId! } : undefined;
     this.model = undefined;
     this.attribution.reset();
     this.generator.reset();
     this.store.set({ model: { phase: "loading" }, cfg: undefined, prompt: undefined, predictions: undefined, inside: undefined,
       patch: { status: "idle", progress: 0, results: {}, strTokens: [] } });
     if (model === "local") {
+      previous?.model.dispose();
       this.store.set({ model: { phase: "error", error: "this link used local model files, which cannot travel in a link; open them again (Open files…) or pick a model" } });
       return;
     }
@@ -197,17 +204,28 @@ export class LabController {
           if (generation === this.generation) this.store.set({ model: { phase: "loading", progress } });
         },
       });
-      if (generation !== this.generation) {
-        loaded.dispose();
-        return;
-      }
-      this.adopt(loaded);
-      await Promise.all([this.refreshPrompt(), this.refreshPatchInputs(), this.attribution.refreshEstimate()]);
+      previous?.model.dispose();
+      if (generation !== this.generation) return loaded.dispose();
+      await this.adopt(loaded, model);
     } catch (e) {
-      if (generation !== this.generation) return;
+      if (generation !== this.generation) return previous?.model.dispose();
       const message = (e as Error).name === "AbortError" ? "loading was cancelled" : (e as Error).message;
-      this.store.set({ model: { phase: "error", error: message } });
+      if (!previous) return this.store.set({ model: { phase: "error", error: message } });
+      this.notify({ kind: "error", text: `Could not load ${model}: ${message}. Still using ${previous.id}.`,
+        action: { label: "Retry", run: () => this.update({ model }) } });
+      this.store.set({ experiment: { ...this.state.experiment, model: previous.id } });
+      await this.adopt(previous.model, previous.id);
     }
+  }
+
+  /** Makes `loaded` the lab's model, follows its engine through crashes and recomputes every pane from it. */
+  private async adopt(loaded: HookedTransformer, id: string): Promise<void> {
+    this.model = loaded;
+    this.loadedId = id;
+    this.store.set({ model: { phase: "ready" }, cfg: loaded.cfg, variant: loaded.variant });
+    this.checkModelRanges();
+    loaded.onEngineCrash(({ reason, recovered }) => void this.recoverFromCrash(loaded, reason, recovered));
+    await Promise.all([this.refreshPrompt(), this.refreshPatchInputs(), this.attribution.refreshEstimate()]);
   }
 
   /** Loads a model from files the user picked or dropped (not restorable from a link). */
@@ -226,19 +244,10 @@ export class LabController {
         onProgress: (progress) => generation === this.generation && this.store.set({ model: { phase: "loading", progress } }),
       });
       if (generation !== this.generation) return loaded.dispose();
-      this.adopt(loaded);
-      await Promise.all([this.refreshPrompt(), this.refreshPatchInputs(), this.attribution.refreshEstimate()]);
+      await this.adopt(loaded, "local");
     } catch (e) {
       if (generation === this.generation) this.store.set({ model: { phase: "error", error: (e as Error).message } });
     }
-  }
-
-  /** Makes a loaded model the lab's, and follows its engine through crashes. */
-  private adopt(loaded: HookedTransformer): void {
-    this.model = loaded;
-    this.store.set({ model: { phase: "ready" }, cfg: loaded.cfg, variant: loaded.variant });
-    this.checkModelRanges();
-    loaded.onEngineCrash(({ reason, recovered }) => void this.recoverFromCrash(loaded, reason, recovered));
   }
 
   /**

@@ -16,6 +16,7 @@ import { VIEWS, type ViewChoice } from "../state/experiment";
 import { HookedTransformer } from "../engine";
 import { LessonController } from "./lesson-controller";
 import { lessonView, type BundledLesson } from "../views/lesson-view";
+import { reportEmbedHeight } from "../embed/embed-height";
 
 const params = new URLSearchParams(location.search);
 const embed = params.get("embed") === "1";
@@ -82,7 +83,10 @@ replaceChildren(document.getElementById("app")!,
     el("span", { class: "spacer" }), lessonsButton, shareView(lab), themeButton),
   lessonPanel, tabs, embedBar, el("div", { style: "padding: 0 1rem" }, noticesView(lab)), main);
 for (const v of VIEWS) main.append(panels[v]);
-if (embed) document.body.classList.add("embed");
+if (embed) {
+  document.body.classList.add("embed");
+  reportEmbedHeight(document.getElementById("app")!);
+}
 
 // Dropping a model directory's files anywhere on the page loads them.
 window.addEventListener("dragover", (event) => {

@@ -113,7 +113,10 @@ async function streamInto(url: string, start: number, expected: Expected, ctx: D
       response = await fetch(url, { signal: ctx.signal, headers: offset > 0 ? { Range: `bytes=${offset}-` } : {} });
     } catch (e) {
       if ((e as Error).name === "AbortError") throw e;
-      if (attempt >= MAX_ATTEMPTS) throw new Error(`${fileName}: download failed (${(e as Error).message}) after ${attempt} attempts`, { cause: e });
+      // A fetch that rejects never reached the server: say so in the user's terms.
+      if (attempt >= MAX_ATTEMPTS) {
+        throw new Error(`cannot reach ${new URL(url).host} (offline?): ${fileName} failed ${attempt} times (${(e as Error).message})`, { cause: e });
+      }
       continue;
     }
     if (response.status === 404) throw new Error(`${fileName}: not found at ${url} (404); check the model id, revision or address`);

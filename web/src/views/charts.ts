@@ -1,7 +1,7 @@
 // Small charts (Observable Plot): a line per layer, bars per component, estimate vs exact.
 import * as Plot from "@observablehq/plot";
 import type { ScatterPoint } from "../analysis/attribution";
-import { el } from "./dom";
+import { dropProhibitedAriaLabels, el } from "./dom";
 import { exportButtons } from "./export";
 
 export function lineChart(id: string, title: string, xLabels: string[], values: ArrayLike<number>, yLabel: string): HTMLElement {
@@ -13,6 +13,7 @@ export function lineChart(id: string, title: string, xLabels: string[], values: 
     y: { label: yLabel, grid: true },
     marks: [Plot.line(data, { x: "x", y: "v", stroke: "var(--accent)" }), Plot.dot(data, { x: "x", y: "v", fill: "var(--accent)", tip: true })],
   }) as HTMLElement;
+  dropProhibitedAriaLabels(svg);
   return el("figure", { "data-chart": id }, el("figcaption", {}, title), svg,
     exportButtons(id, () => svg.querySelector("svg") ?? (svg as unknown as SVGSVGElement), () => ({ columns: ["x", yLabel], rows: data.map((d) => [d.x, d.v]) }), () => data));
 }
@@ -27,6 +28,7 @@ export function barChart(id: string, title: string, labels: string[], values: Ar
     color: { type: "diverging", scheme: "RdBu", pivot: 0 },
     marks: [Plot.barY(data, { x: "label", y: "v", fill: "v", tip: true }), Plot.ruleY([0])],
   }) as HTMLElement;
+  dropProhibitedAriaLabels(svg);
   return el("figure", { "data-chart": id }, el("figcaption", {}, title), svg,
     exportButtons(id, () => svg.querySelector("svg") ?? (svg as unknown as SVGSVGElement), () => ({ columns: ["component", yLabel], rows: data.map((d) => [d.label, d.v]) }), () => data));
 }
@@ -46,6 +48,7 @@ export function scatterChart(id: string, title: string, points: ScatterPoint[], 
       Plot.dot(points.filter((p) => p.flagged), { x: "exact", y: "estimate", stroke: "var(--fg)", r: 6 }),
     ],
   }) as HTMLElement;
+  dropProhibitedAriaLabels(svg);
   return el("figure", { "data-chart": id }, el("figcaption", {}, title), svg,
     exportButtons(id, () => svg.querySelector("svg") ?? (svg as unknown as SVGSVGElement),
       () => ({ columns: ["cell", xLabel, yLabel], rows: points.map((p) => [p.label, p.exact, p.estimate]) }), () => points));

@@ -49,3 +49,21 @@ export function formatNumber(v: number, digits = 3): string {
   if (a !== 0 && (a < 1e-3 || a >= 1e5)) return v.toExponential(2);
   return v.toFixed(digits);
 }
+
+/** Black or white, whichever contrasts more with `rgb(r, g, b)` (WCAG relative luminance), so
+ *  text on a colour-scale background stays readable anywhere on the scale. */
+export function readableTextOn(color: string): "#000" | "#fff" {
+  const [r, g, b] = (color.match(/\d+(\.\d+)?/g) ?? ["0", "0", "0"]).slice(0, 3).map((c) => {
+    const v = Number(c) / 255;
+    return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4;
+  });
+  const luminance = 0.2126 * r + 0.7152 * g + 0.0722 * b;
+  // Contrast with black (L + 0.05) / 0.05 against white 1.05 / (L + 0.05): equal at L ≈ 0.179.
+  return luminance > 0.179 ? "#000" : "#fff";
+}
+
+/** Observable Plot labels its mark groups with aria-label on plain <g> elements, which ARIA
+ *  prohibits (no role); the figure's caption and data table describe the chart instead. */
+export function dropProhibitedAriaLabels(root: Element): void {
+  root.querySelectorAll("g[aria-label]:not([role])").forEach((g) => g.removeAttribute("aria-label"));
+}

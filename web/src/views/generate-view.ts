@@ -124,7 +124,7 @@ function stepDetail(lab: LabController, column: GenerateColumnName, index: numbe
 function columnView(lab: LabController, name: GenerateColumnName, column: GenerateColumn): HTMLElement {
   const selected = lab.state.generate.selected;
   const chips = column.steps.map((step, i) => el("button", {
-    class: "token", role: "listitem", "data-index": i, "data-id": step.token, "data-prob": step.prob,
+    class: "token", "data-index": i, "data-id": step.token, "data-prob": step.prob,
     "aria-pressed": String(selected?.column === name && selected.index === i),
     title: `step ${i} · id ${step.token} · p = ${step.prob.toPrecision(3)}`, onclick: () => lab.generator.select(name, i),
   }, el("span", { class: "text" }, visibleToken(step.str)), el("span", { class: "id" }, percent(step.prob))));
@@ -133,7 +133,7 @@ function columnView(lab: LabController, name: GenerateColumnName, column: Genera
     : column.status === "done" ? `${column.steps.length} tokens` : "";
   return el("div", { class: "gen-column", "data-column": name, "data-status": column.status },
     el("h3", {}, COLUMN_TITLES[name]),
-    el("div", { class: "tokens", role: "list", "data-testid": `gen-tokens-${name}`, "aria-label": `${name} continuation` }, ...chips),
+    el("div", { class: "tokens", role: "group", "data-testid": `gen-tokens-${name}`, "aria-label": `${name} continuation` }, ...chips),
     column.text !== undefined ? el("p", { class: "gen-text", "data-testid": `gen-text-${name}` }, column.text) : null,
     column.error ? el("p", { class: "error", role: "alert", "data-testid": `gen-error-${name}` }, column.error) : null,
     el("p", { class: "muted", "data-testid": `gen-status-${name}` }, status));

@@ -2,7 +2,7 @@
 // navigation to a cell, and PNG/SVG/CSV/JSON export. Renders only what it is given.
 
 import * as Plot from "@observablehq/plot";
-import { el, formatNumber } from "./dom";
+import { dropProhibitedAriaLabels, el, formatNumber } from "./dom";
 import { exportButtons } from "./export";
 import { matrixRows, uniqueLabels } from "../analysis/matrix";
 
@@ -75,6 +75,7 @@ export function renderHeatmap(spec: HeatmapSpec): HTMLElement {
       }),
     ],
   }) as HTMLElement;
+  dropProhibitedAriaLabels(svg);
 
   const status = el("div", { class: "status", "aria-live": "polite" });
   const figure = el("figure", {

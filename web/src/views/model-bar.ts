@@ -62,7 +62,8 @@ export function modelBar(lab: LabController, onLocalFiles: (files: File[]) => vo
         el("progress", { class: "progress", max: 1, value: p?.fraction ?? 0, "aria-label": "loading progress" }), " ",
         el("button", { class: "secondary", onclick: () => lab.cancelLoad() }, "Cancel"));
     } else if (m.phase === "error") {
-      replaceChildren(status, el("span", { class: "notice error", "data-testid": "model-error" }, `Could not load the model: ${m.error}`));
+      replaceChildren(status, el("span", { class: "notice error", "data-testid": "model-error" }, `Could not load the model: ${m.error}`),
+        " ", el("button", { class: "secondary", onclick: () => void lab.loadModel() }, "Retry"));
     } else if (m.phase === "ready" && s.cfg) {
       const c = s.cfg;
       const onGpu = c.backend.startsWith("webgpu");

@@ -5,7 +5,7 @@ import { interpolateRdBu } from "d3";
 import type { LabController } from "../app/lab-controller";
 import type { TopKEntry } from "../engine";
 import { visibleToken } from "../analysis/token-display";
-import { el, formatNumber, replaceChildren, section } from "./dom";
+import { el, formatNumber, readableTextOn, replaceChildren, section } from "./dom";
 import { changedInputs } from "../state/result-inputs";
 import { markStale, staleBadge } from "./stale";
 import { viewCodeButton } from "./tl-code-view";
@@ -56,7 +56,7 @@ export function predictionsView(lab: LabController): HTMLElement {
       const span = el("span", {
         "data-position": i, tabindex: 0,
         title: lp === undefined ? "first token" : `log p = ${formatNumber(lp, 3)} · rank ${p.nextRank[i - 1]}`,
-        style: lp === undefined ? "" : `background:${logProbColor(lp)};color:${lp > -3 || lp < -8 ? "#fff" : "#000"}`,
+        style: lp === undefined ? "" : `background:${logProbColor(lp)};color:${readableTextOn(logProbColor(lp))}`,
       }, str);
       const show = () => replaceChildren(hover, topKTable(p.top[i].slice(0, 5), `top-5 after position ${i}`));
       span.addEventListener("mouseenter", show);

@@ -13,7 +13,7 @@ export function promptView(lab: LabController): HTMLElement {
   const bos = el("input", { type: "checkbox", "data-testid": "prepend-bos" });
   bos.checked = lab.state.experiment.prependBos;
   bos.addEventListener("change", () => lab.update({ prependBos: bos.checked, position: null }));
-  const chips = el("div", { class: "tokens", role: "list", "data-testid": "tokens", "aria-label": "tokens" });
+  const chips = el("div", { class: "tokens", role: "group", "data-testid": "tokens", "aria-label": "tokens" });
   const summary = el("div", { class: "muted" });
 
   const render = () => {
@@ -27,7 +27,7 @@ export function promptView(lab: LabController): HTMLElement {
     const selected = s.experiment.position ?? s.prompt.ids.length - 1;
     replaceChildren(chips, ...tokenChips(s.prompt.ids, s.prompt.strs, s.experiment.prependBos).map((t) =>
       el("button", {
-        class: `token ${t.isBos ? "bos" : ""}`, role: "listitem", "data-position": t.position, "data-id": t.id,
+        class: `token ${t.isBos ? "bos" : ""}`, "data-position": t.position, "data-id": t.id,
         "aria-pressed": String(t.position === selected), title: `position ${t.position} · id ${t.id}${t.isBos ? " · BOS" : ""}`,
         "aria-label": `token ${t.position}: ${t.visible}, id ${t.id}`,
         onclick: () => lab.update({ position: t.position }),

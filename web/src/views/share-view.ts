@@ -10,8 +10,9 @@ export function embedSnippets(shareUrl: string): { iframe: string; component: st
   const state = url.hash.slice(1);
   const attr = (s: string) => s.replace(/&/g, "&amp;").replace(/"/g, "&quot;").replace(/</g, "&lt;");
   return {
-    iframe: `<iframe src="${attr(embedUrl.href)}" width="720" height="560" style="border:1px solid #ccc;border-radius:6px" title="hooklab experiment" loading="lazy"></iframe>`,
-    component: `<script type="module" src="${attr(base)}hooklab-embed.js"></script>\n<hooklab-experiment state="${attr(state)}" height="560"></hooklab-experiment>`,
+    iframe: `<iframe src="${attr(embedUrl.href)}" width="100%" height="560" style="border:1px solid #ccc;border-radius:6px" title="hooklab experiment" loading="lazy"></iframe>`,
+    // One line; the element sizes its frame to the lab's content.
+    component: `<script src="${attr(base)}hooklab-embed.js" async></script><hooklab-experiment state="${attr(state)}"></hooklab-experiment>`,
   };
 }
 
