@@ -36,7 +36,8 @@ Result<std::unique_ptr<HookedTransformer>> load_model(const Arguments& args) {
   LoadOptions options;
   options.threads = threads;
   options.model_name = dir;
-  options.processing = args.has("no-processing") ? ProcessingOptions::none() : ProcessingOptions::transformer_lens_default();
+  options.processing =
+      args.has("no-processing") ? ProcessingOptions::none() : ProcessingOptions::transformer_lens_default();
   if (auto backend = args.get("backend")) {
     if (*backend == "reference") {
       options.backend = BackendKind::kReference;

@@ -4,7 +4,8 @@
 //   hooklab run      --model DIR [--no-processing] [--no-bos] [--top-k K] --prompt TEXT
 //   hooklab generate --model DIR --prompt TEXT [--max-new-tokens N] [--temperature T] [--top-k K] [--top-p P]
 //                    [--freq-penalty F] [--seed S] [--stop-at-eos] [--steer HOOK:LAYER:COEF --steer-from A
-//                    --steer-to B [--steer-by activations|unembed] [--steer-positions prompt|all|new]] [--ablate-head L.H[,L.H] [--ablation zero|mean]]
+//                    --steer-to B [--steer-by activations|unembed] [--steer-positions prompt|all|new]] [--ablate-head
+//                    L.H[,L.H] [--ablation zero|mean]]
 //   hooklab cache    --model DIR [--no-processing] [--no-bos] [--names REGEX] [--attn-result] --prompt TEXT --out DIR
 //                    [--grad [--metric M] [--answer STR [--wrong STR]] [--position P]]
 //   hooklab patch    --model DIR [--no-processing] --clean TEXT --corrupted TEXT --answer STR --wrong STR --act ACT
@@ -60,9 +61,7 @@ constexpr const char* kUsage =
     "               --threads N (default: 1 for models narrower than 512, else up to 4),\n"
     "               --tokenizer DIR (default models/tokenizer), --no-bos\n";
 
-int exit_code(const hooklab::Error& error) {
-  return error.code == hooklab::ErrorCode::kInvalidArgument ? 2 : 1;
-}
+int exit_code(const hooklab::Error& error) { return error.code == hooklab::ErrorCode::kInvalidArgument ? 2 : 1; }
 
 }  // namespace
 

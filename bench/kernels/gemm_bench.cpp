@@ -169,7 +169,9 @@ int main(int argc, char** argv) {
   std::vector<double> peak;
   for (int t : threads) {
     const Timer timer = timer_for(t);
-    peak.push_back(hooklab::bench::measure_peak(t, [&timer] { return timer.now(); }, min_seconds).gflops);
+    peak.push_back(hooklab::bench::measure_peak(
+                       t, [&timer] { return timer.now(); }, min_seconds)
+                       .gflops);
   }
 
   std::vector<std::unique_ptr<GemmWeights>> weights;  // declared before `backends`, so it outlives them

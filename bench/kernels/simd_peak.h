@@ -70,14 +70,14 @@ __attribute__((noinline)) float peak_kernel(int64_t steps) {
   for (int a = 0; a < kAccumulators; ++a) acc[a] = peak_splat(0.0f);
   for (int64_t s = 0; s < steps; ++s) {
     int a = 0;
-HOOKLAB_PEAK_UNROLL
+    HOOKLAB_PEAK_UNROLL
     for (int g = 0; g < kChains; ++g) {
-HOOKLAB_PEAK_UNROLL
+      HOOKLAB_PEAK_UNROLL
       for (int h = g; h < kChains; ++h, ++a) {
         acc[a % kAccumulators] = peak_add(acc[a % kAccumulators], peak_mul(p[g], p[h]));
       }
     }
-HOOKLAB_PEAK_UNROLL
+    HOOKLAB_PEAK_UNROLL
     for (int g = 0; g < kChains; ++g, ++a) {
       p[g] = peak_mul(p[g], m);
       acc[a % kAccumulators] = peak_add(acc[a % kAccumulators], p[g]);
@@ -110,11 +110,11 @@ inline void run_peak_kernel(const PeakShape& shape, int64_t steps) {
 }
 
 struct PeakMeasurement {
-  double gflops = 0.0;            // all threads together
+  double gflops = 0.0;             // all threads together
   double one_thread_gflops = 0.0;  // the calling thread alone, best shape
   int threads = 1;
-  int64_t steps = 0;       // per thread per timed run
-  int shape = 0;           // index into kPeakShapes
+  int64_t steps = 0;  // per thread per timed run
+  int shape = 0;      // index into kPeakShapes
 };
 
 // One thread. `now` is a clock in seconds (wall, or process CPU time on a loaded machine).

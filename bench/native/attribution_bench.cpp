@@ -95,8 +95,9 @@ int main(int argc, char** argv) {
     request.normalize = true;
 
     auto row = [&](const char* method, const std::string& sweep) {
-      return nlohmann::ordered_json{{"method", method}, {"sweep", sweep}, {"runtime", "native"}, {"backend", backend},
-                                    {"threads", threads}, {"T", positions}, {"first_difference", differ}};
+      return nlohmann::ordered_json{{"method", method},          {"sweep", sweep},     {"runtime", "native"},
+                                    {"backend", backend},        {"threads", threads}, {"T", positions},
+                                    {"first_difference", differ}};
     };
     auto emit = [](const nlohmann::ordered_json& r) {
       std::printf("%s\n", r.dump().c_str());

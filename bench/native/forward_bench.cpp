@@ -87,14 +87,10 @@ int main(int argc, char** argv) {
     };
     const double plain = time_runs(false);
     const double cached = time_runs(true);
-    nlohmann::ordered_json row = {{"system", "hooklab-native"},
-                                  {"backend", m.backend().name()},
-                                  {"threads", threads},
-                                  {"T", t},
-                                  {"median_ms", plain},
-                                  {"gflops", forward_flops(m.cfg(), t) / plain / 1e6},
-                                  {"run_with_cache_ms", cached},
-                                  {"cache_overhead", cached / plain}};
+    nlohmann::ordered_json row = {{"system", "hooklab-native"},  {"backend", m.backend().name()},
+                                  {"threads", threads},          {"T", t},
+                                  {"median_ms", plain},          {"gflops", forward_flops(m.cfg(), t) / plain / 1e6},
+                                  {"run_with_cache_ms", cached}, {"cache_overhead", cached / plain}};
     std::printf("%s\n", row.dump().c_str());
     std::fflush(stdout);
   }

@@ -29,7 +29,8 @@ double median(std::vector<double> v) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string model_dir, sweeps = "resid_pre,resid_mid,attn_out,mlp_out,head_out,head_out_by_pos,head_pattern", tokenizer = "models/tokenizer";
+  std::string model_dir, sweeps = "resid_pre,resid_mid,attn_out,mlp_out,head_out,head_out_by_pos,head_pattern",
+                         tokenizer = "models/tokenizer";
   int threads = 1, positions = 16, differ = 1, reps = 3;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string k = argv[i], v = argv[i + 1];
@@ -92,11 +93,17 @@ int main(int argc, char** argv) {
     const double sweep_ms = median(times);
     separate_ms += sweep_ms;
     session.items.push_back({*sweep, hooklab::PatchMethod::kExact});
-    nlohmann::ordered_json row = {{"sweep", name}, {"runtime", "native"}, {"backend", m.backend().name()},
-                                  {"threads", threads}, {"T", positions}, {"first_difference", differ},
+    nlohmann::ordered_json row = {{"sweep", name},
+                                  {"runtime", "native"},
+                                  {"backend", m.backend().name()},
+                                  {"threads", threads},
+                                  {"T", positions},
+                                  {"first_difference", differ},
                                   {"cells", static_cast<int64_t>(result.values.size())},
-                                  {"cells_computed", result.cells_computed}, {"sweep_ms", sweep_ms},
-                                  {"forward_ms", forward_ms}, {"forward_times", sweep_ms / forward_ms},
+                                  {"cells_computed", result.cells_computed},
+                                  {"sweep_ms", sweep_ms},
+                                  {"forward_ms", forward_ms},
+                                  {"forward_times", sweep_ms / forward_ms},
                                   {"transformer_lens_forwards", static_cast<int64_t>(result.values.size())}};
     std::printf("%s\n", row.dump().c_str());
     std::fflush(stdout);
@@ -116,11 +123,19 @@ int main(int argc, char** argv) {
     }
   }
   const double session_ms = median(times);
-  nlohmann::ordered_json row = {{"sweep", "session"}, {"runtime", "native"}, {"backend", m.backend().name()},
-                                {"threads", threads}, {"T", positions}, {"first_difference", differ},
-                                {"cells", cells}, {"cells_computed", computed}, {"sweep_ms", session_ms},
-                                {"forward_ms", forward_ms}, {"forward_times", session_ms / forward_ms},
-                                {"transformer_lens_forwards", cells}, {"separate_ms", separate_ms}};
+  nlohmann::ordered_json row = {{"sweep", "session"},
+                                {"runtime", "native"},
+                                {"backend", m.backend().name()},
+                                {"threads", threads},
+                                {"T", positions},
+                                {"first_difference", differ},
+                                {"cells", cells},
+                                {"cells_computed", computed},
+                                {"sweep_ms", session_ms},
+                                {"forward_ms", forward_ms},
+                                {"forward_times", session_ms / forward_ms},
+                                {"transformer_lens_forwards", cells},
+                                {"separate_ms", separate_ms}};
   std::printf("%s\n", row.dump().c_str());
   return 0;
 }

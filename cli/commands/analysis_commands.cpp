@@ -54,8 +54,9 @@ nlohmann::ordered_json numbers(const std::vector<double>& v) {
 }  // namespace
 
 Status lens_command(const std::vector<std::string>& argv) {
-  HOOKLAB_ASSIGN_OR_RETURN(Arguments args, Arguments::parse(argv, with(model_options(), {"prompt", "answer", "wrong", "position", "top-k"}),
-                                                            with(model_switches(), {"no-bos"})));
+  HOOKLAB_ASSIGN_OR_RETURN(
+      Arguments args, Arguments::parse(argv, with(model_options(), {"prompt", "answer", "wrong", "position", "top-k"}),
+                                       with(model_switches(), {"no-bos"})));
   HOOKLAB_ASSIGN_OR_RETURN(int k, args.get_int("top-k", 5, 0, 1000));
   HOOKLAB_ASSIGN_OR_RETURN(Prepared p, prepare(args, false));
   const std::vector<int> positions = {p.position};
@@ -66,13 +67,17 @@ Status lens_command(const std::vector<std::string>& argv) {
     nlohmann::ordered_json row = nlohmann::ordered_json::array();
     for (int i = 0; i < lens.top_k; ++i) {
       const size_t at = c * static_cast<size_t>(lens.top_k) + static_cast<size_t>(i);
-      row.push_back({{"token", lens.top_tokens[at]}, {"str", p.model->tokenizer().token_text(lens.top_tokens[at])},
-                     {"logit", json_number(lens.top_logits[at])}, {"prob", json_number(lens.top_probs[at])}});
+      row.push_back({{"token", lens.top_tokens[at]},
+                     {"str", p.model->tokenizer().token_text(lens.top_tokens[at])},
+                     {"logit", json_number(lens.top_logits[at])},
+                     {"prob", json_number(lens.top_probs[at])}});
     }
     top.push_back(row);
   }
-  nlohmann::ordered_json out = {{"tokens", p.tokens}, {"str_tokens", p.model->to_str_tokens(p.tokens)},
-                                {"position", p.position}, {"labels", lens.labels}};
+  nlohmann::ordered_json out = {{"tokens", p.tokens},
+                                {"str_tokens", p.model->to_str_tokens(p.tokens)},
+                                {"position", p.position},
+                                {"labels", lens.labels}};
   if (!p.pairs.empty()) {
     out["logit_diff"] = numbers(lens.logit_diff);
     out["logit_diff_with_bias"] = numbers(lens.logit_diff_with_bias);
@@ -84,10 +89,12 @@ Status lens_command(const std::vector<std::string>& argv) {
 }
 
 Status dla_command(const std::vector<std::string>& argv) {
-  HOOKLAB_ASSIGN_OR_RETURN(Arguments args, Arguments::parse(argv, with(model_options(), {"prompt", "answer", "wrong", "position"}),
-                                                            with(model_switches(), {"no-bos"})));
+  HOOKLAB_ASSIGN_OR_RETURN(Arguments args,
+                           Arguments::parse(argv, with(model_options(), {"prompt", "answer", "wrong", "position"}),
+                                            with(model_switches(), {"no-bos"})));
   HOOKLAB_ASSIGN_OR_RETURN(Prepared p, prepare(args, true));
-  HOOKLAB_ASSIGN_OR_RETURN(ComponentAttribution comps, component_attribution(*p.model, p.run.cache, p.position, p.pairs));
+  HOOKLAB_ASSIGN_OR_RETURN(ComponentAttribution comps,
+                           component_attribution(*p.model, p.run.cache, p.position, p.pairs));
   HOOKLAB_ASSIGN_OR_RETURN(HeadAttribution heads, head_attribution(*p.model, p.run.cache, p.position, p.pairs));
   print_json({{"tokens", p.tokens},
               {"str_tokens", p.model->to_str_tokens(p.tokens)},
@@ -101,13 +108,15 @@ Status dla_command(const std::vector<std::string>& argv) {
 }
 
 Status heads_command(const std::vector<std::string>& argv) {
-  HOOKLAB_ASSIGN_OR_RETURN(Arguments args, Arguments::parse(argv, with(model_options(), {"seq-len", "seed"}), model_switches()));
+  HOOKLAB_ASSIGN_OR_RETURN(Arguments args,
+                           Arguments::parse(argv, with(model_options(), {"seq-len", "seed"}), model_switches()));
   HOOKLAB_ASSIGN_OR_RETURN(auto model, load_model(args));
   const int max_len = (model->cfg().n_ctx - 1) / 2;
   HOOKLAB_ASSIGN_OR_RETURN(int seq_len, args.get_int("seq-len", std::min(50, max_len), 1, 1000000));
   if (seq_len > max_len) {
-    return make_error(ErrorCode::kInvalidInput, "--seq-len " + std::to_string(seq_len) + " does not fit twice in n_ctx = " +
-                                                    std::to_string(model->cfg().n_ctx) + " (at most " + std::to_string(max_len) + ")");
+    return make_error(ErrorCode::kInvalidInput,
+                      "--seq-len " + std::to_string(seq_len) + " does not fit twice in n_ctx = " +
+                          std::to_string(model->cfg().n_ctx) + " (at most " + std::to_string(max_len) + ")");
   }
   HOOKLAB_ASSIGN_OR_RETURN(int seed, args.get_int("seed", 0, 0, 1 << 30));
   const std::vector<int32_t> tokens = repeated_random_tokens(static_cast<uint64_t>(seed), seq_len);

@@ -12,9 +12,7 @@ namespace {
 Result<Metric> gradient_metric(const Arguments& args, const HookedTransformer& model) {
   Metric metric;
   metric.kind = args.has("answer") ? MetricKind::kLogitDiff : MetricKind::kLoss;
-  if (auto name = args.get("metric")) {
-    HOOKLAB_ASSIGN_OR_RETURN(metric.kind, parse_metric_kind(*name));
-  }
+  if (auto name = args.get("metric")) { HOOKLAB_ASSIGN_OR_RETURN(metric.kind, parse_metric_kind(*name)); }
   HOOKLAB_ASSIGN_OR_RETURN(metric.position, args.get_int("position", -1, -1000000, 1000000));
   if (auto answer = args.get("answer")) {
     HOOKLAB_ASSIGN_OR_RETURN(int32_t a, model.to_single_token(*answer));
@@ -31,7 +29,8 @@ Result<Metric> gradient_metric(const Arguments& args, const HookedTransformer& m
 
 Status write_entries(const std::string& out_dir, const ActivationCache& cache, nlohmann::ordered_json& listed) {
   for (const auto& entry : cache.entries()) {
-    HOOKLAB_RETURN_IF_ERROR(write_npy_file(out_dir + "/" + entry.name + ".npy", cache.arena() + entry.offset, entry.shape));
+    HOOKLAB_RETURN_IF_ERROR(
+        write_npy_file(out_dir + "/" + entry.name + ".npy", cache.arena() + entry.offset, entry.shape));
     listed.push_back({{"name", entry.name}, {"shape", entry.shape}});
   }
   return {};
@@ -65,11 +64,10 @@ Status cache_command(const std::vector<std::string>& argv) {
     return usage_error("--metric, --answer and --wrong choose the metric of --grad; add --grad");
   }
   std::optional<Metric> metric;
-  if (grad) {
-    HOOKLAB_ASSIGN_OR_RETURN(metric, gradient_metric(args, *model));
-  }
-  HOOKLAB_ASSIGN_OR_RETURN(RunOutput out, metric ? model->run_with_cache_and_grads(tokens, *metric, filter, args.has("attn-result"))
-                                                 : model->run_with_cache(tokens, filter, args.has("attn-result")));
+  if (grad) { HOOKLAB_ASSIGN_OR_RETURN(metric, gradient_metric(args, *model)); }
+  HOOKLAB_ASSIGN_OR_RETURN(RunOutput out,
+                           metric ? model->run_with_cache_and_grads(tokens, *metric, filter, args.has("attn-result"))
+                                  : model->run_with_cache(tokens, filter, args.has("attn-result")));
 
   std::error_code ec;
   std::filesystem::create_directories(out_dir, ec);

@@ -79,9 +79,10 @@ Status encode(const float* values, int64_t n, DType dtype, const std::string& te
     const uint16_t h = dtype == DType::kF16 ? f32_to_f16(values[i]) : f32_to_bf16(values[i]);
     const bool overflow = dtype == DType::kF16 ? (h & 0x7c00u) == 0x7c00u : (h & 0x7f80u) == 0x7f80u;
     if (overflow) {
-      return make_error(ErrorCode::kInvalidModel, "tensor " + quote_excerpt(tensor) + " holds " + std::to_string(values[i]) +
-                                                      ", beyond the range of " + dtype_name(dtype) +
-                                                      (dtype == DType::kF16 ? " (|x| <= 65504); convert to bf16 instead" : ""));
+      return make_error(ErrorCode::kInvalidModel,
+                        "tensor " + quote_excerpt(tensor) + " holds " + std::to_string(values[i]) +
+                            ", beyond the range of " + dtype_name(dtype) +
+                            (dtype == DType::kF16 ? " (|x| <= 65504); convert to bf16 instead" : ""));
     }
     std::memcpy(p + 2 * i, &h, 2);
   }
@@ -156,7 +157,8 @@ Status publish(StagingDir& staging, const fs::path& out) {
   if (!fs::is_directory(out, ec)) return io_error(out, "exists and is not a directory");
   std::vector<fs::path> staged;
   for (const auto& entry : fs::directory_iterator(staging.path(), ec)) staged.push_back(entry.path());
-  std::stable_partition(staged.begin(), staged.end(), [](const fs::path& p) { return p.filename() != "model.safetensors"; });
+  std::stable_partition(staged.begin(), staged.end(),
+                        [](const fs::path& p) { return p.filename() != "model.safetensors"; });
   for (const fs::path& file : staged) {
     fs::rename(file, out / file.filename(), ec);
     if (ec) return io_error(out / file.filename(), "cannot move into place (" + ec.message() + ")");

@@ -32,10 +32,10 @@ Result<nlohmann::ordered_json> evaluate_ioi(const HookedTransformer& model, cons
     ++line_no;
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
     const auto j = nlohmann::json::parse(line, nullptr, false);
-    if (j.is_discarded() || !j.is_object() || !j.contains("prompt") || !j["prompt"].is_string() || !j.contains("answer") ||
-        !j["answer"].is_string() || !j.contains("wrong") || !j["wrong"].is_string()) {
-      return make_error(ErrorCode::kInvalidInput, path + ": line " + std::to_string(line_no) +
-                                                      " is not {\"prompt\", \"answer\", \"wrong\"}");
+    if (j.is_discarded() || !j.is_object() || !j.contains("prompt") || !j["prompt"].is_string() ||
+        !j.contains("answer") || !j["answer"].is_string() || !j.contains("wrong") || !j["wrong"].is_string()) {
+      return make_error(ErrorCode::kInvalidInput,
+                        path + ": line " + std::to_string(line_no) + " is not {\"prompt\", \"answer\", \"wrong\"}");
     }
     HOOKLAB_ASSIGN_OR_RETURN(int32_t answer, model.to_single_token(j["answer"].get<std::string>()));
     HOOKLAB_ASSIGN_OR_RETURN(int32_t wrong, model.to_single_token(j["wrong"].get<std::string>()));
@@ -145,15 +145,12 @@ Status evaluate_command(const std::vector<std::string>& argv) {
   std::set<std::string> options = model_options();
   options.insert({"ioi", "repeated"});
   HOOKLAB_ASSIGN_OR_RETURN(Arguments args, Arguments::parse(argv, options, model_switches()));
-  if (!args.has("ioi") && !args.has("repeated")) return usage_error("give --ioi FILE.jsonl and/or --repeated FILE.json");
+  if (!args.has("ioi") && !args.has("repeated"))
+    return usage_error("give --ioi FILE.jsonl and/or --repeated FILE.json");
   HOOKLAB_ASSIGN_OR_RETURN(auto model, load_model(args));
   nlohmann::ordered_json out = nlohmann::ordered_json::object();
-  if (auto path = args.get("ioi")) {
-    HOOKLAB_ASSIGN_OR_RETURN(out["ioi"], evaluate_ioi(*model, *path));
-  }
-  if (auto path = args.get("repeated")) {
-    HOOKLAB_ASSIGN_OR_RETURN(out["repeated"], evaluate_repeated(*model, *path));
-  }
+  if (auto path = args.get("ioi")) { HOOKLAB_ASSIGN_OR_RETURN(out["ioi"], evaluate_ioi(*model, *path)); }
+  if (auto path = args.get("repeated")) { HOOKLAB_ASSIGN_OR_RETURN(out["repeated"], evaluate_repeated(*model, *path)); }
   print_json(out);
   return {};
 }

@@ -25,7 +25,8 @@ std::vector<std::string> split(const std::string& text, char separator) {
 Result<int> parse_int(const std::string& text, const std::string& what) {
   int out = 0;
   auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
-  if (ec != std::errc() || ptr != text.data() + text.size()) return usage_error(what + ": '" + text + "' is not an integer");
+  if (ec != std::errc() || ptr != text.data() + text.size())
+    return usage_error(what + ": '" + text + "' is not an integer");
   return out;
 }
 
@@ -111,7 +112,9 @@ Result<GenerateOptions> parse_options(const Arguments& args, const HookedTransfo
 }
 
 nlohmann::ordered_json token_json(const HookedTransformer& model, const TokenProbability& t) {
-  return {{"token", t.token}, {"str", model.tokenizer().token_text(t.token)}, {"prob", json_number(t.prob)},
+  return {{"token", t.token},
+          {"str", model.tokenizer().token_text(t.token)},
+          {"prob", json_number(t.prob)},
           {"sample_prob", json_number(t.sample_prob)}};
 }
 
@@ -133,8 +136,12 @@ nlohmann::ordered_json result_json(const HookedTransformer& model, const Generat
           {"text", model.to_string(all)},
           {"generated_text", model.to_string(generated)},
           {"stopped_at_eos", gen.stopped_at_eos()},
-          {"sampling", {{"temperature", o.temperature}, {"top_k", o.top_k}, {"top_p", o.top_p},
-                        {"freq_penalty", o.freq_penalty}, {"seed", seed}}},
+          {"sampling",
+           {{"temperature", o.temperature},
+            {"top_k", o.top_k},
+            {"top_p", o.top_p},
+            {"freq_penalty", o.freq_penalty},
+            {"seed", seed}}},
           {"steps", steps}};
 }
 
@@ -152,7 +159,8 @@ Status generate_command(const std::vector<std::string>& argv) {
   HOOKLAB_ASSIGN_OR_RETURN(GenerateOptions o, parse_options(args, *model));
   const SamplingOptions sampling = o.sampling;
   const uint64_t seed = o.seed;
-  HOOKLAB_ASSIGN_OR_RETURN(Generator gen, generate(*model, model->to_tokens(prompt, !args.has("no-bos")), std::move(o)));
+  HOOKLAB_ASSIGN_OR_RETURN(Generator gen,
+                           generate(*model, model->to_tokens(prompt, !args.has("no-bos")), std::move(o)));
   print_json(result_json(*model, gen, sampling, seed));
   return {};
 }

@@ -25,9 +25,7 @@ Result<PatchRequest> parse_request(const Arguments& args, PatchMethod method) {
   request.method = method;
   HOOKLAB_ASSIGN_OR_RETURN(std::string act, args.require("act"));
   HOOKLAB_ASSIGN_OR_RETURN(request.sweep, parse_patch_sweep(act));
-  if (auto metric = args.get("metric")) {
-    HOOKLAB_ASSIGN_OR_RETURN(request.metric.kind, parse_metric_kind(*metric));
-  }
+  if (auto metric = args.get("metric")) { HOOKLAB_ASSIGN_OR_RETURN(request.metric.kind, parse_metric_kind(*metric)); }
   HOOKLAB_ASSIGN_OR_RETURN(request.metric.position, args.get_int("position", -1, -1000000, 1000000));
   request.normalize = args.has("normalize");
   if (auto direction = args.get("direction")) {
@@ -45,12 +43,11 @@ Result<std::vector<std::pair<int32_t, int32_t>>> parse_answers(const Arguments& 
     return answers;
   }
   const bool needs_wrong = kind == MetricKind::kLogitDiff;
-  if (needs_wrong && !args.has("wrong")) return usage_error("missing required option --wrong (the logit_diff metric needs it)");
+  if (needs_wrong && !args.has("wrong"))
+    return usage_error("missing required option --wrong (the logit_diff metric needs it)");
   HOOKLAB_ASSIGN_OR_RETURN(int32_t answer_token, model.to_single_token(*answer));
   int32_t wrong_token = answer_token;
-  if (auto wrong = args.get("wrong")) {
-    HOOKLAB_ASSIGN_OR_RETURN(wrong_token, model.to_single_token(*wrong));
-  }
+  if (auto wrong = args.get("wrong")) { HOOKLAB_ASSIGN_OR_RETURN(wrong_token, model.to_single_token(*wrong)); }
   answers.push_back({answer_token, wrong_token});
   return answers;
 }
@@ -89,7 +86,8 @@ Status dataset_command(const Arguments& args, const HookedTransformer& model, Pa
   HOOKLAB_ASSIGN_OR_RETURN(std::vector<PromptPair> pairs, parse_prompt_pairs_jsonl(model, text, !args.has("no-bos")));
   HOOKLAB_ASSIGN_OR_RETURN(request.metric.answer_pairs, parse_answers(args, model, request.metric.kind, false));
   for (size_t i = 0; i < pairs.size(); ++i) {
-    if (pairs[i].answer_pairs.empty() && request.metric.answer_pairs.empty() && request.metric.kind != MetricKind::kLinear) {
+    if (pairs[i].answer_pairs.empty() && request.metric.answer_pairs.empty() &&
+        request.metric.kind != MetricKind::kLinear) {
       return make_error(ErrorCode::kInvalidInput,
                         "dataset line " + std::to_string(i + 1) + " has no \"answer\" and no --answer was given");
     }
@@ -119,7 +117,8 @@ Status run_patch_command(const std::vector<std::string>& argv, std::optional<Pat
   if (auto name = args.get("method")) {
     if (fixed_method) return usage_error("--method is for `hooklab attribute` (patch is always exact)");
     HOOKLAB_ASSIGN_OR_RETURN(method, parse_patch_method(*name));
-    if (method == PatchMethod::kExact) return usage_error("--method must be atp or atp-star (exact sweeps: hooklab patch)");
+    if (method == PatchMethod::kExact)
+      return usage_error("--method must be atp or atp-star (exact sweeps: hooklab patch)");
   }
   HOOKLAB_ASSIGN_OR_RETURN(PatchRequest request, parse_request(args, method));
   const std::string engine = args.get("engine").value_or("fast");
@@ -133,8 +132,8 @@ Status run_patch_command(const std::vector<std::string>& argv, std::optional<Pat
   const bool bos = !args.has("no-bos");
   request.clean_tokens = model->to_tokens(*args.get("clean"), bos);
   request.corrupted_tokens = model->to_tokens(*args.get("corrupted"), bos);
-  HOOKLAB_ASSIGN_OR_RETURN(request.metric.answer_pairs,
-                           parse_answers(args, *model, request.metric.kind, request.metric.kind != MetricKind::kLinear));
+  HOOKLAB_ASSIGN_OR_RETURN(request.metric.answer_pairs, parse_answers(args, *model, request.metric.kind,
+                                                                      request.metric.kind != MetricKind::kLinear));
   // --compare: the estimate and the exact sweep as one session (the prompts run once).
   const bool compare = args.has("compare") && method != PatchMethod::kExact;
   if (compare) request.items = {{request.sweep, method}, {request.sweep, PatchMethod::kExact}};

@@ -20,7 +20,9 @@ Status run_command(const std::vector<std::string>& argv) {
   const float* last = out.logits.data() + static_cast<int64_t>(tokens.size() - 1) * vocab;
   nlohmann::ordered_json top = nlohmann::ordered_json::array();
   for (const TopKEntry& e : top_k(last, vocab, k)) {
-    top.push_back({{"token", e.token}, {"str", model->tokenizer().token_text(e.token)}, {"prob", json_number(e.prob)},
+    top.push_back({{"token", e.token},
+                   {"str", model->tokenizer().token_text(e.token)},
+                   {"prob", json_number(e.prob)},
                    {"logit", json_number(e.logit)}});
   }
   print_json({{"tokens", tokens},

@@ -4,8 +4,7 @@
 
 namespace hooklab {
 
-void pack_matrix_rows(PackedMatrix& dst, const float* src_rows, int64_t src_ld, int64_t row_begin,
-                      int64_t count) {
+void pack_matrix_rows(PackedMatrix& dst, const float* src_rows, int64_t src_ld, int64_t row_begin, int64_t count) {
   const int64_t panels = dst.padded_cols() / kPanelWidth;
   for (int64_t p = 0; p < panels; ++p) {
     const int64_t col0 = p * kPanelWidth;

@@ -15,10 +15,11 @@ namespace {
 const hooklab::ModelFiles& tokenizer_files() {
   static const hooklab::ModelFiles files = [] {
     // Built once: rebuilding GPT-2's tokenizer for every input would cost most of the time.
-    auto tokenizer = hooklab::Tokenizer::from_gpt2_files(hooklab::fuzz::repo_file("models/tokenizer/encoder.json"),
-                                                         hooklab::fuzz::repo_file("models/tokenizer/vocab.bpe"),
-                                                         "models/tokenizer");
-    hooklab::fuzz::require(tokenizer.ok(), "the GPT-2 tokenizer files load", tokenizer.ok() ? "" : tokenizer.error().message);
+    auto tokenizer =
+        hooklab::Tokenizer::from_gpt2_files(hooklab::fuzz::repo_file("models/tokenizer/encoder.json"),
+                                            hooklab::fuzz::repo_file("models/tokenizer/vocab.bpe"), "models/tokenizer");
+    hooklab::fuzz::require(tokenizer.ok(), "the GPT-2 tokenizer files load",
+                           tokenizer.ok() ? "" : tokenizer.error().message);
     hooklab::ModelFiles f;
     f.tokenizer = std::make_shared<const hooklab::Tokenizer>(std::move(*tokenizer));
     return f;

@@ -21,8 +21,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     fuzz::require(static_cast<uint64_t>(t.numel()) * dtype_size(t.dtype) == t.data_end - t.data_begin,
                   "byte size = numel x dtype size", t.name);
     claimed += t.data_end - t.data_begin;
-    const bool is_float = t.dtype == DType::kF32 || t.dtype == DType::kF16 || t.dtype == DType::kBF16 ||
-                          t.dtype == DType::kF64;
+    const bool is_float =
+        t.dtype == DType::kF32 || t.dtype == DType::kF16 || t.dtype == DType::kBF16 || t.dtype == DType::kF64;
     std::vector<float> values(static_cast<size_t>(std::min<int64_t>(t.numel(), 1024)));
     const Status read = file->read_f32(t, 0, static_cast<int64_t>(values.size()), values.data());
     fuzz::require(read.ok() || !is_float || read.message().find("non-finite") != std::string::npos,

@@ -18,9 +18,9 @@ namespace {
 
 const hooklab::Tokenizer& gpt2_tokenizer() {
   static const auto tokenizer = [] {
-    auto t = hooklab::Tokenizer::from_gpt2_files(hooklab::fuzz::repo_file("models/tokenizer/encoder.json"),
-                                                 hooklab::fuzz::repo_file("models/tokenizer/vocab.bpe"),
-                                                 "models/tokenizer");
+    auto t =
+        hooklab::Tokenizer::from_gpt2_files(hooklab::fuzz::repo_file("models/tokenizer/encoder.json"),
+                                            hooklab::fuzz::repo_file("models/tokenizer/vocab.bpe"), "models/tokenizer");
     hooklab::fuzz::require(t.ok(), "the GPT-2 tokenizer files load", t.ok() ? "" : t.error().message);
     return std::make_unique<hooklab::Tokenizer>(std::move(*t));
   }();

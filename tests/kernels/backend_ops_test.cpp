@@ -81,8 +81,8 @@ std::vector<NamedBackend> backends_under_test(bool verbose) {
 // ---- matmul -------------------------------------------------------------------------------
 
 struct MatmulCase {
-  int64_t m, rows, cols;     // A is [m, k_end - k_begin], W is [rows, cols]
-  int64_t k_begin, k_end;    // k_end < 0: rows
+  int64_t m, rows, cols;   // A is [m, k_end - k_begin], W is [rows, cols]
+  int64_t k_begin, k_end;  // k_end < 0: rows
   bool bias;
   int64_t lda_pad, ldc_pad;  // extra floats per row of A / C
 };
@@ -164,7 +164,8 @@ void check_gemm_kernel_selection(std::vector<NamedBackend>& backends, Reporter& 
     for (const std::string& kernel : kernels) {
       const bool selected = nb.backend->select_gemm_kernel(kernel).ok();
       const std::string name = nb.backend->name();
-      if (!selected || name.size() < kernel.size() || name.compare(name.size() - kernel.size(), kernel.size(), kernel) != 0) {
+      if (!selected || name.size() < kernel.size() ||
+          name.compare(name.size() - kernel.size(), kernel.size(), kernel) != 0) {
         report.fail("select_gemm_kernel " + nb.label + ": " + kernel + " not selected (name " + name + ")");
       }
     }
@@ -261,14 +262,14 @@ void run_gelu(int64_t n, bool special_values, bool in_place, std::vector<NamedBa
   std::vector<float> x(static_cast<size_t>(n));
   rng.fill(x, -8.0f, 8.0f);
   if (special_values) {
-    const float specials[] = {0.0f, -0.0f, 1e-3f, -1e-3f, 1e-30f, -3.0f, -5.0f, 10.0f, -10.0f,  20.0f,
-                              -20.0f, 1e4f, -1e4f, 1e20f, -1e20f, kInf, -kInf, 88.0f, -88.0f, 0.5f};
+    const float specials[] = {0.0f,   -0.0f, 1e-3f, -1e-3f, 1e-30f, -3.0f, -5.0f, 10.0f, -10.0f, 20.0f,
+                              -20.0f, 1e4f,  -1e4f, 1e20f,  -1e20f, kInf,  -kInf, 88.0f, -88.0f, 0.5f};
     for (size_t i = 0; i < x.size(); ++i) x[i] = specials[i % (sizeof(specials) / sizeof(specials[0]))];
   }
   std::vector<float> ref(x.size());
   make_reference_backend()->gelu_new(ref.data(), x.data(), n);
-  const std::string shape = join({kv("n", n), special_values ? "special_values" : "uniform[-8,8]",
-                                  in_place ? "in_place" : "out_of_place"});
+  const std::string shape =
+      join({kv("n", n), special_values ? "special_values" : "uniform[-8,8]", in_place ? "in_place" : "out_of_place"});
   for (NamedBackend& nb : backends) {
     std::vector<float> got = in_place ? x : std::vector<float>(x.size(), kNan);
     nb.backend->gelu_new(got.data(), in_place ? got.data() : x.data(), n);
@@ -291,17 +292,25 @@ void run_softmax(int64_t rows, int64_t n, SoftmaxData data, bool in_place, std::
       for (int64_t j = r % n + 1; j < n; ++j) row[j] = -kInf;
     } else if (data == SoftmaxData::kSpecialRows) {
       switch (r % 5) {
-        case 0: std::fill(row, row + n, -kInf); break;               // fully masked -> zeros
-        case 1: row[n / 2] = kInf; break;                           // +inf -> zeros
-        case 2: std::fill(row, row + n, -kInf); row[n - 1] = 3.0f; break;  // one survivor -> 1
-        case 3: row[0] = 1e30f; row[n - 1] = -1e30f; break;         // huge range, exact zeros
+        case 0: std::fill(row, row + n, -kInf); break;  // fully masked -> zeros
+        case 1: row[n / 2] = kInf; break;               // +inf -> zeros
+        case 2:
+          std::fill(row, row + n, -kInf);
+          row[n - 1] = 3.0f;
+          break;  // one survivor -> 1
+        case 3:
+          row[0] = 1e30f;
+          row[n - 1] = -1e30f;
+          break;  // huge range, exact zeros
         default: break;
       }
     }
   }
   std::vector<float> ref(x.size());
   make_reference_backend()->softmax_rows(ref.data(), x.data(), rows, n);
-  const char* kind = data == SoftmaxData::kUniform ? "uniform[-10,10]" : data == SoftmaxData::kCausal ? "causal" : "special_rows";
+  const char* kind = data == SoftmaxData::kUniform  ? "uniform[-10,10]"
+                     : data == SoftmaxData::kCausal ? "causal"
+                                                    : "special_rows";
   const std::string shape = join({kv("rows", rows), kv("n", n), kind, in_place ? "in_place" : "out_of_place"});
   for (NamedBackend& nb : backends) {
     std::vector<float> got = in_place ? x : std::vector<float>(x.size(), kNan);
@@ -455,7 +464,8 @@ void run_matmul_transposed(const TransposedCase& tc, std::vector<NamedBackend>& 
 std::vector<TransposedCase> matmul_transposed_cases() {
   std::vector<TransposedCase> cases;
   const int64_t ms[] = {1, 2, 3, 5, 17, 64, 130};
-  const int64_t kns[][2] = {{1, 1}, {7, 9}, {8, 8}, {9, 7}, {1, 64}, {64, 1}, {64, 64}, {768, 768}, {768, 3072}, {3072, 768}};
+  const int64_t kns[][2] = {{1, 1},  {7, 9},   {8, 8},     {9, 7},      {1, 64},
+                            {64, 1}, {64, 64}, {768, 768}, {768, 3072}, {3072, 768}};
   int variant = 0;
   for (int64_t m : ms) {
     for (const auto& kn : kns) {
@@ -496,15 +506,15 @@ void run_gelu_backward(int64_t n, bool special_values, bool in_place, std::vecto
   rng.fill(dy, -1.0f, 1.0f);
   if (special_values) {
     // Around 0, the saturated tails (tanh = +-1 exactly, x^3 or x^2 overflowing), +-inf.
-    const float specials[] = {0.0f,  -0.0f,  1e-3f,  -1e-3f, 1e-30f, -3.0f, -5.0f, 10.0f,  -10.0f, 20.0f, -20.0f,
-                              1e4f,  -1e4f,  1e13f,  -1e13f, 1e20f,  -1e20f, kInf, -kInf, 88.0f,  -88.0f, 0.5f,
-                              -0.5f, 2.0f,   -2.0f,  3.5f,   -3.5f};
+    const float specials[] = {0.0f,  -0.0f,  1e-3f,  -1e-3f, 1e-30f, -3.0f,  -5.0f, 10.0f,  -10.0f,
+                              20.0f, -20.0f, 1e4f,   -1e4f,  1e13f,  -1e13f, 1e20f, -1e20f, kInf,
+                              -kInf, 88.0f,  -88.0f, 0.5f,   -0.5f,  2.0f,   -2.0f, 3.5f,   -3.5f};
     for (size_t i = 0; i < x.size(); ++i) x[i] = specials[i % (sizeof(specials) / sizeof(specials[0]))];
   }
   std::vector<float> ref(x.size());
   make_reference_backend()->gelu_new_backward(ref.data(), dy.data(), x.data(), n);
-  const std::string shape = join({kv("n", n), special_values ? "special_values" : "uniform[-8,8]",
-                                  in_place ? "in_place(dx=dy)" : "out_of_place"});
+  const std::string shape = join(
+      {kv("n", n), special_values ? "special_values" : "uniform[-8,8]", in_place ? "in_place(dx=dy)" : "out_of_place"});
   for (NamedBackend& nb : backends) {
     std::vector<float> got = in_place ? dy : std::vector<float>(x.size(), kNan);
     nb.backend->gelu_new_backward(got.data(), in_place ? got.data() : dy.data(), x.data(), n);
@@ -535,7 +545,9 @@ void run_softmax_backward(int64_t rows, int64_t n, SoftmaxData data, bool in_pla
   std::vector<float> y(x.size()), ref(x.size());
   reference->softmax_rows(y.data(), x.data(), rows, n);
   reference->softmax_rows_backward(ref.data(), dy.data(), y.data(), rows, n);
-  const char* kind = data == SoftmaxData::kUniform ? "uniform[-10,10]" : data == SoftmaxData::kCausal ? "causal" : "special_rows";
+  const char* kind = data == SoftmaxData::kUniform  ? "uniform[-10,10]"
+                     : data == SoftmaxData::kCausal ? "causal"
+                                                    : "special_rows";
   const std::string shape = join({kv("rows", rows), kv("n", n), kind, in_place ? "in_place(dx=dy)" : "out_of_place"});
   for (NamedBackend& nb : backends) {
     std::vector<float> got = in_place ? dy : std::vector<float>(x.size(), kNan);
@@ -563,7 +575,8 @@ void run_attention_mix_backward(const AttentionCase& tc, std::vector<NamedBacken
   rng.fill(scores, -4.0f, 4.0f);
   for (int64_t h = 0; h < tc.n_heads; ++h) {
     for (int64_t i = 0; i < tc.nq; ++i) {
-      for (int64_t j = tc.q_begin + i + 1; j < tc.nk; ++j) scores[static_cast<size_t>((h * tc.nq + i) * tc.nk + j)] = -kInf;
+      for (int64_t j = tc.q_begin + i + 1; j < tc.nk; ++j)
+        scores[static_cast<size_t>((h * tc.nq + i) * tc.nk + j)] = -kInf;
     }
   }
   std::unique_ptr<Backend> reference = make_reference_backend();
@@ -589,8 +602,8 @@ void run_attention_mix_backward(const AttentionCase& tc, std::vector<NamedBacken
   args.d_v = ref_dv.data();
   reference->attention_mix_backward(args);
 
-  const std::string shape = join({kv("heads", tc.n_heads), kv("d_head", tc.d_head), kv("nq", tc.nq), kv("nk", tc.nk),
-                                  kv("q_begin", tc.q_begin)});
+  const std::string shape = join(
+      {kv("heads", tc.n_heads), kv("d_head", tc.d_head), kv("nq", tc.nq), kv("nk", tc.nk), kv("q_begin", tc.q_begin)});
   for (NamedBackend& nb : backends) {
     std::vector<float> dp(ref_dp.size(), kNan), dv(ref_dv.size(), kNan);
     AttentionMixBackwardArgs run = args;
@@ -610,7 +623,8 @@ void run_attention_scores_backward(const AttentionCase& tc, std::vector<NamedBac
   rng.fill(d_scores, -1.0f, 1.0f);
   for (int64_t h = 0; h < tc.n_heads; ++h) {
     for (int64_t i = 0; i < tc.nq; ++i) {
-      for (int64_t j = tc.q_begin + i + 1; j < tc.nk; ++j) d_scores[static_cast<size_t>((h * tc.nq + i) * tc.nk + j)] = kNan;
+      for (int64_t j = tc.q_begin + i + 1; j < tc.nk; ++j)
+        d_scores[static_cast<size_t>((h * tc.nq + i) * tc.nk + j)] = kNan;
       if (i % 3 == 1) d_scores[static_cast<size_t>((h * tc.nq + i) * tc.nk)] = 0.0f;  // skipped zeros
     }
   }
@@ -630,13 +644,14 @@ void run_attention_scores_backward(const AttentionCase& tc, std::vector<NamedBac
   args.nk = tc.nk;
   args.q_begin = tc.q_begin;
   args.attn_scale = std::sqrt(static_cast<float>(tc.d_head));
-  std::vector<float> ref_dq(static_cast<size_t>(tc.nq * args.ld_dq), kNan), ref_dk(static_cast<size_t>(tc.nk * args.ld_dk), kNan);
+  std::vector<float> ref_dq(static_cast<size_t>(tc.nq * args.ld_dq), kNan),
+      ref_dk(static_cast<size_t>(tc.nk * args.ld_dk), kNan);
   args.dq = ref_dq.data();
   args.dk = ref_dk.data();
   make_reference_backend()->attention_scores_backward(args);
 
-  const std::string shape = join({kv("heads", tc.n_heads), kv("d_head", tc.d_head), kv("nq", tc.nq), kv("nk", tc.nk),
-                                  kv("q_begin", tc.q_begin)});
+  const std::string shape = join(
+      {kv("heads", tc.n_heads), kv("d_head", tc.d_head), kv("nq", tc.nq), kv("nk", tc.nk), kv("q_begin", tc.q_begin)});
   for (NamedBackend& nb : backends) {
     std::vector<float> dq(ref_dq.size(), kNan), dk(ref_dk.size(), kNan);
     AttentionScoresBackwardArgs run = args;
@@ -665,8 +680,8 @@ int main() {
   for (const MatmulCase& tc : matmul_cases()) run_matmul(tc, backends, matmul_weights, report);
 
   const LayerNormCase ln_cases[] = {
-      {1, 1, true, true, false, 0.0f},   {3, 7, false, true, false, 0.0f},  {2, 8, true, false, false, 0.0f},
-      {5, 9, false, false, true, 0.0f},  {17, 64, true, true, false, 0.0f}, {4, 768, true, true, false, 0.0f},
+      {1, 1, true, true, false, 0.0f},   {3, 7, false, true, false, 0.0f},    {2, 8, true, false, false, 0.0f},
+      {5, 9, false, false, true, 0.0f},  {17, 64, true, true, false, 0.0f},   {4, 768, true, true, false, 0.0f},
       {4, 768, false, true, true, 0.0f}, {2, 3072, true, false, false, 0.0f}, {130, 768, false, true, false, 0.0f},
       {3, 768, true, true, false, 1.0f},
   };
@@ -687,13 +702,14 @@ int main() {
   run_softmax(10, 64, SoftmaxData::kSpecialRows, false, backends, report);
 
   const AttentionCase attention_cases[] = {
-      {1, 8, 1, 1, 0, 0},    {3, 10, 5, 5, 0, 2},   {12, 64, 17, 17, 0, 17}, {2, 64, 3, 9, 6, 4},
-      {4, 10, 7, 20, 13, 11}, {2, 8, 5, 12, 0, 0},  {12, 64, 130, 130, 0, 60}, {3, 64, 4, 70, 66, 69},
+      {1, 8, 1, 1, 0, 0},     {3, 10, 5, 5, 0, 2}, {12, 64, 17, 17, 0, 17},   {2, 64, 3, 9, 6, 4},
+      {4, 10, 7, 20, 13, 11}, {2, 8, 5, 12, 0, 0}, {12, 64, 130, 130, 0, 60}, {3, 64, 4, 70, 66, 69},
   };
   for (const AttentionCase& tc : attention_cases) run_attention(tc, backends, report);
 
   // Backward kernels.
-  for (const TransposedCase& tc : matmul_transposed_cases()) run_matmul_transposed(tc, backends, matmul_weights, report);
+  for (const TransposedCase& tc : matmul_transposed_cases())
+    run_matmul_transposed(tc, backends, matmul_weights, report);
   const int64_t gelu_backward_sizes[] = {1, 3, 4, 5, 8, 9, 17, 64, 2307, 3072 * 5 + 3, 3072 * 64};
   for (int64_t n : gelu_backward_sizes) run_gelu_backward(n, false, n == 9, backends, report);
   run_gelu_backward(54, true, false, backends, report);
@@ -707,9 +723,9 @@ int main() {
   run_softmax_backward(2, 1025, SoftmaxData::kUniform, false, backends, report);
   run_softmax_backward(9, 13, SoftmaxData::kSpecialRows, false, backends, report);
   const AttentionCase backward_cases[] = {
-      {1, 8, 1, 1, 0, 0},     {3, 10, 5, 5, 0, 0},    {12, 64, 17, 17, 0, 0}, {2, 64, 3, 9, 6, 0},
-      {4, 10, 7, 20, 13, 0},  {2, 8, 5, 12, 0, 0},    {12, 64, 130, 130, 0, 0}, {3, 64, 4, 70, 66, 0},
-      {2, 36, 9, 9, 0, 0},    {1, 3, 6, 6, 0, 0},     {5, 100, 11, 11, 0, 0}, {2, 64, 6, 16, 3, 0},
+      {1, 8, 1, 1, 0, 0},    {3, 10, 5, 5, 0, 0}, {12, 64, 17, 17, 0, 0},   {2, 64, 3, 9, 6, 0},
+      {4, 10, 7, 20, 13, 0}, {2, 8, 5, 12, 0, 0}, {12, 64, 130, 130, 0, 0}, {3, 64, 4, 70, 66, 0},
+      {2, 36, 9, 9, 0, 0},   {1, 3, 6, 6, 0, 0},  {5, 100, 11, 11, 0, 0},   {2, 64, 6, 16, 3, 0},
   };
   for (const AttentionCase& tc : backward_cases) {
     run_attention_mix_backward(tc, backends, report);

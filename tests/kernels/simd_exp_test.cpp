@@ -57,9 +57,12 @@ int main() {
     float x;
     float want;  // NaN means "must be NaN"
   };
-  const Edge edges[] = {{-inf, 0.0f}, {-1e30f, 0.0f}, {-104.0f, 0.0f}, {-87.5f, 0.0f}, {0.0f, 1.0f},
-                        {-0.0f, 1.0f}, {88.8f, inf},   {1e30f, inf},    {inf, inf},
-                        {std::numeric_limits<float>::quiet_NaN(), std::numeric_limits<float>::quiet_NaN()}};
+  const Edge edges[] = {
+      {-inf, 0.0f},    {-1e30f, 0.0f},
+      {-104.0f, 0.0f}, {-87.5f, 0.0f},
+      {0.0f, 1.0f},    {-0.0f, 1.0f},
+      {88.8f, inf},    {1e30f, inf},
+      {inf, inf},      {std::numeric_limits<float>::quiet_NaN(), std::numeric_limits<float>::quiet_NaN()}};
   for (const Edge& e : edges) {
     const float got = simd_exp(e.x);
     const bool ok = std::isnan(e.want) ? std::isnan(got) : got == e.want;

@@ -79,8 +79,8 @@ TEST_P(AnalysisParity, MatchesReference) {
   ASSERT_TRUE(dla.ok()) << dla.error().message;
   EXPECT_EQ(dla->labels, a["dla"]["labels"].get<std::vector<std::string>>());
   expect_close(dla->logit_diff, a["dla"]["logit_diff"], "dla.logit_diff");
-  expect_close({dla->bias_term, dla->total_logit_diff}, json::array({a["dla"]["bias_term"], a["dla"]["total_logit_diff"]}),
-               "dla.bias_term,total");
+  expect_close({dla->bias_term, dla->total_logit_diff},
+               json::array({a["dla"]["bias_term"], a["dla"]["total_logit_diff"]}), "dla.bias_term,total");
   double sum = dla->bias_term;
   for (double v : dla->logit_diff) sum += v;
   EXPECT_NEAR(sum, dla->total_logit_diff, 1e-4) << "components + bias add up to the logit difference";

@@ -192,7 +192,8 @@ TEST(PatchSession, EveryItemEqualsItsOwnRequest) {
       ASSERT_EQ(got.values.size(), expected.values.size()) << what;
       // Chunks stack other cells beside these, which may change the kernels' row blocking.
       for (size_t k = 0; k < got.values.size(); ++k) {
-        EXPECT_NEAR(got.values[k], expected.values[k], 1e-5 * std::max(1.0, std::abs(expected.values[k]))) << what << " cell " << k;
+        EXPECT_NEAR(got.values[k], expected.values[k], 1e-5 * std::max(1.0, std::abs(expected.values[k])))
+            << what << " cell " << k;
       }
     }
   }
@@ -227,8 +228,10 @@ TEST(Attribution, NormalisationMatchesTheExactSweepsConvention) {
 
 TEST(Dataset, BadLinesAreErrorsThatNameTheLine) {
   const HookedTransformer& m = demo();
-  const std::string good = R"({"clean": "When Mary and John went", "corrupted": "When John and Mary went", "answer": " Mary", "wrong": " John"})";
-  EXPECT_NE(error_of(parse_prompt_pairs_jsonl(m, good + "\n{not json\n")).find("dataset line 2: not a JSON object"), std::string::npos);
+  const std::string good =
+      R"({"clean": "When Mary and John went", "corrupted": "When John and Mary went", "answer": " Mary", "wrong": " John"})";
+  EXPECT_NE(error_of(parse_prompt_pairs_jsonl(m, good + "\n{not json\n")).find("dataset line 2: not a JSON object"),
+            std::string::npos);
   EXPECT_NE(error_of(parse_prompt_pairs_jsonl(m, good + "\n" + R"({"clean": "a b c", "corrupted": "a b"})"))
                 .find("dataset line 2: every prompt must have the same number of tokens"),
             std::string::npos);

@@ -75,12 +75,14 @@ void check_chunks_match_full_forward(const HookedTransformer& m, const std::vect
     auto step = m.run_with_kv_cache(std::span(tokens).subspan(first, n), *kv, options);
     ASSERT_TRUE(step.ok()) << step.error().message;
     ASSERT_EQ(kv->length(), first + n);
-    const Comparison logits = compare_tensors(step->logits.data(), full.logits.data() + first * V, n * V, kRelTolerance);
+    const Comparison logits =
+        compare_tensors(step->logits.data(), full.logits.data() + first * V, n * V, kRelTolerance);
     EXPECT_TRUE(logits.ok) << "logits of positions " << first << ".." << first + n - 1 << ": " << logits.detail;
     for (const auto& entry : step->cache.entries()) {
       const HookRef ref = *parse_hook_name(entry.name, m.cfg().n_layers);
       const TensorView mine = *step->cache.get(entry.name);
-      EXPECT_EQ(mine.shape, hook_shape(m.cfg(), ref.point, static_cast<int>(n), static_cast<int>(first + n))) << entry.name;
+      EXPECT_EQ(mine.shape, hook_shape(m.cfg(), ref.point, static_cast<int>(n), static_cast<int>(first + n)))
+          << entry.name;
       const std::vector<float> expected = step_slice(*full.cache.get(entry.name), ref.point, first, n);
       ASSERT_EQ(expected.size(), static_cast<size_t>(mine.numel())) << entry.name;
       const Comparison c = compare_tensors(mine.data, expected.data(), expected.size(), kRelTolerance);
@@ -178,9 +180,7 @@ void check_against_full_forwards(const HookedTransformer& m, const Generator& ge
     ASSERT_TRUE(out.ok()) << out.error().message;
     const float* last = out->logits.data() + static_cast<int64_t>(length - 1) * V;
     const SampledToken& step = gen.steps()[k];
-    if (greedy) {
-      EXPECT_EQ(step.chosen.token, top_k(last, V, 1)[0].token) << "step " << k;
-    }
+    if (greedy) { EXPECT_EQ(step.chosen.token, top_k(last, V, 1)[0].token) << "step " << k; }
     const double p = std::exp(log_softmax(last, V)[static_cast<size_t>(step.chosen.token)]);
     EXPECT_NEAR(step.chosen.prob, p, 1e-5) << "step " << k;
     EXPECT_EQ(step.top.size(), 5u);
@@ -458,7 +458,8 @@ GenerateOptions fixture_options(const HookedTransformer& m, const nlohmann::json
   o.seed = s["seed"].get<uint64_t>();
   if (!c["steering"].is_null()) {
     const auto& st = c["steering"];
-    const HookRef hook = *resolve_hook_name(st["hook"].get<std::string>(), st["layer"].get<int>(), "", m.cfg().n_layers);
+    const HookRef hook =
+        *resolve_hook_name(st["hook"].get<std::string>(), st["layer"].get<int>(), "", m.cfg().n_layers);
     const bool unembed = st.value("by", "activations") == "unembed";
     auto v = unembed ? unembedding_direction(m, hook, st["to"].get<std::string>(), st["from"].get<std::string>())
                      : activation_difference(m, hook, st["to"].get<std::string>(), st["from"].get<std::string>());
@@ -492,7 +493,8 @@ TEST(GenerationParity, TokensAndProbabilitiesEqualTheReferenceOnEveryBackend) {
     for (const BackendChoice& b : kBackends) {
       SCOPED_TRACE(c["id"].get<std::string>() + "/" + b.label);
       LoadOptions load;
-      load.processing = c["processing"] == "none" ? ProcessingOptions::none() : ProcessingOptions::transformer_lens_default();
+      load.processing =
+          c["processing"] == "none" ? ProcessingOptions::none() : ProcessingOptions::transformer_lens_default();
       load.backend = b.kind;
       load.threads = b.threads;
       const HookedTransformer& m = shared_repo_model(c["model"].get<std::string>(), load);

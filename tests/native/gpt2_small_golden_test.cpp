@@ -41,7 +41,8 @@ const HookedTransformer& gpt2(bool processed) {
   return *m;
 }
 
-double logit_diff(const HookedTransformer& model, const std::string& prompt, const std::string& a, const std::string& b) {
+double logit_diff(const HookedTransformer& model, const std::string& prompt, const std::string& a,
+                  const std::string& b) {
   const std::vector<int32_t> tokens = model.to_tokens(prompt);
   auto out = model.run(tokens, {});
   EXPECT_TRUE(out.ok());
@@ -60,8 +61,10 @@ TEST(Gpt2SmallGolden, HelloWorldLoss) {
 
 TEST(Gpt2SmallGolden, MainDemoIoiLogitDifferences) {
   const HookedTransformer& m = gpt2(true);
-  EXPECT_NEAR(logit_diff(m, "After John and Mary went to the store, Mary gave a bottle of milk to", " John", " Mary"), 4.276, 5e-4);
-  EXPECT_NEAR(logit_diff(m, "After John and Mary went to the store, John gave a bottle of milk to", " John", " Mary"), -2.738, 5e-4);
+  EXPECT_NEAR(logit_diff(m, "After John and Mary went to the store, Mary gave a bottle of milk to", " John", " Mary"),
+              4.276, 5e-4);
+  EXPECT_NEAR(logit_diff(m, "After John and Mary went to the store, John gave a bottle of milk to", " John", " Mary"),
+              -2.738, 5e-4);
 }
 
 TEST(Gpt2SmallGolden, ProbabilityOfTheAfterTheCatSat) {
@@ -89,7 +92,8 @@ int main(int argc, char** argv) {
   namespace fs = std::filesystem;
   const std::string dir = hooklab::testing::gpt2_dir();
   if (!fs::exists(fs::path(dir) / "model.safetensors")) {
-    std::printf("SKIPPED gpt2_small_golden_test: no GPT-2 small at %s (set HOOKLAB_GPT2_DIR; see README)\n", dir.c_str());
+    std::printf("SKIPPED gpt2_small_golden_test: no GPT-2 small at %s (set HOOKLAB_GPT2_DIR; see README)\n",
+                dir.c_str());
     return 77;
   }
   ::testing::InitGoogleTest(&argc, argv);

@@ -101,7 +101,8 @@ void check_gradients(const json& c, const BackendChoice& backend) {
     Result<NpyArray> ref = read_npy_file(repo_path(dir + "/" + entry.name + ".npy"));
     ASSERT_TRUE(ref.ok()) << ref.error().message;
     ASSERT_EQ(ref->shape, entry.shape) << entry.name;
-    const Comparison cmp = compare_tensors(out->grads.arena() + entry.offset, ref->values.data(), ref->values.size(), kRel);
+    const Comparison cmp =
+        compare_tensors(out->grads.arena() + entry.offset, ref->values.data(), ref->values.size(), kRel);
     EXPECT_TRUE(cmp.ok) << entry.name << ": " << cmp.detail;
     const double relative = cmp.max_abs_diff / std::max(1.0, cmp.max_abs_ref);
     if (relative > worst) worst_name = entry.name;
@@ -123,7 +124,8 @@ void check_attribution(const json& c, PatchMethod method, MetricKind kind, const
   request.metric.kind = kind;
   request.metric.position = c["metric"]["pos"].get<int>();
   if (kind == MetricKind::kLogitDiff) {
-    for (const auto& p : c["metric"]["pairs"]) request.metric.answer_pairs.push_back({p[0].get<int32_t>(), p[1].get<int32_t>()});
+    for (const auto& p : c["metric"]["pairs"])
+      request.metric.answer_pairs.push_back({p[0].get<int32_t>(), p[1].get<int32_t>()});
   } else {
     const int32_t answer = c["metric"]["answer"].get<int32_t>();
     request.metric.answer_pairs.push_back({answer, answer});
@@ -133,7 +135,8 @@ void check_attribution(const json& c, PatchMethod method, MetricKind kind, const
   const char* method_key = method == PatchMethod::kAtp ? "atp" : "atp_star";
   const json& by_sweep = c[method_key][metric_kind_name(kind)];
   const json& base = c["baseline"];
-  const double receiving = base[request.direction == PatchDirection::kDenoising ? "corrupted" : "clean"][metric_kind_name(kind)];
+  const double receiving =
+      base[request.direction == PatchDirection::kDenoising ? "corrupted" : "clean"][metric_kind_name(kind)];
   EXPECT_NEAR((*session)->clean_metric(), base["clean"][metric_kind_name(kind)].get<double>(), 1e-5);
   int checked = 0;
   for (PatchSweep sweep : all_patch_sweeps()) {

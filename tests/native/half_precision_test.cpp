@@ -31,7 +31,7 @@ namespace {
 
 constexpr double kF16Unit = 1.0 / 2048.0;  // 2^-11
 constexpr double kBF16Unit = 1.0 / 256.0;  // 2^-8
-constexpr double kBoundInUnits = 8.0;  // see the header comment
+constexpr double kBoundInUnits = 8.0;      // see the header comment
 
 const char* const kPrompts[] = {
     "Hello world",
@@ -139,7 +139,9 @@ TEST_P(WideningRoundTrip, ThroughF32KeepsEveryBitAndEveryLogit) {
 INSTANTIATE_TEST_SUITE_P(StoredHalfModels, WideningRoundTrip,
                          ::testing::Values(std::make_pair("models/testdata/tiny-b", DType::kF16),
                                            std::make_pair("models/testdata/tiny-c", DType::kBF16)),
-                         [](const auto& info) { return info.param.second == DType::kF16 ? "tiny_b_f16" : "tiny_c_bf16"; });
+                         [](const auto& info) {
+                           return info.param.second == DType::kF16 ? "tiny_b_f16" : "tiny_c_bf16";
+                         });
 
 // --- narrowing stays within the rounding bound ---------------------------------------------
 
@@ -165,7 +167,8 @@ TEST_P(NarrowingAgreement, LogitsWithinBoundAndTop1KeptBeyondMargin) {
     for (size_t i = 0; i < wide.size(); ++i) {
       // f16 subnormals (below 2^-14) have a fixed spacing of 2^-24: half of it is the bound there.
       const double allowed = std::max(n.unit * std::fabs(wide[i]), n.dtype == DType::kF16 ? 0x1p-25 : 0.0);
-      ASSERT_LE(std::fabs(static_cast<double>(narrow[i]) - wide[i]), allowed) << t.name << "[" << i << "] = " << wide[i];
+      ASSERT_LE(std::fabs(static_cast<double>(narrow[i]) - wide[i]), allowed)
+          << t.name << "[" << i << "] = " << wide[i];
     }
   }
 

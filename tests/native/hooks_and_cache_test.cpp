@@ -136,9 +136,7 @@ TEST(Cache, ShapesAndResidualIdentities) {
         EXPECT_NEAR(sum, attn.data[p * cfg.d_model + d], 1e-5);
       }
     }
-    if (l + 1 < cfg.n_layers) {
-      EXPECT_EQ(max_abs_diff(post, get(c, "resid_pre", l + 1)), 0.0);
-    }
+    if (l + 1 < cfg.n_layers) { EXPECT_EQ(max_abs_diff(post, get(c, "resid_pre", l + 1)), 0.0); }
   }
 }
 
@@ -348,7 +346,8 @@ TEST(Tokens, TransformerLensHelpers) {
   const std::vector<int32_t> tokens = m.to_tokens("The cat sat on the mat. The cat");
   const int32_t cat = *m.to_single_token(" cat");
   EXPECT_EQ(*m.get_token_position(cat, tokens), 2);
-  EXPECT_EQ(*m.get_token_position(cat, tokens, HookedTransformer::TokenSearch::kLast), static_cast<int>(tokens.size()) - 1);
+  EXPECT_EQ(*m.get_token_position(cat, tokens, HookedTransformer::TokenSearch::kLast),
+            static_cast<int>(tokens.size()) - 1);
   EXPECT_FALSE(m.get_token_position(*m.to_single_token(" dog"), tokens).ok());
 }
 

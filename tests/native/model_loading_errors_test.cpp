@@ -58,7 +58,7 @@ std::vector<uint8_t> assemble(const std::string& header, const std::string& data
 }
 
 Result<std::unique_ptr<HookedTransformer>> load_bytes(const std::string& config, std::vector<uint8_t> weights,
-                                                     const std::string& vocab = valid_parts().vocab) {
+                                                      const std::string& vocab = valid_parts().vocab) {
   ModelFiles files;
   files.config_json = config;
   files.config_name = "config.json";
@@ -155,7 +155,8 @@ TEST(ModelLoadingErrors, EmptyFile) {
 }
 
 TEST(ModelLoadingErrors, ShorterThanLengthField) {
-  expect_error(load_bytes(valid_parts().config, {1, 2, 3}), ErrorCode::kInvalidModel, {"model.safetensors", "too small"});
+  expect_error(load_bytes(valid_parts().config, {1, 2, 3}), ErrorCode::kInvalidModel,
+               {"model.safetensors", "too small"});
 }
 
 TEST(ModelLoadingErrors, HeaderLengthPastEndOfFile) {
@@ -191,7 +192,8 @@ TEST(ModelLoadingErrors, HeaderIsAnArray) {
 TEST(ModelLoadingErrors, UnknownDtype) {
   json h = valid_parts().header;
   h["wpe.weight"]["dtype"] = "F33";
-  expect_error(load_with_header(h, valid_parts().data), ErrorCode::kInvalidModel, {"model.safetensors", "wpe.weight", "F33"});
+  expect_error(load_with_header(h, valid_parts().data), ErrorCode::kInvalidModel,
+               {"model.safetensors", "wpe.weight", "F33"});
 }
 
 TEST(ModelLoadingErrors, IntegerDtypeForAWeight) {
@@ -220,7 +222,8 @@ TEST(ModelLoadingErrors, OverlappingTensors) {
   const char* earlier = weight_first ? "ln_f.weight" : "ln_f.bias";
   const char* later = weight_first ? "ln_f.bias" : "ln_f.weight";
   h[later]["data_offsets"] = h[earlier]["data_offsets"];
-  expect_error(load_with_header(h, valid_parts().data), ErrorCode::kInvalidModel, {"overlap", "ln_f.weight", "ln_f.bias"});
+  expect_error(load_with_header(h, valid_parts().data), ErrorCode::kInvalidModel,
+               {"overlap", "ln_f.weight", "ln_f.bias"});
 }
 
 TEST(ModelLoadingErrors, NegativeOrReversedOffsets) {
@@ -285,7 +288,8 @@ TEST(ModelLoadingErrors, GapInTheDataSection) {
 TEST(ModelLoadingErrors, MetadataValuesMustBeStrings) {
   json h = valid_parts().header;
   h["__metadata__"] = {{"format", "pt"}, {"step", 1000}};
-  expect_error(load_with_header(h, valid_parts().data), ErrorCode::kInvalidModel, {"__metadata__", "step", "not a string"});
+  expect_error(load_with_header(h, valid_parts().data), ErrorCode::kInvalidModel,
+               {"__metadata__", "step", "not a string"});
   h["__metadata__"] = json::array({"pt"});
   expect_error(load_with_header(h, valid_parts().data), ErrorCode::kInvalidModel, {"__metadata__", "not an object"});
 }
@@ -380,7 +384,8 @@ TEST(ModelLoadingErrors, LongValuesAreQuotedAsShortExcerpts) {
   json h = valid_parts().header;
   rename_tensor(h, "ln_f.bias", long_name);
   h[long_name]["dtype"] = long_name;
-  expect_error(load_with_header(h, valid_parts().data), ErrorCode::kInvalidModel, {"model.safetensors", "unknown dtype"});
+  expect_error(load_with_header(h, valid_parts().data), ErrorCode::kInvalidModel,
+               {"model.safetensors", "unknown dtype"});
 }
 
 TEST(ModelLoadingErrors, ConfigNotJson) {
@@ -408,8 +413,8 @@ TEST(ModelLoadingErrors, ConfigNonPositiveOrAbsurdSizes) {
 TEST(ModelLoadingErrors, ConfigOfAnotherArchitecture) {
   expect_error(load_bytes(with_config([](json& c) { c["model_type"] = "llama"; }), {}), ErrorCode::kInvalidModel,
                {"model_type", "gpt2"});
-  expect_error(load_bytes(with_config([](json& c) { c["activation_function"] = "relu"; }), {}), ErrorCode::kInvalidModel,
-               {"activation_function", "relu"});
+  expect_error(load_bytes(with_config([](json& c) { c["activation_function"] = "relu"; }), {}),
+               ErrorCode::kInvalidModel, {"activation_function", "relu"});
 }
 
 TEST(ModelLoadingErrors, VocabularySmallerThanTokenizer) {
@@ -419,7 +424,8 @@ TEST(ModelLoadingErrors, VocabularySmallerThanTokenizer) {
 }
 
 TEST(ModelLoadingErrors, MalformedTokenizerFiles) {
-  auto result = load_bytes(valid_parts().config, assemble(valid_parts().header.dump(), valid_parts().data), "{not json");
+  auto result =
+      load_bytes(valid_parts().config, assemble(valid_parts().header.dump(), valid_parts().data), "{not json");
   ASSERT_FALSE(result.ok());
   EXPECT_EQ(result.error().code, ErrorCode::kInvalidModel) << result.error().message;
 }

@@ -45,12 +45,24 @@ void expect_engines_agree(const HookedTransformer& m, const PatchRequest& reques
 }
 
 constexpr PatchSweep kAllSweeps[] = {
-    PatchSweep::kResidPre,        PatchSweep::kResidMid,        PatchSweep::kAttnOut,
-    PatchSweep::kMlpOut,          PatchSweep::kHeadOutByPos,    PatchSweep::kHeadQByPos,
-    PatchSweep::kHeadKByPos,      PatchSweep::kHeadVByPos,      PatchSweep::kHeadOutAllPos,
-    PatchSweep::kHeadQAllPos,     PatchSweep::kHeadKAllPos,     PatchSweep::kHeadVAllPos,
-    PatchSweep::kHeadPatternAllPos, PatchSweep::kHeadPatternByPos, PatchSweep::kHeadPatternDestSrc,
-    PatchSweep::kBlockEvery,      PatchSweep::kHeadAllPosEvery, PatchSweep::kHeadByPosEvery,
+    PatchSweep::kResidPre,
+    PatchSweep::kResidMid,
+    PatchSweep::kAttnOut,
+    PatchSweep::kMlpOut,
+    PatchSweep::kHeadOutByPos,
+    PatchSweep::kHeadQByPos,
+    PatchSweep::kHeadKByPos,
+    PatchSweep::kHeadVByPos,
+    PatchSweep::kHeadOutAllPos,
+    PatchSweep::kHeadQAllPos,
+    PatchSweep::kHeadKAllPos,
+    PatchSweep::kHeadVAllPos,
+    PatchSweep::kHeadPatternAllPos,
+    PatchSweep::kHeadPatternByPos,
+    PatchSweep::kHeadPatternDestSrc,
+    PatchSweep::kBlockEvery,
+    PatchSweep::kHeadAllPosEvery,
+    PatchSweep::kHeadByPosEvery,
 };
 
 TEST(PatchingEngines, EverySweepAtSeveralLengths) {
@@ -59,7 +71,9 @@ TEST(PatchingEngines, EverySweepAtSeveralLengths) {
     const char* model;
     int length;
     int differ;
-  } cases[] = {{"models/testdata/tiny-c", 1, 0}, {"models/testdata/tiny-c", 2, 1}, {"models/testdata/tiny-c", 12, 5},
+  } cases[] = {{"models/testdata/tiny-c", 1, 0},
+               {"models/testdata/tiny-c", 2, 1},
+               {"models/testdata/tiny-c", 12, 5},
                {"models/testdata/tiny-b", 5, 2}};
   for (const Case& c : cases) {
     const HookedTransformer& m = model(c.model);
@@ -70,7 +84,8 @@ TEST(PatchingEngines, EverySweepAtSeveralLengths) {
       r.clean_tokens = clean;
       r.corrupted_tokens = corrupted;
       r.metric.answer_pairs = {{1000, 2000}, {3000, 4000}};
-      expect_engines_agree(m, r, std::string(c.model) + " P=" + std::to_string(c.length) + " " + patch_sweep_name(sweep));
+      expect_engines_agree(m, r,
+                           std::string(c.model) + " P=" + std::to_string(c.length) + " " + patch_sweep_name(sweep));
     }
   }
 }

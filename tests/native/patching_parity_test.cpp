@@ -60,7 +60,8 @@ PatchRequest request_for(const json& c, PatchSweep sweep, MetricKind metric) {
   r.metric.kind = metric;
   r.metric.position = c["metric"]["pos"].get<int>();
   if (metric == MetricKind::kLogitDiff) {
-    for (const auto& pair : c["metric"]["pairs"]) r.metric.answer_pairs.push_back({pair[0].get<int32_t>(), pair[1].get<int32_t>()});
+    for (const auto& pair : c["metric"]["pairs"])
+      r.metric.answer_pairs.push_back({pair[0].get<int32_t>(), pair[1].get<int32_t>()});
   } else {
     const int32_t answer = c["metric"]["answer"].get<int32_t>();
     r.metric.answer_pairs.push_back({answer, answer});
@@ -92,12 +93,10 @@ void check(const json& c, const SweepName& s, MetricKind metric, Engine engine) 
     }
     const double diff = std::fabs(result->values[i] - expected[i]);
     max_diff = std::max(max_diff, diff);
-    EXPECT_LE(diff, tol) << s.tl_function << " " << metric_kind_name(metric) << " cell " << i << ": " << result->values[i]
-                         << " vs " << expected[i];
+    EXPECT_LE(diff, tol) << s.tl_function << " " << metric_kind_name(metric) << " cell " << i << ": "
+                         << result->values[i] << " vs " << expected[i];
   }
-  if (metric == MetricKind::kRank) {
-    EXPECT_GE(rank_checked, static_cast<int>(expected.size()) / 2);
-  }
+  if (metric == MetricKind::kRank) { EXPECT_GE(rank_checked, static_cast<int>(expected.size()) / 2); }
   const json& base = c["baseline"];
   if (metric == MetricKind::kLogitDiff) {
     EXPECT_NEAR(result->clean_metric, base["clean"]["logit_diff"].get<double>(), tol);
@@ -141,12 +140,14 @@ int main(int argc, char** argv) {
         // and on the two cheapest sweeps with every metric. The fast engine gets everything.
         std::vector<MetricKind> metrics = {MetricKind::kLogitDiff};
         const bool cheap = s.sweep == PatchSweep::kResidPre || s.sweep == PatchSweep::kHeadOutAllPos;
-        if (engine == Engine::kFast || cheap) metrics = {MetricKind::kLogitDiff, MetricKind::kProb, MetricKind::kLogProb, MetricKind::kRank};
+        if (engine == Engine::kFast || cheap)
+          metrics = {MetricKind::kLogitDiff, MetricKind::kProb, MetricKind::kLogProb, MetricKind::kRank};
         for (MetricKind metric : metrics) {
-          const std::string name = c["id"].get<std::string>() + "/" + s.tl_function + "/" + metric_kind_name(metric) + "/" +
-                                   (engine == Engine::kPlain ? "plain" : "fast");
-          ::testing::RegisterTest("PatchingParity", name.c_str(), nullptr, nullptr, __FILE__, __LINE__,
-                                  [c, s, metric, engine]() -> ::testing::Test* { return new PatchingParity(c, s, metric, engine); });
+          const std::string name = c["id"].get<std::string>() + "/" + s.tl_function + "/" + metric_kind_name(metric) +
+                                   "/" + (engine == Engine::kPlain ? "plain" : "fast");
+          ::testing::RegisterTest(
+              "PatchingParity", name.c_str(), nullptr, nullptr, __FILE__, __LINE__,
+              [c, s, metric, engine]() -> ::testing::Test* { return new PatchingParity(c, s, metric, engine); });
         }
       }
     }

@@ -31,7 +31,8 @@ constexpr BackendChoice kBackends[] = {
     {BackendKind::kAuto, 2, "auto-2threads"},
 };
 
-const HookedTransformer& model_for(const std::string& dir, const std::string& processing, const BackendChoice& backend) {
+const HookedTransformer& model_for(const std::string& dir, const std::string& processing,
+                                   const BackendChoice& backend) {
   LoadOptions options;
   options.processing = processing == "none" ? ProcessingOptions::none() : ProcessingOptions::transformer_lens_default();
   options.backend = backend.kind;
@@ -56,7 +57,8 @@ std::vector<float> logit_columns_of(const Tensor& logits, const nlohmann::json& 
 
 void check_case(const nlohmann::json& c, const BackendChoice& backend) {
   const std::string dir = c["dir"].get<std::string>();
-  const HookedTransformer& model = model_for(c["model"].get<std::string>(), c["processing"].get<std::string>(), backend);
+  const HookedTransformer& model =
+      model_for(c["model"].get<std::string>(), c["processing"].get<std::string>(), backend);
   const nlohmann::json manifest = read_json_file(repo_path(dir + "/manifest.json"));
   ASSERT_FALSE(manifest.is_discarded()) << dir << "/manifest.json";
 
@@ -78,10 +80,12 @@ void check_case(const nlohmann::json& c, const BackendChoice& backend) {
     auto ref = read_npy_file(repo_path(dir + "/" + name + ".npy"));
     ASSERT_TRUE(ref.ok()) << ref.error().message;
     ASSERT_EQ(ref->shape, shape) << name;
-    const Comparison cmp = compare_tensors(cache.arena() + entry.offset, ref->values.data(), ref->values.size(), kRelTolerance);
-    EXPECT_TRUE(cmp.ok) << name << ": " << cmp.detail << " (max|diff| " << cmp.max_abs_diff << ", tol " << cmp.tolerance << ")";
-    std::printf("  %-40s %-16s max|diff| %.3g  tol %.3g\n", name.c_str(), shape_to_string(shape).c_str(), cmp.max_abs_diff,
-                cmp.tolerance);
+    const Comparison cmp =
+        compare_tensors(cache.arena() + entry.offset, ref->values.data(), ref->values.size(), kRelTolerance);
+    EXPECT_TRUE(cmp.ok) << name << ": " << cmp.detail << " (max|diff| " << cmp.max_abs_diff << ", tol " << cmp.tolerance
+                        << ")";
+    std::printf("  %-40s %-16s max|diff| %.3g  tol %.3g\n", name.c_str(), shape_to_string(shape).c_str(),
+                cmp.max_abs_diff, cmp.tolerance);
   }
   auto logits = read_npy_file(repo_path(dir + "/logits.npy"));
   ASSERT_TRUE(logits.ok()) << logits.error().message;

@@ -26,8 +26,10 @@ nlohmann::json read_json_file(const std::string& path) {
   return parsed;
 }
 
-Result<std::unique_ptr<HookedTransformer>> load_repo_model(const std::string& relative_dir, const LoadOptions& options) {
-  HOOKLAB_ASSIGN_OR_RETURN(ModelFiles files, read_model_directory(repo_path(relative_dir), repo_path("models/tokenizer")));
+Result<std::unique_ptr<HookedTransformer>> load_repo_model(const std::string& relative_dir,
+                                                           const LoadOptions& options) {
+  HOOKLAB_ASSIGN_OR_RETURN(ModelFiles files,
+                           read_model_directory(repo_path(relative_dir), repo_path("models/tokenizer")));
   LoadOptions named = options;
   named.model_name = relative_dir;
   return HookedTransformer::load(files, named);
@@ -55,14 +57,16 @@ const HookedTransformer& shared_repo_model(const std::string& relative_dir, cons
 Comparison compare_tensors(const float* actual, const float* expected, size_t n, double rel) {
   Comparison c;
   for (size_t i = 0; i < n; ++i) {
-    if (std::isfinite(expected[i])) c.max_abs_ref = std::max(c.max_abs_ref, std::fabs(static_cast<double>(expected[i])));
+    if (std::isfinite(expected[i]))
+      c.max_abs_ref = std::max(c.max_abs_ref, std::fabs(static_cast<double>(expected[i])));
   }
   c.tolerance = rel * std::max(1.0, c.max_abs_ref);
   for (size_t i = 0; i < n; ++i) {
     const double a = actual[i], e = expected[i];
     if (std::isinf(e) || std::isinf(a) || std::isnan(e) || std::isnan(a)) {
       if (!(std::isinf(a) && std::isinf(e) && (a > 0) == (e > 0))) {
-        if (c.ok) c.detail = "element " + std::to_string(i) + ": got " + std::to_string(a) + ", expected " + std::to_string(e);
+        if (c.ok)
+          c.detail = "element " + std::to_string(i) + ": got " + std::to_string(a) + ", expected " + std::to_string(e);
         c.ok = false;
       }
       continue;

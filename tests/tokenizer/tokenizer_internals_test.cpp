@@ -38,11 +38,11 @@ TEST(Utf8, DecodesWellFormedCharacters) {
 
 TEST(Utf8, ReplacesMaximalSubpartsLikePython) {
   // Expected strings are Python 3's bytes.decode("utf-8", errors="replace").
-  EXPECT_EQ(replace_invalid_utf8("\xe2\x82"), "\uFFFD");                       // truncated: one
-  EXPECT_EQ(replace_invalid_utf8("\xed\xa0\x80"), "\uFFFD\uFFFD\uFFFD");       // surrogate: three
-  EXPECT_EQ(replace_invalid_utf8("\xc0\xaf"), "\uFFFD\uFFFD");                 // overlong lead
-  EXPECT_EQ(replace_invalid_utf8("\xe0\x80\x80"), "\uFFFD\uFFFD\uFFFD");       // overlong 3-byte
-  EXPECT_EQ(replace_invalid_utf8("\xf0\x9f\x98"), "\uFFFD");                   // truncated emoji
+  EXPECT_EQ(replace_invalid_utf8("\xe2\x82"), "\uFFFD");                            // truncated: one
+  EXPECT_EQ(replace_invalid_utf8("\xed\xa0\x80"), "\uFFFD\uFFFD\uFFFD");            // surrogate: three
+  EXPECT_EQ(replace_invalid_utf8("\xc0\xaf"), "\uFFFD\uFFFD");                      // overlong lead
+  EXPECT_EQ(replace_invalid_utf8("\xe0\x80\x80"), "\uFFFD\uFFFD\uFFFD");            // overlong 3-byte
+  EXPECT_EQ(replace_invalid_utf8("\xf0\x9f\x98"), "\uFFFD");                        // truncated emoji
   EXPECT_EQ(replace_invalid_utf8("\xf4\x90\x80\x80"), "\uFFFD\uFFFD\uFFFD\uFFFD");  // above U+10FFFF
   EXPECT_EQ(replace_invalid_utf8("a\x80\x80z"), "a\uFFFD\uFFFDz");
   EXPECT_EQ(replace_invalid_utf8("\xe2\x82\xac\xe2"), "\u20ac\uFFFD");
@@ -76,8 +76,8 @@ TEST(UnicodeClasses, FollowJavaScriptRegexSemantics) {
 
 TEST(Pretokenizer, SplitsLikeTheGpt2Regex) {
   EXPECT_EQ(pieces("Hello world"), (Pieces{"Hello", " world"}));
-  EXPECT_EQ(pieces("it's we'll I'D 'sup ''s"), (Pieces{"it", "'s", " we", "'ll", " I", "'", "D", " '", "sup",
-                                                      " ''", "s"}));
+  EXPECT_EQ(pieces("it's we'll I'D 'sup ''s"),
+            (Pieces{"it", "'s", " we", "'ll", " I", "'", "D", " '", "sup", " ''", "s"}));
   EXPECT_EQ(pieces("abc123 456!!! ?"), (Pieces{"abc", "123", " 456", "!!!", " ?"}));
   EXPECT_EQ(pieces("a   b"), (Pieces{"a", "  ", " b"}));
   EXPECT_EQ(pieces("a \t b"), (Pieces{"a", " \t", " b"}));

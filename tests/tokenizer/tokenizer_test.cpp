@@ -103,12 +103,11 @@ TEST(Tokenizer, RoundTripsValidUtf8) {
       "\ufeffBOM first",
       "e\u0301 Z\u0351\u0352\u0357a\u0358\u035c\u0360l\u0334g\u0336o",
       "\U0001F468\u200D\U0001F469\u200D\U0001F467 \U0001F44D\U0001F3FD \U0001F1EF\U0001F1F5",
-      "\u0645\u0631\u062d\u0628\u0627 \u05e9\u05dc\u05d5\u05dd \u0928\u092e\u0938\u094d\u0924\u0947 \u0e2a\u0e27\u0e31\u0e2a\u0e14\u0e35",
+      "\u0645\u0631\u062d\u0628\u0627 \u05e9\u05dc\u05d5\u05dd \u0928\u092e\u0938\u094d\u0924\u0947 "
+      "\u0e2a\u0e27\u0e31\u0e2a\u0e14\u0e35",
       "\U0001D400\U0001D401 \u2167 \u00b2\u00b3 \u00bd",
   };
-  for (const char* text : texts) {
-    EXPECT_EQ(tokenizer.decode(tokenizer.encode(text)), text) << text;
-  }
+  for (const char* text : texts) { EXPECT_EQ(tokenizer.decode(tokenizer.encode(text)), text) << text; }
   const std::string with_nul("a\0b\x01\x7f", 5);
   EXPECT_EQ(tokenizer.decode(tokenizer.encode(with_nul)), with_nul);
 }
@@ -116,8 +115,16 @@ TEST(Tokenizer, RoundTripsValidUtf8) {
 TEST(Tokenizer, InvalidUtf8IsEncodedLosslesslyAsBytes) {
   const Tokenizer& tokenizer = gpt2_tokenizer();
   const std::string samples[] = {
-      "\xff",  "\xc3",           "abc\xe2\x82",  "\xed\xa0\x80 surrogate", "\xc0\xaf overlong",
-      "x\x80y", "\xf4\x90\x80\x80", " \xfe\xfe word", "it\x92s",               "caf\xe9 ole",
+      "\xff",
+      "\xc3",
+      "abc\xe2\x82",
+      "\xed\xa0\x80 surrogate",
+      "\xc0\xaf overlong",
+      "x\x80y",
+      "\xf4\x90\x80\x80",
+      " \xfe\xfe word",
+      "it\x92s",
+      "caf\xe9 ole",
   };
   for (const std::string& bytes : samples) {
     const Ids ids = tokenizer.encode(bytes);
@@ -173,7 +180,8 @@ TEST(Tokenizer, EncodesTenKilobytesQuickly) {
   const auto start = std::chrono::steady_clock::now();
   size_t token_count = 0;
   for (int i = 0; i < kRepeats; ++i) token_count += tokenizer.encode(text).size();
-  const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count() / kRepeats;
+  const double ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count() / kRepeats;
   std::printf("encoding %zu bytes (%zu tokens) took %.3f ms\n", text.size(), token_count / kRepeats, ms);
   EXPECT_LT(ms, 50.0);  // the target is well under 10 ms; the slack absorbs sanitizers and busy CI machines
 }

@@ -85,13 +85,14 @@ val WasmModel::detect_heads(int seq_len, double seed, const val& pool) const {
   const int max_len = (model_->cfg().n_ctx - 1) / 2;
   if (seq_len < 1 || seq_len > max_len) {
     return error_value(make_error(ErrorCode::kInvalidInput, "sequence length " + std::to_string(seq_len) +
-                                                                " must be in [1, " + std::to_string(max_len) + "] for n_ctx " +
-                                                                std::to_string(model_->cfg().n_ctx)));
+                                                                " must be in [1, " + std::to_string(max_len) +
+                                                                "] for n_ctx " + std::to_string(model_->cfg().n_ctx)));
   }
   const std::vector<int32_t> ids = pool.isUndefined() || pool.isNull() ? std::vector<int32_t>{} : int32_vector(pool);
   for (int32_t id : ids) {
     if (id < 0 || id >= model_->cfg().d_vocab) {
-      return error_value(make_error(ErrorCode::kInvalidInput, "token id " + std::to_string(id) + " in the pool is outside the vocabulary"));
+      return error_value(make_error(ErrorCode::kInvalidInput,
+                                    "token id " + std::to_string(id) + " in the pool is outside the vocabulary"));
     }
   }
   if (!ids.empty() && static_cast<int>(ids.size()) < seq_len) {

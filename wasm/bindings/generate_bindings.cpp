@@ -13,9 +13,9 @@
 namespace hooklab::wasm {
 namespace {
 
-constexpr int kMaxSteering = 16;        // steering vectors in one generation
-constexpr double kMaxMagnitude = 1e6;   // temperature, freq_penalty, |coefficient|
-constexpr double kMaxSeed = 2147483647;  // as the CLI's --seed
+constexpr int kMaxSteering = 16;           // steering vectors in one generation
+constexpr double kMaxMagnitude = 1e6;      // temperature, freq_penalty, |coefficient|
+constexpr double kMaxSeed = 2147483647;    // as the CLI's --seed
 constexpr size_t kMaxPromptChars = 65536;  // a steering prompt (it must also fit n_ctx tokens)
 
 Error bad(const std::string& message) { return make_error(ErrorCode::kInvalidArgument, message); }
@@ -43,7 +43,8 @@ Result<double> number_option(const val& object, const char* key, const std::stri
 Result<std::string> string_option(const val& object, const char* key, const std::string& what) {
   if (!has(object, key) || object[key].typeOf().as<std::string>() != "string") return bad(what + " must be a string");
   std::string text = object[key].as<std::string>();
-  if (text.size() > kMaxPromptChars) return bad(what + " is longer than " + std::to_string(kMaxPromptChars) + " characters");
+  if (text.size() > kMaxPromptChars)
+    return bad(what + " is longer than " + std::to_string(kMaxPromptChars) + " characters");
   return text;
 }
 
@@ -59,7 +60,8 @@ Result<int> array_length(const val& object, const char* key, const std::string& 
 
 Result<SteeringPositions> steering_positions(const val& spec) {
   if (!has(spec, "positions")) return SteeringPositions::kPrompt;  // activation addition's choice
-  const std::string where = spec["positions"].typeOf().as<std::string>() == "string" ? spec["positions"].as<std::string>() : "";
+  const std::string where =
+      spec["positions"].typeOf().as<std::string>() == "string" ? spec["positions"].as<std::string>() : "";
   if (where == "prompt") return SteeringPositions::kPrompt;
   if (where == "all") return SteeringPositions::kAll;
   if (where == "new") return SteeringPositions::kNew;
@@ -70,9 +72,12 @@ Result<SteeringPositions> steering_positions(const val& spec) {
 // "unembed", the unit direction W_U[:, to] - W_U[:, from], from optional).
 Result<std::vector<float>> steering_vector(const HookedTransformer& model, HookRef hook, const val& spec) {
   if (has(spec, "vector")) return float_vector(spec["vector"]);  // the core checks its width
-  const std::string by = has(spec, "by") && spec["by"].typeOf().as<std::string>() == "string" ? spec["by"].as<std::string>() : "activations";
+  const std::string by = has(spec, "by") && spec["by"].typeOf().as<std::string>() == "string"
+                             ? spec["by"].as<std::string>()
+                             : "activations";
   if (by == "unembed") {
-    HOOKLAB_ASSIGN_OR_RETURN(std::string to, string_option(spec, "to", "steering to (the token whose unembedding is added)"));
+    HOOKLAB_ASSIGN_OR_RETURN(std::string to,
+                             string_option(spec, "to", "steering to (the token whose unembedding is added)"));
     std::string from;
     if (has(spec, "from")) {
       HOOKLAB_ASSIGN_OR_RETURN(from, string_option(spec, "from", "steering from (the token subtracted)"));
@@ -93,8 +98,8 @@ Result<Steering> parse_steering(const HookedTransformer& model, const val& spec)
   HOOKLAB_ASSIGN_OR_RETURN(HookRef hook, resolve_hook_name(name, static_cast<int>(layer), "", cfg.n_layers));
   Steering steering;
   steering.hook = hook;
-  HOOKLAB_ASSIGN_OR_RETURN(steering.coefficient,
-                           number_option(spec, "coefficient", "steering coefficient", 1.0, -kMaxMagnitude, kMaxMagnitude, false));
+  HOOKLAB_ASSIGN_OR_RETURN(steering.coefficient, number_option(spec, "coefficient", "steering coefficient", 1.0,
+                                                               -kMaxMagnitude, kMaxMagnitude, false));
   HOOKLAB_ASSIGN_OR_RETURN(steering.positions, steering_positions(spec));
   HOOKLAB_ASSIGN_OR_RETURN(steering.vector, steering_vector(model, hook, spec));
   return steering;
@@ -103,12 +108,16 @@ Result<Steering> parse_steering(const HookedTransformer& model, const val& spec)
 // {layer, head, kind: "zero" | "mean"}.
 Result<HeadAblation> parse_ablation(const ModelConfig& cfg, const val& spec) {
   HeadAblation a;
-  HOOKLAB_ASSIGN_OR_RETURN(double layer, number_option(spec, "layer", "ablated head's layer", -1, 0, cfg.n_layers - 1, true));
-  HOOKLAB_ASSIGN_OR_RETURN(double head, number_option(spec, "head", "ablated head's index", -1, 0, cfg.n_heads - 1, true));
+  HOOKLAB_ASSIGN_OR_RETURN(double layer,
+                           number_option(spec, "layer", "ablated head's layer", -1, 0, cfg.n_layers - 1, true));
+  HOOKLAB_ASSIGN_OR_RETURN(double head,
+                           number_option(spec, "head", "ablated head's index", -1, 0, cfg.n_heads - 1, true));
   if (layer < 0 || head < 0) return bad("an ablated head needs a layer and a head");
   a.layer = static_cast<int>(layer);
   a.head = static_cast<int>(head);
-  const std::string kind = has(spec, "kind") && spec["kind"].typeOf().as<std::string>() == "string" ? spec["kind"].as<std::string>() : "zero";
+  const std::string kind = has(spec, "kind") && spec["kind"].typeOf().as<std::string>() == "string"
+                               ? spec["kind"].as<std::string>()
+                               : "zero";
   if (kind != "zero" && kind != "mean") return bad("a head ablation's kind must be \"zero\" or \"mean\"");
   a.kind = kind == "mean" ? AblationKind::kMean : AblationKind::kZero;
   return a;
@@ -116,16 +125,20 @@ Result<HeadAblation> parse_ablation(const ModelConfig& cfg, const val& spec) {
 
 Status parse_sampling(const val& o, int64_t prompt_length, const ModelConfig& cfg, GenerateOptions& out) {
   const double room = static_cast<double>(std::max<int64_t>(cfg.n_ctx - prompt_length, 0));
-  HOOKLAB_ASSIGN_OR_RETURN(double max_new, number_option(o, "maxNewTokens", "maxNewTokens (n_ctx " + std::to_string(cfg.n_ctx) +
-                                                             " - the prompt's " + std::to_string(prompt_length) + " tokens)",
-                                                         10, 0, room, true));
+  HOOKLAB_ASSIGN_OR_RETURN(double max_new,
+                           number_option(o, "maxNewTokens",
+                                         "maxNewTokens (n_ctx " + std::to_string(cfg.n_ctx) + " - the prompt's " +
+                                             std::to_string(prompt_length) + " tokens)",
+                                         10, 0, room, true));
   out.max_new_tokens = static_cast<int>(max_new);
-  HOOKLAB_ASSIGN_OR_RETURN(out.sampling.temperature, number_option(o, "temperature", "temperature", 1.0, 0, kMaxMagnitude, false));
+  HOOKLAB_ASSIGN_OR_RETURN(out.sampling.temperature,
+                           number_option(o, "temperature", "temperature", 1.0, 0, kMaxMagnitude, false));
   HOOKLAB_ASSIGN_OR_RETURN(double top_k, number_option(o, "topK", "topK", 0, 0, cfg.d_vocab, true));
   out.sampling.top_k = static_cast<int>(top_k);
   HOOKLAB_ASSIGN_OR_RETURN(out.sampling.top_p, number_option(o, "topP", "topP", 1.0, 0, 1, false));
   if (out.sampling.top_p <= 0) return bad("topP must be in (0, 1], got 0");
-  HOOKLAB_ASSIGN_OR_RETURN(out.sampling.freq_penalty, number_option(o, "freqPenalty", "freqPenalty", 0, 0, kMaxMagnitude, false));
+  HOOKLAB_ASSIGN_OR_RETURN(out.sampling.freq_penalty,
+                           number_option(o, "freqPenalty", "freqPenalty", 0, 0, kMaxMagnitude, false));
   HOOKLAB_ASSIGN_OR_RETURN(double seed, number_option(o, "seed", "seed", 0, 0, kMaxSeed, true));
   out.seed = static_cast<uint64_t>(seed);
   if (has(o, "stopAtEos")) {

@@ -6,7 +6,9 @@ namespace {
 class JsByteSource final : public ByteSource {
  public:
   JsByteSource(std::string name, emscripten::val reader)
-      : name_(std::move(name)), reader_(std::move(reader)), size_(static_cast<uint64_t>(reader_["size"].as<double>())) {}
+      : name_(std::move(name)),
+        reader_(std::move(reader)),
+        size_(static_cast<uint64_t>(reader_["size"].as<double>())) {}
   const std::string& name() const override { return name_; }
   uint64_t size() const override { return size_; }
   Status read(uint64_t offset, void* dst, size_t n) const override {

@@ -1,7 +1,6 @@
 // Embind bindings of the core: loading, tokens, runs with cache and hooks, logits utilities.
 #include <emscripten/bind.h>
 
-
 #include "hooklab/logits.h"
 #include "js_byte_source.h"
 #include "js_values.h"
@@ -39,7 +38,8 @@ Result<ForwardHook> parse_hook(const val& spec, std::vector<std::shared_ptr<std:
   hook.name = spec["name"].as<std::string>();
   if (has(spec, "layer")) hook.layer = spec["layer"].as<int>();
   if (has(spec, "layerType")) hook.layer_type = spec["layerType"].as<std::string>();
-  HOOKLAB_ASSIGN_OR_RETURN(hook.action.kind, action_kind(has(spec, "kind") ? spec["kind"].as<std::string>() : "callback"));
+  HOOKLAB_ASSIGN_OR_RETURN(hook.action.kind,
+                           action_kind(has(spec, "kind") ? spec["kind"].as<std::string>() : "callback"));
   if (has(spec, "positions")) hook.action.positions = int_vector(spec["positions"]);
   if (has(spec, "heads")) hook.action.heads = int_vector(spec["heads"]);
   if (has(spec, "data")) {
@@ -50,8 +50,9 @@ Result<ForwardHook> parse_hook(const val& spec, std::vector<std::shared_ptr<std:
       shape.assign(dims.begin(), dims.end());
     }
     if (shape_numel(shape) != static_cast<int64_t>(data->size())) {
-      return make_error(ErrorCode::kInvalidArgument, "hook on " + hook.name + ": data has " + std::to_string(data->size()) +
-                                                         " values but shape " + shape_to_string(shape));
+      return make_error(ErrorCode::kInvalidArgument, "hook on " + hook.name + ": data has " +
+                                                         std::to_string(data->size()) + " values but shape " +
+                                                         shape_to_string(shape));
     }
     hook.action.source = TensorView{data->data(), shape};
     storage.push_back(data);
@@ -71,8 +72,9 @@ Result<ForwardHook> parse_hook(const val& spec, std::vector<std::shared_ptr<std:
       if (returned.isString()) return make_error(ErrorCode::kInvalidArgument, returned.as<std::string>());
       const std::vector<float> values = float_vector(returned);
       if (static_cast<int64_t>(values.size()) != activation.numel()) {
-        return make_error(ErrorCode::kInvalidArgument, "hook on " + ctx.name + " returned " + std::to_string(values.size()) +
-                                                           " values; the activation has " + std::to_string(activation.numel()));
+        return make_error(ErrorCode::kInvalidArgument,
+                          "hook on " + ctx.name + " returned " + std::to_string(values.size()) +
+                              " values; the activation has " + std::to_string(activation.numel()));
       }
       std::copy(values.begin(), values.end(), activation.data);
       return {};
@@ -88,7 +90,8 @@ WasmModel* load_model(const val& files, const val& options) {
   model_files.merges = files["merges"].as<std::string>();
   model_files.config_name = has(files, "configName") ? files["configName"].as<std::string>() : "config.json";
   model_files.vocab_name = has(files, "vocabName") ? files["vocabName"].as<std::string>() : "vocab.json";
-  const std::string weights_name = has(files, "weightsName") ? files["weightsName"].as<std::string>() : "model.safetensors";
+  const std::string weights_name =
+      has(files, "weightsName") ? files["weightsName"].as<std::string>() : "model.safetensors";
   model_files.weights = make_js_byte_source(weights_name, files["weights"]);
 
   LoadOptions load;
@@ -179,8 +182,8 @@ val WasmModel::run(const val& tokens_value, const val& options) const {
     auto metric = parse_metric(options["gradMetric"]);
     if (!metric.ok()) return error_value(metric.error());
     run.grad_metric = std::move(metric).value();
-    run.grad_filter = has(options, "gradNames") ? cache_filter_from(options, "gradNames")
-                                                : [](const std::string&) { return true; };
+    run.grad_filter =
+        has(options, "gradNames") ? cache_filter_from(options, "gradNames") : [](const std::string&) { return true; };
     if (has(options, "bwdHooks")) {
       const val hooks = options["bwdHooks"];
       for (int i = 0; i < hooks["length"].as<int>(); ++i) {

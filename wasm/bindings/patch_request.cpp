@@ -46,9 +46,7 @@ Result<PatchRequest> parse_patch_request(const val& r) {
   if (has(r, "direction")) {
     HOOKLAB_ASSIGN_OR_RETURN(request.direction, parse_patch_direction(r["direction"].as<std::string>()));
   }
-  if (has(r, "method")) {
-    HOOKLAB_ASSIGN_OR_RETURN(request.method, parse_patch_method(r["method"].as<std::string>()));
-  }
+  if (has(r, "method")) { HOOKLAB_ASSIGN_OR_RETURN(request.method, parse_patch_method(r["method"].as<std::string>())); }
   if (has(r, "items")) {
     const val items = r["items"];
     const int n = items["length"].as<int>();
@@ -59,7 +57,8 @@ Result<PatchRequest> parse_patch_request(const val& r) {
     for (int i = 0; i < n; ++i) {
       const val sweep = items[i]["sweep"], method = items[i]["method"];
       if (!sweep.isString() || !method.isString()) {
-        return make_error(ErrorCode::kInvalidArgument, "patch item " + std::to_string(i) + " needs a sweep and a method name");
+        return make_error(ErrorCode::kInvalidArgument,
+                          "patch item " + std::to_string(i) + " needs a sweep and a method name");
       }
       PatchItem item;
       HOOKLAB_ASSIGN_OR_RETURN(item.sweep, parse_patch_sweep(sweep.as<std::string>()));

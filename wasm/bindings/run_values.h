@@ -14,7 +14,8 @@
 namespace hooklab::wasm {
 
 // options[key] (an array of hook names, e.g. cacheNames or gradNames) as a filter; empty when absent.
-std::function<bool(const std::string&)> cache_filter_from(const emscripten::val& options, const char* key = "cacheNames");
+std::function<bool(const std::string&)> cache_filter_from(const emscripten::val& options,
+                                                          const char* key = "cacheNames");
 
 // One JavaScript hook spec ({name, layer?, kind, data?, shape?, positions?, heads?, fn?}) ->
 // ForwardHook; its tensor is copied into `storage`, which must outlive the hook.

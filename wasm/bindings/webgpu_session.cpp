@@ -1,6 +1,5 @@
 #include "webgpu_session.h"
 
-
 #include "device/webgpu_backend.h"
 #include "js_values.h"
 #include "patch_request.h"

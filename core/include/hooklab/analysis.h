@@ -43,7 +43,7 @@ struct ComponentAttribution {
   std::vector<std::string> labels;  // "embed", "pos_embed", "0_attn_out", "0_mlp_out", ...
   std::vector<double> logit_diff;   // per component; sum + bias_term == total_logit_diff
   double bias_term = 0.0;
-  double total_logit_diff = 0.0;    // the model's own logit difference at the position
+  double total_logit_diff = 0.0;  // the model's own logit difference at the position
 };
 
 // decompose_resid(layer=None, apply_ln=True) at one position: each component centred and

@@ -63,9 +63,7 @@ struct SequenceRows {
   int64_t suffix_ld = 0;
   int64_t split = 0;
 
-  const float* row(int64_t j) const {
-    return j < split ? prefix + j * prefix_ld : suffix + (j - split) * suffix_ld;
-  }
+  const float* row(int64_t j) const { return j < split ? prefix + j * prefix_ld : suffix + (j - split) * suffix_ld; }
 };
 
 // scores[h, i, j] = dot(q[i, h], k[j, h]) / attn_scale for queries i in [0, nq) at absolute
@@ -120,7 +118,7 @@ struct AttentionMixBackwardArgs {
   float* d_pattern = nullptr;  // [n_heads, nq, nk]
   float* d_v = nullptr;        // row j, head h at d_v + j * ld_dv + h * d_head
   int64_t ld_dv = 0;
-  const float* dz = nullptr;   // row i, head h at dz + i * ld_dz + h * d_head
+  const float* dz = nullptr;  // row i, head h at dz + i * ld_dz + h * d_head
   int64_t ld_dz = 0;
   const float* pattern = nullptr;  // [n_heads, nq, nk]
   const float* v = nullptr;

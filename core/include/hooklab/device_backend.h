@@ -52,8 +52,8 @@ struct DeviceMatrix {
     int64_t panel_end = 0;
   };
   std::vector<Window> windows;
-  int64_t rows = 0;  // K
-  int64_t cols = 0;  // N
+  int64_t rows = 0;                       // K
+  int64_t cols = 0;                       // N
   DeviceBufferId bias = kNoDeviceBuffer;  // padded_cols floats, or none
 };
 

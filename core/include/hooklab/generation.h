@@ -55,7 +55,7 @@ struct Steering {
 // paper's code does (so row 0, BOS, is zero). Steer with positions = kPrompt to match the
 // paper, which adds it to the front of the user's prompt once.
 Result<std::vector<float>> activation_difference(const HookedTransformer& model, HookRef hook, std::string_view to,
-                                     std::string_view from);
+                                                 std::string_view from);
 
 // A direction from the analysis views as a one-row steering vector for a d_model-wide hook
 // (resid_pre/mid/post, attn_out, mlp_out): the unembedding direction W_U[:, to] of a token, or,

@@ -34,8 +34,8 @@ namespace hooklab {
 // The files of a Hugging Face GPT-2 model directory.
 struct ModelFiles {
   std::string config_json;
-  std::string config_name = "config.json";        // for error messages
-  std::shared_ptr<const ByteSource> weights;      // model.safetensors
+  std::string config_name = "config.json";    // for error messages
+  std::shared_ptr<const ByteSource> weights;  // model.safetensors
   // GPT-2's vocabulary (vocab.json + merges.txt or encoder.json + vocab.bpe). Required.
   std::string vocab_json;
   std::string merges;
@@ -105,7 +105,8 @@ class HookedTransformer {
   // Errors unless `text` is exactly one token (no BOS), naming the tokens it splits into.
   Result<int32_t> to_single_token(std::string_view text) const;
   enum class TokenSearch { kFirst, kLast };
-  Result<int> get_token_position(int32_t token, std::span<const int32_t> tokens, TokenSearch mode = TokenSearch::kFirst) const;
+  Result<int> get_token_position(int32_t token, std::span<const int32_t> tokens,
+                                 TokenSearch mode = TokenSearch::kFirst) const;
   // Checks that tokens are non-empty, within the vocabulary and at most n_ctx long.
   Status validate_tokens(std::span<const int32_t> tokens) const;
 
@@ -120,7 +121,8 @@ class HookedTransformer {
   // theirs. Logits, hooks and the cache cover the new positions only ([1, n, ...]);
   // attn_scores and pattern are [1, H, n, kv.length() + n]. Past n_ctx it is an error, and a
   // failed step leaves kv as it was. Gradients need a full forward (run()).
-  Result<RunOutput> run_with_kv_cache(std::span<const int32_t> new_tokens, KvCache& kv, const RunOptions& options) const;
+  Result<RunOutput> run_with_kv_cache(std::span<const int32_t> new_tokens, KvCache& kv,
+                                      const RunOptions& options) const;
   // run_with_cache(..., incl_bwd=True): activations and the gradients of `metric` at every hook
   // point that names_filter keeps (both caches), e.g. out.grads.get("blocks.0.attn.hook_z_grad").
   Result<RunOutput> run_with_cache_and_grads(std::span<const int32_t> tokens, const Metric& metric,

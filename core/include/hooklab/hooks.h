@@ -38,11 +38,11 @@ enum class HookActionKind {
 
 struct HookAction {
   HookActionKind kind = HookActionKind::kCallback;
-  TensorView source;                          // for kReplace, kAdd, optionally kMeanAblate
-  std::shared_ptr<const void> source_owner;   // keeps `source` alive (e.g. a clean cache's arena)
-  std::vector<int> positions;                 // empty: all positions (negative counts from the end)
-  std::vector<int> heads;                     // empty: all heads
-  HookCallback callback;                      // for kRead and kCallback
+  TensorView source;                         // for kReplace, kAdd, optionally kMeanAblate
+  std::shared_ptr<const void> source_owner;  // keeps `source` alive (e.g. a clean cache's arena)
+  std::vector<int> positions;                // empty: all positions (negative counts from the end)
+  std::vector<int> heads;                    // empty: all heads
+  HookCallback callback;                     // for kRead and kCallback
 };
 
 struct ForwardHook {

@@ -24,9 +24,9 @@ class KvCache {
   // n_layers x {keys, values} x n_ctx x d_model floats, allocated once.
   static Result<KvCache> allocate(const ModelConfig& cfg);
 
-  int64_t length() const { return length_; }     // positions cached so far
-  int64_t capacity() const { return n_ctx_; }    // n_ctx
-  void clear() { length_ = 0; }                  // keeps the allocation
+  int64_t length() const { return length_; }   // positions cached so far
+  int64_t capacity() const { return n_ctx_; }  // n_ctx
+  void clear() { length_ = 0; }                // keeps the allocation
   // Forgets every position from `rows` on (rows <= length()), e.g. to undo a step.
   void truncate(int64_t rows) { length_ = rows < length_ ? rows : length_; }
   // True when this cache was allocated for a model of cfg's shape.

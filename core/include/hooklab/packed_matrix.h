@@ -17,9 +17,7 @@ namespace hooklab {
 
 inline constexpr int64_t kPanelWidth = 8;
 
-inline constexpr int64_t round_up_to_panel(int64_t n) {
-  return (n + kPanelWidth - 1) / kPanelWidth * kPanelWidth;
-}
+inline constexpr int64_t round_up_to_panel(int64_t n) { return (n + kPanelWidth - 1) / kPanelWidth * kPanelWidth; }
 
 struct PackedMatrix {
   float* data = nullptr;  // rows * padded_cols() floats
@@ -41,8 +39,7 @@ struct PackedMatrix {
 // dst.data must hold dst.storage_floats() floats; src is row-major [rows, cols].
 void pack_matrix(PackedMatrix& dst, const float* src_row_major);
 // Packs rows [row_begin, row_begin + count) of a matrix given row-major with stride src_ld.
-void pack_matrix_rows(PackedMatrix& dst, const float* src_rows, int64_t src_ld, int64_t row_begin,
-                      int64_t count);
+void pack_matrix_rows(PackedMatrix& dst, const float* src_rows, int64_t src_ld, int64_t row_begin, int64_t count);
 // Writes row-major [rows, cols] into dst.
 void unpack_matrix(float* dst_row_major, const PackedMatrix& src);
 // Copies column n (all K rows) into out[0..K).

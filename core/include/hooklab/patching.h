@@ -145,5 +145,4 @@ class PatchJob final : public ResumablePatchJob {
   std::unique_ptr<State> state_;
 };
 
-
 }  // namespace hooklab

@@ -51,9 +51,9 @@ class [[nodiscard]] Status {
 template <class T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : state_(std::move(value)) {}        // NOLINT(google-explicit-constructor)
-  Result(Error error) : state_(std::move(error)) {}    // NOLINT(google-explicit-constructor)
-  Result(Status status) : state_(status.error()) {}    // NOLINT(google-explicit-constructor)
+  Result(T value) : state_(std::move(value)) {}      // NOLINT(google-explicit-constructor)
+  Result(Error error) : state_(std::move(error)) {}  // NOLINT(google-explicit-constructor)
+  Result(Status status) : state_(status.error()) {}  // NOLINT(google-explicit-constructor)
 
   bool ok() const { return std::holds_alternative<T>(state_); }
   const Error& error() const { return std::get<Error>(state_); }
@@ -82,17 +82,16 @@ std::string quote_excerpt(std::string_view text, size_t max_bytes = 60);
 }  // namespace hooklab
 
 // Propagate a failed Status/Result from the enclosing function.
-#define HOOKLAB_RETURN_IF_ERROR(expr)              \
-  do {                                             \
-    auto hooklab_status_ = (expr);                 \
+#define HOOKLAB_RETURN_IF_ERROR(expr)                          \
+  do {                                                         \
+    auto hooklab_status_ = (expr);                             \
     if (!hooklab_status_.ok()) return hooklab_status_.error(); \
   } while (0)
 
 #define HOOKLAB_CONCAT_INNER_(a, b) a##b
 #define HOOKLAB_CONCAT_(a, b) HOOKLAB_CONCAT_INNER_(a, b)
 // `HOOKLAB_ASSIGN_OR_RETURN(auto x, make_x());`
-#define HOOKLAB_ASSIGN_OR_RETURN(lhs, expr)                                   \
-  auto HOOKLAB_CONCAT_(hooklab_result_, __LINE__) = (expr);                   \
-  if (!HOOKLAB_CONCAT_(hooklab_result_, __LINE__).ok())                       \
-    return HOOKLAB_CONCAT_(hooklab_result_, __LINE__).error();                \
+#define HOOKLAB_ASSIGN_OR_RETURN(lhs, expr)                                                                        \
+  auto HOOKLAB_CONCAT_(hooklab_result_, __LINE__) = (expr);                                                        \
+  if (!HOOKLAB_CONCAT_(hooklab_result_, __LINE__).ok()) return HOOKLAB_CONCAT_(hooklab_result_, __LINE__).error(); \
   lhs = std::move(HOOKLAB_CONCAT_(hooklab_result_, __LINE__)).value()

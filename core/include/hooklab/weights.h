@@ -35,15 +35,15 @@ struct LayerWeights {
 };
 
 struct ModelWeights {
-  FloatBuffer storage;            // owns every tensor below
-  float* w_e = nullptr;           // (V, D) row-major: token embedding W_E
-  float* w_pos = nullptr;         // (C, D) row-major: positional embedding W_pos
+  FloatBuffer storage;     // owns every tensor below
+  float* w_e = nullptr;    // (V, D) row-major: token embedding W_E
+  float* w_pos = nullptr;  // (C, D) row-major: positional embedding W_pos
   std::vector<LayerWeights> layers;
-  float* ln_final_w = nullptr;    // (D) — only when LayerNorm is not folded
-  float* ln_final_b = nullptr;    // (D)
-  PackedMatrix w_u;               // (D, V): unembedding W_U
-  float* b_u = nullptr;           // (V) b_U
-  bool layer_norm_folded = false; // true: LayerNormPre (centre and scale only)
+  float* ln_final_w = nullptr;     // (D) — only when LayerNorm is not folded
+  float* ln_final_b = nullptr;     // (D)
+  PackedMatrix w_u;                // (D, V): unembedding W_U
+  float* b_u = nullptr;            // (V) b_U
+  bool layer_norm_folded = false;  // true: LayerNormPre (centre and scale only)
 
   // Allocates zeroed storage for cfg and carves it. Bias vectors are padded to whole panels
   // with zeros so kernels can load them 8 at a time.

@@ -43,7 +43,8 @@ std::vector<int32_t> repeated_random_tokens(uint64_t seed, int seq_len, std::spa
     std::swap(pool[i], pool[pick(rng)]);
   }
   std::vector<int32_t> tokens = {Tokenizer::kEndOfText};
-  for (int rep = 0; rep < 2; ++rep) tokens.insert(tokens.end(), pool.begin(), pool.begin() + static_cast<std::ptrdiff_t>(n));
+  for (int rep = 0; rep < 2; ++rep)
+    tokens.insert(tokens.end(), pool.begin(), pool.begin() + static_cast<std::ptrdiff_t>(n));
   return tokens;
 }
 
@@ -55,9 +56,8 @@ std::vector<int32_t> repeated_random_tokens(uint64_t seed, int seq_len, int32_t 
 
 Result<HeadDetectorScores> detect_heads(const HookedTransformer& model, std::span<const int32_t> tokens) {
   if (tokens.size() < 2) return make_error(ErrorCode::kInvalidInput, "head detection needs at least 2 tokens");
-  HOOKLAB_ASSIGN_OR_RETURN(RunOutput out, model.run_with_cache(tokens, [](const std::string& n) {
-    return n.ends_with("hook_pattern");
-  }));
+  HOOKLAB_ASSIGN_OR_RETURN(
+      RunOutput out, model.run_with_cache(tokens, [](const std::string& n) { return n.ends_with("hook_pattern"); }));
   const DetectionPatterns det = detection_patterns(tokens);
   const int64_t P = static_cast<int64_t>(tokens.size()), H = model.cfg().n_heads;
   HeadDetectorScores scores;

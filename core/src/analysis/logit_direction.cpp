@@ -16,7 +16,8 @@ std::vector<double> logit_diff_direction(const HookedTransformer& model, const A
 
 double logit_diff_bias(const HookedTransformer& model, const AnswerPairs& pairs) {
   double sum = 0.0;
-  for (const auto& [answer, wrong] : pairs) sum += static_cast<double>(model.weights().b_u[answer]) - model.weights().b_u[wrong];
+  for (const auto& [answer, wrong] : pairs)
+    sum += static_cast<double>(model.weights().b_u[answer]) - model.weights().b_u[wrong];
   return pairs.empty() ? 0.0 : sum / static_cast<double>(pairs.size());
 }
 

@@ -41,7 +41,8 @@ Result<LogitLens> logit_lens(const HookedTransformer& model, const ActivationCac
       std::copy_n(components[c] + positions[i] * D, D, stacked.data() + (c * positions.size() + i) * D);
     }
   }
-  model.backend().layer_norm({stacked.data(), D, nullptr, stacked.data(), D, w.ln_final_w, w.ln_final_b, rows, D, cfg.eps});
+  model.backend().layer_norm(
+      {stacked.data(), D, nullptr, stacked.data(), D, w.ln_final_w, w.ln_final_b, rows, D, cfg.eps});
 
   if (!pairs.empty()) {
     const std::vector<double> dir = logit_diff_direction(model, pairs);
@@ -54,7 +55,8 @@ Result<LogitLens> logit_lens(const HookedTransformer& model, const ActivationCac
   }
   if (lens.top_k > 0) {
     constexpr int64_t kBatch = 32;
-    HOOKLAB_ASSIGN_OR_RETURN(FloatBuffer logits, FloatBuffer::allocate(static_cast<size_t>(std::min(rows, kBatch) * V)));
+    HOOKLAB_ASSIGN_OR_RETURN(FloatBuffer logits,
+                             FloatBuffer::allocate(static_cast<size_t>(std::min(rows, kBatch) * V)));
     for (int64_t first = 0; first < rows; first += kBatch) {
       const int64_t m = std::min(kBatch, rows - first);
       model.backend().matmul({logits.data(), V, stacked.data() + first * D, D, m, &w.w_u, 0, D, w.b_u});

@@ -11,7 +11,7 @@ DeviceRows device_layer_norm(const DeviceBlockContext& ctx, DeviceBlockHooks& ho
                              HookRef normalized_ref, DeviceRows scale_scratch, DeviceRows normalized_scratch,
                              DeviceRows x, DeviceBufferId w, DeviceBufferId b) {
   const int64_t rows = ctx.batch * ctx.positions, D = ctx.cfg.d_model;
-  const DeviceRows scale = hooks.place(scale_ref, scale_scratch);           // [B, P, 1]
+  const DeviceRows scale = hooks.place(scale_ref, scale_scratch);                 // [B, P, 1]
   const DeviceRows normalized = hooks.place(normalized_ref, normalized_scratch);  // [B, P, D]
   ctx.device.layer_norm({normalized, scale.span(), x, w, b, rows, D, ctx.cfg.eps});
   hooks.after(scale_ref, scale);

@@ -47,9 +47,8 @@ class CachingHooks final : public DeviceBlockHooks {
 };
 
 // logits = normalized @ W_U + b_U, in row blocks that each fit one storage binding.
-Status encode_logits(DeviceBackend& device, const ModelConfig& cfg, const DeviceWeights& weights,
-                     DeviceRows normalized, int64_t positions, int logits_row, Tensor& logits,
-                     std::vector<DeviceBufferId>& owned) {
+Status encode_logits(DeviceBackend& device, const ModelConfig& cfg, const DeviceWeights& weights, DeviceRows normalized,
+                     int64_t positions, int logits_row, Tensor& logits, std::vector<DeviceBufferId>& owned) {
   const int64_t V = cfg.d_vocab;
   const int64_t first = logits_row >= 0 ? logits_row : 0;
   const int64_t count = logits_row >= 0 ? 1 : positions;
@@ -59,8 +58,8 @@ Status encode_logits(DeviceBackend& device, const ModelConfig& cfg, const Device
     const int64_t n = std::min(per_block, count - r);
     HOOKLAB_ASSIGN_OR_RETURN(DeviceBufferId block, device.allocate(n * V));
     owned.push_back(block);
-    device.matmul({{block, 0, V, 0}, normalized.shifted((first + r) * normalized.ld), n, &weights.w_u, 0,
-                   cfg.d_model, true});
+    device.matmul(
+        {{block, 0, V, 0}, normalized.shifted((first + r) * normalized.ld), n, &weights.w_u, 0, cfg.d_model, true});
     device.request_readback({block, 0}, logits.data() + r * V, n * V);
   }
   return {};
@@ -136,8 +135,8 @@ Result<std::unique_ptr<DeviceRun>> encode_device_forward(DeviceBackend& device, 
       device_layer_norm(ctx, hooks, {HookPoint::kLnFinalScale, -1}, {HookPoint::kLnFinalNormalized, -1},
                         ws.ln_final_scale, ws.ln_final_normalized, resid, weights.ln_final_w, weights.ln_final_b);
   if (options.return_logits) {
-    HOOKLAB_RETURN_IF_ERROR(encode_logits(device, cfg, weights, normalized, P, options.logits_row, run->output.logits,
-                                          run->owned_));
+    HOOKLAB_RETURN_IF_ERROR(
+        encode_logits(device, cfg, weights, normalized, P, options.logits_row, run->output.logits, run->owned_));
   }
   for (const ActivationCache::Entry& e : cache.entries()) {
     if (options.read_back && !options.read_back(e.ref)) continue;

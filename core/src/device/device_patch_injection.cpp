@@ -26,17 +26,13 @@ std::array<uint32_t, 6> injection_box(const PatchCell& c, const ModelConfig& cfg
     case CellKind::kResidPre:
     case CellKind::kResidMid:
     case CellKind::kAttnOut:
-    case CellKind::kMlpOut:
-      return {0, 1, u(r0), u(r1), 0, u(cfg.d_model)};
+    case CellKind::kMlpOut: return {0, 1, u(r0), u(r1), 0, u(cfg.d_model)};
     case CellKind::kHeadZ:
     case CellKind::kHeadQ:
     case CellKind::kHeadK:
-    case CellKind::kHeadV:
-      return {0, 1, u(r0), u(r1), u(c.head * cfg.d_head), u((c.head + 1) * cfg.d_head)};
-    case CellKind::kHeadPattern:
-      return {u(c.head), u(c.head + 1), u(r0), u(r1), 0, u(positions)};
-    case CellKind::kPatternEntry:
-      return {u(c.head), u(c.head + 1), u(r0), u(r1), u(c.src), u(c.src + 1)};
+    case CellKind::kHeadV: return {0, 1, u(r0), u(r1), u(c.head * cfg.d_head), u((c.head + 1) * cfg.d_head)};
+    case CellKind::kHeadPattern: return {u(c.head), u(c.head + 1), u(r0), u(r1), 0, u(positions)};
+    case CellKind::kPatternEntry: return {u(c.head), u(c.head + 1), u(r0), u(r1), u(c.src), u(c.src + 1)};
   }
   return {0, 0, 0, 0, 0, 0};
 }

@@ -12,7 +12,7 @@
 namespace hooklab {
 namespace {
 
-constexpr int64_t kMaxBatch = 64;                     // cells per chunk (one dispatch each op)
+constexpr int64_t kMaxBatch = 64;                          // cells per chunk (one dispatch each op)
 constexpr int64_t kChunkBudgetBytes = int64_t{512} << 20;  // device memory of one chunk's buffers
 
 // The same receiving/source activations the CPU engine caches, minus what the device
@@ -31,7 +31,7 @@ struct DevicePatchJob::State {
   std::vector<PatchResult> results;  // one per item
   CellPlan cell_plan;
   std::vector<PatchCell*>& work = cell_plan.work;  // cells that can change the metric, grouped by (kind, layer)
-  size_t done = 0;               // cells [done, in_flight_end) are encoded, awaiting the flush
+  size_t done = 0;                                 // cells [done, in_flight_end) are encoded, awaiting the flush
   size_t in_flight_end = 0;
   bool planned = false;
   int positions = 0, metric_pos = 0;
@@ -62,10 +62,11 @@ DevicePatchJob::DevicePatchJob() = default;
 DevicePatchJob::~DevicePatchJob() = default;
 
 Result<std::unique_ptr<DevicePatchJob>> DevicePatchJob::start(const HookedTransformer& model, DeviceBackend& device,
-                                                             const DeviceWeights& weights, PatchRequest request) {
+                                                              const DeviceWeights& weights, PatchRequest request) {
   HOOKLAB_RETURN_IF_ERROR(validate_patch_request(model, request));
   if (has_estimate(request_items(request))) {
-    return make_error(ErrorCode::kInvalidArgument, "the device runs exact sweeps; attribution estimates run on the CPU");
+    return make_error(ErrorCode::kInvalidArgument,
+                      "the device runs exact sweeps; attribution estimates run on the CPU");
   }
   std::unique_ptr<DevicePatchJob> job(new DevicePatchJob());
   job->state_ = std::make_unique<State>();
@@ -98,7 +99,8 @@ Result<std::unique_ptr<DevicePatchJob>> DevicePatchJob::start(const HookedTransf
     const auto ref = parse_hook_name(name, cfg.n_layers);
     return ref.has_value() && patched_by(patched, *ref);
   };
-  HOOKLAB_ASSIGN_OR_RETURN(s.receiving, encode_device_forward(device, cfg, weights, receiving_tokens, receiving_options));
+  HOOKLAB_ASSIGN_OR_RETURN(s.receiving,
+                           encode_device_forward(device, cfg, weights, receiving_tokens, receiving_options));
   HOOKLAB_ASSIGN_OR_RETURN(s.source, encode_device_forward(device, cfg, weights, source_tokens, source_options));
   return job;
 }
@@ -211,7 +213,8 @@ void DevicePatchJob::State::collect_chunk() {
     if (logit_diff()) {
       const float* row = readback.data() + k * columns_n;
       auto logit = [&](int32_t token) {
-        return static_cast<double>(row[std::lower_bound(column_tokens.begin(), column_tokens.end(), token) - column_tokens.begin()]);
+        return static_cast<double>(
+            row[std::lower_bound(column_tokens.begin(), column_tokens.end(), token) - column_tokens.begin()]);
       };
       for (const auto& [answer, wrong] : request.metric.answer_pairs) value += logit(answer) - logit(wrong);
       value /= static_cast<double>(request.metric.answer_pairs.size());

@@ -24,7 +24,7 @@ namespace hooklab {
 class DevicePatchJob final : public ResumablePatchJob {
  public:
   static Result<std::unique_ptr<DevicePatchJob>> start(const HookedTransformer& model, DeviceBackend& device,
-                                                      const DeviceWeights& weights, PatchRequest request);
+                                                       const DeviceWeights& weights, PatchRequest request);
   ~DevicePatchJob() override;
   // Call after each flush: collects, then encodes the next chunk. True once every cell is
   // done (nothing new was encoded).

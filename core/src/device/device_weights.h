@@ -12,9 +12,9 @@ namespace hooklab {
 
 struct DeviceLayerWeights {
   DeviceBufferId ln1_w = kNoDeviceBuffer, ln1_b = kNoDeviceBuffer;  // none after fold_ln
-  DeviceMatrix w_qkv;  // with b_qkv
-  DeviceMatrix w_o;    // with b_o
-  DeviceBufferId b_o = kNoDeviceBuffer;  // b_o again, for hook_result's head sum
+  DeviceMatrix w_qkv;                                               // with b_qkv
+  DeviceMatrix w_o;                                                 // with b_o
+  DeviceBufferId b_o = kNoDeviceBuffer;                             // b_o again, for hook_result's head sum
   DeviceBufferId ln2_w = kNoDeviceBuffer, ln2_b = kNoDeviceBuffer;
   DeviceMatrix w_in;   // with b_in
   DeviceMatrix w_out;  // with b_out

@@ -7,7 +7,7 @@ namespace {
 
 struct Kind {
   DeviceRows DeviceWorkspace::*member;
-  int64_t ld;           // floats per row
+  int64_t ld;            // floats per row
   int64_t rows_per_seq;  // rows of one sequence (scores: H * P rows of P)
 };
 
@@ -15,11 +15,25 @@ std::vector<Kind> kinds(const ModelConfig& cfg, int64_t p, bool use_attn_result)
   const int64_t d = cfg.d_model, m = cfg.d_mlp, h = cfg.n_heads;
   using W = DeviceWorkspace;
   std::vector<Kind> k = {
-      {&W::embed, d, p},        {&W::pos_embed, d, p},      {&W::resid_pre, d, p},      {&W::ln1_scale, 1, p},
-      {&W::ln1_normalized, d, p}, {&W::qkv, 3 * d, p},       {&W::attn_scores, p, h * p}, {&W::pattern, p, h * p},
-      {&W::z, d, p},            {&W::attn_out, d, p},       {&W::resid_mid, d, p},      {&W::ln2_scale, 1, p},
-      {&W::ln2_normalized, d, p}, {&W::mlp_pre, m, p},       {&W::mlp_post, m, p},       {&W::mlp_out, d, p},
-      {&W::resid_post, d, p},   {&W::ln_final_scale, 1, p}, {&W::ln_final_normalized, d, p},
+      {&W::embed, d, p},
+      {&W::pos_embed, d, p},
+      {&W::resid_pre, d, p},
+      {&W::ln1_scale, 1, p},
+      {&W::ln1_normalized, d, p},
+      {&W::qkv, 3 * d, p},
+      {&W::attn_scores, p, h * p},
+      {&W::pattern, p, h * p},
+      {&W::z, d, p},
+      {&W::attn_out, d, p},
+      {&W::resid_mid, d, p},
+      {&W::ln2_scale, 1, p},
+      {&W::ln2_normalized, d, p},
+      {&W::mlp_pre, m, p},
+      {&W::mlp_post, m, p},
+      {&W::mlp_out, d, p},
+      {&W::resid_post, d, p},
+      {&W::ln_final_scale, 1, p},
+      {&W::ln_final_normalized, d, p},
   };
   if (use_attn_result) k.push_back({&W::result, h * d, p});
   return k;

@@ -25,8 +25,7 @@ class DeviceWorkspace {
   static int64_t total_per_sequence(const ModelConfig& cfg, int64_t positions);
 
   DeviceRows embed, pos_embed, resid_pre, ln1_scale, ln1_normalized, qkv, attn_scores, pattern, z, result, attn_out,
-      resid_mid, ln2_scale, ln2_normalized, mlp_pre, mlp_post, mlp_out, resid_post, ln_final_scale,
-      ln_final_normalized;
+      resid_mid, ln2_scale, ln2_normalized, mlp_pre, mlp_post, mlp_out, resid_post, ln_final_scale, ln_final_normalized;
 
  private:
   void release();

@@ -75,9 +75,9 @@ class WebgpuBackend final : public DeviceBackend {
       const int64_t n_valid = std::min(w.cols, win.panel_end * kPanelWidth) - col_begin;
       const int64_t panels = win.panel_end - win.panel_begin;
       const bool bias = a.add_bias && w.bias != kNoDeviceBuffer;
-      const u32 params[] = {u(a.m),         u(a.k_end - a.k_begin), u(a.k_begin), u(w.rows), u(a.a.offset),
-                            u(a.a.ld),      u(a.c.offset),          u(a.c.ld),    u(col_begin), u(n_valid),
-                            u(panels),      bias ? 1u : 0u};
+      const u32 params[] = {u(a.m),    u(a.k_end - a.k_begin), u(a.k_begin), u(w.rows),    u(a.a.offset),
+                            u(a.a.ld), u(a.c.offset),          u(a.c.ld),    u(col_begin), u(n_valid),
+                            u(panels), bias ? 1u : 0u};
       dispatch("matmul_packed", {a.c.buffer, a.a.buffer, win.buffer, bias ? w.bias : input_dummy()}, params,
                sizeof(params), u((panels + kWorkgroupSize - 1) / kWorkgroupSize), u((a.m + 3) / 4));
     }
@@ -89,8 +89,8 @@ class WebgpuBackend final : public DeviceBackend {
       u32 rows, dim, x_offset, ldx, y_offset, ldy, scale_offset, has_scale, has_affine;
       float eps;
       u32 pad[2];
-    } p{u(a.rows), u(a.dim), u(a.x.offset), u(a.x.ld), u(a.y.offset), u(a.y.ld), u(a.scale_out.offset),
-        scale ? 1u : 0u, affine ? 1u : 0u, a.eps, {0, 0}};
+    } p{u(a.rows),       u(a.dim),         u(a.x.offset), u(a.x.ld), u(a.y.offset), u(a.y.ld), u(a.scale_out.offset),
+        scale ? 1u : 0u, affine ? 1u : 0u, a.eps,         {0, 0}};
     dispatch_rows("layer_norm_rows",
                   {a.y.buffer, scale ? a.scale_out.buffer : output_dummy(), a.x.buffer, affine ? a.w : input_dummy(),
                    affine ? a.b : input_dummy()},
@@ -106,9 +106,21 @@ class WebgpuBackend final : public DeviceBackend {
     struct {
       u32 batch, heads, d_head, nq, nk, q_begin, q_offset, ldq, q_batch, k_offset, ldk, k_batch, s_offset, s_batch;
       float attn_scale, neg_inf;
-    } p{u(a.batch),    u(a.n_heads), u(a.d_head),         u(a.nq),          u(a.nk),
-        u(a.q_begin),  u(a.q.offset), u(a.q.ld),          u(a.q.batch_stride), u(a.k.offset),
-        u(a.k.ld),     u(a.k.batch_stride), u(a.scores.offset), u(a.scores.batch_stride), a.attn_scale,
+    } p{u(a.batch),
+        u(a.n_heads),
+        u(a.d_head),
+        u(a.nq),
+        u(a.nk),
+        u(a.q_begin),
+        u(a.q.offset),
+        u(a.q.ld),
+        u(a.q.batch_stride),
+        u(a.k.offset),
+        u(a.k.ld),
+        u(a.k.batch_stride),
+        u(a.scores.offset),
+        u(a.scores.batch_stride),
+        a.attn_scale,
         -std::numeric_limits<float>::infinity()};
     dispatch_linear("attention_scores", {a.scores.buffer, a.q.buffer, a.k.buffer}, &p, sizeof(p),
                     a.batch * a.n_heads * a.nq * a.nk);
@@ -120,10 +132,22 @@ class WebgpuBackend final : public DeviceBackend {
   }
 
   void attention_mix(const DeviceAttentionMixArgs& a) override {
-    const u32 p[] = {u(a.batch),    u(a.n_heads),  u(a.d_head),        u(a.nq),
-                     u(a.nk),       u(a.z.offset), u(a.z.ld),          u(a.z.batch_stride),
-                     u(a.pattern.offset), u(a.pattern.batch_stride), u(a.v.offset), u(a.v.ld),
-                     u(a.v.batch_stride), 0, 0, 0};
+    const u32 p[] = {u(a.batch),
+                     u(a.n_heads),
+                     u(a.d_head),
+                     u(a.nq),
+                     u(a.nk),
+                     u(a.z.offset),
+                     u(a.z.ld),
+                     u(a.z.batch_stride),
+                     u(a.pattern.offset),
+                     u(a.pattern.batch_stride),
+                     u(a.v.offset),
+                     u(a.v.ld),
+                     u(a.v.batch_stride),
+                     0,
+                     0,
+                     0};
     dispatch_linear("attention_mix", {a.z.buffer, a.pattern.buffer, a.v.buffer}, p, sizeof(p),
                     a.batch * a.nq * a.n_heads * a.d_head);
   }
@@ -134,15 +158,25 @@ class WebgpuBackend final : public DeviceBackend {
   }
 
   void copy_rows(DeviceRows dst, DeviceRows src, int64_t batch, int64_t rows, int64_t cols) override {
-    const u32 p[] = {u(batch),  u(rows),         u(cols),       u(dst.offset), u(dst.ld), u(dst.batch_stride),
-                     u(src.offset), u(src.ld), u(src.batch_stride), 0, 0, 0};
+    const u32 p[] = {u(batch),
+                     u(rows),
+                     u(cols),
+                     u(dst.offset),
+                     u(dst.ld),
+                     u(dst.batch_stride),
+                     u(src.offset),
+                     u(src.ld),
+                     u(src.batch_stride),
+                     0,
+                     0,
+                     0};
     dispatch_linear("copy_rows", {dst.buffer, src.buffer}, p, sizeof(p), batch * rows * cols);
   }
 
   void embed(DeviceRows out, DeviceSpan tokens, int64_t count, const DeviceTable& table) override {
     for (const DeviceTable::Window& win : table.windows) {
-      const u32 p[] = {u(count), u(table.cols), u(out.offset), u(out.ld), u(win.row_begin), u(win.row_end),
-                       u(tokens.offset), 0};
+      const u32 p[] = {u(count),         u(table.cols),  u(out.offset),    u(out.ld),
+                       u(win.row_begin), u(win.row_end), u(tokens.offset), 0};
       dispatch_linear("embed_tokens", {out.buffer, tokens.buffer, win.buffer}, p, sizeof(p), count * table.cols);
     }
   }
@@ -159,9 +193,18 @@ class WebgpuBackend final : public DeviceBackend {
   }
 
   void replace_boxes(const DeviceReplaceArgs& a) override {
-    const u32 p[] = {u(a.batch),      u(a.outer),           u(a.rows),          u(a.cols),
-                     u(a.dst.offset), u(a.dst.batch_stride), u(a.dst_outer_stride), u(a.dst.ld),
-                     u(a.src.offset), u(a.src_outer_stride), u(a.src.ld),       u(a.boxes.offset)};
+    const u32 p[] = {u(a.batch),
+                     u(a.outer),
+                     u(a.rows),
+                     u(a.cols),
+                     u(a.dst.offset),
+                     u(a.dst.batch_stride),
+                     u(a.dst_outer_stride),
+                     u(a.dst.ld),
+                     u(a.src.offset),
+                     u(a.src_outer_stride),
+                     u(a.src.ld),
+                     u(a.boxes.offset)};
     dispatch_linear("replace_boxes", {a.dst.buffer, a.src.buffer, a.boxes.buffer}, p, sizeof(p),
                     a.batch * a.outer * a.rows * a.cols);
   }

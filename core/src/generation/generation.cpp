@@ -13,20 +13,19 @@ namespace {
 Error bad(const std::string& message) { return make_error(ErrorCode::kInvalidArgument, message); }
 
 // Floats of one position of a hook's activation (d_model for resid_pre, H * Dh for z).
-int64_t width_per_position(const ModelConfig& cfg, HookPoint point) {
-  return shape_numel(hook_shape(cfg, point, 1));
-}
+int64_t width_per_position(const ModelConfig& cfg, HookPoint point) { return shape_numel(hook_shape(cfg, point, 1)); }
 
 Status check_steering(const ModelConfig& cfg, const Steering& s) {
   const std::string name = hook_name(s.hook);
   if (hook_axes(s.hook.point).position != 1) {
-    return bad("cannot steer " + name + ": steering needs a hook whose positions are axis 1 (resid_pre, attn_out, z, ...)");
+    return bad("cannot steer " + name +
+               ": steering needs a hook whose positions are axis 1 (resid_pre, attn_out, z, ...)");
   }
   if (s.hook.point == HookPoint::kResult) return bad("cannot steer " + name + ": it only fires with use_attn_result");
   const int64_t width = width_per_position(cfg, s.hook.point), size = static_cast<int64_t>(s.vector.size());
   if (size == 0 || size % width != 0) {
-    return bad("the steering vector for " + name + " has " + std::to_string(size) +
-               " values, expected rows of " + std::to_string(width));
+    return bad("the steering vector for " + name + " has " + std::to_string(size) + " values, expected rows of " +
+               std::to_string(width));
   }
   if (!std::isfinite(s.coefficient)) return bad("the steering coefficient must be finite");
   return {};
@@ -40,8 +39,8 @@ Status check_options(const HookedTransformer& model, const std::vector<int32_t>&
   if (static_cast<int64_t>(prompt.size()) + o.max_new_tokens > cfg.n_ctx) {
     return make_error(ErrorCode::kInvalidInput,
                       "the prompt (" + std::to_string(prompt.size()) + " tokens) and max_new_tokens (" +
-                          std::to_string(o.max_new_tokens) + ") exceed the model's context (n_ctx = " +
-                          std::to_string(cfg.n_ctx) + ")");
+                          std::to_string(o.max_new_tokens) +
+                          ") exceed the model's context (n_ctx = " + std::to_string(cfg.n_ctx) + ")");
   }
   if (o.eos_token < 0 || o.eos_token >= cfg.d_vocab) return bad("the end-of-text token is outside the vocabulary");
   if (o.top_n < 0) return bad("top_n must be >= 0");
@@ -58,9 +57,10 @@ Status check_options(const HookedTransformer& model, const std::vector<int32_t>&
 
 // Per head: the mean of hook_z over the prompt's positions in an unhooked run, [H * Dh].
 Result<std::shared_ptr<const Tensor>> prompt_mean_z(const HookedTransformer& model, std::span<const int32_t> prompt,
-                                                   int layer) {
+                                                    int layer) {
   const std::string name = hook_name({HookPoint::kZ, layer});
-  HOOKLAB_ASSIGN_OR_RETURN(RunOutput out, model.run_with_cache(prompt, [&](const std::string& n) { return n == name; }));
+  HOOKLAB_ASSIGN_OR_RETURN(RunOutput out,
+                           model.run_with_cache(prompt, [&](const std::string& n) { return n == name; }));
   HOOKLAB_ASSIGN_OR_RETURN(TensorView z, out.cache.get(name));
   const int64_t positions = z.shape[1], width = z.numel() / positions;
   HOOKLAB_ASSIGN_OR_RETURN(Tensor mean, Tensor::zeros({width}));
@@ -90,9 +90,11 @@ HookAction with_source(HookActionKind kind, Tensor tensor) {
 }
 
 // The activations at `hook` of `tokens`, P rows.
-Result<std::vector<float>> activations_at(const HookedTransformer& model, HookRef hook, std::span<const int32_t> tokens) {
+Result<std::vector<float>> activations_at(const HookedTransformer& model, HookRef hook,
+                                          std::span<const int32_t> tokens) {
   const std::string name = hook_name(hook);
-  HOOKLAB_ASSIGN_OR_RETURN(RunOutput out, model.run_with_cache(tokens, [&](const std::string& n) { return n == name; }));
+  HOOKLAB_ASSIGN_OR_RETURN(RunOutput out,
+                           model.run_with_cache(tokens, [&](const std::string& n) { return n == name; }));
   HOOKLAB_ASSIGN_OR_RETURN(TensorView a, out.cache.get(name));
   return std::vector<float>(a.data, a.data + a.numel());
 }
@@ -100,7 +102,7 @@ Result<std::vector<float>> activations_at(const HookedTransformer& model, HookRe
 }  // namespace
 
 Result<std::vector<float>> activation_difference(const HookedTransformer& model, HookRef hook, std::string_view to,
-                                     std::string_view from) {
+                                                 std::string_view from) {
   if (hook_axes(hook.point).position != 1 || hook.point == HookPoint::kResult) {
     return bad("cannot steer " + hook_name(hook) + ": steering needs a hook whose positions are axis 1");
   }
@@ -121,7 +123,8 @@ Result<std::vector<float>> unembedding_direction(const HookedTransformer& model,
   constexpr HookPoint kResidualWriters[] = {HookPoint::kResidPre, HookPoint::kResidMid, HookPoint::kResidPost,
                                             HookPoint::kAttnOut, HookPoint::kMlpOut};
   if (std::find(std::begin(kResidualWriters), std::end(kResidualWriters), hook.point) == std::end(kResidualWriters)) {
-    return bad("cannot steer " + hook_name(hook) + " along an unembedding direction: it needs a d_model-wide hook "
+    return bad("cannot steer " + hook_name(hook) +
+               " along an unembedding direction: it needs a d_model-wide hook "
                "(resid_pre, resid_mid, resid_post, attn_out, mlp_out)");
   }
   HOOKLAB_ASSIGN_OR_RETURN(int32_t to_token, model.to_single_token(to));
@@ -135,7 +138,8 @@ Result<std::vector<float>> unembedding_direction(const HookedTransformer& model,
   for (int64_t d = 0; d < D; ++d) norm += std::pow(static_cast<double>(direction[d]) - subtrahend[d], 2);
   norm = std::sqrt(norm);
   if (!(norm > 0.0)) return bad("the unembedding direction is zero (the two tokens' columns of W_U are equal)");
-  for (int64_t d = 0; d < D; ++d) direction[d] = static_cast<float>((static_cast<double>(direction[d]) - subtrahend[d]) / norm);
+  for (int64_t d = 0; d < D; ++d)
+    direction[d] = static_cast<float>((static_cast<double>(direction[d]) - subtrahend[d]) / norm);
   return direction;
 }
 
@@ -147,15 +151,14 @@ Generator::Generator(const HookedTransformer& model, GenerateOptions options, Kv
       tokens_(std::move(prompt)),
       prompt_length_(static_cast<int64_t>(tokens_.size())) {}
 
-Result<Generator> Generator::start(const HookedTransformer& model, std::vector<int32_t> prompt, GenerateOptions options) {
+Result<Generator> Generator::start(const HookedTransformer& model, std::vector<int32_t> prompt,
+                                   GenerateOptions options) {
   HOOKLAB_RETURN_IF_ERROR(check_options(model, prompt, options));
   HOOKLAB_ASSIGN_OR_RETURN(KvCache kv, KvCache::allocate(model.cfg()));
   std::vector<std::shared_ptr<const Tensor>> means;
   for (const HeadAblation& a : options.ablations) {
     std::shared_ptr<const Tensor> mean;
-    if (a.kind == AblationKind::kMean) {
-      HOOKLAB_ASSIGN_OR_RETURN(mean, prompt_mean_z(model, prompt, a.layer));
-    }
+    if (a.kind == AblationKind::kMean) { HOOKLAB_ASSIGN_OR_RETURN(mean, prompt_mean_z(model, prompt, a.layer)); }
     means.push_back(std::move(mean));
   }
   Generator generator(model, std::move(options), std::move(kv), std::move(prompt));
@@ -170,12 +173,14 @@ bool Generator::done() const {
 Result<std::optional<ForwardHook>> Generator::steering_hook(const Steering& s, int64_t first, int64_t count) const {
   const int64_t width = width_per_position(model_->cfg(), s.hook.point);
   const int64_t rows = static_cast<int64_t>(s.vector.size()) / width;
-  HOOKLAB_ASSIGN_OR_RETURN(Tensor added, Tensor::zeros(hook_shape(model_->cfg(), s.hook.point, static_cast<int>(count))));
+  HOOKLAB_ASSIGN_OR_RETURN(Tensor added,
+                           Tensor::zeros(hook_shape(model_->cfg(), s.hook.point, static_cast<int>(count))));
   bool any = false;
   for (int64_t i = 0; i < count; ++i) {
     const int64_t position = first + i;
     const bool in_prompt = position < prompt_length_;
-    if ((s.positions == SteeringPositions::kPrompt && !in_prompt) || (s.positions == SteeringPositions::kNew && in_prompt)) {
+    if ((s.positions == SteeringPositions::kPrompt && !in_prompt) ||
+        (s.positions == SteeringPositions::kNew && in_prompt)) {
       continue;
     }
     const int64_t row = rows == 1 ? 0 : position;
@@ -198,7 +203,8 @@ Result<ForwardHook> Generator::ablation_hook(size_t index, int64_t count) const 
   } else {
     // Every new position gets the prompt's mean (a step's own mean would be of one position).
     const Tensor& mean = *head_means_[index];
-    HOOKLAB_ASSIGN_OR_RETURN(Tensor source, Tensor::zeros(hook_shape(model_->cfg(), HookPoint::kZ, static_cast<int>(count))));
+    HOOKLAB_ASSIGN_OR_RETURN(Tensor source,
+                             Tensor::zeros(hook_shape(model_->cfg(), HookPoint::kZ, static_cast<int>(count))));
     for (int64_t i = 0; i < count; ++i) {
       std::copy(mean.data(), mean.data() + mean.numel(), source.data() + i * mean.numel());
     }

@@ -55,16 +55,16 @@ void keep_top_p(std::vector<double>& x, double top_p) {
 
 Status validate_sampling(const SamplingOptions& o) {
   if (!(o.temperature >= 0.0) || !std::isfinite(o.temperature)) {
-    return make_error(ErrorCode::kInvalidArgument, "temperature must be a finite number >= 0 (0 is greedy), got " +
-                                                       std::to_string(o.temperature));
+    return make_error(ErrorCode::kInvalidArgument,
+                      "temperature must be a finite number >= 0 (0 is greedy), got " + std::to_string(o.temperature));
   }
   if (o.top_k < 0) return make_error(ErrorCode::kInvalidArgument, "top_k must be >= 0 (0 keeps every token)");
   if (!(o.top_p > 0.0 && o.top_p <= 1.0)) {
     return make_error(ErrorCode::kInvalidArgument, "top_p must be in (0, 1], got " + std::to_string(o.top_p));
   }
   if (!(o.freq_penalty >= 0.0) || !std::isfinite(o.freq_penalty)) {
-    return make_error(ErrorCode::kInvalidArgument, "freq_penalty must be a finite number >= 0, got " +
-                                                       std::to_string(o.freq_penalty));
+    return make_error(ErrorCode::kInvalidArgument,
+                      "freq_penalty must be a finite number >= 0, got " + std::to_string(o.freq_penalty));
   }
   return {};
 }

@@ -34,7 +34,8 @@ class MemorySource final : public ByteSource {
 
 class BorrowedSource final : public ByteSource {
  public:
-  BorrowedSource(std::string name, const uint8_t* data, size_t size) : name_(std::move(name)), data_(data), size_(size) {}
+  BorrowedSource(std::string name, const uint8_t* data, size_t size)
+      : name_(std::move(name)), data_(data), size_(size) {}
   const std::string& name() const override { return name_; }
   uint64_t size() const override { return size_; }
   Status read(uint64_t offset, void* dst, size_t n) const override {
@@ -101,8 +102,8 @@ Result<std::shared_ptr<ByteSource>> open_file_source(const std::string& path) {
 Result<std::string> read_all_text(const ByteSource& source) {
   constexpr uint64_t kMaxTextFile = 64ull << 20;  // config.json / vocab.json are far smaller
   if (source.size() > kMaxTextFile) {
-    return make_error(ErrorCode::kInvalidModel, source.name() + ": too large for a text file (" +
-                                                    std::to_string(source.size()) + " bytes)");
+    return make_error(ErrorCode::kInvalidModel,
+                      source.name() + ": too large for a text file (" + std::to_string(source.size()) + " bytes)");
   }
   std::string text(static_cast<size_t>(source.size()), '\0');
   HOOKLAB_RETURN_IF_ERROR(source.read(0, text.data(), text.size()));

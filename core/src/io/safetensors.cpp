@@ -23,10 +23,9 @@ struct DTypeEntry {
 };
 
 constexpr DTypeEntry kDTypes[] = {
-    {DType::kBool, "BOOL", 1}, {DType::kU8, "U8", 1},       {DType::kI8, "I8", 1},
-    {DType::kI16, "I16", 2},   {DType::kU16, "U16", 2},     {DType::kF16, "F16", 2},
-    {DType::kBF16, "BF16", 2}, {DType::kI32, "I32", 4},     {DType::kU32, "U32", 4},
-    {DType::kF32, "F32", 4},   {DType::kF64, "F64", 8},     {DType::kI64, "I64", 8},
+    {DType::kBool, "BOOL", 1}, {DType::kU8, "U8", 1},          {DType::kI8, "I8", 1},          {DType::kI16, "I16", 2},
+    {DType::kU16, "U16", 2},   {DType::kF16, "F16", 2},        {DType::kBF16, "BF16", 2},      {DType::kI32, "I32", 4},
+    {DType::kU32, "U32", 4},   {DType::kF32, "F32", 4},        {DType::kF64, "F64", 8},        {DType::kI64, "I64", 8},
     {DType::kU64, "U64", 8},   {DType::kF8E4M3, "F8_E4M3", 1}, {DType::kF8E5M2, "F8_E5M2", 1},
 };
 
@@ -71,7 +70,8 @@ Result<std::string> read_header_text(const ByteSource& source) {
   }
   if (header_len > file_size - 8) {
     return file_error(file, "declares a " + std::to_string(header_len) + "-byte header but the file has only " +
-                                std::to_string(file_size - 8) + " bytes after the length field (truncated or not a safetensors file)");
+                                std::to_string(file_size - 8) +
+                                " bytes after the length field (truncated or not a safetensors file)");
   }
   std::string header(static_cast<size_t>(header_len), '\0');
   HOOKLAB_RETURN_IF_ERROR(source.read(8, header.data(), header.size()));
@@ -79,8 +79,8 @@ Result<std::string> read_header_text(const ByteSource& source) {
     return file_error(file, "has a UTF-8 byte-order mark before its header (a header is plain JSON)");
   }
   if (const size_t nul = header.find('\0'); nul != std::string::npos) {
-    return file_error(file, "has a NUL byte at byte " + std::to_string(nul) +
-                                " of its header; only spaces may pad a header");
+    return file_error(file,
+                      "has a NUL byte at byte " + std::to_string(nul) + " of its header; only spaces may pad a header");
   }
   for (size_t pos = 0; pos < header.size();) {
     const bpe::Utf8Char c = bpe::decode_utf8_char(std::string_view(header).substr(pos));
@@ -113,7 +113,8 @@ Result<uint64_t> parse_shape(const std::string& file, const std::string& name, c
     const uint64_t d = dim.get<uint64_t>();
     // Multiplied in order, as the reference does, so an overflow before a zero is refused too.
     if (!checked_mul(numel, d, &numel)) {
-      return tensor_error(file, name, "has a shape whose element count overflows (dimension " + std::to_string(d) + ")");
+      return tensor_error(file, name,
+                          "has a shape whose element count overflows (dimension " + std::to_string(d) + ")");
     }
     info->shape.push_back(static_cast<int64_t>(d));
   }
@@ -148,17 +149,17 @@ Result<TensorInfo> parse_entry(const std::string& file, const std::string& name,
   const uint64_t begin = (*offsets_it)[0].get<uint64_t>();
   const uint64_t end = (*offsets_it)[1].get<uint64_t>();
   if (begin > end) {
-    return tensor_error(file, name, "has data_offsets with begin > end [" + std::to_string(begin) + ", " +
-                                        std::to_string(end) + "]");
+    return tensor_error(
+        file, name, "has data_offsets with begin > end [" + std::to_string(begin) + ", " + std::to_string(end) + "]");
   }
   uint64_t bytes = 0;
   if (!checked_mul(numel, dtype->size, &bytes)) {
     return tensor_error(file, name, "has a shape whose byte size overflows");
   }
   if (bytes != end - begin) {
-    return tensor_error(file, name, "has " + std::to_string(end - begin) + " bytes of data but shape " +
-                                        shape_to_string(info.shape) + " of " + dtype->name + " needs " +
-                                        std::to_string(bytes));
+    return tensor_error(file, name,
+                        "has " + std::to_string(end - begin) + " bytes of data but shape " +
+                            shape_to_string(info.shape) + " of " + dtype->name + " needs " + std::to_string(bytes));
   }
   info.data_begin = begin;
   info.data_end = end;
@@ -183,15 +184,17 @@ Status check_layout(const std::string& file, const std::vector<TensorInfo>& tens
                                   " overlap in the data section");
     }
     if (cur->data_begin > covered) {
-      return file_error(file, "has " + std::to_string(cur->data_begin - covered) + " bytes no tensor claims before tensor " +
-                                  quote_excerpt(cur->name) + " (a gap in the data section)");
+      return file_error(file, "has " + std::to_string(cur->data_begin - covered) +
+                                  " bytes no tensor claims before tensor " + quote_excerpt(cur->name) +
+                                  " (a gap in the data section)");
     }
     covered = cur->data_end;
     previous = cur;
   }
   if (covered > data_size) {
-    return file_error(file, "has tensors ending at byte " + std::to_string(covered) + " of the data section, which has only " +
-                                std::to_string(data_size) + " bytes (truncated file?)");
+    return file_error(file, "has tensors ending at byte " + std::to_string(covered) +
+                                " of the data section, which has only " + std::to_string(data_size) +
+                                " bytes (truncated file?)");
   }
   if (covered < data_size) {
     return file_error(file, "has " + std::to_string(data_size - covered) +
@@ -202,9 +205,7 @@ Status check_layout(const std::string& file, const std::vector<TensorInfo>& tens
 
 void convert_to_f32(DType dtype, const uint8_t* src, int64_t count, float* dst) {
   switch (dtype) {
-    case DType::kF32:
-      std::memcpy(dst, src, static_cast<size_t>(count) * 4);
-      break;
+    case DType::kF32: std::memcpy(dst, src, static_cast<size_t>(count) * 4); break;
     case DType::kF16:
       for (int64_t i = 0; i < count; ++i) {
         uint16_t h;
@@ -226,8 +227,7 @@ void convert_to_f32(DType dtype, const uint8_t* src, int64_t count, float* dst) 
         dst[i] = static_cast<float>(d);
       }
       break;
-    default:
-      break;
+    default: break;
   }
 }
 
@@ -403,7 +403,7 @@ uint16_t f32_to_f16(float f) {
   const uint32_t abs = bits & 0x7fffffffu;
   if (abs >= 0x7f800000u) return static_cast<uint16_t>(sign | 0x7c00u | (abs > 0x7f800000u ? 0x200u : 0u));
   if (abs >= 0x477ff000u) return static_cast<uint16_t>(sign | 0x7c00u);  // overflows to inf after rounding
-  if (abs < 0x33000000u) return sign;                                     // rounds to zero
+  if (abs < 0x33000000u) return sign;                                    // rounds to zero
   int32_t exp = static_cast<int32_t>(abs >> 23) - 127 + 15;
   uint32_t mant = abs & 0x7fffffu;
   if (exp <= 0) {  // subnormal half

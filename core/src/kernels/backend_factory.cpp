@@ -6,8 +6,7 @@ namespace hooklab {
 Result<std::unique_ptr<Backend>> make_backend(BackendKind kind, int threads) {
   if (threads < 1) return make_error(ErrorCode::kInvalidArgument, "threads must be at least 1");
   switch (kind) {
-    case BackendKind::kReference:
-      return make_reference_backend();
+    case BackendKind::kReference: return make_reference_backend();
     case BackendKind::kXnnpack:
 #if HOOKLAB_WITH_XNNPACK
       return make_xnnpack_backend(threads);

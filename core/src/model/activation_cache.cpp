@@ -69,8 +69,9 @@ Result<TensorView> ActivationCache::get(std::string_view name, std::optional<int
   HOOKLAB_ASSIGN_OR_RETURN(HookRef ref, resolve_hook_name(name, layer, layer_type, n_layers_));
   if (auto v = view(ref)) return *v;
   return make_error(ErrorCode::kInvalidArgument,
-                    "'" + hook_name(ref) + "' is not in this cache (it was filtered out, or it is an optional hook "
-                    "that was not enabled)");
+                    "'" + hook_name(ref) +
+                        "' is not in this cache (it was filtered out, or it is an optional hook "
+                        "that was not enabled)");
 }
 
 }  // namespace hooklab

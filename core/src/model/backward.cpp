@@ -41,15 +41,35 @@ struct GradWorkspace {
     GradWorkspace ws{};
     const int64_t small = masks ? p * d : 0;
     HOOKLAB_ASSIGN_OR_RETURN(ws.storage, carve_buffer({
-        {&ws.resid, p * d},      {&ws.resid_mid, p * d},      {&ws.ln_x, p * d},        {&ws.ln_scale, p},          {&ws.ln_normalized, p * d},
-        {&ws.qkv, p * 3 * d},    {&ws.q, p * d},           {&ws.k, p * d},             {&ws.v, p * d},
-        {&ws.scores, h * p * p}, {&ws.pattern, h * p * p}, {&ws.pattern0, h * p * p},  {&ws.z, p * d},
-        {&ws.result, use_attn_result ? p * h * d : 0},     {&ws.attn_out, p * d},      {&ws.mlp_pre, p * m},
-        {&ws.mlp_post, p * m},   {&ws.mlp_out, p * d},     {&ws.final_rows, seed_rows * d},
-        {&ws.m_big, masks ? big : 0}, {&ws.m_tmp, small},   {&ws.m_scale, masks ? p : 0}, {&ws.m_post, small},
-        {&ws.m_mid, small},           {&ws.m_pre, small},   {&ws.m_q, small},             {&ws.m_k, small},
-        {&ws.m_v, small},
-    }));
+                                             {&ws.resid, p * d},
+                                             {&ws.resid_mid, p * d},
+                                             {&ws.ln_x, p * d},
+                                             {&ws.ln_scale, p},
+                                             {&ws.ln_normalized, p * d},
+                                             {&ws.qkv, p * 3 * d},
+                                             {&ws.q, p * d},
+                                             {&ws.k, p * d},
+                                             {&ws.v, p * d},
+                                             {&ws.scores, h * p * p},
+                                             {&ws.pattern, h * p * p},
+                                             {&ws.pattern0, h * p * p},
+                                             {&ws.z, p * d},
+                                             {&ws.result, use_attn_result ? p * h * d : 0},
+                                             {&ws.attn_out, p * d},
+                                             {&ws.mlp_pre, p * m},
+                                             {&ws.mlp_post, p * m},
+                                             {&ws.mlp_out, p * d},
+                                             {&ws.final_rows, seed_rows * d},
+                                             {&ws.m_big, masks ? big : 0},
+                                             {&ws.m_tmp, small},
+                                             {&ws.m_scale, masks ? p : 0},
+                                             {&ws.m_post, small},
+                                             {&ws.m_mid, small},
+                                             {&ws.m_pre, small},
+                                             {&ws.m_q, small},
+                                             {&ws.m_k, small},
+                                             {&ws.m_v, small},
+                                         }));
     return ws;
   }
 };
@@ -57,7 +77,13 @@ struct GradWorkspace {
 class Backward {
  public:
   Backward(const BackwardInputs& in, const HookDispatch& backward_hooks, ActivationCache* grads, GradWorkspace& ws)
-      : in_(in), cfg_(in.cfg), w_(in.weights), be_(in.backend), bwd_hooks_(backward_hooks), grads_(grads), ws_(ws),
+      : in_(in),
+        cfg_(in.cfg),
+        w_(in.weights),
+        be_(in.backend),
+        bwd_hooks_(backward_hooks),
+        grads_(grads),
+        ws_(ws),
         p_(static_cast<int64_t>(in.tokens.size())) {}
 
   Status run(const MetricGradient& seed) {
@@ -318,14 +344,10 @@ bool backward_tape_needs(HookRef ref, int n_layers, const HookDispatch& forward_
     case HookPoint::kResidMid:
     case HookPoint::kLn2Scale:
     case HookPoint::kMlpPre:
-    case HookPoint::kLnFinalScale:
-      return true;
-    case HookPoint::kResidPost:
-      return ref.layer == n_layers - 1;
-    case HookPoint::kAttnScores:
-      return forward_hooks.active({HookPoint::kPattern, ref.layer});
-    default:
-      return false;
+    case HookPoint::kLnFinalScale: return true;
+    case HookPoint::kResidPost: return ref.layer == n_layers - 1;
+    case HookPoint::kAttnScores: return forward_hooks.active({HookPoint::kPattern, ref.layer});
+    default: return false;
   }
 }
 

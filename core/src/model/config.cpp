@@ -31,8 +31,8 @@ Result<int> read_int(const json& j, std::initializer_list<const char*> keys, std
     const int64_t v = it->get<int64_t>();
     if (v <= 0) return config_error(file, std::string("\"") + key + "\" must be positive, got " + std::to_string(v));
     if (v > max) {
-      return config_error(file, std::string("\"") + key + "\" = " + std::to_string(v) + " exceeds the supported maximum " +
-                                    std::to_string(max));
+      return config_error(file, std::string("\"") + key + "\" = " + std::to_string(v) +
+                                    " exceeds the supported maximum " + std::to_string(max));
     }
     return static_cast<int>(v);
   }
@@ -49,10 +49,10 @@ int64_t ModelConfig::n_params() const {
 }
 
 int64_t ModelConfig::total_params() const {
-  const int64_t per_layer = 4LL * d_model                                  // ln_1, ln_2
-                            + d_model * 3LL * d_model + 3LL * d_model      // c_attn
-                            + d_model * d_model + d_model                  // c_proj
-                            + d_model * static_cast<int64_t>(d_mlp) + d_mlp  // c_fc
+  const int64_t per_layer = 4LL * d_model                                       // ln_1, ln_2
+                            + d_model * 3LL * d_model + 3LL * d_model           // c_attn
+                            + d_model * d_model + d_model                       // c_proj
+                            + d_model * static_cast<int64_t>(d_mlp) + d_mlp     // c_fc
                             + d_mlp * static_cast<int64_t>(d_model) + d_model;  // mlp c_proj
   return static_cast<int64_t>(d_vocab) * d_model + static_cast<int64_t>(n_ctx) * d_model + n_layers * per_layer +
          2LL * d_model;
@@ -77,11 +77,12 @@ Result<ModelConfig> parse_hf_gpt2_config(std::string_view json_text, std::string
   HOOKLAB_ASSIGN_OR_RETURN(cfg.d_model, read_int(j, {"n_embd", "hidden_size"}, file_name, kMaxWidth));
   HOOKLAB_ASSIGN_OR_RETURN(cfg.n_heads, read_int(j, {"n_head", "num_attention_heads"}, file_name, kMaxWidth));
   HOOKLAB_ASSIGN_OR_RETURN(cfg.d_vocab, read_int(j, {"vocab_size"}, file_name, kMaxVocab));
-  HOOKLAB_ASSIGN_OR_RETURN(cfg.n_ctx, read_int(j, {"n_positions", "n_ctx", "max_position_embeddings"}, file_name, kMaxContext));
+  HOOKLAB_ASSIGN_OR_RETURN(cfg.n_ctx,
+                           read_int(j, {"n_positions", "n_ctx", "max_position_embeddings"}, file_name, kMaxContext));
   HOOKLAB_ASSIGN_OR_RETURN(cfg.d_mlp, read_int(j, {"n_inner"}, file_name, 4 * kMaxWidth, 4 * cfg.d_model));
   if (cfg.d_model % cfg.n_heads != 0) {
-    return config_error(file_name, "n_head = " + std::to_string(cfg.n_heads) + " does not divide n_embd = " +
-                                       std::to_string(cfg.d_model));
+    return config_error(file_name, "n_head = " + std::to_string(cfg.n_heads) +
+                                       " does not divide n_embd = " + std::to_string(cfg.d_model));
   }
   cfg.d_head = cfg.d_model / cfg.n_heads;
 
@@ -90,7 +91,8 @@ Result<ModelConfig> parse_hf_gpt2_config(std::string_view json_text, std::string
     // Checked after the conversion to f32: 1e-60 would become 0 and 0.99999999 would become 1.
     const double value = it->get<double>();
     const float eps = value > 0.0 && value < 1.0 ? static_cast<float>(value) : 0.0f;
-    if (!(eps > 0.0f && eps < 1.0f)) return config_error(file_name, "\"layer_norm_epsilon\" must be in (0, 1) as an f32");
+    if (!(eps > 0.0f && eps < 1.0f))
+      return config_error(file_name, "\"layer_norm_epsilon\" must be in (0, 1) as an f32");
     cfg.eps = eps;
   }
   if (auto it = j.find("activation_function"); it != j.end() && !it->is_null()) {
@@ -98,7 +100,8 @@ Result<ModelConfig> parse_hf_gpt2_config(std::string_view json_text, std::string
     const std::string& act = it->get_ref<const std::string&>();
     // gelu_pytorch_tanh is the same tanh approximation under another name.
     if (act != "gelu_new" && act != "gelu_pytorch_tanh") {
-      return config_error(file_name, "activation_function " + quote_excerpt(act) + " is not supported (GPT-2 uses \"gelu_new\")");
+      return config_error(file_name,
+                          "activation_function " + quote_excerpt(act) + " is not supported (GPT-2 uses \"gelu_new\")");
     }
   }
   auto flag = [&](const char* key, bool fallback) -> Result<bool> {
@@ -108,9 +111,7 @@ Result<ModelConfig> parse_hf_gpt2_config(std::string_view json_text, std::string
     return it->get<bool>();
   };
   HOOKLAB_ASSIGN_OR_RETURN(bool scale_attn_weights, flag("scale_attn_weights", true));
-  if (!scale_attn_weights) {
-    return config_error(file_name, "scale_attn_weights = false is not supported");
-  }
+  if (!scale_attn_weights) { return config_error(file_name, "scale_attn_weights = false is not supported"); }
   HOOKLAB_ASSIGN_OR_RETURN(cfg.scale_attn_by_inverse_layer_idx, flag("scale_attn_by_inverse_layer_idx", false));
   HOOKLAB_ASSIGN_OR_RETURN(cfg.tie_word_embeddings, flag("tie_word_embeddings", true));
   cfg.attn_scale = std::sqrt(static_cast<float>(cfg.d_head));

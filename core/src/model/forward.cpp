@@ -32,13 +32,30 @@ struct Workspace {
     const int64_t d = cfg.d_model, m = cfg.d_mlp, h = cfg.n_heads;
     Workspace ws{};
     HOOKLAB_ASSIGN_OR_RETURN(ws.storage, carve_buffer({
-        {&ws.embed, p * d},       {&ws.pos_embed, p * d},    {&ws.resid_pre, p * d},     {&ws.ln1_scale, p},
-        {&ws.ln1_normalized, p * d}, {&ws.qkv, p * 3 * d},    {&ws.q, p * d},             {&ws.k, p * d},
-        {&ws.v, p * d},           {&ws.attn_scores, h * p * keys}, {&ws.pattern, h * p * keys}, {&ws.z, p * d},
-        {&ws.result, use_attn_result ? p * h * d : 0},        {&ws.attn_out, p * d},      {&ws.resid_mid, p * d},
-        {&ws.ln2_scale, p},       {&ws.ln2_normalized, p * d}, {&ws.mlp_pre, p * m},      {&ws.mlp_post, p * m},
-        {&ws.mlp_out, p * d},     {&ws.resid_post, p * d},   {&ws.ln_final_scale, p},    {&ws.ln_final_normalized, p * d},
-    }));
+                                             {&ws.embed, p * d},
+                                             {&ws.pos_embed, p * d},
+                                             {&ws.resid_pre, p * d},
+                                             {&ws.ln1_scale, p},
+                                             {&ws.ln1_normalized, p * d},
+                                             {&ws.qkv, p * 3 * d},
+                                             {&ws.q, p * d},
+                                             {&ws.k, p * d},
+                                             {&ws.v, p * d},
+                                             {&ws.attn_scores, h * p * keys},
+                                             {&ws.pattern, h * p * keys},
+                                             {&ws.z, p * d},
+                                             {&ws.result, use_attn_result ? p * h * d : 0},
+                                             {&ws.attn_out, p * d},
+                                             {&ws.resid_mid, p * d},
+                                             {&ws.ln2_scale, p},
+                                             {&ws.ln2_normalized, p * d},
+                                             {&ws.mlp_pre, p * m},
+                                             {&ws.mlp_post, p * m},
+                                             {&ws.mlp_out, p * d},
+                                             {&ws.resid_post, p * d},
+                                             {&ws.ln_final_scale, p},
+                                             {&ws.ln_final_normalized, p * d},
+                                         }));
     return ws;
   }
 };
@@ -69,7 +86,15 @@ class Forward {
   // Runs `positions` new positions after the kv cache's rows (none without a cache).
   Forward(const ModelConfig& cfg, const ModelWeights& w, const Backend& be, const HookDispatch& hooks,
           ActivationCache* cache, Workspace& ws, const RunOptions& options, int64_t positions, KvCache* kv)
-      : cfg_(cfg), w_(w), be_(be), hooks_(hooks), cache_(cache), ws_(ws), options_(options), p_(positions), kv_(kv),
+      : cfg_(cfg),
+        w_(w),
+        be_(be),
+        hooks_(hooks),
+        cache_(cache),
+        ws_(ws),
+        options_(options),
+        p_(positions),
+        kv_(kv),
         past_(kv != nullptr ? kv->length() : 0) {}
 
   Status run(std::span<const int32_t> tokens, Tensor* logits) {
@@ -79,7 +104,7 @@ class Forward {
     for (int64_t i = 0; i < P; ++i) std::memcpy(embed + i * D, w_.w_e + tokens[i] * D, sizeof(float) * D);
     HOOKLAB_RETURN_IF_ERROR(fire({HookPoint::kEmbed, -1}, embed));
 
-    float* pos_embed = slot({HookPoint::kPosEmbed, -1}, ws_.pos_embed);  // [1, P, D]
+    float* pos_embed = slot({HookPoint::kPosEmbed, -1}, ws_.pos_embed);   // [1, P, D]
     std::memcpy(pos_embed, w_.w_pos + past_ * D, sizeof(float) * P * D);  // positions continue after the cache
     HOOKLAB_RETURN_IF_ERROR(fire({HookPoint::kPosEmbed, -1}, pos_embed));
 
@@ -99,9 +124,7 @@ class Forward {
     float* cached = cache_ != nullptr ? cache_->mutable_slot(ref) : nullptr;
     return cached != nullptr ? cached : scratch;
   }
-  bool wanted(HookRef ref) const {
-    return hooks_.active(ref) || (cache_ != nullptr && cache_->find(ref) != nullptr);
-  }
+  bool wanted(HookRef ref) const { return hooks_.active(ref) || (cache_ != nullptr && cache_->find(ref) != nullptr); }
   Status fire(HookRef ref, float* data) {
     return hooks_.fire(ref, data, hook_shape(cfg_, ref.point, static_cast<int>(p_), static_cast<int>(past_ + p_)));
   }
@@ -110,7 +133,7 @@ class Forward {
   Result<float*> layer_norm(HookRef scale_ref, HookRef normalized_ref, float* scale_scratch, float* normalized_scratch,
                             const float* x, const float* w, const float* b) {
     const int64_t P = p_, D = cfg_.d_model;
-    float* scale = slot(scale_ref, scale_scratch);            // [1, P, 1]
+    float* scale = slot(scale_ref, scale_scratch);                 // [1, P, 1]
     float* normalized = slot(normalized_ref, normalized_scratch);  // [1, P, D]
     be_.layer_norm({normalized, D, scale, x, D, w, b, P, D, cfg_.eps});
     HOOKLAB_RETURN_IF_ERROR(fire(scale_ref, scale));
@@ -224,9 +247,10 @@ class Forward {
 
   Status unembed(const float* resid, Tensor* logits) {
     const int64_t P = p_, D = cfg_.d_model, V = cfg_.d_vocab;
-    HOOKLAB_ASSIGN_OR_RETURN(float* normalized,
-                             layer_norm({HookPoint::kLnFinalScale, -1}, {HookPoint::kLnFinalNormalized, -1},
-                                        ws_.ln_final_scale, ws_.ln_final_normalized, resid, w_.ln_final_w, w_.ln_final_b));
+    HOOKLAB_ASSIGN_OR_RETURN(
+        float* normalized,
+        layer_norm({HookPoint::kLnFinalScale, -1}, {HookPoint::kLnFinalNormalized, -1}, ws_.ln_final_scale,
+                   ws_.ln_final_normalized, resid, w_.ln_final_w, w_.ln_final_b));
     if (logits == nullptr) return {};
     HOOKLAB_ASSIGN_OR_RETURN(*logits, Tensor::zeros({1, P, V}));  // [1, P, V]
     be_.matmul({logits->data(), V, normalized, D, P, &w_.w_u, 0, D, w_.b_u});
@@ -263,7 +287,8 @@ Result<RunOutput> hooked_forward(const ModelConfig& cfg, const ModelWeights& wei
     for (const HookRef& ref : firing_order(cfg.n_layers, options.use_attn_result)) {
       const bool asked = options.cache_filter && options.cache_filter(hook_name(ref));
       const bool tape = grads && backward_tape_needs(ref, cfg.n_layers, hooks);
-      if (asked || tape) out.cache.plan(ref, hook_shape(cfg, ref.point, static_cast<int>(positions), static_cast<int>(keys)));
+      if (asked || tape)
+        out.cache.plan(ref, hook_shape(cfg, ref.point, static_cast<int>(positions), static_cast<int>(keys)));
       tape_only_entries |= tape && !asked;
     }
     HOOKLAB_RETURN_IF_ERROR(out.cache.allocate(cfg.n_layers));

@@ -75,8 +75,7 @@ Status HookDispatch::pass_gradient(HookRef ref, float* grad, const Shape& shape)
   for (const HookAction* action : actions) {
     switch (action->kind) {
       case HookActionKind::kRead:
-      case HookActionKind::kAdd:
-        break;  // identity Jacobian
+      case HookActionKind::kAdd: break;  // identity Jacobian
       case HookActionKind::kZero:
       case HookActionKind::kReplace: {
         // The overwritten entries no longer depend on what came before them.

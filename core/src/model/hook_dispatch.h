@@ -11,7 +11,8 @@ namespace hooklab {
 
 class HookDispatch {
  public:
-  static Result<HookDispatch> build(const std::vector<ForwardHook>& hooks, const ModelConfig& cfg, bool use_attn_result);
+  static Result<HookDispatch> build(const std::vector<ForwardHook>& hooks, const ModelConfig& cfg,
+                                    bool use_attn_result);
 
   bool active(HookRef ref) const { return !slots_[index(ref)].empty(); }
   // Runs the actions attached to ref, in registration order, on data (shape `shape`).

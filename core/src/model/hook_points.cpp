@@ -65,23 +65,17 @@ Shape hook_shape(const ModelConfig& cfg, HookPoint point, int positions, int key
   switch (point) {
     case HookPoint::kLn1Scale:
     case HookPoint::kLn2Scale:
-    case HookPoint::kLnFinalScale:
-      return {1, p, 1};
+    case HookPoint::kLnFinalScale: return {1, p, 1};
     case HookPoint::kQ:
     case HookPoint::kK:
     case HookPoint::kV:
-    case HookPoint::kZ:
-      return {1, p, cfg.n_heads, cfg.d_head};
+    case HookPoint::kZ: return {1, p, cfg.n_heads, cfg.d_head};
     case HookPoint::kAttnScores:
-    case HookPoint::kPattern:
-      return {1, cfg.n_heads, p, keys};
-    case HookPoint::kResult:
-      return {1, p, cfg.n_heads, cfg.d_model};
+    case HookPoint::kPattern: return {1, cfg.n_heads, p, keys};
+    case HookPoint::kResult: return {1, p, cfg.n_heads, cfg.d_model};
     case HookPoint::kMlpPre:
-    case HookPoint::kMlpPost:
-      return {1, p, cfg.d_mlp};
-    default:
-      return {1, p, cfg.d_model};
+    case HookPoint::kMlpPost: return {1, p, cfg.d_mlp};
+    default: return {1, p, cfg.d_model};
   }
 }
 
@@ -91,13 +85,10 @@ HookAxes hook_axes(HookPoint point) {
     case HookPoint::kK:
     case HookPoint::kV:
     case HookPoint::kZ:
-    case HookPoint::kResult:
-      return {1, 2};
+    case HookPoint::kResult: return {1, 2};
     case HookPoint::kAttnScores:
-    case HookPoint::kPattern:
-      return {2, 1};
-    default:
-      return {1, -1};
+    case HookPoint::kPattern: return {2, 1};
+    default: return {1, -1};
   }
 }
 
@@ -167,8 +158,9 @@ Result<HookRef> resolve_hook_name(std::string_view name, std::optional<int> laye
   int l = *layer;
   if (l < 0) l += n_layers;  // ("resid_post", -1) is the last block
   if (l < 0 || l >= n_layers) {
-    return make_error(ErrorCode::kInvalidArgument, "layer " + std::to_string(*layer) + " is out of range for a model with " +
-                                                       std::to_string(n_layers) + " layers");
+    return make_error(ErrorCode::kInvalidArgument, "layer " + std::to_string(*layer) +
+                                                       " is out of range for a model with " + std::to_string(n_layers) +
+                                                       " layers");
   }
   if (is_ln_stat && canon_type != "ln1" && canon_type != "ln2") {
     return name_error(name, "with a layer, \"scale\"/\"normalized\" need the layer type \"ln1\" or \"ln2\"");
@@ -178,7 +170,8 @@ Result<HookRef> resolve_hook_name(std::string_view name, std::optional<int> laye
     if (is_ln_stat && canon_type != info.layer_type) continue;
     // An explicit layer type must agree with the hook's own ("attn" for q, "mlp" for pre).
     if (!is_ln_stat && !canon_type.empty() && canon_type != info.layer_type) {
-      return name_error(name, "\"" + std::string(canonical) + "\" is not in the \"" + std::string(canon_type) + "\" sublayer");
+      return name_error(
+          name, "\"" + std::string(canonical) + "\" is not in the \"" + std::string(canon_type) + "\" sublayer");
     }
     return HookRef{info.point, l};
   }

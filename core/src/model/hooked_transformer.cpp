@@ -28,8 +28,9 @@ Result<ModelFiles> read_model_directory(const std::string& dir, const std::strin
   std::error_code ec;
   const fs::path root(dir);
   if (!fs::is_directory(root, ec)) {
-    return make_error(ErrorCode::kIoError, dir + ": not a directory (expected a Hugging Face model directory with "
-                                                 "config.json and model.safetensors)");
+    return make_error(ErrorCode::kIoError, dir +
+                                               ": not a directory (expected a Hugging Face model directory with "
+                                               "config.json and model.safetensors)");
   }
   ModelFiles files;
   const fs::path config = root / "config.json";
@@ -59,7 +60,8 @@ Result<ModelFiles> read_model_directory(const std::string& dir, const std::strin
   return files;
 }
 
-Result<std::unique_ptr<HookedTransformer>> HookedTransformer::load(const ModelFiles& files, const LoadOptions& options) {
+Result<std::unique_ptr<HookedTransformer>> HookedTransformer::load(const ModelFiles& files,
+                                                                   const LoadOptions& options) {
   if (files.weights == nullptr) return make_error(ErrorCode::kInvalidArgument, "no model.safetensors given");
   std::unique_ptr<HookedTransformer> model(new HookedTransformer());
   HOOKLAB_ASSIGN_OR_RETURN(model->cfg_, parse_hf_gpt2_config(files.config_json, files.config_name));
@@ -70,12 +72,14 @@ Result<std::unique_ptr<HookedTransformer>> HookedTransformer::load(const ModelFi
   if (files.tokenizer != nullptr) {
     model->tokenizer_ = files.tokenizer;
   } else {
-    HOOKLAB_ASSIGN_OR_RETURN(Tokenizer tokenizer, Tokenizer::from_gpt2_files(files.vocab_json, files.merges, files.vocab_name));
+    HOOKLAB_ASSIGN_OR_RETURN(Tokenizer tokenizer,
+                             Tokenizer::from_gpt2_files(files.vocab_json, files.merges, files.vocab_name));
     model->tokenizer_ = std::make_shared<const Tokenizer>(std::move(tokenizer));
   }
   const Tokenizer& tokenizer = *model->tokenizer_;
   if (tokenizer.vocab_size() > model->cfg_.d_vocab) {
-    return make_error(ErrorCode::kInvalidModel, files.config_name + ": vocab_size = " + std::to_string(model->cfg_.d_vocab) +
+    return make_error(ErrorCode::kInvalidModel, files.config_name +
+                                                    ": vocab_size = " + std::to_string(model->cfg_.d_vocab) +
                                                     " is smaller than the GPT-2 tokenizer's " +
                                                     std::to_string(tokenizer.vocab_size()) + " tokens");
   }
@@ -118,14 +122,16 @@ std::string HookedTransformer::to_string(std::span<const int32_t> tokens) const 
 Result<int32_t> HookedTransformer::to_single_token(std::string_view text) const {
   const std::vector<int32_t> ids = tokenizer_->encode(text);
   if (ids.size() != 1) {
-    std::string msg = "'" + std::string(text) + "' is not a single token: it is " + std::to_string(ids.size()) + " tokens";
+    std::string msg =
+        "'" + std::string(text) + "' is not a single token: it is " + std::to_string(ids.size()) + " tokens";
     if (!ids.empty()) msg += " " + quoted_tokens(*tokenizer_, ids);
     return make_error(ErrorCode::kInvalidInput, msg);
   }
   return ids[0];
 }
 
-Result<int> HookedTransformer::get_token_position(int32_t token, std::span<const int32_t> tokens, TokenSearch mode) const {
+Result<int> HookedTransformer::get_token_position(int32_t token, std::span<const int32_t> tokens,
+                                                  TokenSearch mode) const {
   int found = -1;
   for (size_t i = 0; i < tokens.size(); ++i) {
     if (tokens[i] != token) continue;
@@ -133,8 +139,8 @@ Result<int> HookedTransformer::get_token_position(int32_t token, std::span<const
     if (mode == TokenSearch::kFirst) break;
   }
   if (found < 0) {
-    return make_error(ErrorCode::kInvalidInput, "token '" + tokenizer_->token_text(token) + "' (" + std::to_string(token) +
-                                                    ") does not occur in the input");
+    return make_error(ErrorCode::kInvalidInput, "token '" + tokenizer_->token_text(token) + "' (" +
+                                                    std::to_string(token) + ") does not occur in the input");
   }
   return found;
 }
@@ -166,10 +172,10 @@ Result<RunOutput> HookedTransformer::run_with_kv_cache(std::span<const int32_t> 
   if (!kv.fits(cfg_)) return make_error(ErrorCode::kInvalidArgument, "the KV cache was not allocated for this model");
   const int64_t total = kv.length() + static_cast<int64_t>(new_tokens.size());
   if (total > cfg_.n_ctx) {
-    return make_error(ErrorCode::kInvalidInput, "the KV cache holds " + std::to_string(kv.length()) + " positions and " +
-                                                    std::to_string(new_tokens.size()) + " more make " +
-                                                    std::to_string(total) + ", past the model's context (n_ctx = " +
-                                                    std::to_string(cfg_.n_ctx) + ")");
+    return make_error(ErrorCode::kInvalidInput,
+                      "the KV cache holds " + std::to_string(kv.length()) + " positions and " +
+                          std::to_string(new_tokens.size()) + " more make " + std::to_string(total) +
+                          ", past the model's context (n_ctx = " + std::to_string(cfg_.n_ctx) + ")");
   }
   HOOKLAB_RETURN_IF_ERROR(validate_tokens(new_tokens));
   return hooked_forward(cfg_, weights_, *backend_, new_tokens, options, &kv);
@@ -195,7 +201,8 @@ Result<RunOutput> HookedTransformer::run_with_cache_and_grads(std::span<const in
   return run(tokens, options);
 }
 
-Result<RunOutput> HookedTransformer::run_with_hooks(std::span<const int32_t> tokens, std::vector<ForwardHook> hooks) const {
+Result<RunOutput> HookedTransformer::run_with_hooks(std::span<const int32_t> tokens,
+                                                    std::vector<ForwardHook> hooks) const {
   RunOptions options;
   options.hooks = std::move(hooks);
   return run(tokens, options);

@@ -18,8 +18,8 @@ Result<std::vector<char>> axis_mask(const std::vector<int>& selected, int64_t n,
   for (int i : selected) {
     const int64_t j = i < 0 ? i + n : i;
     if (j < 0 || j >= n) {
-      return selector_error(ctx, std::string(axis) + " " + std::to_string(i) + " is out of range (size " +
-                                     std::to_string(n) + ")");
+      return selector_error(
+          ctx, std::string(axis) + " " + std::to_string(i) + " is out of range (size " + std::to_string(n) + ")");
     }
     mask[static_cast<size_t>(j)] = 1;
   }
@@ -108,14 +108,14 @@ Status apply_hook_action(const HookAction& action, TensorView& a, const HookCont
         for (int64_t inner = 0; inner < stride; ++inner) {
           double sum = 0.0;
           for (int64_t p = 0; p < n_pos; ++p) sum += from.data[base + p * stride + inner];
-          for (int64_t p = 0; p < n_pos; ++p) mean[static_cast<size_t>(base + p * stride + inner)] = static_cast<float>(sum / n_pos);
+          for (int64_t p = 0; p < n_pos; ++p)
+            mean[static_cast<size_t>(base + p * stride + inner)] = static_cast<float>(sum / n_pos);
         }
       }
       for_each_selected(a, pos_mask, head_mask, axes, [&](int64_t i) { x[i] = mean[static_cast<size_t>(i)]; });
       return {};
     }
-    default:
-      return selector_error(ctx, "unknown hook action");
+    default: return selector_error(ctx, "unknown hook action");
   }
 }
 

@@ -27,14 +27,15 @@ const MetricInfo* find_info(MetricKind kind) {
 Status validate_answers(const Metric& m, const ModelConfig& cfg, int answers) {
   if (answers == 0) return {};
   if (m.answer_pairs.empty()) {
-    return make_error(ErrorCode::kInvalidArgument,
-                      std::string("the metric '") + metric_kind_name(m.kind) + "' needs an answer token" +
-                          (answers == 2 ? " and a wrong token" : ""));
+    return make_error(ErrorCode::kInvalidArgument, std::string("the metric '") + metric_kind_name(m.kind) +
+                                                       "' needs an answer token" +
+                                                       (answers == 2 ? " and a wrong token" : ""));
   }
   for (const auto& [answer, wrong] : m.answer_pairs) {
     for (int32_t t : {answer, wrong}) {
       if (t < 0 || t >= cfg.d_vocab) {
-        return make_error(ErrorCode::kInvalidInput, "answer token id " + std::to_string(t) + " is outside the vocabulary");
+        return make_error(ErrorCode::kInvalidInput,
+                          "answer token id " + std::to_string(t) + " is outside the vocabulary");
       }
       if (answers == 1) break;
     }
@@ -93,8 +94,8 @@ Status validate_metric(const Metric& m, const ModelConfig& cfg, int positions) {
     if (m.linear_weights.size() != v && m.linear_weights.size() != v * static_cast<size_t>(positions)) {
       return make_error(ErrorCode::kInvalidInput,
                         "the linear metric's weights have " + std::to_string(m.linear_weights.size()) +
-                            " values; expected d_vocab = " + std::to_string(v) + " or positions x d_vocab = " +
-                            std::to_string(v * static_cast<size_t>(positions)));
+                            " values; expected d_vocab = " + std::to_string(v) +
+                            " or positions x d_vocab = " + std::to_string(v * static_cast<size_t>(positions)));
     }
     for (float w : m.linear_weights) {
       if (!std::isfinite(w)) return make_error(ErrorCode::kInvalidInput, "the linear metric's weights must be finite");
@@ -117,22 +118,18 @@ double evaluate_metric_row(const Metric& metric, const float* row, int64_t vocab
       for (const auto& [answer, wrong] : metric.answer_pairs) sum += static_cast<double>(row[answer]) - row[wrong];
       return sum / static_cast<double>(metric.answer_pairs.size());
     }
-    case MetricKind::kProb:
-      return std::exp(log_softmax(row, vocab)[static_cast<size_t>(metric.answer_pairs[0].first)]);
-    case MetricKind::kLogProb:
-      return log_softmax(row, vocab)[static_cast<size_t>(metric.answer_pairs[0].first)];
-    case MetricKind::kRank:
-      return static_cast<double>(token_rank(row, vocab, metric.answer_pairs[0].first));
+    case MetricKind::kProb: return std::exp(log_softmax(row, vocab)[static_cast<size_t>(metric.answer_pairs[0].first)]);
+    case MetricKind::kLogProb: return log_softmax(row, vocab)[static_cast<size_t>(metric.answer_pairs[0].first)];
+    case MetricKind::kRank: return static_cast<double>(token_rank(row, vocab, metric.answer_pairs[0].first));
     case MetricKind::kLinear: {
       double sum = 0.0;
-      for (int64_t v = 0; v < vocab; ++v) sum += static_cast<double>(metric.linear_weights[static_cast<size_t>(v)]) * row[v];
+      for (int64_t v = 0; v < vocab; ++v)
+        sum += static_cast<double>(metric.linear_weights[static_cast<size_t>(v)]) * row[v];
       return sum;
     }
-    case MetricKind::kCustom:
-      return metric.custom(row, vocab);
+    case MetricKind::kCustom: return metric.custom(row, vocab);
     case MetricKind::kLoss:
-    case MetricKind::kTokenLoss:
-      break;  // need the tokens: evaluate_metric
+    case MetricKind::kTokenLoss: break;  // need the tokens: evaluate_metric
   }
   return std::nan("");
 }
@@ -141,19 +138,19 @@ double evaluate_metric(const Metric& metric, const Tensor& logits, std::span<con
   const int64_t p = logits.shape()[1], vocab = logits.shape()[2];
   const int pos = metric_position(metric, static_cast<int>(p));
   switch (metric.kind) {
-    case MetricKind::kLoss:
-      return mean_loss(logits, tokens);
+    case MetricKind::kLoss: return mean_loss(logits, tokens);
     case MetricKind::kTokenLoss:
-      return -log_softmax(logits.data() + pos * vocab, vocab)[static_cast<size_t>(tokens[static_cast<size_t>(pos) + 1])];
+      return -log_softmax(logits.data() + pos * vocab,
+                          vocab)[static_cast<size_t>(tokens[static_cast<size_t>(pos) + 1])];
     case MetricKind::kLinear:
       if (static_cast<int64_t>(metric.linear_weights.size()) != vocab) {
         double sum = 0.0;
-        for (int64_t i = 0; i < p * vocab; ++i) sum += static_cast<double>(metric.linear_weights[static_cast<size_t>(i)]) * logits.data()[i];
+        for (int64_t i = 0; i < p * vocab; ++i)
+          sum += static_cast<double>(metric.linear_weights[static_cast<size_t>(i)]) * logits.data()[i];
         return sum;
       }
       break;
-    default:
-      break;
+    default: break;
   }
   return evaluate_metric_row(metric, logits.data() + pos * vocab, vocab);
 }
@@ -198,15 +195,14 @@ Result<MetricGradient> metric_gradient(const Metric& metric, const Tensor& logit
     }
     case MetricKind::kProb:
     case MetricKind::kLogProb:
-      add_softmax_gradient(add_row(pos), row, V, metric.answer_pairs[0].first, metric.kind == MetricKind::kLogProb, 1.0);
+      add_softmax_gradient(add_row(pos), row, V, metric.answer_pairs[0].first, metric.kind == MetricKind::kLogProb,
+                           1.0);
       break;
     case MetricKind::kLinear:
       if (static_cast<int64_t>(metric.linear_weights.size()) == V) {
         std::copy(metric.linear_weights.begin(), metric.linear_weights.end(), add_row(pos));
       } else {
-        for (int p = 0; p < P; ++p) {
-          std::copy_n(metric.linear_weights.begin() + p * V, V, add_row(p));
-        }
+        for (int p = 0; p < P; ++p) { std::copy_n(metric.linear_weights.begin() + p * V, V, add_row(p)); }
       }
       break;
     case MetricKind::kTokenLoss:
@@ -219,8 +215,7 @@ Result<MetricGradient> metric_gradient(const Metric& metric, const Tensor& logit
                              -1.0 / static_cast<double>(P - 1));
       }
       break;
-    default:
-      break;
+    default: break;
   }
   return g;
 }

@@ -79,8 +79,8 @@ Result<CheckpointTensors> find_tensors(const SafetensorsFile& file, const ModelC
   for (const auto& t : file.tensors()) {
     if (auto i = block_index(t.name, prefix); i && *i >= cfg.n_layers) {
       return make_error(ErrorCode::kInvalidModel, file.file_name() + ": tensor '" + t.name + "' belongs to block " +
-                                                      std::to_string(*i) + " but config.json has n_layer = " +
-                                                      std::to_string(cfg.n_layers));
+                                                      std::to_string(*i) +
+                                                      " but config.json has n_layer = " + std::to_string(cfg.n_layers));
     }
   }
   holder = std::make_unique<Checkpoint>(file, prefix);
@@ -314,7 +314,8 @@ class Loader {
       HOOKLAB_RETURN_IF_ERROR(transform(row, n));
       for (int64_t k = 0; k < d; ++k) {
         const float mean = opt_.center_unembed ? static_cast<float>(vocab_sum[static_cast<size_t>(k)] / v) : 0.0f;
-        for (int64_t r = 0; r < n; ++r) transposed[static_cast<size_t>(k * n + r)] = block[static_cast<size_t>(r * d + k)] - mean;
+        for (int64_t r = 0; r < n; ++r)
+          transposed[static_cast<size_t>(k * n + r)] = block[static_cast<size_t>(r * d + k)] - mean;
       }
       // `transposed` holds W_U[:, row:row+n] row-major with stride n; pack it into place.
       PackedMatrix slice = w_.w_u;

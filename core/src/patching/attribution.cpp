@@ -33,7 +33,9 @@ double dot(const float* a, const float* b, int64_t n) {
 }  // namespace
 
 PatchEstimator::PatchEstimator(const ModelConfig& cfg, std::shared_ptr<const BaselineRuns> runs)
-    : cfg_(cfg), runs_(std::move(runs)), positions(runs_->positions),
+    : cfg_(cfg),
+      runs_(std::move(runs)),
+      positions(runs_->positions),
       heads_(static_cast<size_t>(cfg.n_layers) * static_cast<size_t>(cfg.n_heads)) {}
 
 // sum over [offset, offset + n) of (source - receiving) * gradient.
@@ -58,8 +60,7 @@ double PatchEstimator::atp(const PatchCell& c) const {
     case CellKind::kResidPre:
     case CellKind::kResidMid:
     case CellKind::kAttnOut:
-    case CellKind::kMlpOut:
-      return delta_dot(point, c.layer, c.pos * D, D);
+    case CellKind::kMlpOut: return delta_dot(point, c.layer, c.pos * D, D);
     case CellKind::kHeadZ:
     case CellKind::kHeadQ:
     case CellKind::kHeadK:
@@ -73,8 +74,7 @@ double PatchEstimator::atp(const PatchCell& c) const {
       const int first = c.pos < 0 ? 0 : c.pos, last = c.pos < 0 ? positions - 1 : c.pos;
       return delta_dot(point, c.layer, (c.head * P + first) * P, (last - first + 1) * P);
     }
-    case CellKind::kPatternEntry:
-      return delta_dot(point, c.layer, (c.head * P + c.pos) * P + c.src, 1);
+    case CellKind::kPatternEntry: return delta_dot(point, c.layer, (c.head * P + c.pos) * P + c.src, 1);
   }
   return 0.0;
 }
@@ -160,7 +160,7 @@ double PatchEstimator::atp_star_key(const PatchCell& c) const {
     const float* g = g_head + static_cast<int64_t>(i) * P;
     const double lse = rows.lse[static_cast<size_t>(i)], weighted = rows.weighted[static_cast<size_t>(i)];
     const double log_a = score(q, k_src, c.layer, c.head, i, p) - lse;  // log of the new unnormalised weight
-    if (log_a > 700.0) {  // the new key takes the whole row
+    if (log_a > 700.0) {                                                // the new key takes the whole row
       sum += g[p] - weighted;
       continue;
     }
@@ -177,11 +177,13 @@ double PatchEstimator::atp_star_key(const PatchCell& c) const {
 
 Result<PatchResult> PatchEstimator::estimate(const PatchItem& item) const {
   if (item.method == PatchMethod::kExact) {
-    return make_error(ErrorCode::kInvalidArgument, "an attribution session estimates sweeps (atp, atp-star); "
-                                                   "exact sweeps run through patch()");
+    return make_error(ErrorCode::kInvalidArgument,
+                      "an attribution session estimates sweeps (atp, atp-star); "
+                      "exact sweeps run through patch()");
   }
   const BaselineRuns& r = *runs_;
-  PatchResult result = result_skeleton(item, cfg(), positions, r.receiving_metric, r.clean_metric(), r.corrupted_metric());
+  PatchResult result =
+      result_skeleton(item, cfg(), positions, r.receiving_metric, r.clean_metric(), r.corrupted_metric());
   const bool star = item.method == PatchMethod::kAtpStar;
   visit_sweep_cells(item.sweep, cfg().n_layers, cfg().n_heads, positions, [&](const PatchCell& c) {
     double estimate = 0.0;
@@ -206,7 +208,7 @@ AttributionSession::AttributionSession() : state_(std::make_unique<State>()) {}
 AttributionSession::~AttributionSession() = default;
 
 Result<std::unique_ptr<AttributionSession>> AttributionSession::start(const HookedTransformer& model,
-                                                                     const PatchRequest& request) {
+                                                                      const PatchRequest& request) {
   HOOKLAB_RETURN_IF_ERROR(validate_patch_request(model, request));
   // The session answers any sweep later, so its runs keep what every sweep reads.
   std::vector<PatchItem> every_estimate;

@@ -54,8 +54,8 @@ void attend(float* weights, const float* q, int q_pos, int n_keys, const std::fu
 
 }  // namespace
 
-void patched_head_z(float* z_out, const PatchCell& cell, int row, const ActivationCache& recv, const ActivationCache& src,
-                    const ModelConfig& cfg, int positions) {
+void patched_head_z(float* z_out, const PatchCell& cell, int row, const ActivationCache& recv,
+                    const ActivationCache& src, const ModelConfig& cfg, int positions) {
   const int l = cell.layer, h = cell.head, H = cfg.n_heads, Dh = cfg.d_head, P = positions;
   auto view = [&](const ActivationCache& c, HookPoint p) { return HeadView{c.find({p, l}), H, Dh}; };
   const HeadView z_src = view(src, HookPoint::kZ), q_recv = view(recv, HookPoint::kQ), q_src = view(src, HookPoint::kQ);
@@ -74,9 +74,7 @@ void patched_head_z(float* z_out, const PatchCell& cell, int row, const Activati
       for (int d = 0; d < Dh; ++d) z_out[d] = s[d];
       return;
     }
-    case CellKind::kHeadPattern:
-      mix(z_out, pattern_row(pattern_src), P, recv_v, Dh);
-      return;
+    case CellKind::kHeadPattern: mix(z_out, pattern_row(pattern_src), P, recv_v, Dh); return;
     case CellKind::kPatternEntry: {
       const float* r = pattern_row(pattern_recv);
       weights.assign(r, r + P);
@@ -85,7 +83,8 @@ void patched_head_z(float* z_out, const PatchCell& cell, int row, const Activati
       return;
     }
     case CellKind::kHeadQ:
-      attend(weights.data(), q_src.row(row, h), row, P, [&](int j) { return k_recv.row(j, h); }, Dh, scale);
+      attend(
+          weights.data(), q_src.row(row, h), row, P, [&](int j) { return k_recv.row(j, h); }, Dh, scale);
       mix(z_out, weights.data(), P, recv_v, Dh);
       return;
     case CellKind::kHeadK: {
@@ -99,8 +98,7 @@ void patched_head_z(float* z_out, const PatchCell& cell, int row, const Activati
       mix(z_out, pattern_row(pattern_recv), P, value, Dh);
       return;
     }
-    default:
-      return;
+    default: return;
   }
 }
 

@@ -6,9 +6,7 @@
 #include <cstring>
 
 namespace hooklab {
-namespace {
-
-}  // namespace
+namespace {}  // namespace
 
 CellKind cell_kind(PatchSweep sweep) {
   switch (sweep) {
@@ -63,7 +61,8 @@ bool slice_equal(const PatchCell& c, const ActivationCache& recv, const Activati
     case CellKind::kPatternEntry: {
       const int64_t at = (static_cast<int64_t>(c.head) * positions + c.pos) * positions + c.src;
       // Bitwise on purpose, like the other cases: only identical bits may skip the cell.
-      return std::memcmp(a.data + at, b.data + at, sizeof(float)) == 0;  // NOLINT(bugprone-suspicious-memory-comparison)
+      // NOLINTNEXTLINE(bugprone-suspicious-memory-comparison)
+      return std::memcmp(a.data + at, b.data + at, sizeof(float)) == 0;
     }
   }
   return false;

@@ -33,9 +33,9 @@ enum class CellKind {
 struct PatchCell {
   CellKind kind = CellKind::kResidPre;
   int layer = 0;
-  int pos = -1;   // position (dest position for patterns); -1 = all positions
+  int pos = -1;  // position (dest position for patterns); -1 = all positions
   int head = -1;
-  int src = -1;   // source position of a pattern entry
+  int src = -1;  // source position of a pattern entry
   size_t out_index = 0;
   size_t item = 0;  // which of the request's items (results) the cell belongs to
 

@@ -102,7 +102,8 @@ void bootstrap_mean_interval(const std::vector<double>& rows, int64_t n, int64_t
   for (int64_t c = 0; c < cells; ++c) {
     for (int b = 0; b < samples; ++b) {
       double sum = 0.0;
-      for (int64_t i = 0; i < n; ++i) sum += rows[static_cast<size_t>(picks[static_cast<size_t>(b * n + i)] * cells + c)];
+      for (int64_t i = 0; i < n; ++i)
+        sum += rows[static_cast<size_t>(picks[static_cast<size_t>(b * n + i)] * cells + c)];
       means[static_cast<size_t>(b)] = sum / static_cast<double>(n);
     }
     std::sort(means.begin(), means.end());
@@ -118,16 +119,17 @@ struct DatasetPatchJob::State {
   std::vector<PromptPair> pairs;
   int bootstrap_samples = 1000;
   uint64_t seed = 1;
-  size_t next_pair = 0;                  // the pair `current` runs
-  std::unique_ptr<PatchJob> current;     // null between pairs
-  std::vector<double> rows;              // every finished pair's values, one row each
+  size_t next_pair = 0;               // the pair `current` runs
+  std::unique_ptr<PatchJob> current;  // null between pairs
+  std::vector<double> rows;           // every finished pair's values, one row each
   DatasetPatchResult out;
 
   Status start_pair();
   Status finish_pair();
   Status with_pair(Status status) const {
     if (status.ok()) return status;
-    return make_error(status.error().code, "dataset pair " + std::to_string(next_pair + 1) + ": " + status.error().message);
+    return make_error(status.error().code,
+                      "dataset pair " + std::to_string(next_pair + 1) + ": " + status.error().message);
   }
 };
 
@@ -135,8 +137,8 @@ DatasetPatchJob::DatasetPatchJob() : state_(std::make_unique<State>()) {}
 DatasetPatchJob::~DatasetPatchJob() = default;
 
 Result<std::unique_ptr<DatasetPatchJob>> DatasetPatchJob::start(const HookedTransformer& model, PatchRequest request,
-                                                               std::vector<PromptPair> pairs, int bootstrap_samples,
-                                                               uint64_t seed) {
+                                                                std::vector<PromptPair> pairs, int bootstrap_samples,
+                                                                uint64_t seed) {
   if (pairs.empty()) return make_error(ErrorCode::kInvalidInput, "the dataset has no prompt pairs");
   if (bootstrap_samples < 1 || bootstrap_samples > 100000) {
     return make_error(ErrorCode::kInvalidArgument, "bootstrap samples must be between 1 and 100000");

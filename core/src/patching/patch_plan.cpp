@@ -23,7 +23,8 @@ bool has_method(const std::vector<PatchItem>& items, PatchMethod method) {
 }
 
 bool has_estimate(const std::vector<PatchItem>& items) {
-  return std::any_of(items.begin(), items.end(), [](const PatchItem& item) { return item.method != PatchMethod::kExact; });
+  return std::any_of(items.begin(), items.end(),
+                     [](const PatchItem& item) { return item.method != PatchMethod::kExact; });
 }
 
 std::set<HookPoint> patched_hooks(const std::vector<PatchItem>& items) {

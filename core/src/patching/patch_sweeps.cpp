@@ -76,7 +76,9 @@ Result<PatchDirection> parse_patch_direction(std::string_view name) {
   return parse_named(kDirectionNames, name, "patching direction");
 }
 const char* patch_method_name(PatchMethod method) { return name_of(kMethodNames, method); }
-Result<PatchMethod> parse_patch_method(std::string_view name) { return parse_named(kMethodNames, name, "patching method"); }
+Result<PatchMethod> parse_patch_method(std::string_view name) {
+  return parse_named(kMethodNames, name, "patching method");
+}
 
 std::vector<PatchItem> request_items(const PatchRequest& request) {
   if (!request.items.empty()) return request.items;
@@ -89,14 +91,15 @@ Status validate_patch_request(const HookedTransformer& model, const PatchRequest
   if (r.clean_tokens.size() != r.corrupted_tokens.size()) {
     return make_error(ErrorCode::kInvalidInput,
                       "clean and corrupted prompts must have the same number of tokens (clean: " +
-                          std::to_string(r.clean_tokens.size()) + ", corrupted: " + std::to_string(r.corrupted_tokens.size()) +
-                          ")");
+                          std::to_string(r.clean_tokens.size()) +
+                          ", corrupted: " + std::to_string(r.corrupted_tokens.size()) + ")");
   }
   HOOKLAB_RETURN_IF_ERROR(validate_metric(r.metric, model.cfg(), static_cast<int>(r.clean_tokens.size())));
   if (!metric_reads_one_position(r.metric, model.cfg().d_vocab)) {
-    return make_error(ErrorCode::kInvalidArgument,
-                      std::string("patching reads the metric at one position; '") + metric_kind_name(r.metric.kind) +
-                          "' needs every position (use logit_diff, prob, logprob, rank or linear with d_vocab weights)");
+    return make_error(
+        ErrorCode::kInvalidArgument,
+        std::string("patching reads the metric at one position; '") + metric_kind_name(r.metric.kind) +
+            "' needs every position (use logit_diff, prob, logprob, rank or linear with d_vocab weights)");
   }
   return {};
 }
@@ -115,45 +118,35 @@ SweepLayout sweep_layout(PatchSweep sweep, const ModelConfig& cfg, int64_t p) {
     case PatchSweep::kResidPre:
     case PatchSweep::kResidMid:
     case PatchSweep::kAttnOut:
-    case PatchSweep::kMlpOut:
-      return {{L, p}, {"layer", "pos"}};
+    case PatchSweep::kMlpOut: return {{L, p}, {"layer", "pos"}};
     case PatchSweep::kHeadOutByPos:
     case PatchSweep::kHeadQByPos:
     case PatchSweep::kHeadKByPos:
-    case PatchSweep::kHeadVByPos:
-      return {{L, p, H}, {"layer", "pos", "head"}};
+    case PatchSweep::kHeadVByPos: return {{L, p, H}, {"layer", "pos", "head"}};
     case PatchSweep::kHeadOutAllPos:
     case PatchSweep::kHeadQAllPos:
     case PatchSweep::kHeadKAllPos:
     case PatchSweep::kHeadVAllPos:
-    case PatchSweep::kHeadPatternAllPos:
-      return {{L, H}, {"layer", "head"}};
-    case PatchSweep::kHeadPatternByPos:
-      return {{L, H, p}, {"layer", "head", "dest_pos"}};
-    case PatchSweep::kHeadPatternDestSrc:
-      return {{L, H, p, p}, {"layer", "head", "dest_pos", "src_pos"}};
-    case PatchSweep::kBlockEvery:
-      return {{3, L, p}, {"act", "layer", "pos"}};
-    case PatchSweep::kHeadAllPosEvery:
-      return {{5, L, H}, {"act", "layer", "head"}};
-    case PatchSweep::kHeadByPosEvery:
-      return {{5, L, p, H}, {"act", "layer", "pos", "head"}};
+    case PatchSweep::kHeadPatternAllPos: return {{L, H}, {"layer", "head"}};
+    case PatchSweep::kHeadPatternByPos: return {{L, H, p}, {"layer", "head", "dest_pos"}};
+    case PatchSweep::kHeadPatternDestSrc: return {{L, H, p, p}, {"layer", "head", "dest_pos", "src_pos"}};
+    case PatchSweep::kBlockEvery: return {{3, L, p}, {"act", "layer", "pos"}};
+    case PatchSweep::kHeadAllPosEvery: return {{5, L, H}, {"act", "layer", "head"}};
+    case PatchSweep::kHeadByPosEvery: return {{5, L, p, H}, {"act", "layer", "pos", "head"}};
   }
   return {};
 }
 
 std::vector<PatchSweep> component_sweeps(PatchSweep sweep) {
   switch (sweep) {
-    case PatchSweep::kBlockEvery:
-      return {PatchSweep::kResidPre, PatchSweep::kAttnOut, PatchSweep::kMlpOut};
+    case PatchSweep::kBlockEvery: return {PatchSweep::kResidPre, PatchSweep::kAttnOut, PatchSweep::kMlpOut};
     case PatchSweep::kHeadAllPosEvery:
       return {PatchSweep::kHeadOutAllPos, PatchSweep::kHeadQAllPos, PatchSweep::kHeadKAllPos, PatchSweep::kHeadVAllPos,
               PatchSweep::kHeadPatternAllPos};
     case PatchSweep::kHeadByPosEvery:
       return {PatchSweep::kHeadOutByPos, PatchSweep::kHeadQByPos, PatchSweep::kHeadKByPos, PatchSweep::kHeadVByPos,
               PatchSweep::kHeadPatternByPos};
-    default:
-      return {sweep};
+    default: return {sweep};
   }
 }
 

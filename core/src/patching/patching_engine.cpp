@@ -36,9 +36,18 @@ struct Buffers {
     struct Part {
       float** p;
       int64_t n;
-    } parts[] = {{&b.resid, rows * D}, {&b.ln, rows * D},    {&b.scale, rows},       {&b.qkv, rows * 3 * D},
-                 {&b.z, rows * D},     {&b.attn, rows * D},  {&b.mid, rows * D},     {&b.ln2, rows * D},
-                 {&b.pre, rows * M},   {&b.post, rows * M},  {&b.mlp, rows * D},     {&b.scores, H * max_cell_rows * keys},
+    } parts[] = {{&b.resid, rows * D},
+                 {&b.ln, rows * D},
+                 {&b.scale, rows},
+                 {&b.qkv, rows * 3 * D},
+                 {&b.z, rows * D},
+                 {&b.attn, rows * D},
+                 {&b.mid, rows * D},
+                 {&b.ln2, rows * D},
+                 {&b.pre, rows * M},
+                 {&b.post, rows * M},
+                 {&b.mlp, rows * D},
+                 {&b.scores, H * max_cell_rows * keys},
                  {&b.pattern, H * max_cell_rows * keys}};
     int64_t total = 0;
     for (const Part& part : parts) total += (part.n + 15) / 16 * 16;
@@ -56,7 +65,12 @@ class Engine {
  public:
   Engine(const HookedTransformer& model, const ActivationCache& recv, const ActivationCache& src, int positions,
          int metric_pos)
-      : cfg_(model.cfg()), w_(model.weights()), be_(model.backend()), recv_(recv), src_(src), P_(positions),
+      : cfg_(model.cfg()),
+        w_(model.weights()),
+        be_(model.backend()),
+        recv_(recv),
+        src_(src),
+        P_(positions),
         pos_m_(metric_pos) {}
 
   // Runs cells [begin, end) (sorted by start layer); writes each cell's final residual at the
@@ -70,7 +84,8 @@ class Engine {
       offset[i + 1] = offset[i] + n;
       max_cell_rows = std::max(max_cell_rows, n);
     }
-    HOOKLAB_ASSIGN_OR_RETURN(Buffers b, Buffers::allocate(cfg_, std::max<int64_t>(offset.back(), 1), max_cell_rows, pos_m_ + 1));
+    HOOKLAB_ASSIGN_OR_RETURN(Buffers b,
+                             Buffers::allocate(cfg_, std::max<int64_t>(offset.back(), 1), max_cell_rows, pos_m_ + 1));
     b_ = &b;
     for (int j = 0; j < cfg_.n_layers; ++j) {
       // Cells whose patch sits at this layer: set their rows of the residual stream.
@@ -139,12 +154,8 @@ class Engine {
             break;
           }
           case CellKind::kResidMid:
-          case CellKind::kAttnOut:
-            mlp_rows.push_back({i, r});
-            break;
-          default:
-            head_rows.push_back({i, r});
-            break;
+          case CellKind::kAttnOut: mlp_rows.push_back({i, r}); break;
+          default: head_rows.push_back({i, r}); break;
         }
       }
     }
@@ -250,8 +261,8 @@ class Engine {
 };
 
 // Metric values of the patched runs from their final residuals at the metric position.
-Status evaluate_final_rows(const HookedTransformer& model, const PatchMetric& metric, const float* final_rows, int64_t n,
-                           double* out) {
+Status evaluate_final_rows(const HookedTransformer& model, const PatchMetric& metric, const float* final_rows,
+                           int64_t n, double* out) {
   const ModelConfig& cfg = model.cfg();
   const ModelWeights& w = model.weights();
   const int64_t D = cfg.d_model, V = cfg.d_vocab;
@@ -276,12 +287,14 @@ Status evaluate_final_rows(const HookedTransformer& model, const PatchMetric& me
     }
     for (int64_t i = 0; i < n; ++i) {
       double sum = 0.0;
-      for (const auto& [a, wrong] : metric.answer_pairs) sum += logits[a][static_cast<size_t>(i)] - logits[wrong][static_cast<size_t>(i)];
+      for (const auto& [a, wrong] : metric.answer_pairs)
+        sum += logits[a][static_cast<size_t>(i)] - logits[wrong][static_cast<size_t>(i)];
       out[i] = sum / static_cast<double>(metric.answer_pairs.size());
     }
     return {};
   }
-  HOOKLAB_ASSIGN_OR_RETURN(FloatBuffer logits, FloatBuffer::allocate(static_cast<size_t>(std::min(n, kLogitBatch) * V)));
+  HOOKLAB_ASSIGN_OR_RETURN(FloatBuffer logits,
+                           FloatBuffer::allocate(static_cast<size_t>(std::min(n, kLogitBatch) * V)));
   for (int64_t first = 0; first < n; first += kLogitBatch) {
     const int64_t m = std::min(kLogitBatch, n - first);
     model.backend().matmul({logits.data(), V, normalized.data() + first * D, D, m, &w.w_u, 0, D, w.b_u});
@@ -360,7 +373,8 @@ Status PatchJob::State::run_next_chunk() {
   const std::vector<PatchCell*> chunk(work.begin() + static_cast<std::ptrdiff_t>(done),
                                       work.begin() + static_cast<std::ptrdiff_t>(end));
   const int64_t n = static_cast<int64_t>(chunk.size());
-  HOOKLAB_ASSIGN_OR_RETURN(FloatBuffer final_rows, FloatBuffer::allocate(static_cast<size_t>(n * model->cfg().d_model)));
+  HOOKLAB_ASSIGN_OR_RETURN(FloatBuffer final_rows,
+                           FloatBuffer::allocate(static_cast<size_t>(n * model->cfg().d_model)));
   HOOKLAB_RETURN_IF_ERROR(engine->run_chunk(chunk, final_rows.data()));
   std::vector<double> metric_values(static_cast<size_t>(n), 0.0);
   HOOKLAB_RETURN_IF_ERROR(evaluate_final_rows(*model, request.metric, final_rows.data(), n, metric_values.data()));

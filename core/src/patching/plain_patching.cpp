@@ -117,8 +117,7 @@ Status run_sweep(const HookedTransformer& model, PatchSweep sweep, const std::ve
         }
       }
       return {};
-    default:
-      return make_error(ErrorCode::kInvalidArgument, "not a single sweep");
+    default: return make_error(ErrorCode::kInvalidArgument, "not a single sweep");
   }
 }
 
@@ -161,7 +160,8 @@ Result<PatchResult> patch_plain(const HookedTransformer& model, const PatchReque
       std::vector<double> rearranged(values.size());
       for (int64_t l = 0; l < L; ++l)
         for (int64_t h = 0; h < H; ++h)
-          for (int64_t p = 0; p < P; ++p) rearranged[static_cast<size_t>((l * P + p) * H + h)] = values[static_cast<size_t>((l * H + h) * P + p)];
+          for (int64_t p = 0; p < P; ++p)
+            rearranged[static_cast<size_t>((l * P + p) * H + h)] = values[static_cast<size_t>((l * H + h) * P + p)];
       values = std::move(rearranged);
     }
     std::copy(values.begin(), values.end(), result.values.begin() + static_cast<std::ptrdiff_t>(offset));

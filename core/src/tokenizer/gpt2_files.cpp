@@ -13,8 +13,7 @@ constexpr std::string_view kEndOfTextText = "<|endoftext|>";
 constexpr int32_t kSingleByteTokens = 256;
 
 Error invalid_model(std::string_view source_name, std::string_view what, const std::string& problem) {
-  return make_error(ErrorCode::kInvalidModel,
-                    std::string(source_name) + ": " + std::string(what) + ": " + problem);
+  return make_error(ErrorCode::kInvalidModel, std::string(source_name) + ": " + std::string(what) + ": " + problem);
 }
 
 // An id that is not an integer, for an error message: strings as short excerpts, numbers as
@@ -47,7 +46,8 @@ Result<std::vector<std::string>> parse_gpt2_encoder_json(std::string_view json_t
   std::vector<bool> id_seen(token_count, false);
   for (const auto& [text, id_value] : json.items()) {
     if (!id_value.is_number_integer()) {
-      return invalid_model(source_name, kWhat, "token " + quote_excerpt(text) + " has a non-integer id " + id_excerpt(id_value));
+      return invalid_model(source_name, kWhat,
+                           "token " + quote_excerpt(text) + " has a non-integer id " + id_excerpt(id_value));
     }
     const int64_t id = id_value.get<int64_t>();
     if (id < 0 || static_cast<uint64_t>(id) >= token_count) {
@@ -66,9 +66,9 @@ Result<std::vector<std::string>> parse_gpt2_encoder_json(std::string_view json_t
 
   if (end_of_text_id >= static_cast<int32_t>(token_count) || tokens[end_of_text_id] != kEndOfTextText) {
     return invalid_model(source_name, kWhat,
-                         "\"<|endoftext|>\" must have id " + std::to_string(end_of_text_id) + " (a GPT-2 vocabulary has " +
-                             std::to_string(end_of_text_id + 1) + " tokens; this one has " +
-                             std::to_string(token_count) + ")");
+                         "\"<|endoftext|>\" must have id " + std::to_string(end_of_text_id) +
+                             " (a GPT-2 vocabulary has " + std::to_string(end_of_text_id + 1) +
+                             " tokens; this one has " + std::to_string(token_count) + ")");
   }
   std::vector<bool> byte_is_token(256, false);
   for (const std::string& token : tokens) {
@@ -76,8 +76,8 @@ Result<std::vector<std::string>> parse_gpt2_encoder_json(std::string_view json_t
   }
   for (unsigned byte = 0; byte < 256; ++byte) {
     if (!byte_is_token[byte]) {
-      return invalid_model(source_name, kWhat, "no token for the single byte " + byte_hex(byte) +
-                                                   ", so some text could not be encoded");
+      return invalid_model(source_name, kWhat,
+                           "no token for the single byte " + byte_hex(byte) + ", so some text could not be encoded");
     }
   }
   return tokens;
@@ -100,23 +100,26 @@ Status check_gpt2_merges(std::string_view merges_text, const Vocabulary& vocabul
     const size_t space = line.find(' ');
     if (space == std::string_view::npos || space == 0 || space + 1 == line.size() ||
         line.find(' ', space + 1) != std::string_view::npos) {
-      return invalid_model(source_name, kWhat, where + ": expected two tokens separated by one space, got " + quote_excerpt(line));
+      return invalid_model(source_name, kWhat,
+                           where + ": expected two tokens separated by one space, got " + quote_excerpt(line));
     }
     first_bytes.clear();
     second_bytes.clear();
     if (!gpt2_text_to_bytes(line.substr(0, space), first_bytes) ||
         !gpt2_text_to_bytes(line.substr(space + 1), second_bytes)) {
-      return invalid_model(source_name, kWhat, where + ": " + quote_excerpt(line) + " has a character outside GPT-2's byte-level alphabet");
+      return invalid_model(source_name, kWhat,
+                           where + ": " + quote_excerpt(line) + " has a character outside GPT-2's byte-level alphabet");
     }
     if (vocabulary.find(first_bytes) < 0 || vocabulary.find(second_bytes) < 0) {
-      return invalid_model(source_name, kWhat, where + ": " + quote_excerpt(line) + " joins a string that is not a token");
+      return invalid_model(source_name, kWhat,
+                           where + ": " + quote_excerpt(line) + " joins a string that is not a token");
     }
     const int32_t expected_id = kSingleByteTokens + merge_count;
     const int32_t merged_id = vocabulary.find(first_bytes + second_bytes);
     if (merged_id != expected_id) {
       return invalid_model(source_name, kWhat,
-                           where + ": merge " + std::to_string(merge_count) + " " + quote_excerpt(line) + " should make token " +
-                               std::to_string(expected_id) + " but " +
+                           where + ": merge " + std::to_string(merge_count) + " " + quote_excerpt(line) +
+                               " should make token " + std::to_string(expected_id) + " but " +
                                (merged_id < 0 ? std::string("its result is not in the vocabulary")
                                               : "the vocabulary gives it id " + std::to_string(merged_id)) +
                                " (vocabulary and merges do not belong together)");

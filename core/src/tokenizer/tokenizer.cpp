@@ -34,9 +34,8 @@ std::vector<int32_t> Tokenizer::encode(std::string_view utf8_text) const {
   while (true) {
     const size_t special = utf8_text.find(kEndOfTextText);
     const std::string_view segment = utf8_text.substr(0, special);
-    bpe::for_each_gpt2_piece(segment, [&](std::string_view piece) {
-      bpe::append_bpe_tokens(piece, *vocabulary_, scratch, ids);
-    });
+    bpe::for_each_gpt2_piece(
+        segment, [&](std::string_view piece) { bpe::append_bpe_tokens(piece, *vocabulary_, scratch, ids); });
     if (special == std::string_view::npos) break;
     ids.push_back(kEndOfText);
     utf8_text.remove_prefix(special + kEndOfTextText.size());
@@ -46,9 +45,7 @@ std::vector<int32_t> Tokenizer::encode(std::string_view utf8_text) const {
 
 std::string Tokenizer::decode(std::span<const int32_t> ids) const {
   std::string bytes;
-  for (const int32_t id : ids) {
-    bytes += is_valid_id(id) ? vocabulary_->bytes(id) : kReplacementUtf8;
-  }
+  for (const int32_t id : ids) { bytes += is_valid_id(id) ? vocabulary_->bytes(id) : kReplacementUtf8; }
   return bpe::replace_invalid_utf8(bytes);
 }
 

@@ -46,9 +46,9 @@ void mix_vectors(float* z, const float* p, const SequenceRows& v, int64_t nk, in
 
 using MixFn = void (*)(float*, const float*, const SequenceRows&, int64_t, int64_t);
 constexpr int kMixMaxVectors = 8;  // 8 accumulators + weight + load fit x86's 16 registers
-constexpr MixFn kMixByVectors[kMixMaxVectors + 1] = {nullptr,          mix_vectors<1>, mix_vectors<2>,
-                                                     mix_vectors<3>,   mix_vectors<4>, mix_vectors<5>,
-                                                     mix_vectors<6>,   mix_vectors<7>, mix_vectors<8>};
+constexpr MixFn kMixByVectors[kMixMaxVectors + 1] = {nullptr,        mix_vectors<1>, mix_vectors<2>,
+                                                     mix_vectors<3>, mix_vectors<4>, mix_vectors<5>,
+                                                     mix_vectors<6>, mix_vectors<7>, mix_vectors<8>};
 
 }  // namespace
 

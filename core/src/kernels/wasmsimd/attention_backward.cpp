@@ -99,8 +99,7 @@ void attention_mix_backward_heads(const AttentionMixBackwardArgs& args, int64_t 
   }
 }
 
-void attention_scores_backward_heads(const AttentionScoresBackwardArgs& args, int64_t head_begin,
-                                     int64_t head_end) {
+void attention_scores_backward_heads(const AttentionScoresBackwardArgs& args, int64_t head_begin, int64_t head_end) {
   const int64_t dh = args.d_head;
   const float inv_scale = 1.0f / args.attn_scale;  // the reference's g = d_score * (1 / scale)
   for (int64_t h = head_begin; h < head_end; ++h) {

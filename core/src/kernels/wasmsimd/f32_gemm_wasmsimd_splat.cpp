@@ -40,8 +40,8 @@ inline v128_t splat_lane(v128_t v) {
 }
 
 template <size_t MR>
-inline void gemm_splat(size_t kc, const float* a, size_t lda, const float* w, const float* bias, float* c,
-                       size_t ldc, size_t nc) {
+inline void gemm_splat(size_t kc, const float* a, size_t lda, const float* w, const float* bias, float* c, size_t ldc,
+                       size_t nc) {
   const float* a_row[MR];
   SplatAccumulators<MR> acc;
 #pragma clang loop unroll(full)

@@ -35,7 +35,8 @@ inline v128_t gelu_new_derivative_f32x4(v128_t x) {
   const v128_t cubic = wasm_f32x4_splat(0.044715f);
   const v128_t sqrt_2_over_pi = wasm_f32x4_splat(0.7978845608028654f);
   const v128_t one = wasm_f32x4_const_splat(1.0f);
-  const v128_t u = wasm_f32x4_mul(sqrt_2_over_pi, wasm_f32x4_add(x, wasm_f32x4_mul(wasm_f32x4_mul(wasm_f32x4_mul(cubic, x), x), x)));
+  const v128_t u =
+      wasm_f32x4_mul(sqrt_2_over_pi, wasm_f32x4_add(x, wasm_f32x4_mul(wasm_f32x4_mul(wasm_f32x4_mul(cubic, x), x), x)));
   const v128_t two_abs_u = wasm_f32x4_abs(wasm_f32x4_add(u, u));
   const v128_t e = exp_f32x4(wasm_f32x4_neg(two_abs_u));
   const v128_t r = wasm_f32x4_div(one, wasm_f32x4_add(one, e));

@@ -32,10 +32,10 @@ constexpr int64_t kMinParallelMacs = int64_t{1} << 18;
 int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
 struct GemmPlan {
-  int64_t panels = 0;           // ceil(cols / 8)
+  int64_t panels = 0;  // ceil(cols / 8)
   int64_t panels_per_block = 0;
   int64_t column_blocks = 0;
-  int64_t rows_per_block = 0;   // multiple of the kernel's MR except possibly the last block
+  int64_t rows_per_block = 0;  // multiple of the kernel's MR except possibly the last block
   int64_t row_blocks = 0;
 
   int64_t tasks() const { return column_blocks * row_blocks; }
@@ -67,8 +67,8 @@ GemmPlan plan_gemm(const MatmulArgs& args, int threads, int64_t mr) {
 }
 
 // Rows [row_begin, row_end) x panels [panel_begin, panel_end) of the output.
-void gemm_block(const MatmulArgs& args, const GemmKernel& gemm_kernel, int64_t row_begin, int64_t row_end, int64_t panel_begin,
-                int64_t panel_end) {
+void gemm_block(const MatmulArgs& args, const GemmKernel& gemm_kernel, int64_t row_begin, int64_t row_end,
+                int64_t panel_begin, int64_t panel_end) {
   const PackedMatrix& w = *args.w;
   const size_t kc = static_cast<size_t>(args.k_end - args.k_begin);
   const size_t lda = static_cast<size_t>(args.lda);

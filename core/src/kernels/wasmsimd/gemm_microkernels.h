@@ -11,8 +11,8 @@
 
 namespace hooklab::wasmsimd {
 
-using GemmMicrokernelFn = void (*)(size_t kc, const float* a, size_t lda, const float* w, const float* bias,
-                                   float* c, size_t ldc, size_t nc);
+using GemmMicrokernelFn = void (*)(size_t kc, const float* a, size_t lda, const float* w, const float* bias, float* c,
+                                   size_t ldc, size_t nc);
 
 // Loadsplat family: the full tiles 4x8, 5x8 and 6x8 and the M-tail tiles below them.
 void f32_gemm_6x8__wasmsimd_loadsplat(size_t kc, const float* a, size_t lda, const float* w, const float* bias,
@@ -29,14 +29,14 @@ void f32_gemm_1x8__wasmsimd_loadsplat(size_t kc, const float* a, size_t lda, con
                                       float* c, size_t ldc, size_t nc);
 
 // Splat family (f32_gemm_splat.cpp): A read 4 k steps at a time, lanes broadcast by shuffles.
-void f32_gemm_4x8__wasmsimd_splat(size_t kc, const float* a, size_t lda, const float* w, const float* bias,
-                                  float* c, size_t ldc, size_t nc);
-void f32_gemm_3x8__wasmsimd_splat(size_t kc, const float* a, size_t lda, const float* w, const float* bias,
-                                  float* c, size_t ldc, size_t nc);
-void f32_gemm_2x8__wasmsimd_splat(size_t kc, const float* a, size_t lda, const float* w, const float* bias,
-                                  float* c, size_t ldc, size_t nc);
-void f32_gemm_1x8__wasmsimd_splat(size_t kc, const float* a, size_t lda, const float* w, const float* bias,
-                                  float* c, size_t ldc, size_t nc);
+void f32_gemm_4x8__wasmsimd_splat(size_t kc, const float* a, size_t lda, const float* w, const float* bias, float* c,
+                                  size_t ldc, size_t nc);
+void f32_gemm_3x8__wasmsimd_splat(size_t kc, const float* a, size_t lda, const float* w, const float* bias, float* c,
+                                  size_t ldc, size_t nc);
+void f32_gemm_2x8__wasmsimd_splat(size_t kc, const float* a, size_t lda, const float* w, const float* bias, float* c,
+                                  size_t ldc, size_t nc);
+void f32_gemm_1x8__wasmsimd_splat(size_t kc, const float* a, size_t lda, const float* w, const float* bias, float* c,
+                                  size_t ldc, size_t nc);
 
 // Transposed-GEMM micro-kernels (f32_gemm_transposed_<MR>x<KR>__wasmsimd): one call computes an
 // MR x KR block of C = A . W^T over `panels` whole panels:
@@ -80,16 +80,20 @@ struct GemmKernel {
 };
 
 inline constexpr GemmKernel kGemmKernels[] = {
-    {"4x8_loadsplat", 4,
+    {"4x8_loadsplat",
+     4,
      {f32_gemm_1x8__wasmsimd_loadsplat, f32_gemm_2x8__wasmsimd_loadsplat, f32_gemm_3x8__wasmsimd_loadsplat,
       f32_gemm_4x8__wasmsimd_loadsplat}},
-    {"5x8_loadsplat", 5,
+    {"5x8_loadsplat",
+     5,
      {f32_gemm_1x8__wasmsimd_loadsplat, f32_gemm_2x8__wasmsimd_loadsplat, f32_gemm_3x8__wasmsimd_loadsplat,
       f32_gemm_4x8__wasmsimd_loadsplat, f32_gemm_5x8__wasmsimd_loadsplat}},
-    {"6x8_loadsplat", 6,
+    {"6x8_loadsplat",
+     6,
      {f32_gemm_1x8__wasmsimd_loadsplat, f32_gemm_2x8__wasmsimd_loadsplat, f32_gemm_3x8__wasmsimd_loadsplat,
       f32_gemm_4x8__wasmsimd_loadsplat, f32_gemm_5x8__wasmsimd_loadsplat, f32_gemm_6x8__wasmsimd_loadsplat}},
-    {"4x8_splat", 4,
+    {"4x8_splat",
+     4,
      {f32_gemm_1x8__wasmsimd_splat, f32_gemm_2x8__wasmsimd_splat, f32_gemm_3x8__wasmsimd_splat,
       f32_gemm_4x8__wasmsimd_splat}},
 };

@@ -142,8 +142,8 @@ void transposed_tile(const MatmulTransposedArgs& args, const TransposedPlan& pla
 }
 
 // Rows [row_begin, row_end) x output columns [k_begin, k_end) (relative to args.k_begin).
-void transposed_block(const MatmulTransposedArgs& args, const TransposedPlan& plan, int64_t row_begin,
-                      int64_t row_end, int64_t k_begin, int64_t k_end) {
+void transposed_block(const MatmulTransposedArgs& args, const TransposedPlan& plan, int64_t row_begin, int64_t row_end,
+                      int64_t k_begin, int64_t k_end) {
   // Per thread, grown once to one block (kBlockBytes): concurrent calls never share it.
   thread_local std::vector<float> pack_buffer;
   // A single row tile reads each weight once: packing would only add a copy.

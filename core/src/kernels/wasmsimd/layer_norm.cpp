@@ -72,13 +72,15 @@ void layer_norm_rows(const LayerNormArgs& args, int64_t row_begin, int64_t row_e
     const v128_t vmean = wasm_f32x4_splat(mean);
     const v128_t vscale = wasm_f32x4_splat(scale);
     int64_t d = 0;
-    for (; d + 4 <= dim; d += 4) wasm_v128_store(y + d, normalize(wasm_v128_load(x + d), vmean, vscale, args.w, args.b, d));
+    for (; d + 4 <= dim; d += 4)
+      wasm_v128_store(y + d, normalize(wasm_v128_load(x + d), vmean, vscale, args.w, args.b, d));
     if (d < dim) {
       // Same arithmetic on a zero-padded copy of the last partial vector.
       const size_t rest = static_cast<size_t>(dim - d);
       v128_t v = wasm_f32x4_div(wasm_f32x4_sub(load_partial(x + d, rest, 0.0f), vmean), vscale);
       if (args.w != nullptr) {
-        v = wasm_f32x4_add(wasm_f32x4_mul(v, load_partial(args.w + d, rest, 0.0f)), load_partial(args.b + d, rest, 0.0f));
+        v = wasm_f32x4_add(wasm_f32x4_mul(v, load_partial(args.w + d, rest, 0.0f)),
+                           load_partial(args.b + d, rest, 0.0f));
       }
       store_partial(y + d, v, rest);
     }

@@ -81,7 +81,8 @@ inline v128_t dot4(const float* q, const float* const k[4], int64_t d) {
   for (; t + 4 <= d; t += 4) {
     const v128_t qv = wasm_v128_load(q + t);
 #pragma clang loop unroll(full)
-    for (int lane = 0; lane < 4; ++lane) acc[lane] = wasm_f32x4_add(acc[lane], wasm_f32x4_mul(qv, wasm_v128_load(k[lane] + t)));
+    for (int lane = 0; lane < 4; ++lane)
+      acc[lane] = wasm_f32x4_add(acc[lane], wasm_f32x4_mul(qv, wasm_v128_load(k[lane] + t)));
   }
   v128_t dots = transpose_sum4(acc[0], acc[1], acc[2], acc[3]);
   if (t < d) {

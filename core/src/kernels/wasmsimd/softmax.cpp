@@ -96,8 +96,7 @@ float dot_row(const float* x, const float* y, int64_t n) {
 
 }  // namespace
 
-void softmax_rows_backward(float* dx, const float* dy, const float* y, int64_t n, int64_t row_begin,
-                           int64_t row_end) {
+void softmax_rows_backward(float* dx, const float* dy, const float* y, int64_t n, int64_t row_begin, int64_t row_end) {
   for (int64_t r = row_begin; r < row_end; ++r) {
     const float* yr = y + r * n;
     const float* dyr = dy + r * n;

@@ -22,8 +22,7 @@ void softmax_rows(float* y, const float* x, int64_t n, int64_t row_begin, int64_
 void gelu_new_backward(float* dx, const float* dy, const float* x, int64_t n);
 
 // Rows [row_begin, row_end) of the row-major [rows, n] softmax backward.
-void softmax_rows_backward(float* dx, const float* dy, const float* y, int64_t n, int64_t row_begin,
-                           int64_t row_end);
+void softmax_rows_backward(float* dx, const float* dy, const float* y, int64_t n, int64_t row_begin, int64_t row_end);
 
 // Heads [head_begin, head_end) of attention_mix_backward / attention_scores_backward (each
 // head's outputs are disjoint; dk sums over the query rows of its head, so heads, not rows, are

@@ -87,9 +87,8 @@ class WasmSimdBackend final : public Backend {
 
   void softmax_rows(float* y, const float* x, int64_t rows, int64_t n) const override {
     const ElementwiseJob job{y, x, n};
-    pool_.parallel_for(rows, rows_per_chunk(n), [&job](int64_t begin, int64_t end) {
-      wasmsimd::softmax_rows(job.y, job.x, job.n, begin, end);
-    });
+    pool_.parallel_for(rows, rows_per_chunk(n),
+                       [&job](int64_t begin, int64_t end) { wasmsimd::softmax_rows(job.y, job.x, job.n, begin, end); });
   }
 
   void attention_mix(const AttentionMixArgs& args) const override {

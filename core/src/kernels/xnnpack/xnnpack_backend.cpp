@@ -281,7 +281,8 @@ class XnnpackBackend final : public Backend {
   // pool; each output is an 8-lane dot product over W's panels, which the compiler vectorises.
   void parallel_transposed(const MatmulTransposedArgs& args) const {
     const int64_t kc = args.k_end - args.k_begin;
-    const int64_t column_chunks = args.m >= 4 * threads_ ? 1 : std::max<int64_t>(1, std::min<int64_t>(kc / 16, 4 * threads_));
+    const int64_t column_chunks =
+        args.m >= 4 * threads_ ? 1 : std::max<int64_t>(1, std::min<int64_t>(kc / 16, 4 * threads_));
     const int64_t chunk = (kc + column_chunks - 1) / column_chunks;
     parallel(args.m * column_chunks, 1, [&](int64_t begin, int64_t end) {
       for (int64_t t = begin; t < end; ++t) {
@@ -321,9 +322,7 @@ class XnnpackBackend final : public Backend {
     const float* bias;
     int64_t rows;
     int64_t cols;
-    bool operator<(const Key& o) const {
-      return std::tie(w, bias, rows, cols) < std::tie(o.w, o.bias, o.rows, o.cols);
-    }
+    bool operator<(const Key& o) const { return std::tie(w, bias, rows, cols) < std::tie(o.w, o.bias, o.rows, o.cols); }
   };
 
   static void reference_head_scores(const AttentionScoresArgs& args, int64_t h) {
