@@ -46,3 +46,25 @@ test("keyboard alone: Tab reaches the patching heatmap, arrows move the cell, En
     (window as unknown as { hooklabLab: { lab: { state: { experiment: { layer: number; position: number } } } } }).hooklabLab.lab.state.experiment);
   expect([experiment.layer, experiment.position]).toEqual([2, 1]);
 });
+
+test("every chart's Table button shows its data as a table: one row per heatmap row, a column per position, axe-clean", async ({ page }) => {
+  await openView(page, "patch", "light");
+  const heatmap = page.locator('[data-heatmap="patch-resid_pre"]');
+  const block = page.locator(".heatmap-block", { has: heatmap });
+  const rows = new Set(await heatmap.locator("rect[data-row]").evaluateAll((rects) => rects.map((r) => r.getAttribute("data-row"))));
+  const cols = new Set(await heatmap.locator("rect[data-col]").evaluateAll((rects) => rects.map((r) => r.getAttribute("data-col"))));
+  const toggle = block.locator('button[data-export="table"]');
+  await expect(toggle).toHaveAttribute("aria-expanded", "false");
+  await toggle.click();
+  await expect(toggle).toHaveAttribute("aria-expanded", "true");
+  const table = block.locator('[data-table-for="patch-resid_pre"] table');
+  await expect(table.locator("tbody tr")).toHaveCount(rows.size);
+  await expect(table.locator("thead th")).toHaveCount(cols.size + 1);
+  const numbers = await table.locator("tbody td:not(:first-child)").allTextContents();  // the first is the row label
+  expect(numbers.length).toBe(rows.size * cols.size);
+  expect(numbers.every((t) => Number.isFinite(Number(t)))).toBe(true);
+  const results = await new AxeBuilder({ page }).include(".heatmap-block").withTags(["wcag2a", "wcag2aa"]).analyze();
+  expect(results.violations.filter((v) => v.impact === "serious" || v.impact === "critical").map((v) => v.id)).toEqual([]);
+  await toggle.click();
+  await expect(table).toHaveCount(0);
+});

@@ -1,4 +1,6 @@
-// Export buttons: the SVG as drawn, a PNG rendered from it, the data as CSV and JSON.
+// Export buttons: the SVG as drawn, a PNG rendered from it, the data as CSV and JSON, and a
+// "Table" toggle that shows the same data as an HTML table: the chart's text alternative for
+// screen readers and for anyone who wants the numbers.
 
 import { el } from "./dom";
 import { toCsv } from "../analysis/matrix";
@@ -37,9 +39,40 @@ export async function svgToPng(svg: SVGSVGElement, scale = 2): Promise<Blob> {
   return new Promise((resolve, reject) => canvas.toBlob((b) => (b ? resolve(b) : reject(new Error("PNG export failed"))), "image/png"));
 }
 
-export function exportButtons(id: string, svg: () => SVGSVGElement | null, table: () => { columns: string[]; rows: Array<Array<string | number>> },
+type TableData = { columns: string[]; rows: Array<Array<string | number>> };
+
+/** A big sweep has tens of thousands of cells: the page shows the first rows, CSV has them all. */
+const MAX_TABLE_ROWS = 1000;
+
+function formatCell(v: string | number): string {
+  return typeof v === "number" && Number.isFinite(v) && !Number.isInteger(v) ? v.toPrecision(4) : String(v);
+}
+
+/** The chart's data as a table (text nodes only: labels may be token strings from the prompt). */
+export function dataTable(id: string, data: TableData): HTMLElement {
+  const shown = data.rows.slice(0, MAX_TABLE_ROWS);
+  const caption = data.rows.length > shown.length
+    ? `${id}: the first ${shown.length} of ${data.rows.length} rows (CSV has every row)` : `${id}: ${data.rows.length} rows`;
+  return el("div", { class: "data-table", "data-table-for": id },
+    el("table", {},
+      el("caption", {}, caption),
+      el("thead", {}, el("tr", {}, ...data.columns.map((c) => el("th", { scope: "col" }, c)))),
+      el("tbody", {}, ...shown.map((row) => el("tr", {}, ...row.map((v) => el("td", {}, formatCell(v))))))));
+}
+
+function tableToggle(id: string, table: () => TableData): HTMLElement {
+  const holder = el("div", { class: "data-table-holder" });
+  const button = el("button", { class: "secondary", "data-export": "table", "aria-expanded": "false", onclick: () => {
+    const open = button.getAttribute("aria-expanded") === "true";
+    button.setAttribute("aria-expanded", String(!open));
+    holder.replaceChildren(...(open ? [] : [dataTable(id, table())]));
+  } }, "Table");
+  return el("span", { class: "table-toggle" }, button, holder);
+}
+
+export function exportButtons(id: string, svg: () => SVGSVGElement | null, table: () => TableData,
                               json: () => unknown): HTMLElement {
-  return el("div", { class: "exports", role: "group", "aria-label": "export" },
+  return el("div", { class: "exports", role: "group", "aria-label": "export" }, tableToggle(id, table),
     el("button", { class: "secondary", "data-export": "png", onclick: async () => {
       const s = svg();
       if (s) download(`${id}.png`, await svgToPng(s));
