@@ -102,14 +102,17 @@ function hooklabRound(page, tokens, cacheFirst = false) {
   }, { tokens, cacheFirst });
 }
 
-/** The same two runs timed inside the worker (no transfer to the page), then the memory peak so far. */
+/** The same two runs as the engine worker timed them (lastWorkerMs: its compute time, without
+ *  the transfer to the page), then the memory peak so far. */
 function hooklabWorkerTimes(page, tokens) {
   return page.evaluate(async ({ tokens, workerReps }) => {
     const m = window.benchModel;
     const workerPlainMs = [], workerCacheMs = [];
     for (let r = 0; r < workerReps; r++) {
-      workerPlainMs.push(...await m.timeForwardInWorker(tokens, { reps: 1 }));
-      workerCacheMs.push(...await m.timeForwardInWorker(tokens, { withCache: true, reps: 1 }));
+      await m.runWithHooks(tokens, { fwdHooks: [] });
+      workerPlainMs.push(m.lastWorkerMs);
+      await m.runWithCache(tokens);
+      workerCacheMs.push(m.lastWorkerMs);
     }
     const { wasmMemoryBytes } = await m.memoryStats();
     return { workerPlainMs, workerCacheMs, wasmMemoryBytes };
@@ -124,20 +127,25 @@ function hooklabLogitRows(page, tokens, positions) {
   }, { tokens, positions });
 }
 
-/** The ceiling and the forward's GEMM shapes, after the forwards (they allocate in the same wasm
- *  memory). The peak is measured before the first T's shapes and after each T's, so every GEMM
- *  figure has peaks taken around it under the same machine load. */
+/** The ceiling and the forward's GEMM shapes, measured by the probe module (bench/pages/probes.mjs)
+ *  in a worker of the same page, after the forwards. The peak is measured before the first T's
+ *  shapes and after each T's, so every GEMM figure has peaks taken around it under the same load. */
 function probeHooklab(page, threads, Ts, shapes) {
   return page.evaluate(async ({ threads, Ts, shapes, peakMs, peakReps, gemmMs }) => {
-    const m = window.benchModel;
-    const peak = [await m.measureSimdPeak(peakMs, threads)];
-    const gemm = [];
-    for (const T of Ts) {
-      for (const s of shapes) gemm.push({ T, ...s, ...await m.measureGemm(T, s.k, s.n, { threads, milliseconds: gemmMs }) });
-      peak.push(await m.measureSimdPeak(peakMs, threads));
+    const { openProbes } = await import("/repo/bench/pages/probes.mjs");
+    const probes = await openProbes({ base: "/repo/build/bench/probes/", threads });
+    try {
+      const peak = [await probes.simdPeak(peakMs, threads)];
+      const gemm = [];
+      for (const T of Ts) {
+        for (const s of shapes) gemm.push({ T, ...s, ...await probes.gemm(T, s.k, s.n, threads, gemmMs) });
+        peak.push(await probes.simdPeak(peakMs, threads));
+      }
+      while (peak.length < peakReps) peak.push(await probes.simdPeak(peakMs, threads));
+      return { peak, gemm };
+    } finally {
+      probes.close();
     }
-    while (peak.length < peakReps) peak.push(await m.measureSimdPeak(peakMs, threads));
-    return { peak, gemm };
   }, { threads, Ts, shapes, peakMs, peakReps, gemmMs });
 }
 

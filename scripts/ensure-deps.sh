@@ -2,7 +2,7 @@
 # Makes sure the system packages and npm packages hooklab builds with are present.
 # Installs what is missing with apt when it can (root, or passwordless sudo); otherwise prints
 # the one command to run. Called by `npm start` and `npm test`, and by .ci/run; the benchmarks
-# call it with --bench, which adds what their peers need (PyTorch, numpy, OpenBLAS).
+# call it with --bench, which adds what their peers need (PyTorch, OpenBLAS).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,10 +15,11 @@ packages=(
   chromium fonts-dejavu-core            # browser tests and benchmarks (headless)
   clang libclang-rt-14-dev              # fuzz targets (libclang_rt.fuzzer-x86_64.a, ASan, UBSan)
   clang-format clang-tidy               # npm run lint
+  python3-numpy                         # the generated random test models (models/tools/make_test_models.py)
 )
 if [ "${1:-}" = "--bench" ]; then
   # the random GPT-2-small-shaped model (numpy) and the PyTorch peers, on OpenBLAS
-  packages+=(python3-numpy python3-torch libopenblas0-pthread)
+  packages+=(python3-torch libopenblas0-pthread)
 fi
 missing=()
 for p in "${packages[@]}"; do

@@ -67,7 +67,7 @@ struct Timer {
 };
 
 // The peak (simd_peak.h) and the per-shape measurement (gemm_measure.h) are shared with the
-// browser benchmark's measureSimdPeak / measureGemm (wasm/bindings/peak_bindings.cpp).
+// browser benchmark's measureSimdPeak / measureGemm (bench/kernels/probe_bindings.cpp).
 using hooklab::bench::GemmWeights;
 using hooklab::bench::kPeakIsa;
 

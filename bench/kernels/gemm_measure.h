@@ -1,5 +1,5 @@
 // GFLOP/s of one Backend::matmul (or matmul_transposed) shape: shared by gemm_bench.cpp and
-// wasm/bindings/peak_bindings.cpp (measureGemm, called by bench/forward.mjs in Chromium).
+// bench/kernels/probe_bindings.cpp (measureGemm, called by bench/forward.mjs in Chromium).
 #pragma once
 
 #include <algorithm>

@@ -1,6 +1,6 @@
 // The machine's 4-lane f32 mul + add ceiling, per thread and for several threads at once: the
 // "peak" every GEMM figure is compared with. Shared by gemm_bench.cpp (Node and native) and
-// wasm/bindings/peak_bindings.cpp (measureSimdPeak, called by bench/forward.mjs in Chromium),
+// bench/kernels/probe_bindings.cpp (measureSimdPeak, called by bench/forward.mjs in Chromium),
 // so the page and the micro-benchmark measure with the same kernel.
 #pragma once
 

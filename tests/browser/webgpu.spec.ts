@@ -258,7 +258,7 @@ test("device lost mid-sweep: a clear notice, the sweep's results from wasm, the 
         fractions.push(f);
         if (!lost && f > 0) {
           lost = true;
-          gpu.simulateDeviceLoss();
+          window.hooklab.testing.simulateDeviceLoss(gpu);
         }
       },
     });

@@ -48,6 +48,8 @@ export class EngineClient {
   /** Why the worker is ending itself (it reports a trap or an abort before it closes). */
   private fatalReason?: string;
   variant: "st" | "mt" = "st";
+  /** The worker's compute time of the most recent call that finished (ResponseMessage.workerMs). */
+  lastWorkerMs: number | undefined;
 
   constructor(init: InitArgs) {
     this.initArgs = init;
@@ -105,7 +107,10 @@ export class EngineClient {
     }
     this.pending.delete(message.id);
     if (message.type === "error" && message.code === "crashed") this.fatalReason = message.message;
-    if (message.type === "result") p.resolve(message.value);
+    if (message.type === "result") {
+      this.lastWorkerMs = message.workerMs;
+      p.resolve(message.value);
+    }
     else p.reject(new EngineError(message.message, message.code));
   }
 

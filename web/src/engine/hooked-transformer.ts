@@ -95,6 +95,11 @@ export function setPreferredBackend(choice: BackendChoice): void {
 /** Event name dispatched on globalThis when a model changes backend on its own (GPU lost). */
 export const BACKEND_CHANGE_EVENT = "hooklab-backend-change";
 
+/** The engine behind a model, for the test controls of ./testing.ts (not exported by the engine's index). */
+export function engineOf(model: HookedTransformer): EngineClient {
+  return (model as unknown as { engine: EngineClient }).engine;
+}
+
 export class HookedTransformer {
   private backendInfo: BackendInfo;
   private readonly backendListeners = new Set<(backend: BackendInfo) => void>();
@@ -146,11 +151,6 @@ export class HookedTransformer {
   onBackendChange(listener: (backend: BackendInfo) => void): () => void {
     this.backendListeners.add(listener);
     return () => this.backendListeners.delete(listener);
-  }
-
-  /** Destroys the GPU device now, as a driver reset would: what runs falls back to wasm. */
-  simulateDeviceLoss(): void {
-    this.engine.loseDevice();
   }
 
   /** Every hook name that fires (the optional attn.hook_result only with useAttnResult). */
@@ -334,23 +334,11 @@ export class HookedTransformer {
     return this.engine.call({ op: "stats", args: {} });
   }
 
-  /** Benchmark probes (bench/forward.mjs). Milliseconds of each of `reps` forwards timed in
-   *  the worker (with the full cache when withCache), without the transfer to the page. */
-  async timeForwardInWorker(input: Input, options: { withCache?: boolean; reps?: number } = {}): Promise<number[]> {
-    const tokens = await this.toTokens(input);
-    const cacheNames = options.withCache ? this.hookNames() : null;
-    return this.engine.call({ op: "timeRuns", args: { tokens, cacheNames, reps: options.reps ?? 1 } });
-  }
-
-  /** The wasm SIMD mul + add ceiling, all `threads` at once (the st build measures 1). Allocates
-   *  nothing, but measureGemm does: read memoryStats() first. */
-  async measureSimdPeak(milliseconds = 300, threads = 1): Promise<{ gflops: number; oneThreadGflops: number; threads: number; isa: string }> {
-    return this.engine.call({ op: "simdPeak", args: { milliseconds, threads } });
-  }
-
-  /** GFLOP/s of one [m, k] x [k, n] + bias product on a fresh backend (allocates the weights). */
-  async measureGemm(m: number, k: number, n: number, options: { threads?: number; milliseconds?: number } = {}): Promise<{ bestGflops: number; medianGflops: number; calls: number; threads: number; backend: string }> {
-    return this.engine.call({ op: "gemm", args: { m, k, n, threads: options.threads ?? 1, milliseconds: options.milliseconds ?? 300 } });
+  /** Milliseconds the engine worker computed the most recent call that finished, without its
+   *  wait in the worker's queue and the transfer to the page (what a profiler would call the
+   *  engine's share; the page-side time of an await adds the transfer). */
+  get lastWorkerMs(): number | undefined {
+    return this.engine.lastWorkerMs;
   }
 
   dispose(): void {

@@ -85,11 +85,6 @@ export type Request =
   | { op: "detectHeads"; args: { seqLen: number; seed: number; pool: Int32Array | null } }
   | { op: "predictions"; args: { tokens: Int32Array; k: number } }
   | { op: "stats"; args: Record<string, never> }
-  // Benchmark probes (bench/forward.mjs): forwards timed inside the worker, the wasm SIMD
-  // mul + add ceiling and one GEMM shape, measured by the same wasm module as the model.
-  | { op: "timeRuns"; args: { tokens: Int32Array; cacheNames: string[] | null; reps: number } }
-  | { op: "simdPeak"; args: { milliseconds: number; threads: number } }
-  | { op: "gemm"; args: { m: number; k: number; n: number; threads: number; milliseconds: number } }
   | { op: "cancel"; args: { target: number } }
   /** Destroys the GPU device at once, as a driver reset would (tests, benchmarks). */
   | { op: "loseDevice"; args: Record<string, never> };
@@ -98,7 +93,9 @@ export type RequestMessage = Request & { id: number };
 
 export type ResponseMessage =
   | { id: number; type: "progress"; progress: { stage?: string; fraction: number; loadedBytes?: number; totalBytes?: number; file?: string; step?: GenerateStep } }
-  | { id: number; type: "result"; value: unknown }
+  /** workerMs: how long the worker computed the answer (from starting the request to posting the
+   *  result, without waiting in its queue or the transfer to the page). */
+  | { id: number; type: "result"; value: unknown; workerMs: number }
   | { id: number; type: "error"; message: string; code: string }
   /** The backend changed under request `id` (the GPU was lost): re-run on wasm, stays there. */
   | { id: number; type: "backend"; backend: BackendInfo };

@@ -36,12 +36,6 @@ let queue: Promise<void> = Promise.resolve();
  */
 let attribution: { key: string; session: EmbindAttribution } | undefined;
 
-/** wasm/bindings/peak_bindings.cpp: benchmark probes, not part of the engine's API. */
-interface BenchProbes {
-  measureSimdPeak(milliseconds: number, threads: number): unknown;
-  measureGemm(m: number, k: number, n: number, threads: number, milliseconds: number): unknown;
-}
-
 function post(message: ResponseMessage, transfer: Transferable[] = []): void {
   scope.postMessage(message, transfer);
 }
@@ -387,25 +381,6 @@ async function handle(message: RequestMessage): Promise<unknown> {
     case "stats":
       // wasm memory never shrinks, so its size is the peak of this worker's lifetime.
       return { wasmMemoryBytes: core ? core.HEAPU8.buffer.byteLength : 0, variant, backend };
-    case "timeRuns": {
-      // Worker-side milliseconds of each forward: the core's run plus copying logits (and the
-      // cache arena) out of wasm memory, without the postMessage to the page.
-      const m = requireModel();
-      const { tokens, cacheNames, reps } = message.args;
-      const times: number[] = [];
-      for (let r = 0; r < reps; r++) {
-        const t0 = performance.now();
-        unwrap(m.run(tokens, cacheNames ? { returnLogits: true, cacheNames } : { returnLogits: true }));
-        times.push(performance.now() - t0);
-      }
-      return times;
-    }
-    case "simdPeak":
-      return (core as unknown as BenchProbes).measureSimdPeak(message.args.milliseconds, message.args.threads);
-    case "gemm": {
-      const { m, k, n, threads: t, milliseconds } = message.args;
-      return unwrap((core as unknown as BenchProbes).measureGemm(m, k, n, t, milliseconds));
-    }
     case "cancel":
       cancelled.add(message.args.target);
       return null;
@@ -437,8 +412,9 @@ scope.onmessage = (event) => {
   }
   queue = queue.then(async () => {
     try {
+      const started = performance.now();
       const value = await handle(message);
-      post({ id: message.id, type: "result", value }, transferables(value));
+      post({ id: message.id, type: "result", value, workerMs: performance.now() - started }, transferables(value));
     } catch (e) {
       const error = e as Error & { code?: string };
       const fatal = fatalMessage(error);

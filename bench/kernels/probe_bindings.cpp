@@ -1,19 +1,19 @@
-// Benchmark entry points for bench/forward.mjs, run in the engine's worker in Chromium: the
-// wasm SIMD mul + add ceiling and one GEMM shape's throughput, with the same code as the GEMM
-// micro-benchmark (bench/kernels/), so the page compares the forward with a ceiling measured in
-// the same browser. Both allocate (GEMM: up to ~160 MB of weights), and wasm memory never
-// shrinks: read memoryStats() before calling them.
+// The benchmark probes of bench/forward.mjs, a wasm module of their own (build/bench/probes/
+// probes-{st,mt}.mjs, loaded by bench/pages/probes.mjs in a worker of the page that runs the
+// lab's engine): the wasm SIMD mul + add ceiling and one GEMM shape's throughput, with the same
+// code as the GEMM micro-benchmark, so the forward is compared with a ceiling measured in the same
+// browser. Kept out of the lab's module: no benchmark code ships in the product.
 #include <emscripten/bind.h>
 #include <emscripten/val.h>
 
 #include <algorithm>
 #include <memory>
 
-#include "../../bench/kernels/gemm_measure.h"
-#include "../../bench/kernels/simd_peak.h"
+#include "gemm_measure.h"
+#include "simd_peak.h"
 #include "hooklab/backend.h"
 
-namespace hooklab::wasm {
+namespace hooklab::bench {
 namespace {
 
 using emscripten::val;
@@ -30,13 +30,13 @@ int usable_threads(int threads) {
 
 // {gflops (all threads together), oneThreadGflops, threads, isa}
 val measure_simd_peak(double milliseconds, int threads) {
-  const bench::PeakMeasurement peak =
-      bench::measure_peak(usable_threads(threads), bench::wall_seconds, milliseconds / 1000.0);
+  const PeakMeasurement peak =
+      measure_peak(usable_threads(threads), wall_seconds, milliseconds / 1000.0);
   val out = val::object();
   out.set("gflops", peak.gflops);
   out.set("oneThreadGflops", peak.one_thread_gflops);
   out.set("threads", peak.threads);
-  out.set("isa", std::string(bench::kPeakIsa));
+  out.set("isa", std::string(kPeakIsa));
   return out;
 }
 
@@ -49,9 +49,9 @@ val measure_gemm(int m, int k, int n, int threads, double milliseconds) {
     out.set("error", backend.error().message);
     return out;
   }
-  const auto weights = bench::make_gemm_weights(k, n);
-  const bench::GemmMeasurement g =
-      bench::measure_gemm(*backend.value(), *weights, m, bench::wall_seconds, milliseconds / 1000.0);
+  const auto weights = make_gemm_weights(k, n);
+  const GemmMeasurement g =
+      measure_gemm(*backend.value(), *weights, m, wall_seconds, milliseconds / 1000.0);
   out.set("bestGflops", g.best_gflops);
   out.set("medianGflops", g.median_gflops);
   out.set("calls", g.calls);
@@ -61,9 +61,9 @@ val measure_gemm(int m, int k, int n, int threads, double milliseconds) {
 }
 
 }  // namespace
-}  // namespace hooklab::wasm
+}  // namespace hooklab::bench
 
-EMSCRIPTEN_BINDINGS(hooklab_peak) {
-  emscripten::function("measureSimdPeak", &hooklab::wasm::measure_simd_peak);
-  emscripten::function("measureGemm", &hooklab::wasm::measure_gemm);
+EMSCRIPTEN_BINDINGS(hooklab_bench_probes) {
+  emscripten::function("measureSimdPeak", &hooklab::bench::measure_simd_peak);
+  emscripten::function("measureGemm", &hooklab::bench::measure_gemm);
 }
