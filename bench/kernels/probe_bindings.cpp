@@ -29,7 +29,7 @@ int usable_threads(int threads) {
 }
 
 // {gflops (all threads together), oneThreadGflops, threads, isa}
-val measure_simd_peak(double milliseconds, int threads) {
+val simd_peak_probe(double milliseconds, int threads) {
   const PeakMeasurement peak =
       measure_peak(usable_threads(threads), wall_seconds, milliseconds / 1000.0);
   val out = val::object();
@@ -42,7 +42,7 @@ val measure_simd_peak(double milliseconds, int threads) {
 
 // [m, k] x [k, n] + bias on a fresh backend with `threads` threads:
 // {bestGflops, medianGflops, calls, threads, backend} or {error}.
-val measure_gemm(int m, int k, int n, int threads, double milliseconds) {
+val gemm_probe(int m, int k, int n, int threads, double milliseconds) {
   val out = val::object();
   auto backend = make_backend(BackendKind::kAuto, usable_threads(threads));
   if (!backend.ok()) {
@@ -64,6 +64,6 @@ val measure_gemm(int m, int k, int n, int threads, double milliseconds) {
 }  // namespace hooklab::bench
 
 EMSCRIPTEN_BINDINGS(hooklab_bench_probes) {
-  emscripten::function("measureSimdPeak", &hooklab::bench::measure_simd_peak);
-  emscripten::function("measureGemm", &hooklab::bench::measure_gemm);
+  emscripten::function("measureSimdPeak", &hooklab::bench::simd_peak_probe);
+  emscripten::function("measureGemm", &hooklab::bench::gemm_probe);
 }

@@ -35,10 +35,11 @@ const TYPES = {
   ".npy": "application/octet-stream", ".safetensors": "application/octet-stream", ".jsonl": "application/json",
 };
 const REPO_DIRS = ["tests/fixtures", "models/testdata", "models/hooklab-demo", "models/tokenizer", "bench", "build/bench"];
-// Benchmark pages and the peer runtime they load (onnxruntime-web, copied by bench/forward.mjs)
+// Benchmark pages, the peer runtime they load (onnxruntime-web, copied by bench/forward.mjs) and the
+// SIMD-peak / GEMM probes (build/bench/probes)
 // are served cross-origin isolated: the peer's threads need SharedArrayBuffer, and its worker
 // scripts must carry COEP themselves to start under an isolated page.
-const ISOLATED_REPO_DIRS = ["bench/pages", "build/bench/ort"];
+const ISOLATED_REPO_DIRS = ["bench/pages", "build/bench/ort", "build/bench/probes"];
 const dropped = new Set();  // ids whose one dropped connection already happened
 const hubLog = [];  // {path, range, refused} of each hub request since the last reset
 let hubOffline = false;
