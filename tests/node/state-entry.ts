@@ -4,3 +4,4 @@ export * from "../../web/src/state/url-state";
 export * from "../../web/src/analysis/patching-metric";
 export { compressToEncodedURIComponent as compress, decompressFromEncodedURIComponent as decompress } from "lz-string";
 export { decompressBounded } from "../../web/src/state/lz-bounded";
+export * from "../../web/src/state/token-ids";

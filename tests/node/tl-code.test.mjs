@@ -99,6 +99,14 @@ function everySpec() {
   }
   specs.push(T.specFromExperiment({ ...e, ablateHeads: ["1.3"], ablation: "mean" }, "generate"));
   specs.push({ ...T.specFromExperiment({ ...e, ablateHeads: ["0.1"] }, "generate"), steering: undefined });
+  // Token-id input: every box that holds ids becomes a tensor (an empty or unreadable box keeps to_tokens).
+  const ids = { ...e, tokenInput: "ids", prompt: "12 7 3 9", clean: "5 6 7", corrupted: "5 8 7", answer: "7", wrong: "9", genPrompt: "1 2 3" };
+  for (const view of ["tokens", "predictions", "norms", "attention", "lens", "dla"]) {
+    for (const prependBos of [true, false]) specs.push(T.specFromExperiment({ ...ids, prependBos }, view));
+  }
+  specs.push(T.specFromExperiment({ ...ids, prompt: "" }, "tokens"), T.specFromExperiment({ ...ids, answer: "not ids" }, "patching"));
+  for (const method of T.PATCH_METHODS) specs.push(T.specFromExperiment({ ...ids, method }, "patching"));
+  specs.push(T.specFromExperiment(ids, "generate"));
   return specs;
 }
 
@@ -174,6 +182,19 @@ test("every TransformerLens name the code uses is listed in the TransformerLens 
   // The check can fail: a name TransformerLens does not have is caught.
   const bogus = python(API_NAMES, ["model.run_with_cach(tokens)\n"]);
   assert.ok(!allowed.has(Object.keys(bogus)[0]));
+});
+
+test("token-id input: the ids are written as tensors, BOS first when the lab prepends it, answers as the ids themselves", () => {
+  const e = { ...T.DEFAULT_EXPERIMENT, tokenInput: "ids", prompt: "12, 7 3 9", answer: "7", wrong: "9", clean: "5 6 7", corrupted: "5 8 7" };
+  assert.match(T.tlCode(T.specFromExperiment(e, "tokens")), /tokens = torch\.cat\(\[model\.to_tokens\(""\), torch\.tensor\(\[\[12, 7, 3, 9\]\], dtype=torch\.long\)\], dim=1\)/);
+  assert.match(T.tlCode(T.specFromExperiment({ ...e, prependBos: false }, "tokens")), /^tokens = torch\.tensor\(\[\[12, 7, 3, 9\]\], dtype=torch\.long\)$/m);
+  const dla = T.tlCode(T.specFromExperiment(e, "dla", { pair: { answer: "7", wrong: "9" } }));
+  assert.match(dla, /^answer_token = 7$/m);
+  assert.match(dla, /^wrong_token = 9$/m);
+  const patching = T.tlCode(T.specFromExperiment(e, "patching"));
+  assert.match(patching, /^clean_tokens = torch\.cat\(\[model\.to_tokens\(""\), torch\.tensor\(\[\[5, 6, 7\]\]/m);
+  // Text mode is unchanged by the same boxes.
+  assert.match(T.tlCode(T.specFromExperiment({ ...e, tokenInput: "text" }, "tokens")), /^prompt = "12, 7 3 9"$/m);
 });
 
 test("inputs outside the closed sets or not finite are refused, not written into the code", () => {

@@ -94,6 +94,7 @@ function experimentArbitrary() {
   const modelName = fc.oneof(fc.constant("hooklab-demo"), fc.stringMatching(/^[\w.-]{1,40}\/[\w.-]{1,40}$/));
   return fc.record({
     model: modelName, processing: fc.constantFrom("default", "none"), prompt: text(S.MAX_TEXT), prependBos: fc.boolean(),
+    tokenInput: fc.constantFrom("text", "ids"),
     position: fc.option(fc.integer({ min: 0, max: S.MAX_POSITION })), layer: fc.integer({ min: 0, max: S.MAX_LAYERS - 1 }),
     head: fc.option(fc.integer({ min: 0, max: S.MAX_HEADS - 1 })), topK: fc.integer({ min: 1, max: S.MAX_TOP_K }),
     clean: text(S.MAX_TEXT), corrupted: text(S.MAX_TEXT), answer: text(S.MAX_ANSWER), wrong: text(S.MAX_ANSWER),
@@ -210,4 +211,26 @@ test("a lesson's part of a link (lesson=, step=) is read beside the experiment, 
     assert.equal(d.experiment.layer, 2);
   }
   assert.match(S.decodeLocation("#lesson=x&colour=red").notices[0], /no hooklab version/);
+});
+
+test("token-id input: any text gives ids within the vocabulary or one short problem, and formatted ids read back exactly", () => {
+  fc.assert(fc.property(fc.string({ unit: "binary", maxLength: 200 }), fc.integer({ min: 1, max: 60_000 }), (text, vocab) => {
+    const read = S.parseTokenIds(text, vocab);
+    if ("problem" in read) {
+      assert.ok(typeof read.problem === "string" && read.problem.length < 200, read.problem);
+    } else {
+      assert.ok(read.ids.every((id) => Number.isInteger(id) && id >= 0 && id < vocab));
+    }
+  }), { numRuns: RUNS });
+  fc.assert(fc.property(fc.array(fc.integer({ min: 0, max: 50_256 }), { maxLength: 64 }), (ids) => {
+    assert.deepEqual(S.parseTokenIds(S.formatTokenIds(ids), 50_257), { ids });
+  }), { numRuns: RUNS });
+  assert.deepEqual(S.parseTokenIds(" 12, 7\n3 [9]", 13), { ids: [12, 7, 3, 9] });
+  assert.match(S.parseTokenIds("12 7 13", 13).problem, /token id 13 \(item 3\) is out of range for this model \(0–12\)/);
+  assert.match(S.parseTokenIds("12 -7", 13).problem, /"-7" \(item 2\) is not a token id/);
+  assert.match(S.parseTokenIds("1.5", 13).problem, /not a token id/);
+  assert.match(S.parseTokenIds("<img src=x onerror=alert(1)>", 13).problem, /is not a token id/);
+  // A link holding the mode restores it; anything else is refused by name.
+  assert.equal(S.decodeLocation(`#${S.encodeExperiment({ ...S.defaultExperiment(), tokenInput: "ids", prompt: "1 2 3" })}`).experiment.tokenInput, "ids");
+  assert.match(S.decodeLocation("#v=1&tokenInput=words").notices.join(" "), /tokenInput "words" is not one of text, ids/);
 });

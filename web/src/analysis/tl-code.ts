@@ -6,6 +6,7 @@
 
 import { PATCH_SWEEPS, type MetricName, type PatchMethod, type PatchSweep } from "../engine/generated/patching";
 import type { Experiment } from "../state/experiment";
+import { parseTokenIds, type TokenInput } from "../state/token-ids";
 
 /** How a sweep's cells index an activation (TransformerLens's output shape of the sweep). */
 type Cells = "layer_pos" | "layer_head" | "layer_pos_head" | "layer_head_dest" | "layer_head_dest_src";
@@ -43,6 +44,8 @@ export interface ModelSpec {
   /** The lab's model id: "hooklab-demo", a hub id, or "local". */
   model: string;
   processing: "default" | "none";
+  /** "ids": the prompt and answer boxes hold token ids, written as tensors (default "text"). */
+  tokenInput?: TokenInput;
 }
 
 export interface AnswerPair {
@@ -147,19 +150,46 @@ function pyPosition(position: number | null): string {
   return position === null ? "-1" : pyNumber(position);
 }
 
-function promptCode(prompt: string, prependBos: boolean): string[] {
+/** A box's ids in ids mode; undefined in text mode or when the box holds no ids (the lab says why). */
+function boxIds(spec: ModelSpec, text: string): number[] | undefined {
+  if (spec.tokenInput !== "ids") return undefined;
+  const read = parseTokenIds(text, Number.MAX_SAFE_INTEGER);
+  return "problem" in read ? undefined : read.ids;
+}
+
+/** Token ids as a [1, n] tensor, after the model's BOS when prependBos. */
+function idsTensor(ids: number[], prependBos: boolean): string {
+  const tensor = `torch.tensor([[${ids.join(", ")}]], dtype=torch.long)`;
+  return prependBos ? `torch.cat([model.to_tokens(""), ${tensor}], dim=1)  # BOS first` : tensor;
+}
+
+/** A prompt box as tokens: to_tokens of the text, or the ids themselves. */
+function tokensExpr(spec: ModelSpec, text: string): string {
+  const ids = boxIds(spec, text);
+  return ids ? idsTensor(ids, true) : `model.to_tokens(${pyString(text)})`;
+}
+
+/** An answer box as one token id. */
+function answerExpr(spec: ModelSpec, text: string): string {
+  const ids = boxIds(spec, text);
+  return ids?.length === 1 ? pyNumber(ids[0]) : `model.to_single_token(${pyString(text)})`;
+}
+
+function promptCode(spec: ModelSpec, prompt: string, prependBos: boolean): string[] {
+  const ids = boxIds(spec, prompt);
+  if (ids) return [`tokens = ${idsTensor(ids, prependBos)}`];
   return [`prompt = ${pyString(prompt)}`, `tokens = model.to_tokens(prompt, prepend_bos=${pyBool(prependBos)})`];
 }
 
 function tokensCode(s: Extract<TlCodeSpec, { view: "tokens" }>): string[] {
-  return [...header(s), "", ...promptCode(s.prompt, s.prependBos),
+  return [...header(s), "", ...promptCode(s, s.prompt, s.prependBos),
     'print(f"Tokens shape: {tokens.shape}")',
     'print(f"String tokens: {model.to_str_tokens(tokens)}")',
     "print(tokens[0].tolist())"];
 }
 
 function predictionsCode(s: Extract<TlCodeSpec, { view: "predictions" }>): string[] {
-  return [...header(s), "", ...promptCode(s.prompt, s.prependBos),
+  return [...header(s), "", ...promptCode(s, s.prompt, s.prependBos),
     "logits = model(tokens)",
     `position = ${pyPosition(s.position)}`,
     "# Top-k next tokens at the position",
@@ -175,7 +205,7 @@ function predictionsCode(s: Extract<TlCodeSpec, { view: "predictions" }>): strin
 }
 
 function normsCode(s: Extract<TlCodeSpec, { view: "norms" }>): string[] {
-  return [...header(s), "", ...promptCode(s.prompt, s.prependBos),
+  return [...header(s), "", ...promptCode(s, s.prompt, s.prependBos),
     "logits, cache = model.run_with_cache(tokens)",
     "for layer in range(model.cfg.n_layers):",
     '    resid = cache["resid_post", layer]',
@@ -183,7 +213,7 @@ function normsCode(s: Extract<TlCodeSpec, { view: "norms" }>): string[] {
 }
 
 function attentionCode(s: Extract<TlCodeSpec, { view: "attention" }>): string[] {
-  const lines = [...header(s), "", ...promptCode(s.prompt, s.prependBos),
+  const lines = [...header(s), "", ...promptCode(s, s.prompt, s.prependBos),
     `layer = ${pyNumber(s.layer)}`,
     "logits, cache = model.run_with_cache(tokens, names_filter=lambda name: name.endswith(\"hook_pattern\"))",
     'pattern = cache["pattern", layer][0]  # [heads, query_pos, key_pos]',
@@ -194,13 +224,13 @@ function attentionCode(s: Extract<TlCodeSpec, { view: "attention" }>): string[] 
 }
 
 /** The answer pair's direction and the final-LayerNorm-frozen attribution of a residual stack. */
-function answerCode(s: AnswerPair): string[] {
-  return [`answer_token = model.to_single_token(${pyString(s.answer)})`, `wrong_token = model.to_single_token(${pyString(s.wrong)})`,
+function answerCode(s: ModelSpec & AnswerPair): string[] {
+  return [`answer_token = ${answerExpr(s, s.answer)}`, `wrong_token = ${answerExpr(s, s.wrong)}`,
     "direction = model.tokens_to_residual_directions(answer_token) - model.tokens_to_residual_directions(wrong_token)"];
 }
 
 function lensCode(s: Extract<TlCodeSpec, { view: "lens" | "dla" }>): string[] {
-  return [...header(s), "", ...promptCode(s.prompt, s.prependBos), ...answerCode(s),
+  return [...header(s), "", ...promptCode(s, s.prompt, s.prependBos), ...answerCode(s),
     "logits, cache = model.run_with_cache(tokens)",
     `position = ${pyPosition(s.position)}`,
     "# The residual stream after each half-layer, through ln_final with each row's own statistics",
@@ -213,7 +243,7 @@ function lensCode(s: Extract<TlCodeSpec, { view: "lens" | "dla" }>): string[] {
 }
 
 function dlaCode(s: Extract<TlCodeSpec, { view: "lens" | "dla" }>): string[] {
-  return [...header(s), "", ...promptCode(s.prompt, s.prependBos), ...answerCode(s),
+  return [...header(s), "", ...promptCode(s, s.prompt, s.prependBos), ...answerCode(s),
     "logits, cache = model.run_with_cache(tokens)",
     `position = ${pyPosition(s.position)}`,
     "# Each layer's output (embed, pos_embed, attn_out, mlp_out), ln_final frozen at its cached scale",
@@ -284,8 +314,8 @@ function metricCode(metric: MetricName): string[] {
   return [`def ${metric}(logits):`, `    return ${expr}`];
 }
 
-function patchingPrelude(s: AnswerPair & { metric: MetricName; normalize: boolean }): string[] {
-  return [`answer_token = model.to_single_token(${pyString(s.answer)})`, `wrong_token = model.to_single_token(${pyString(s.wrong)})`,
+function patchingPrelude(s: ModelSpec & AnswerPair & { metric: MetricName; normalize: boolean }): string[] {
+  return [`answer_token = ${answerExpr(s, s.answer)}`, `wrong_token = ${answerExpr(s, s.wrong)}`,
     ...metricCode(s.metric), "",
     `normalize = ${pyBool(s.normalize)}  # (patched - corrupted) / (clean - corrupted): 1 = fully restored`];
 }
@@ -391,8 +421,8 @@ function imports(method: PatchMethod): string[] {
 function patchingCode(s: Extract<TlCodeSpec, { view: "patching" }>): string[] {
   const what = s.method === "exact" ? "Activation patching" : `Attribution patching (${s.method === "atp" ? "AtP" : "AtP*"})`;
   return [...header(s, imports(s.method)), "",
-    `clean_tokens = model.to_tokens(${pyString(s.clean)})`,
-    `corrupted_tokens = model.to_tokens(${pyString(s.corrupted)})`,
+    `clean_tokens = ${tokensExpr(s, s.clean)}`,
+    `corrupted_tokens = ${tokensExpr(s, s.corrupted)}`,
     ...patchingPrelude(s), "",
     `# ${what}: ${s.sweep}, patching clean activations into the corrupted run`,
     ...sweepDefinition(s.sweep, s.method), "",
@@ -434,7 +464,7 @@ function generateCode(s: Extract<TlCodeSpec, { view: "generate" }>): string[] {
   const generate = `model.generate(prompt, max_new_tokens=${pyNumber(s.maxNewTokens)}, ${sampling}, verbose=False)`;
   const intervened = s.steering !== undefined || (s.ablation?.heads.length ?? 0) > 0;
   const lines = [...header(s, intervened ? ["from functools import partial", "from transformer_lens import utils"] : []), "",
-    `prompt = ${pyString(s.prompt)}`,
+    `prompt = ${boxIds(s, s.prompt) ? idsTensor(boxIds(s, s.prompt)!, true) : pyString(s.prompt)}`,
     `torch.manual_seed(${pyNumber(s.seed)})  # torch's sampler differs from the lab's: greedy (temperature 0) matches token for token`,
     `print(${generate})`];
   if (!intervened) return lines;
@@ -502,7 +532,7 @@ function ablationCode(ab: GenerateAblation): string[] {
 /** What a lab view shows, as a code spec: the experiment's own inputs (lessons call this too). */
 export function specFromExperiment(e: Experiment, view: TlView,
   options: { sweep?: PatchSweep; seqLen?: number; pair?: AnswerPair } = {}): TlCodeSpec {
-  const base = { model: e.model, processing: e.processing };
+  const base = { model: e.model, processing: e.processing, tokenInput: e.tokenInput };
   const prompt = { prompt: e.prompt, prependBos: e.prependBos };
   // The inside views' pair as resolved (the prompt's top two predictions unless the user chose).
   const pair = options.pair ?? { answer: e.insideAnswer || e.answer, wrong: e.insideWrong || e.wrong };

@@ -2,6 +2,7 @@
 // prompts as they are edited, their agreement with the exact sweep once Run has computed it,
 // and sweeps over a pasted dataset of prompt pairs. Views read the store; nothing here renders.
 
+import { answerToken, promptTokens } from "./token-reader";
 import type { AttributionMethod, DatasetResult, HookedTransformer, PatchMethod, PatchResult, SweepAgreement } from "../engine";
 import { MAX_DATASET, patchInputsKey, type Experiment, type SweepChoice } from "../state/experiment";
 import type { Store } from "./store";
@@ -76,8 +77,8 @@ export class AttributionController<S extends AttributionSlice> {
 
   /** Answer ids for the experiment; prob/logprob/rank read only the first, so a bad wrong token is no obstacle. */
   private async answerIds(model: HookedTransformer, e: Experiment): Promise<Array<[number, number]>> {
-    const answer = await model.toSingleToken(e.answer);
-    const wrong = await model.toSingleToken(e.wrong).catch((err: Error) => {
+    const answer = await answerToken(model, e.tokenInput, e.answer);
+    const wrong = await answerToken(model, e.tokenInput, e.wrong).catch((err: Error) => {
       if (e.metric === "logit_diff") throw new Error(`wrong token: ${err.message}`);
       return answer;
     });
@@ -95,7 +96,7 @@ export class AttributionController<S extends AttributionSlice> {
     const previous = this.state.estimate;
     this.set({ estimate: previous ? { ...previous, status: "running" } : { status: "running", key, method: e.method, results: {}, corrupted: e.corrupted, strTokens: [] } });
     try {
-      const [clean, corrupted] = await Promise.all([model.toTokens(e.clean), model.toTokens(e.corrupted)]);
+      const [clean, corrupted] = await Promise.all([promptTokens(model, e.tokenInput, e.clean), promptTokens(model, e.tokenInput, e.corrupted)]);
       if (clean.length !== corrupted.length) throw new Error(`the prompts tokenize to different lengths (${clean.length} vs ${corrupted.length})`);
       if (clean.length > model.cfg.n_ctx) throw new Error(`the prompts are longer than n_ctx = ${model.cfg.n_ctx} tokens`);
       if (e.sweeps.length === 0) throw new Error("choose at least one activation to patch");

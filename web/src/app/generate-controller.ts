@@ -2,6 +2,7 @@
 // its steering vector — for the same seed, streaming each column's tokens into the store as the
 // worker produces them. Stop aborts between tokens; the model stays loaded. Nothing here renders.
 
+import { promptTokens } from "./token-reader";
 import type { GenerateOptions, GenerateStep, HookedTransformer, Steering } from "../engine";
 import type { Experiment } from "../state/experiment";
 import { generateInputs, type GenerateInputs } from "../state/result-inputs";
@@ -90,7 +91,8 @@ export class GenerateController<S extends GenerateSlice> {
     const steps: GenerateStep[] = [];
     this.setColumn(name, { status: "running", steps: [] });
     try {
-      const out = await model.generate(e.genPrompt, {
+      const tokens = await promptTokens(model, e.tokenInput, e.genPrompt, e.prependBos);
+      const out = await model.generate(tokens, {
         ...generateOptions(e, name === "steered"), signal,
         onToken: (step) => {
           steps.push(step);

@@ -3,8 +3,10 @@
 
 import { HookedTransformer, type LoadProgress, type ModelConfig, type PatchResult, type Predictions } from "../engine";
 import type { ComponentAttribution, HeadAttribution, HeadDetectorScores, LogitLens, ResidualNorms } from "../engine";
+import { answerToken, promptTokens } from "./token-reader";
+import { formatTokenIds, type TokenInput } from "../state/token-ids";
 import { singleTokenCandidates, tokenDifferences } from "../analysis/token-display";
-import { checkAgainstModel, checkPosition, defaultExperiment, MAX_TEXT, patchInputsKey, type Experiment, type SweepChoice } from "../state/experiment";
+import { checkAgainstModel, checkPosition, defaultExperiment, MAX_ANSWER, MAX_TEXT, patchInputsKey, type Experiment, type SweepChoice } from "../state/experiment";
 import { encodeExperiment } from "../state/url-state";
 import { insideInputs, patchRunInputs, type InsideInputs, type PatchRunInputs } from "../state/result-inputs";
 import { AttributionController, type AgreementState, type DatasetState, type EstimateState } from "./attribution-controller";
@@ -167,9 +169,10 @@ export class LabController {
     }
     // A link opened in this page (hashchange) may name a layer or head this model lacks.
     if (this.model && ("layer" in patch || "head" in patch || "steerLayer" in patch || "ablateHeads" in patch)) this.checkModelRanges();
-    if ("prompt" in patch || "prependBos" in patch || "topK" in patch) this.schedulePrompt();
-    if (("answer" in patch || "wrong" in patch || "clean" in patch || "corrupted" in patch) && this.model) this.schedulePatchInputs();
-    const estimateInputs = ["clean", "corrupted", "answer", "wrong", "metric", "normalize", "sweeps", "method"] as const;
+    if ("prompt" in patch || "prependBos" in patch || "topK" in patch || "tokenInput" in patch) this.schedulePrompt();
+    const patchTexts = ["answer", "wrong", "clean", "corrupted", "tokenInput"] as const;
+    if (patchTexts.some((k) => k in patch) && this.model) this.schedulePatchInputs();
+    const estimateInputs = ["clean", "corrupted", "answer", "wrong", "metric", "normalize", "sweeps", "method", "tokenInput"] as const;
     if (this.model && estimateInputs.some((k) => k in patch && patch[k] !== before[k])) this.attribution.scheduleEstimate();
     // A new prompt reaches the inside view through refreshPrompt, once its tokens exist.
     if (("view" in patch || "insideAnswer" in patch || "insideWrong" in patch || "position" in patch) && experiment.view === "inside") {
@@ -315,20 +318,52 @@ export class LabController {
     }
   }
 
+  /**
+   * Switches how the prompt and answer boxes are read, rewriting each box in the new form (text
+   * as its token ids without BOS, ids as their decoded text) so the experiment stays the same;
+   * a box that cannot be converted (an id out of range, say) is kept as typed.
+   */
+  async setTokenInput(mode: TokenInput): Promise<void> {
+    const e = this.state.experiment;
+    if (mode === e.tokenInput) return;
+    const model = this.model;
+    if (!model) {
+      this.update({ tokenInput: mode });
+      return;
+    }
+    const boxes = ["prompt", "clean", "corrupted", "answer", "wrong", "insideAnswer", "insideWrong", "genPrompt"] as const;
+    // Ids take more characters than text: a box that would outgrow what a link holds stays as typed.
+    const convert = async (text: string, limit: number): Promise<string> => {
+      if (text === "") return text;
+      try {
+        const out = mode === "ids" ? formatTokenIds(await model.toTokens(text, { prependBos: false }))
+          : await model.toString(await promptTokens(model, "ids", text, false));
+        return out.length <= limit ? out : text;
+      } catch {
+        return text;
+      }
+    };
+    const converted = await Promise.all(boxes.map((k) => convert(e[k], k.endsWith("nswer") || k.endsWith("rong") ? MAX_ANSWER : MAX_TEXT)));
+    if (model !== this.model || this.state.experiment.tokenInput !== e.tokenInput) return;
+    const patch: Partial<Experiment> = { tokenInput: mode, position: null };
+    boxes.forEach((k, i) => (patch[k] = converted[i]));
+    this.update(patch);
+  }
+
   async refreshPrompt(): Promise<void> {
     const model = this.model;
     if (!model) return;
-    const { prompt: text, prependBos, topK } = this.state.experiment;
+    const { prompt: text, prependBos, topK, tokenInput } = this.state.experiment;
     const stale = () => {
       const e = this.state.experiment;
-      return e.prompt !== text || e.prependBos !== prependBos || model !== this.model;
+      return e.prompt !== text || e.prependBos !== prependBos || e.tokenInput !== tokenInput || model !== this.model;
     };
     await this.track("prompt", async () => {
       if (!text && !prependBos) {
         this.store.set({ prompt: undefined, predictions: undefined });
         return;
       }
-      const ids = await model.toTokens(text, { prependBos });
+      const ids = await promptTokens(model, tokenInput, text, prependBos);
       if (ids.length > model.cfg.n_ctx) {
         const strs = await model.toStrTokens(ids);
         if (stale()) return;
@@ -397,7 +432,7 @@ export class LabController {
   private async insidePair(model: HookedTransformer, ids: Int32Array, position: number, e: Experiment): Promise<InsidePair> {
     const source = e.insideAnswer || e.insideWrong ? "chosen" : "top-2";
     try {
-      const chosen = await Promise.all([e.insideAnswer, e.insideWrong].map((t) => (t ? model.toSingleToken(t) : undefined)));
+      const chosen = await Promise.all([e.insideAnswer, e.insideWrong].map((t) => (t ? answerToken(model, e.tokenInput, t) : undefined)));
       const top = (await model.predictions(ids, { k: 3 })).top[position].filter((t) => !chosen.includes(t.token));
       const [answer, wrong] = [chosen[0] ?? top.shift()!.token, chosen[1] ?? top.shift()!.token];
       const [answerText, wrongText] = await Promise.all([model.toString([answer]), model.toString([wrong])]);
@@ -426,13 +461,13 @@ export class LabController {
     }
   }
 
-  private async checkAnswer(text: string): Promise<AnswerCheck> {
+  private async checkAnswer(text: string, mode: TokenInput): Promise<AnswerCheck> {
     const model = this.model!;
     try {
-      return { text, id: await model.toSingleToken(text), suggestions: [] };
+      return { text, id: await answerToken(model, mode, text), suggestions: [] };
     } catch (e) {
       const suggestions: string[] = [];
-      for (const candidate of singleTokenCandidates(text)) {
+      for (const candidate of mode === "text" ? singleTokenCandidates(text) : []) {
         try {
           await model.toSingleToken(candidate);
           suggestions.push(candidate);
@@ -450,7 +485,8 @@ export class LabController {
     const e = this.state.experiment;
     await this.track("patch-inputs", async () => {
       const [cleanIds, corruptedIds, answer, wrong] = await Promise.all([
-        model.toTokens(e.clean), model.toTokens(e.corrupted), this.checkAnswer(e.answer), this.checkAnswer(e.wrong)]);
+        promptTokens(model, e.tokenInput, e.clean), promptTokens(model, e.tokenInput, e.corrupted),
+        this.checkAnswer(e.answer, e.tokenInput), this.checkAnswer(e.wrong, e.tokenInput)]);
       const [cleanStrs, corruptedStrs] = await Promise.all([model.toStrTokens(cleanIds), model.toStrTokens(corruptedIds)]);
       if (model !== this.model) return;
       this.store.set({

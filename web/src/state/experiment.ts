@@ -1,6 +1,7 @@
 // The experiment a page shows: everything a shared URL restores. Pure data and validation.
 
 import { METRICS as METRIC_TABLE, PATCH_METHODS, type MetricName, type PatchMethod, type PatchSweep } from "../engine/generated/patching";
+import { TOKEN_INPUTS, type TokenInput } from "./token-ids";
 
 /** The sweeps the lab draws: every one whose result is a layer x position or layer x head map. */
 export const SWEEP_CHOICES = ["resid_pre", "resid_mid", "attn_out", "mlp_out", "head_out", "head_q", "head_k", "head_v",
@@ -38,6 +39,8 @@ export interface Experiment {
   processing: "default" | "none";
   prompt: string;
   prependBos: boolean;
+  /** How the prompt, answer and generation boxes are read: as text, or as token ids ("12 7 3 9"). */
+  tokenInput: TokenInput;
   /** Selected token position (null: the last). */
   position: number | null;
   /** Attention / lens layer and the enlarged head. */
@@ -85,6 +88,7 @@ export const DEFAULT_EXPERIMENT: Readonly<Experiment> = Object.freeze<Experiment
   processing: "default",
   prompt: "When Mary and John went to the store, John gave a drink to",
   prependBos: true,
+  tokenInput: "text",
   position: null,
   layer: 0,
   head: null,
@@ -144,11 +148,11 @@ export const MAX_STEER_COEF = 1000;
 export const MAX_ABLATED_HEADS = 144;
 
 /** The inputs a patching result depends on; a result computed from other inputs is stale. */
-export type PatchInputs = Pick<Experiment, "model" | "processing" | "clean" | "corrupted" | "answer" | "wrong" | "metric" | "normalize">;
+export type PatchInputs = Pick<Experiment, "model" | "processing" | "tokenInput" | "clean" | "corrupted" | "answer" | "wrong" | "metric" | "normalize">;
 
 export function patchInputs(e: Experiment): PatchInputs {
-  const { model, processing, clean, corrupted, answer, wrong, metric, normalize } = e;
-  return { model, processing, clean, corrupted, answer, wrong, metric, normalize };
+  const { model, processing, tokenInput, clean, corrupted, answer, wrong, metric, normalize } = e;
+  return { model, processing, tokenInput, clean, corrupted, answer, wrong, metric, normalize };
 }
 
 /** The inputs a patching result depends on: an estimate and an exact sweep compare only when equal. */
@@ -158,7 +162,7 @@ export function patchInputsKey(e: Experiment): string {
 
 /** What the notices call each field (a stale result names the inputs that changed). */
 export const FIELD_LABELS: Record<keyof Experiment, string> = {
-  model: "model", processing: "weight processing", prompt: "prompt", prependBos: "prepend BOS", position: "position",
+  model: "model", processing: "weight processing", prompt: "prompt", prependBos: "prepend BOS", tokenInput: "token input", position: "position",
   layer: "layer", head: "head", topK: "top-k", clean: "clean prompt", corrupted: "corrupted prompt", answer: "answer",
   wrong: "wrong token", metric: "metric", normalize: "normalisation", sweeps: "activations to patch", method: "estimate method",
   dataset: "dataset", insideAnswer: "inside answer", insideWrong: "inside wrong token", view: "view",
@@ -245,7 +249,7 @@ export function parseHeadList(text: string): { heads: string[] } | { problem: st
 
 /** How each field of a link is read; the keys are the link's field names. */
 const FIELDS: Record<keyof Experiment, Field> = {
-  model: modelName, processing: choice(["default", "none"]), prompt: text(MAX_TEXT), prependBos: flag,
+  model: modelName, processing: choice(["default", "none"]), prompt: text(MAX_TEXT), prependBos: flag, tokenInput: choice(TOKEN_INPUTS),
   position: int(0, MAX_POSITION, true), layer: int(0, MAX_LAYERS - 1), head: int(0, MAX_HEADS - 1, true), topK: int(1, MAX_TOP_K),
   clean: text(MAX_TEXT), corrupted: text(MAX_TEXT), answer: text(MAX_ANSWER), wrong: text(MAX_ANSWER), metric: choice(METRICS),
   normalize: flag, sweeps: sweepList, method: choice(METHODS), dataset: text(DATASET_SHARE_LIMIT),

@@ -5,6 +5,7 @@ import { tokenChips } from "../analysis/token-display";
 import { el, replaceChildren, section } from "./dom";
 import { MAX_TEXT } from "../state/experiment";
 import { viewCodeButton } from "./tl-code-view";
+import type { TokenInput } from "../state/token-ids";
 
 export function promptView(lab: LabController): HTMLElement {
   const textarea = el("textarea", { "aria-label": "prompt", rows: 3, maxlength: MAX_TEXT, spellcheck: false, "data-testid": "prompt" });
@@ -13,6 +14,11 @@ export function promptView(lab: LabController): HTMLElement {
   const bos = el("input", { type: "checkbox", "data-testid": "prepend-bos" });
   bos.checked = lab.state.experiment.prependBos;
   bos.addEventListener("change", () => lab.update({ prependBos: bos.checked, position: null }));
+  // Token ids instead of text, for toy models whose tokens are not words (the answer and
+  // generation boxes follow the same setting).
+  const inputMode = el("select", { "aria-label": "read the prompt boxes as", "data-testid": "token-input" },
+    el("option", { value: "text" }, "text"), el("option", { value: "ids" }, "token ids"));
+  inputMode.addEventListener("change", () => void lab.setTokenInput(inputMode.value as TokenInput));
   const chips = el("div", { class: "tokens", role: "group", "data-testid": "tokens", "aria-label": "tokens" });
   const summary = el("div", { class: "muted" });
 
@@ -20,6 +26,8 @@ export function promptView(lab: LabController): HTMLElement {
     const s = lab.state;
     if (textarea.value !== s.experiment.prompt) textarea.value = s.experiment.prompt;
     bos.checked = s.experiment.prependBos;
+    inputMode.value = s.experiment.tokenInput;
+    textarea.placeholder = s.experiment.tokenInput === "ids" ? "token ids, e.g. 12 7 3 9" : "";
     if (!s.prompt) {
       replaceChildren(chips);
       return;
@@ -39,6 +47,7 @@ export function promptView(lab: LabController): HTMLElement {
   render();
   return section("Prompt", viewCodeButton(lab, "tokens"),
     textarea,
-    el("div", { class: "row" }, el("label", { class: "inline" }, bos, "prepend BOS (<|endoftext|>)"), summary),
+    el("div", { class: "row" }, el("label", { class: "inline" }, bos, "prepend BOS (<|endoftext|>)"),
+      el("label", { class: "inline" }, "input as ", inputMode), summary),
     chips);
 }
