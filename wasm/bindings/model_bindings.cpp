@@ -103,6 +103,7 @@ WasmModel* load_model(const val& files, const val& options) {
   load.threads = 1;  // the single-threaded build has no workers to run on
 #endif
   if (has(options, "name")) load.model_name = options["name"].as<std::string>();
+  if (has(options, "gemmKernel")) load.gemm_kernel = options["gemmKernel"].as<std::string>();
   if (has(options, "onProgress")) {
     val on_progress = options["onProgress"];
     load.progress = [on_progress](double fraction) {

@@ -56,6 +56,9 @@ struct LoadOptions {
   int threads = 1;
   LoadProgress progress;
   std::string model_name;
+  // A GEMM micro-kernel of the backend (Backend::gemm_kernels(), e.g. the pick of
+  // tune_gemm_kernel on this machine); empty keeps the backend's default.
+  std::string gemm_kernel;
 };
 
 struct RunOptions {

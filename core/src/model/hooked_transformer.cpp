@@ -84,8 +84,10 @@ Result<std::unique_ptr<HookedTransformer>> HookedTransformer::load(const ModelFi
                                                     std::to_string(tokenizer.vocab_size()) + " tokens");
   }
   model->processing_ = options.processing;
-  HOOKLAB_ASSIGN_OR_RETURN(model->weights_, load_gpt2_weights(file, model->cfg_, options.processing, options.progress));
+  // The backend first: a kernel it does not have is refused before the weights are read.
   HOOKLAB_ASSIGN_OR_RETURN(model->backend_, make_backend(options.backend, options.threads));
+  if (!options.gemm_kernel.empty()) HOOKLAB_RETURN_IF_ERROR(model->backend_->select_gemm_kernel(options.gemm_kernel));
+  HOOKLAB_ASSIGN_OR_RETURN(model->weights_, load_gpt2_weights(file, model->cfg_, options.processing, options.progress));
 
   const ModelWeights& w = model->weights_;
   for (const LayerWeights& l : w.layers) {

@@ -1,6 +1,7 @@
 // Worker side: loads the Emscripten module (single-threaded or pthreads build) and wraps its
 // Embind API so that core errors become thrown Errors with the core's message.
 
+import type { GemmTuning } from "./protocol";
 import type { GenerateStep, ModelConfig } from "./types";
 
 /** The Embind surface of build/wasm/hooklab-*.mjs (see wasm/bindings/). */
@@ -9,6 +10,8 @@ export interface EmbindModule {
   loadModel(files: unknown, options: unknown): EmbindModel | null;
   lastError(): { error: string; code: string };
   hookPointTable(): unknown[];
+  /** The fastest GEMM micro-kernel on this machine, or a remembered one; null with lastError() set. */
+  tuneGemmKernel(options: { threads: number; budgetMs: number; remembered?: string }): GemmTuning | null;
   /** Pearson, Spearman and top-k overlap of an estimated sweep against the exact one. */
   compareSweeps(estimate: ArrayLike<number>, exact: ArrayLike<number>): Record<string, number>;
   /** The WebGPU path (wasm/bindings/webgpu_session.h); null with lastError() set. */

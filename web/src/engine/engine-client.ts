@@ -6,7 +6,8 @@
 // its pending calls reject with an error that says so, a fresh worker starts and the last
 // model is reloaded (from the browser's model store when it came from the hub).
 
-import type { InitArgs, LoadResult, Request, RequestMessage, ResponseMessage } from "./protocol";
+import { chooseVariant } from "./core-module";
+import type { GemmTuning, InitArgs, LoadResult, Request, RequestMessage, ResponseMessage } from "./protocol";
 import type { BackendChoice, GenerateStep, BackendInfo, ModelSource, Processing, WebgpuOptions } from "./types";
 
 type LoadArgs = { source: ModelSource; processing: Processing; hubEndpoint?: string; backend?: BackendChoice; webgpu?: WebgpuOptions };
@@ -31,6 +32,32 @@ export class EngineError extends Error {
  */
 const CANCELLABLE_IN_WORKER = new Set<Request["op"]>(["patch", "load", "attribute", "patchDataset", "generate"]);
 
+// The GEMM kernel a device was timed to prefer, kept in the page's localStorage per build and
+// thread count (the worker has no localStorage). A stored value is only a hint: the worker uses
+// it only if its build has a kernel of that name, and times the kernels again otherwise.
+const GEMM_KERNEL_NAME = /^\w{1,40}$/;
+
+function gemmKernelKey(threads: number): string {
+  return `hooklab.gemmKernel.v1.${chooseVariant(threads)}.${threads}`;
+}
+
+function rememberedKernel(key: string): string | undefined {
+  try {
+    const value = globalThis.localStorage?.getItem(key) ?? undefined;
+    return value && GEMM_KERNEL_NAME.test(value) ? value : undefined;
+  } catch {
+    return undefined;  // storage blocked (an embed in a third-party frame): time again
+  }
+}
+
+function rememberKernel(key: string, kernel: string): void {
+  try {
+    if (kernel) globalThis.localStorage?.setItem(key, kernel);
+  } catch {
+    /* storage blocked or full: the next start times again */
+  }
+}
+
 export class EngineClient {
   private worker!: Worker;
   private nextId = 1;
@@ -50,6 +77,8 @@ export class EngineClient {
   variant: "st" | "mt" = "st";
   /** The worker's compute time of the most recent call that finished (ResponseMessage.workerMs). */
   lastWorkerMs: number | undefined;
+  /** The GEMM micro-kernel the worker chose at start-up (timed, or remembered for this device). */
+  gemmTuning: GemmTuning | undefined;
 
   constructor(init: InitArgs) {
     this.initArgs = init;
@@ -70,9 +99,13 @@ export class EngineClient {
       if (started) this.crashed(reason);
       else this.failAll(new EngineError(reason, "worker"));
     };
-    return this.send({ op: "init", args: { ...this.initArgs, lifeLock } }).then((r) => {
+    const rememberedKey = gemmKernelKey(this.initArgs.threads);
+    const gemmKernel = rememberedKernel(rememberedKey);
+    return this.send({ op: "init", args: { ...this.initArgs, lifeLock, ...(gemmKernel ? { gemmKernel } : {}) } }).then((r) => {
       started = true;
       this.variant = (r as { variant: "st" | "mt" }).variant;
+      this.gemmTuning = (r as { gemmTuning?: GemmTuning }).gemmTuning;
+      if (this.gemmTuning?.tuned) rememberKernel(rememberedKey, this.gemmTuning.kernel);
       // The worker holds the lock once init answers; the page gets it only when the worker is gone.
       if (lifeLock) {
         void navigator.locks.request(lifeLock, () => {

@@ -10,7 +10,7 @@ import { ActivationCache } from "./activation-cache";
 import { EngineClient } from "./engine-client";
 import { hookNames, resolveHookName } from "./hook-names";
 import { checkAttributionMethod, checkDirection, checkMethod, checkMetric, checkSweep } from "./patching-names";
-import type { WireGenerateOptions, WireGrad, WireHook, WirePatchRequest } from "./protocol";
+import type { GemmTuning, WireGenerateOptions, WireGrad, WireHook, WirePatchRequest } from "./protocol";
 import type {
   AttributeRequest, BackendChoice, BackendInfo, ComponentAttribution, DatasetRequest, DatasetResult, FwdHook, GenerateOptions, GenerateResult, GradMetric, HeadAttribution,
   HeadDetectorScores, HookAction, LoadOptions, LogitLens, ModelConfig, ModelSource, NamesFilter, PatchItemsRequest, PatchRequest, PatchResult, PatchSweep,
@@ -339,6 +339,12 @@ export class HookedTransformer {
    *  engine's share; the page-side time of an await adds the transfer). */
   get lastWorkerMs(): number | undefined {
     return this.engine.lastWorkerMs;
+  }
+
+  /** The GEMM micro-kernel the engine runs on this machine: timed once per device at start-up
+   *  (`tuned`), then remembered in the page's storage. cfg.backend names it too. */
+  get gemmTuning(): GemmTuning | undefined {
+    return this.engine.gemmTuning;
   }
 
   dispose(): void {

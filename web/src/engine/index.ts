@@ -7,3 +7,4 @@ export { HOOK_POINTS, hookNames, resolveHookName, hookShape } from "./hook-names
 // The browser's store of downloaded model files (OPFS), for "manage storage" views.
 export { listStored as listStoredModels, removeStored as removeStoredModel, type StoredModelFile } from "./model-store";
 export type * from "./types";
+export type { GemmTuning } from "./protocol";

@@ -14,6 +14,18 @@ export interface InitArgs {
    * the worker dies for any reason (closed, killed, out of memory), which no event reports.
    */
   lifeLock?: string;
+  /** The GEMM micro-kernel this device was timed to prefer before (the worker checks the name). */
+  gemmKernel?: string;
+}
+
+/** The worker's GEMM kernel choice at start-up (wasm/bindings/tuning_bindings.cpp). */
+export interface GemmTuning {
+  kernel: string;
+  /** false: a remembered kernel, not timed again. */
+  tuned: boolean;
+  rounds: number;
+  elapsedMs: number;
+  timings: Array<{ kernel: string; ms: number }>;
 }
 
 /** Hook spec as it crosses the worker boundary: functions travel as source text. */

@@ -10,7 +10,7 @@
 import { chooseVariant, loadCoreModule, unwrap, type EmbindAttribution, type EmbindGenerator, type EmbindModel, type EmbindModule, type EmbindPatchJob, type RunValue, type Variant } from "./core-module";
 import { fatalMessage } from "./fatal-error";
 import { openModel } from "./model-source";
-import type { Request, RequestMessage, ResponseMessage, WireGenerateOptions, WireGrad, WireHook, WirePatchRequest } from "./protocol";
+import type { GemmTuning, Request, RequestMessage, ResponseMessage, WireGenerateOptions, WireGrad, WireHook, WirePatchRequest } from "./protocol";
 import type { BackendInfo } from "./types";
 import { closeGpuPath, openGpuPath, runOnGpu, type GpuPath } from "./webgpu-session";
 
@@ -35,6 +35,17 @@ let queue: Promise<void> = Promise.resolve();
  * another method or sweep list; any other request replaces (and frees) it.
  */
 let attribution: { key: string; session: EmbindAttribution } | undefined;
+
+/** The GEMM kernel of every load: timed at start-up (<= 80 ms) unless the page remembers one for this
+ *  device. Without a choice (a failure here is not the user's problem) the backend's default runs. */
+let gemmTuning: GemmTuning | undefined;
+const GEMM_TUNING_BUDGET_MS = 80;
+
+function chooseGemmKernel(module: EmbindModule, remembered: string | undefined): GemmTuning | undefined {
+  const choice = module.tuneGemmKernel({ threads: variant === "mt" ? threads : 1, budgetMs: GEMM_TUNING_BUDGET_MS,
+    ...(remembered ? { remembered } : {}) });
+  return choice ?? undefined;
+}
 
 function post(message: ResponseMessage, transfer: Transferable[] = []): void {
   scope.postMessage(message, transfer);
@@ -266,7 +277,8 @@ async function handle(message: RequestMessage): Promise<unknown> {
       if (message.args.lifeLock) await holdForLife(message.args.lifeLock);
       variant = chooseVariant(threads);
       core = await loadCoreModule(new URL("wasm/", assetBase).href, variant);
-      return { variant, isolated: (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === true };
+      gemmTuning = chooseGemmKernel(core, message.args.gemmKernel);
+      return { variant, isolated: (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === true, gemmTuning };
     case "load": {
       if (!core) throw new Error("the engine is not initialised");
       const heap = () => core!.HEAPU8;
@@ -292,6 +304,7 @@ async function handle(message: RequestMessage): Promise<unknown> {
           processing: message.args.processing,
           threads: variant === "mt" ? threads : 1,
           name: opened.name,
+          ...(gemmTuning?.kernel ? { gemmKernel: gemmTuning.kernel } : {}),
           onProgress: (fraction: number) => post({ id, type: "progress", progress: { stage: "load", fraction } }),
         });
         if (!loaded) unwrap(core.lastError());

@@ -1,0 +1,45 @@
+// Choosing the GEMM micro-kernel on the user's machine. Which tile shape and broadcast style
+// (4x8 / 5x8 / 6x8, loadsplat / splat) is fastest depends on the CPU, not on the model, so the
+// page times each kernel once per device on GPT-2-sized products and remembers the winner;
+// LoadOptions::gemm_kernel then selects it. Every kernel computes the same values.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "hooklab/backend.h"
+#include "hooklab/status.h"
+
+namespace hooklab {
+
+struct GemmTuningOptions {
+  BackendKind backend = BackendKind::kAuto;
+  int threads = 1;
+  // Rows of the timed products: the prompt lengths the lab runs most (short prompts, sweeps).
+  int64_t rows = 16;
+  // The timing stops starting new rounds past this (one round always runs).
+  double budget_seconds = 0.08;
+  // Seconds from an arbitrary origin (steady_clock when empty).
+  std::function<double()> clock;
+};
+
+struct GemmKernelTiming {
+  std::string kernel;
+  double best_seconds = 0.0;  // fastest round: both products once
+};
+
+struct GemmTuning {
+  std::string kernel;  // the fastest; empty when the backend has one fixed kernel
+  std::vector<GemmKernelTiming> timings;
+  int rounds = 0;
+  double elapsed_seconds = 0.0;
+};
+
+// Times every kernel of a fresh backend of options.backend on [rows, 768] x [768, 256] and
+// [rows, 3072] x [3072, 256] (GPT-2 small's attention and MLP-out depths), interleaved round by
+// round so that machine noise falls on all of them alike, and picks the lowest best round.
+Result<GemmTuning> tune_gemm_kernel(const GemmTuningOptions& options);
+
+}  // namespace hooklab

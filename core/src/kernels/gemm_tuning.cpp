@@ -1,0 +1,98 @@
+#include "hooklab/gemm_tuning.h"
+
+#include <algorithm>
+#include <chrono>
+#include <limits>
+
+#include "hooklab/packed_matrix.h"
+
+namespace hooklab {
+namespace {
+
+// Depths of GPT-2 small's products (d_model and d_mlp) and a width that keeps the scratch weights
+// at 3.75 MiB (freed before any model loads): the kernels' ranking depends on the depth (how long
+// a tile accumulates), not on N.
+constexpr int64_t kDepths[] = {768, 3072};
+constexpr int64_t kWidth = 256;
+
+struct TimedProduct {
+  std::vector<float> weights, input, output;
+  PackedMatrix w;
+};
+
+TimedProduct make_product(int64_t rows, int64_t depth) {
+  TimedProduct p;
+  p.w = PackedMatrix{nullptr, depth, kWidth};
+  p.weights.assign(static_cast<size_t>(p.w.storage_floats()), 0.0f);
+  p.w.data = p.weights.data();
+  // Small non-zero values: zeros or denormals could take another path through the FPU.
+  for (size_t i = 0; i < p.weights.size(); ++i) p.weights[i] = 0.001f * static_cast<float>(i % 13);
+  p.input.assign(static_cast<size_t>(rows * depth), 0.5f);
+  p.output.assign(static_cast<size_t>(rows * kWidth), 0.0f);
+  return p;
+}
+
+double run_once(const Backend& backend, std::vector<TimedProduct>& products, int64_t rows,
+                const std::function<double()>& clock) {
+  const double start = clock();
+  for (TimedProduct& p : products) {
+    MatmulArgs args;
+    args.c = p.output.data();
+    args.ldc = kWidth;
+    args.a = p.input.data();
+    args.lda = p.w.rows;
+    args.m = rows;
+    args.w = &p.w;
+    args.k_begin = 0;
+    args.k_end = p.w.rows;
+    backend.matmul(args);
+  }
+  return clock() - start;
+}
+
+std::function<double()> steady_seconds() {
+  return [] { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); };
+}
+
+}  // namespace
+
+Result<GemmTuning> tune_gemm_kernel(const GemmTuningOptions& options) {
+  if (options.rows < 1 || options.rows > 4096) {
+    return make_error(ErrorCode::kInvalidArgument, "tune_gemm_kernel: rows must be in 1..4096");
+  }
+  const std::function<double()> clock = options.clock ? options.clock : steady_seconds();
+  HOOKLAB_ASSIGN_OR_RETURN(std::unique_ptr<Backend> backend, make_backend(options.backend, options.threads));
+  GemmTuning tuning;
+  const std::vector<std::string> kernels = backend->gemm_kernels();
+  if (kernels.empty()) return tuning;
+  std::vector<TimedProduct> products;
+  for (int64_t depth : kDepths) products.push_back(make_product(options.rows, depth));
+  for (TimedProduct& p : products) HOOKLAB_RETURN_IF_ERROR(backend->prepare_matmul(p.w, nullptr));
+  for (const std::string& kernel : kernels) tuning.timings.push_back({kernel, std::numeric_limits<double>::infinity()});
+
+  const double start = clock();
+  // Round 0 warms every kernel (caches, pages of the output) and is not counted.
+  for (int round = 0; round == 0 || (round <= 16 && clock() - start < options.budget_seconds); ++round) {
+    for (GemmKernelTiming& timing : tuning.timings) {
+      HOOKLAB_RETURN_IF_ERROR(backend->select_gemm_kernel(timing.kernel));
+      const double seconds = run_once(*backend, products, options.rows, clock);
+      if (round > 0 || tuning.timings.size() == 1) timing.best_seconds = std::min(timing.best_seconds, seconds);
+    }
+    tuning.rounds = round;
+  }
+  // At least one counted round: a budget spent by the warm-up still times every kernel once.
+  if (tuning.rounds == 0) {
+    for (GemmKernelTiming& timing : tuning.timings) {
+      HOOKLAB_RETURN_IF_ERROR(backend->select_gemm_kernel(timing.kernel));
+      timing.best_seconds = run_once(*backend, products, options.rows, clock);
+    }
+    tuning.rounds = 1;
+  }
+  tuning.elapsed_seconds = clock() - start;
+  tuning.kernel = std::min_element(tuning.timings.begin(), tuning.timings.end(), [](const auto& a, const auto& b) {
+                    return a.best_seconds < b.best_seconds;
+                  })->kernel;
+  return tuning;
+}
+
+}  // namespace hooklab
