@@ -23,10 +23,10 @@ import torch.nn.functional as F
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
 from safetensors_io import write_safetensors  # noqa: E402
 
-CONFIG = dict(n_layer=2, n_embd=64, n_head=4, n_positions=64, vocab_size=2048, bos_token_id=0)
+CONFIG = dict(n_layer=2, n_embd=64, n_head=4, n_positions=64, vocab_size=1024, bos_token_id=0)
 SEED = 1234
 BATCH = 32
-CHECKPOINT_STEPS = (50, 150, 300, 600, 1200)
+CHECKPOINT_STEPS = (250, 1000, 1300, 1600, 2200)  # before, during and after the induction bump
 
 
 def init_params(gen):
@@ -91,8 +91,8 @@ def save(p, out_dir, step, loss):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--steps", type=int, default=2000)
-    ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--steps", type=int, default=3000)
+    ap.add_argument("--lr", type=float, default=3e-3)
     ap.add_argument("--vocab", type=int, default=CONFIG["vocab_size"])
     ap.add_argument("--out", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "hooklab-induction"))
     args = ap.parse_args()
