@@ -2,7 +2,7 @@
 """Regenerates the random test models and every reference fixture, deterministically.
 
   /usr/bin/python3 tests/reference/make_fixtures.py [--skip-selfcheck] [--only-forward | --only-gradients |
-                                                    --only-generation]
+                                                    --only-generation | --only-attn-only]
 
 Writes models/testdata/tiny-{a,b,c}/, tests/fixtures/manifest.json + tests/fixtures/<case id>/,
 tests/fixtures/patching/manifest.json + tests/fixtures/patching/<case id>.json,
@@ -51,6 +51,7 @@ import patching  # noqa: E402
 import selfcheck  # noqa: E402
 from hooked_gpt2 import BOS, HookedGPT2, decode, dump_json, run_case, tokenize  # noqa: E402
 from make_random_gpt2 import cli_command, write_model  # noqa: E402
+from safetensors_io import read_safetensors, write_safetensors  # noqa: E402
 
 torch.set_num_threads(1)
 GENERATED_BY = "tests/reference/make_fixtures.py (independent PyTorch reference, tests/reference/hooked_gpt2.py)"
@@ -674,6 +675,45 @@ def make_generation(models: dict, tok: dict) -> None:
                "cases": cases}, os.path.join(gdir, "manifest.json"))
 
 
+ATTN_ONLY_MODEL = dict(layers=2, d_model=32, heads=4, n_ctx=24, vocab=1000, seed=41, bos=0)
+ATTN_ONLY_PROMPT = " the, and of a. to in is the, and of"
+
+
+def make_attn_only() -> None:
+    """models/testdata/tiny-attn (TransformerLens attn_only, vocab_size 1000 < GPT-2's 50257, so
+    bos_token_id 0) and tests/fixtures/attn-only: every hook under both processings."""
+    spec = ATTN_ONLY_MODEL
+    out = os.path.join(REPO, "models", "testdata", "tiny-attn")
+    if os.path.isdir(out):
+        shutil.rmtree(out)
+    cfg_path, st_path = write_model(out, spec["layers"], spec["d_model"], spec["heads"], None, spec["n_ctx"],
+                                    spec["vocab"], "f32", spec["seed"],
+                                    command="tests/reference/make_fixtures.py --only-attn-only")
+    tensors, meta, _ = read_safetensors(st_path)
+    kept = {k: ("F32", v) for k, v in tensors.items() if ".mlp." not in k and ".ln_2." not in k}
+    write_safetensors(st_path, kept, meta)
+    with open(cfg_path) as f:
+        cfg = json.load(f)
+    cfg.update(attn_only=True, bos_token_id=spec["bos"], eos_token_id=spec["bos"])
+    dump_json(cfg, cfg_path)
+    body = tokenize([ATTN_ONLY_PROMPT])[0]
+    if max(body) >= spec["vocab"]:
+        raise SystemExit("the attn-only prompt has a token outside the model's vocabulary")
+    tokens = [spec["bos"]] + body
+    fix = os.path.join(REPO, "tests", "fixtures", "attn-only")
+    cases = []
+    for processing in ("default", "none"):
+        model = HookedGPT2.from_dir(out, processing)
+        case_dir = os.path.join(fix, processing)
+        man = run_case(model, tokens, case_dir, {"model": rel(out), "prompt": ATTN_ONLY_PROMPT, "prepend_bos": True})
+        cases.append({"id": f"tiny-attn-{processing}", "model": rel(out), "prompt": ATTN_ONLY_PROMPT,
+                      "prepend_bos": True, "tokens": tokens, "processing": processing, "attn_result": False,
+                      "dir": rel(case_dir), "loss": man["loss"], "loss_per_token": man["loss_per_token"]})
+        print(f"  attn-only {processing}: {len(man['hooks'])} hooks, loss {man['loss']:.6f}", flush=True)
+    dump_json({"version": 1, "generated_by": GENERATED_BY + " --only-attn-only", "cases": cases},
+              os.path.join(fix, "manifest.json"))
+
+
 def clean_fixtures() -> None:
     fix = os.path.join(REPO, "tests", "fixtures")
     man = os.path.join(fix, "manifest.json")
@@ -703,6 +743,8 @@ def main(argv=None) -> int:
     g.add_argument("--only-gradients", action="store_true",
                    help="regenerate only tests/fixtures/gradients and tests/fixtures/attribution")
     g.add_argument("--only-generation", action="store_true", help="regenerate only tests/fixtures/generation")
+    g.add_argument("--only-attn-only", action="store_true",
+                   help="regenerate only models/testdata/tiny-attn and tests/fixtures/attn-only")
     a = ap.parse_args(argv)
     t_start = time.time()
     texts = sorted({t for t, _ in PROMPTS.values()} | {c[k] for c in PATCH_CASES for k in ("clean", "corrupted")}
@@ -712,6 +754,9 @@ def main(argv=None) -> int:
     texts = sorted(set(texts) | {c["prompt"] for c in GENERATION_CASES} | {" "}
                    | {c["steer"][k] for c in GENERATION_CASES if "steer" in c for k in ("to", "frm") if c["steer"][k]})
     tok = dict(zip(texts, tokenize(texts)))
+    if a.only_attn_only:
+        make_attn_only()
+        return 0
     if a.only_generation:
         t0 = time.time()
         make_generation(model_dirs(), tok)
