@@ -458,45 +458,54 @@ def make_gradients(models: dict, tok: dict) -> list:
             spec["weights_file"] = rel(wpath)
             spec["weights_shape"] = list(shape)
             weights = wts.astype(np.float64)
-        metric = gradients.metric_from_spec(spec, tokens, weights)
-        fwd = [gradients.hook_from_spec(h, "fwd") for h in c.get("fwd_hooks", [])]
-        bwd = [gradients.hook_from_spec(h, "bwd") for h in c.get("bwd_hooks", [])]
-        _, value, grads = gradients.run_with_cache_bwd(model, tokens, metric, fwd, bwd)
-        if list(grads) != model.hook_names():
-            raise SystemExit(f"{c['id']}: gradients missing for some hook points")
-        gmax = {}
-        for name, g in grads.items():
-            np.save(os.path.join(out, name + "_grad.npy"), np.ascontiguousarray(g.numpy().astype("<f4")))
-            gmax[name] = float(g.abs().max().item())
-        cases.append({"id": c["id"], "model": models[c["model"]]["dir"], "processing": c["processing"],
-                      "use_attn_result": c["attn_result"], "prompt": GRAD_PROMPTS[c["prompt"]],
-                      "tokens": tokens, "metric": spec,
-                      "fwd_hooks": c.get("fwd_hooks", []), "bwd_hooks": c.get("bwd_hooks", []),
-                      "metric_value": value, "dir": rel(out), "grad_max_abs": gmax})
-        print(f"  gradients {c['id']:26s} P={P:2d} {m['kind']:10s} value {value:+.6f} "
-              f"{len(grads)} grads", flush=True)
+        cases.append(write_gradient_case(model, c, models[c["model"]]["dir"], GRAD_PROMPTS[c["prompt"]], tokens,
+                                         spec, weights, out))
     dump_json({"version": 1, "generated_by": GENERATED_BY,
-               "dtype": "computed in float64 (weights upcast file dtype -> f32 -> f64); stored as float32 '<f4' "
-                        ".npy, C order, TL shapes with batch dim 1; <case dir>/<hook name>_grad.npy for every "
-                        "hook point that fires, in the order of grad_max_abs (firing order)",
-               "semantics": "grads[name] = d metric / d (activation at that hook point after every forward "
-                            "hook on it), TransformerLens run_with_cache(incl_bwd=True); the stored gradient "
-                            "is taken after the backward hooks at that point, and that modified gradient flows "
-                            "upstream. ln1 hooks fire once per block, so ln1.hook_normalized's gradient sums "
-                            "the q, k and v paths. hook_pattern gradients are non-zero above the diagonal; "
-                            "hook_attn_scores gradients are 0 at masked entries",
-               "hook_format": {
-                   "fields": "{name, action: zero|scale, heads?: [int], positions?: [int], factor?: float}; "
-                             "forward hooks use only zero, backward hooks zero and scale (gradient entries "
-                             "times factor); the selection is heads x positions, an absent list = all",
-                   "axes": "[B,P,H,X] (q,k,v,z,result): positions axis 1, heads axis 2; [B,H,Q,K] "
-                           "(attn_scores, pattern): heads axis 1, positions the query axis 2; [B,P,X] "
-                           "(everything else): positions axis 1, no heads",
-                   "order": "several hooks on one point apply in list order; forward hooks on a point apply "
-                            "before the cache/gradient recorder, backward hooks before the gradient is stored"},
-               "metric_definitions": gradients.METRIC_DEFINITIONS,
+               **GRADIENT_MANIFEST_NOTES,
                "cases": cases}, os.path.join(gdir, "manifest.json"))
     return cases
+
+
+def write_gradient_case(model: HookedGPT2, c: dict, model_dir: str, prompt: str, tokens, spec: dict, weights,
+                        out: str) -> dict:
+    """Every hook point's gradient of one case as <out>/<hook>_grad.npy; -> its manifest entry."""
+    metric = gradients.metric_from_spec(spec, tokens, weights)
+    fwd = [gradients.hook_from_spec(h, "fwd") for h in c.get("fwd_hooks", [])]
+    bwd = [gradients.hook_from_spec(h, "bwd") for h in c.get("bwd_hooks", [])]
+    _, value, grads = gradients.run_with_cache_bwd(model, tokens, metric, fwd, bwd)
+    if list(grads) != model.hook_names():
+        raise SystemExit(f"{c['id']}: gradients missing for some hook points")
+    gmax = {}
+    for name, g in grads.items():
+        np.save(os.path.join(out, name + "_grad.npy"), np.ascontiguousarray(g.numpy().astype("<f4")))
+        gmax[name] = float(g.abs().max().item())
+    print(f"  gradients {c['id']:26s} P={len(tokens):2d} {spec['kind']:10s} value {value:+.6f} "
+          f"{len(grads)} grads", flush=True)
+    return {"id": c["id"], "model": model_dir, "processing": c["processing"], "use_attn_result": c["attn_result"],
+            "prompt": prompt, "tokens": tokens, "metric": spec, "fwd_hooks": c.get("fwd_hooks", []),
+            "bwd_hooks": c.get("bwd_hooks", []), "metric_value": value, "dir": rel(out), "grad_max_abs": gmax}
+
+
+GRADIENT_MANIFEST_NOTES = {
+    "dtype": "computed in float64 (weights upcast file dtype -> f32 -> f64); stored as float32 '<f4' "
+             ".npy, C order, TL shapes with batch dim 1; <case dir>/<hook name>_grad.npy for every "
+             "hook point that fires, in the order of grad_max_abs (firing order)",
+    "semantics": "grads[name] = d metric / d (activation at that hook point after every forward "
+                 "hook on it), TransformerLens run_with_cache(incl_bwd=True); the stored gradient "
+                 "is taken after the backward hooks at that point, and that modified gradient flows "
+                 "upstream. ln1 hooks fire once per block, so ln1.hook_normalized's gradient sums "
+                 "the q, k and v paths. hook_pattern gradients are non-zero above the diagonal; "
+                 "hook_attn_scores gradients are 0 at masked entries",
+    "hook_format": {
+        "fields": "{name, action: zero|scale, heads?: [int], positions?: [int], factor?: float}; "
+                  "forward hooks use only zero, backward hooks zero and scale (gradient entries "
+                  "times factor); the selection is heads x positions, an absent list = all",
+        "axes": "[B,P,H,X] (q,k,v,z,result): positions axis 1, heads axis 2; [B,H,Q,K] "
+                "(attn_scores, pattern): heads axis 1, positions the query axis 2; [B,P,X] "
+                "(everything else): positions axis 1, no heads",
+        "order": "several hooks on one point apply in list order; forward hooks on a point apply "
+                 "before the cache/gradient recorder, backward hooks before the gradient is stored"},
+    "metric_definitions": gradients.METRIC_DEFINITIONS}
 
 
 ATTR_METRICS = ("logit_diff", "prob", "logprob")
@@ -712,6 +721,35 @@ def make_attn_only() -> None:
         print(f"  attn-only {processing}: {len(man['hooks'])} hooks, loss {man['loss']:.6f}", flush=True)
     dump_json({"version": 1, "generated_by": GENERATED_BY + " --only-attn-only", "cases": cases},
               os.path.join(fix, "manifest.json"))
+    make_attn_only_gradients(out, tokens, os.path.join(fix, "gradients"))
+
+
+# The backward pass without MLPs: every hook's gradient, a forward and a backward hook on the
+# attention path, both processings (tests/native/gradient_parity_test.cpp reads the manifest).
+ATTN_ONLY_GRAD_CASES = [
+    dict(id="attn-loss-default", processing="default", attn_result=False, metric=dict(kind="loss"),
+         fwd_hooks=[{"name": "blocks.0.attn.hook_z", "action": "zero", "heads": [1]}],
+         bwd_hooks=[{"name": "blocks.1.hook_resid_pre", "action": "scale", "factor": 0.5}]),
+    dict(id="attn-logit-diff-none-result", processing="none", attn_result=True,
+         metric=dict(kind="logit_diff", position=-1, pairs="top2")),
+]
+
+
+def make_attn_only_gradients(model_dir: str, tokens, gdir: str) -> None:
+    if os.path.isdir(gdir):
+        shutil.rmtree(gdir)
+    cases = []
+    for c in ATTN_ONLY_GRAD_CASES:
+        model = HookedGPT2.from_dir(model_dir, c["processing"], use_attn_result=c["attn_result"], dtype=torch.float64)
+        spec = {"kind": c["metric"]["kind"], "position": c["metric"].get("position")}
+        if c["metric"].get("pairs") == "top2":
+            top = model(tokens)[0, len(tokens) + spec["position"]].topk(2).indices.tolist()
+            spec["pairs"] = [[int(top[0]), int(top[1])]]
+        out = os.path.join(gdir, c["id"])
+        os.makedirs(out)
+        cases.append(write_gradient_case(model, c, rel(model_dir), ATTN_ONLY_PROMPT, tokens, spec, None, out))
+    dump_json({"version": 1, "generated_by": GENERATED_BY + " --only-attn-only", **GRADIENT_MANIFEST_NOTES,
+               "cases": cases}, os.path.join(gdir, "manifest.json"))
 
 
 def clean_fixtures() -> None:
