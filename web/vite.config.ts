@@ -14,6 +14,7 @@ const STATIC_ASSETS: Record<string, string> = {
   "/wasm/": join(root, "build/wasm"),
   "/models/tokenizer/": join(root, "models/tokenizer"),
   "/models/hooklab-demo/": join(root, "models/hooklab-demo"),
+  "/models/hooklab-induction/": join(root, "models/hooklab-induction"),
   "/models/lessons/": join(root, "models/lessons"),
 };
 // Files served next to index.html as they are: the service worker that makes static hosts

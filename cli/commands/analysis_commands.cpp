@@ -119,7 +119,7 @@ Status heads_command(const std::vector<std::string>& argv) {
                           std::to_string(model->cfg().n_ctx) + " (at most " + std::to_string(max_len) + ")");
   }
   HOOKLAB_ASSIGN_OR_RETURN(int seed, args.get_int("seed", 0, 0, 1 << 30));
-  const std::vector<int32_t> tokens = repeated_random_tokens(static_cast<uint64_t>(seed), seq_len);
+  const std::vector<int32_t> tokens = repeated_random_tokens(static_cast<uint64_t>(seed), seq_len, model->cfg());
   HOOKLAB_ASSIGN_OR_RETURN(HeadDetectorScores s, detect_heads(*model, tokens));
   const nlohmann::ordered_json shape = {s.n_layers, s.n_heads};
   print_json({{"tokens", tokens},

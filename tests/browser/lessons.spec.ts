@@ -1,7 +1,8 @@
 // Lesson mode in Chromium: every bundled lesson that works on hooklab-demo walked end to end,
 // each question answered wrong then right (the expected answer read from the engine the lab
 // runs), a lesson from a URL, a failing URL (clear error, lab still usable), a step link,
-// progress kept across reloads, a lesson for other models saying so, and a hostile lesson
+// progress kept across reloads, a lesson for other models saying so, lesson 3 walked on
+// hooklab-induction (its own prompt of single-byte tokens), and a hostile lesson
 // that injects no element of its own.
 import { test, expect, type Page } from "@playwright/test";
 
@@ -111,6 +112,23 @@ test("lesson 3 (induction heads) says it needs another model, and grades nothing
   await page.getByTestId("answer-drop").fill("1");
   await page.getByTestId("check-drop").click();
   await expect(page.getByTestId("grade-drop")).toContainText("works on hooklab-induction");
+});
+
+test("lesson 3 walked on hooklab-induction: the loss drop and the top induction head graded wrong and right", async ({ page }) => {
+  await page.goto(`/index.html#v=1&model=hooklab-induction&lesson=${encodeURIComponent("/models/lessons/3-induction-heads.md")}`);
+  await expect(page.getByTestId("model-config")).toBeVisible({ timeout: 60_000 });
+  await expect(page.getByTestId("lesson-title")).toBeVisible();
+  await expect(page.getByTestId("lesson-model")).toHaveCount(0);
+  const drop = await engine<number>(page, `const l = (await model.loss(e.prompt)).perToken, h = Math.floor(l.length / 2);
+    let a = 0, b = 0; for (let i = 0; i < h; i++) { a += l[i] / h; b += l[l.length - h + i] / h; } return a - b;`);
+  expect(drop).toBeGreaterThan(2);  // the second copy is predicted: an induction model, not a guess
+  await answer(page, "drop", (drop + 0.5).toFixed(2), false);
+  await answer(page, "drop", drop.toFixed(2), true);
+  await page.getByTestId("lesson-next").click();
+  const top = await engine<string>(page, `${argmaxJs} const s = await model.detectHeads({ seqLen: 31 }); const i = argmax(s.induction);
+    return \`\${Math.floor(i / s.shape[1])}.\${i % s.shape[1]}\`;`);
+  await answer(page, "head", top === "1.0" ? "1.1" : "1.0", false);
+  await answer(page, "head", top, true);
 });
 
 test("a lesson from a URL opens; a failing URL says why and the lab keeps working", async ({ page }) => {

@@ -1,6 +1,7 @@
 // Gradients and attribution patching against the independent PyTorch reference (autograd in
 // float64, tests/reference/gradients.py and attribution.py):
-//  * every <hook>_grad of every fixture case (tests/fixtures/gradients), every metric kind,
+//  * every <hook>_grad of every fixture case (tests/fixtures/gradients, and the attention-only
+//    model's in tests/fixtures/attn-only/gradients), every metric kind,
 //    processing on and off, forward zero hooks and backward zero/scale hooks, on every native
 //    backend and thread count, within 1e-4 * max(1, max|ref|) per tensor;
 //  * every AtP and AtP* sweep of every attribution case (tests/fixtures/attribution), each
@@ -191,12 +192,16 @@ int main(int argc, char** argv) {
   using namespace hooklab::testing;
   ::testing::InitGoogleTest(&argc, argv);
   const json gradients = read_json_file(repo_path("tests/fixtures/gradients/manifest.json"));
+  // The attention-only model's backward pass (make_fixtures.py --only-attn-only).
+  const json attn_only = read_json_file(repo_path("tests/fixtures/attn-only/gradients/manifest.json"));
   const json attribution = read_json_file(repo_path("tests/fixtures/attribution/manifest.json"));
-  if (gradients.is_discarded() || attribution.is_discarded()) {
-    std::fprintf(stderr, "cannot read tests/fixtures/{gradients,attribution}/manifest.json\n");
+  if (gradients.is_discarded() || attn_only.is_discarded() || attribution.is_discarded()) {
+    std::fprintf(stderr, "cannot read tests/fixtures/{gradients,attn-only/gradients,attribution}/manifest.json\n");
     return 1;
   }
-  for (const auto& c : gradients["cases"]) {
+  json cases = gradients["cases"];
+  for (const auto& c : attn_only["cases"]) cases.push_back(c);
+  for (const auto& c : cases) {
     for (const BackendChoice& backend : kBackends) {
       const std::string name = c["id"].get<std::string>() + "/" + backend.label;
       ::testing::RegisterTest("GradientParity", name.c_str(), nullptr, nullptr, __FILE__, __LINE__,

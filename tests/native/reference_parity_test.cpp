@@ -115,6 +115,31 @@ class ReferenceParity : public ::testing::Test {
   BackendChoice backend_;
 };
 
+// The attention-only model (TransformerLens attn_only, vocab_size 1000): MLP hooks are not
+// offered, and GPT-2 text outside its vocabulary is refused with the offending token named.
+TEST(AttnOnly, RefusesMlpHooksAndOutOfVocabularyTokens) {
+  LoadOptions options;
+  const HookedTransformer& model = shared_repo_model("models/testdata/tiny-attn", options);
+  EXPECT_TRUE(model.cfg().attn_only);
+  EXPECT_EQ(model.cfg().d_mlp, 0);
+  const std::vector<int32_t> tokens = model.to_tokens(" the, and", true);
+  ASSERT_EQ(tokens.front(), 0) << "BOS is config.json's bos_token_id";
+  ForwardHook zero_mlp;
+  zero_mlp.name = "blocks.0.hook_mlp_out";
+  zero_mlp.action.kind = HookActionKind::kZero;
+  auto hooked = model.run_with_hooks(tokens, {zero_mlp});
+  ASSERT_FALSE(hooked.ok());
+  EXPECT_NE(hooked.error().message.find("attention-only"), std::string::npos) << hooked.error().message;
+  auto cached = model.run_with_cache(tokens);
+  ASSERT_TRUE(cached.ok()) << cached.error().message;
+  EXPECT_EQ(cached->cache.find({HookPoint::kResidMid, 0}), nullptr);
+  auto outside = model.run_with_cache(model.to_tokens(" the cat", true));  // " cat" is GPT-2 id 3797
+  ASSERT_FALSE(outside.ok());
+  EXPECT_NE(outside.error().message.find("' cat' (id 3797) at position 2 is outside the model's vocabulary"),
+            std::string::npos)
+      << outside.error().message;
+}
+
 }  // namespace
 }  // namespace hooklab::testing
 
@@ -126,7 +151,15 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "cannot read tests/fixtures/manifest.json under %s\n", source_dir().c_str());
     return 1;
   }
-  for (const auto& c : manifest["cases"]) {
+  nlohmann::json cases = manifest["cases"];
+  // tests/reference/make_fixtures.py --only-attn-only: the attention-only model's cases.
+  const nlohmann::json attn_only = read_json_file(repo_path("tests/fixtures/attn-only/manifest.json"));
+  if (attn_only.is_discarded() || !attn_only.contains("cases")) {
+    std::fprintf(stderr, "cannot read tests/fixtures/attn-only/manifest.json\n");
+    return 1;
+  }
+  for (const auto& c : attn_only["cases"]) cases.push_back(c);
+  for (const auto& c : cases) {
     for (const BackendChoice& backend : kBackends) {
       const std::string name = c["id"].get<std::string>() + "/" + backend.label;
       ::testing::RegisterTest("ReferenceParity", name.c_str(), nullptr, nullptr, __FILE__, __LINE__,

@@ -93,6 +93,7 @@ class Config:
     d_vocab: int
     eps: float
     act_fn: str = "gelu_new"
+    attn_only: bool = False  # TL HookedTransformerConfig.attn_only: blocks without ln2/MLP, d_mlp None
 
 
 def load_hf_dir(model_dir: str) -> Tuple[Config, Dict[str, torch.Tensor], dict]:
@@ -122,9 +123,14 @@ def load_hf_dir(model_dir: str) -> Tuple[Config, Dict[str, torch.Tensor], dict]:
     n_ctx = int(sd["wpe.weight"].shape[0])
     if int(hf.get("n_positions", n_ctx)) != n_ctx:
         raise ValueError("n_positions disagrees with wpe.weight")
+    attn_only = bool(hf.get("attn_only", False))
+    if attn_only and any(re.fullmatch(r"h\.\d+\.(mlp|ln_2)\..*", k) for k in sd):
+        # TL's strict load_state_dict refuses keys the attn_only model has no parameter for.
+        raise ValueError("attn_only model has MLP/ln_2 weights")
     cfg = Config(n_layers=n_layers, d_model=d_model, n_heads=n_heads, d_head=d_model // n_heads,
-                 d_mlp=int(n_inner) if n_inner is not None else 4 * d_model, n_ctx=n_ctx,
-                 d_vocab=int(hf["vocab_size"]), eps=float(hf.get("layer_norm_epsilon", 1e-5)))
+                 d_mlp=0 if attn_only else int(n_inner) if n_inner is not None else 4 * d_model, n_ctx=n_ctx,
+                 d_vocab=int(hf["vocab_size"]), eps=float(hf.get("layer_norm_epsilon", 1e-5)),
+                 attn_only=attn_only)
     tied = bool(hf.get("tie_word_embeddings", True))
     if tied:
         sd.pop("lm_head.weight", None)  # tied: HF ignores a stored lm_head, it is wte
@@ -153,6 +159,8 @@ def hf_to_tl(cfg: Config, sd: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor
             tl[b + f"attn.b_{n}"] = bias[j * D:(j + 1) * D].reshape(H, Dh).clone()
         tl[b + "attn.W_O"] = sd[p + "attn.c_proj.weight"].reshape(H, Dh, D).clone()  # "(i h) m -> i h m"
         tl[b + "attn.b_O"] = sd[p + "attn.c_proj.bias"].clone()
+        if cfg.attn_only:
+            continue
         tl[b + "ln2.w"] = sd[p + "ln_2.weight"].clone()
         tl[b + "ln2.b"] = sd[p + "ln_2.bias"].clone()
         tl[b + "mlp.W_in"] = sd[p + "mlp.c_fc.weight"].clone()
@@ -181,6 +189,8 @@ def fold_layer_norm(sd: Dict[str, torch.Tensor], cfg: Config) -> None:
             sd[b + f"attn.b_{n}"] = sd[b + f"attn.b_{n}"] + (W * b1[None, :, None]).sum(-2)
             W = W * w1[None, :, None]
             sd[b + f"attn.W_{n}"] = W - W.mean(dim=1, keepdim=True)  # centre along d_model
+        if cfg.attn_only:
+            continue
         w2, b2 = sd.pop(b + "ln2.w"), sd.pop(b + "ln2.b")
         W = sd[b + "mlp.W_in"]  # [D, M]
         sd[b + "mlp.b_in"] = sd[b + "mlp.b_in"] + (W * b2[:, None]).sum(-2)
@@ -200,6 +210,8 @@ def center_writing_weights(sd: Dict[str, torch.Tensor], cfg: Config) -> None:
         b = f"blocks.{l}."
         sd[b + "attn.W_O"] = sd[b + "attn.W_O"] - sd[b + "attn.W_O"].mean(-1, keepdim=True)
         sd[b + "attn.b_O"] = sd[b + "attn.b_O"] - sd[b + "attn.b_O"].mean()
+        if cfg.attn_only:
+            continue
         sd[b + "mlp.W_out"] = sd[b + "mlp.W_out"] - sd[b + "mlp.W_out"].mean(-1, keepdim=True)
         sd[b + "mlp.b_out"] = sd[b + "mlp.b_out"] - sd[b + "mlp.b_out"].mean()
 
@@ -342,6 +354,9 @@ class HookedGPT2:
                       b + "attn.hook_attn_scores", b + "attn.hook_pattern", b + "attn.hook_z"]
             if self.use_attn_result:
                 names.append(b + "attn.hook_result")
+            if self.cfg.attn_only:
+                names += [b + "hook_attn_out", b + "hook_resid_post"]
+                continue
             names += [b + "hook_attn_out", b + "hook_resid_mid", b + "ln2.hook_scale",
                       b + "ln2.hook_normalized", b + "mlp.hook_pre", b + "mlp.hook_post",
                       b + "hook_mlp_out", b + "hook_resid_post"]
@@ -421,6 +436,9 @@ class HookedGPT2:
                 b = f"blocks.{l}."
                 resid = self._hook(b + "hook_resid_pre", resid)
                 attn_out = self._hook(b + "hook_attn_out", self._attn(self._ln_named(resid, b + "ln1"), l))
+                if self.cfg.attn_only:  # TL: resid_post = hook_resid_post(attn_out + resid_pre)
+                    resid = self._hook(b + "hook_resid_post", resid + attn_out)
+                    continue
                 resid = self._hook(b + "hook_resid_mid", resid + attn_out)
                 mlp_out = self._hook(b + "hook_mlp_out", self._mlp(self._ln_named(resid, b + "ln2"), l))
                 resid = self._hook(b + "hook_resid_post", resid + mlp_out)

@@ -2,7 +2,7 @@
 """Regenerates the random test models and every reference fixture, deterministically.
 
   /usr/bin/python3 tests/reference/make_fixtures.py [--skip-selfcheck] [--only-forward | --only-gradients |
-                                                    --only-generation]
+                                                    --only-generation | --only-attn-only]
 
 Writes models/testdata/tiny-{a,b,c}/, tests/fixtures/manifest.json + tests/fixtures/<case id>/,
 tests/fixtures/patching/manifest.json + tests/fixtures/patching/<case id>.json,
@@ -51,6 +51,7 @@ import patching  # noqa: E402
 import selfcheck  # noqa: E402
 from hooked_gpt2 import BOS, HookedGPT2, decode, dump_json, run_case, tokenize  # noqa: E402
 from make_random_gpt2 import cli_command, write_model  # noqa: E402
+from safetensors_io import read_safetensors, write_safetensors  # noqa: E402
 
 torch.set_num_threads(1)
 GENERATED_BY = "tests/reference/make_fixtures.py (independent PyTorch reference, tests/reference/hooked_gpt2.py)"
@@ -457,45 +458,54 @@ def make_gradients(models: dict, tok: dict) -> list:
             spec["weights_file"] = rel(wpath)
             spec["weights_shape"] = list(shape)
             weights = wts.astype(np.float64)
-        metric = gradients.metric_from_spec(spec, tokens, weights)
-        fwd = [gradients.hook_from_spec(h, "fwd") for h in c.get("fwd_hooks", [])]
-        bwd = [gradients.hook_from_spec(h, "bwd") for h in c.get("bwd_hooks", [])]
-        _, value, grads = gradients.run_with_cache_bwd(model, tokens, metric, fwd, bwd)
-        if list(grads) != model.hook_names():
-            raise SystemExit(f"{c['id']}: gradients missing for some hook points")
-        gmax = {}
-        for name, g in grads.items():
-            np.save(os.path.join(out, name + "_grad.npy"), np.ascontiguousarray(g.numpy().astype("<f4")))
-            gmax[name] = float(g.abs().max().item())
-        cases.append({"id": c["id"], "model": models[c["model"]]["dir"], "processing": c["processing"],
-                      "use_attn_result": c["attn_result"], "prompt": GRAD_PROMPTS[c["prompt"]],
-                      "tokens": tokens, "metric": spec,
-                      "fwd_hooks": c.get("fwd_hooks", []), "bwd_hooks": c.get("bwd_hooks", []),
-                      "metric_value": value, "dir": rel(out), "grad_max_abs": gmax})
-        print(f"  gradients {c['id']:26s} P={P:2d} {m['kind']:10s} value {value:+.6f} "
-              f"{len(grads)} grads", flush=True)
+        cases.append(write_gradient_case(model, c, models[c["model"]]["dir"], GRAD_PROMPTS[c["prompt"]], tokens,
+                                         spec, weights, out))
     dump_json({"version": 1, "generated_by": GENERATED_BY,
-               "dtype": "computed in float64 (weights upcast file dtype -> f32 -> f64); stored as float32 '<f4' "
-                        ".npy, C order, TL shapes with batch dim 1; <case dir>/<hook name>_grad.npy for every "
-                        "hook point that fires, in the order of grad_max_abs (firing order)",
-               "semantics": "grads[name] = d metric / d (activation at that hook point after every forward "
-                            "hook on it), TransformerLens run_with_cache(incl_bwd=True); the stored gradient "
-                            "is taken after the backward hooks at that point, and that modified gradient flows "
-                            "upstream. ln1 hooks fire once per block, so ln1.hook_normalized's gradient sums "
-                            "the q, k and v paths. hook_pattern gradients are non-zero above the diagonal; "
-                            "hook_attn_scores gradients are 0 at masked entries",
-               "hook_format": {
-                   "fields": "{name, action: zero|scale, heads?: [int], positions?: [int], factor?: float}; "
-                             "forward hooks use only zero, backward hooks zero and scale (gradient entries "
-                             "times factor); the selection is heads x positions, an absent list = all",
-                   "axes": "[B,P,H,X] (q,k,v,z,result): positions axis 1, heads axis 2; [B,H,Q,K] "
-                           "(attn_scores, pattern): heads axis 1, positions the query axis 2; [B,P,X] "
-                           "(everything else): positions axis 1, no heads",
-                   "order": "several hooks on one point apply in list order; forward hooks on a point apply "
-                            "before the cache/gradient recorder, backward hooks before the gradient is stored"},
-               "metric_definitions": gradients.METRIC_DEFINITIONS,
+               **GRADIENT_MANIFEST_NOTES,
                "cases": cases}, os.path.join(gdir, "manifest.json"))
     return cases
+
+
+def write_gradient_case(model: HookedGPT2, c: dict, model_dir: str, prompt: str, tokens, spec: dict, weights,
+                        out: str) -> dict:
+    """Every hook point's gradient of one case as <out>/<hook>_grad.npy; -> its manifest entry."""
+    metric = gradients.metric_from_spec(spec, tokens, weights)
+    fwd = [gradients.hook_from_spec(h, "fwd") for h in c.get("fwd_hooks", [])]
+    bwd = [gradients.hook_from_spec(h, "bwd") for h in c.get("bwd_hooks", [])]
+    _, value, grads = gradients.run_with_cache_bwd(model, tokens, metric, fwd, bwd)
+    if list(grads) != model.hook_names():
+        raise SystemExit(f"{c['id']}: gradients missing for some hook points")
+    gmax = {}
+    for name, g in grads.items():
+        np.save(os.path.join(out, name + "_grad.npy"), np.ascontiguousarray(g.numpy().astype("<f4")))
+        gmax[name] = float(g.abs().max().item())
+    print(f"  gradients {c['id']:26s} P={len(tokens):2d} {spec['kind']:10s} value {value:+.6f} "
+          f"{len(grads)} grads", flush=True)
+    return {"id": c["id"], "model": model_dir, "processing": c["processing"], "use_attn_result": c["attn_result"],
+            "prompt": prompt, "tokens": tokens, "metric": spec, "fwd_hooks": c.get("fwd_hooks", []),
+            "bwd_hooks": c.get("bwd_hooks", []), "metric_value": value, "dir": rel(out), "grad_max_abs": gmax}
+
+
+GRADIENT_MANIFEST_NOTES = {
+    "dtype": "computed in float64 (weights upcast file dtype -> f32 -> f64); stored as float32 '<f4' "
+             ".npy, C order, TL shapes with batch dim 1; <case dir>/<hook name>_grad.npy for every "
+             "hook point that fires, in the order of grad_max_abs (firing order)",
+    "semantics": "grads[name] = d metric / d (activation at that hook point after every forward "
+                 "hook on it), TransformerLens run_with_cache(incl_bwd=True); the stored gradient "
+                 "is taken after the backward hooks at that point, and that modified gradient flows "
+                 "upstream. ln1 hooks fire once per block, so ln1.hook_normalized's gradient sums "
+                 "the q, k and v paths. hook_pattern gradients are non-zero above the diagonal; "
+                 "hook_attn_scores gradients are 0 at masked entries",
+    "hook_format": {
+        "fields": "{name, action: zero|scale, heads?: [int], positions?: [int], factor?: float}; "
+                  "forward hooks use only zero, backward hooks zero and scale (gradient entries "
+                  "times factor); the selection is heads x positions, an absent list = all",
+        "axes": "[B,P,H,X] (q,k,v,z,result): positions axis 1, heads axis 2; [B,H,Q,K] "
+                "(attn_scores, pattern): heads axis 1, positions the query axis 2; [B,P,X] "
+                "(everything else): positions axis 1, no heads",
+        "order": "several hooks on one point apply in list order; forward hooks on a point apply "
+                 "before the cache/gradient recorder, backward hooks before the gradient is stored"},
+    "metric_definitions": gradients.METRIC_DEFINITIONS}
 
 
 ATTR_METRICS = ("logit_diff", "prob", "logprob")
@@ -674,6 +684,74 @@ def make_generation(models: dict, tok: dict) -> None:
                "cases": cases}, os.path.join(gdir, "manifest.json"))
 
 
+ATTN_ONLY_MODEL = dict(layers=2, d_model=32, heads=4, n_ctx=24, vocab=1000, seed=41, bos=0)
+ATTN_ONLY_PROMPT = " the, and of a. to in is the, and of"
+
+
+def make_attn_only() -> None:
+    """models/testdata/tiny-attn (TransformerLens attn_only, vocab_size 1000 < GPT-2's 50257, so
+    bos_token_id 0) and tests/fixtures/attn-only: every hook under both processings."""
+    spec = ATTN_ONLY_MODEL
+    out = os.path.join(REPO, "models", "testdata", "tiny-attn")
+    if os.path.isdir(out):
+        shutil.rmtree(out)
+    cfg_path, st_path = write_model(out, spec["layers"], spec["d_model"], spec["heads"], None, spec["n_ctx"],
+                                    spec["vocab"], "f32", spec["seed"],
+                                    command="tests/reference/make_fixtures.py --only-attn-only")
+    tensors, meta, _ = read_safetensors(st_path)
+    kept = {k: ("F32", v) for k, v in tensors.items() if ".mlp." not in k and ".ln_2." not in k}
+    write_safetensors(st_path, kept, meta)
+    with open(cfg_path) as f:
+        cfg = json.load(f)
+    cfg.update(attn_only=True, bos_token_id=spec["bos"], eos_token_id=spec["bos"])
+    dump_json(cfg, cfg_path)
+    body = tokenize([ATTN_ONLY_PROMPT])[0]
+    if max(body) >= spec["vocab"]:
+        raise SystemExit("the attn-only prompt has a token outside the model's vocabulary")
+    tokens = [spec["bos"]] + body
+    fix = os.path.join(REPO, "tests", "fixtures", "attn-only")
+    cases = []
+    for processing in ("default", "none"):
+        model = HookedGPT2.from_dir(out, processing)
+        case_dir = os.path.join(fix, processing)
+        man = run_case(model, tokens, case_dir, {"model": rel(out), "prompt": ATTN_ONLY_PROMPT, "prepend_bos": True})
+        cases.append({"id": f"tiny-attn-{processing}", "model": rel(out), "prompt": ATTN_ONLY_PROMPT,
+                      "prepend_bos": True, "tokens": tokens, "processing": processing, "attn_result": False,
+                      "dir": rel(case_dir), "loss": man["loss"], "loss_per_token": man["loss_per_token"]})
+        print(f"  attn-only {processing}: {len(man['hooks'])} hooks, loss {man['loss']:.6f}", flush=True)
+    dump_json({"version": 1, "generated_by": GENERATED_BY + " --only-attn-only", "cases": cases},
+              os.path.join(fix, "manifest.json"))
+    make_attn_only_gradients(out, tokens, os.path.join(fix, "gradients"))
+
+
+# The backward pass without MLPs: every hook's gradient, a forward and a backward hook on the
+# attention path, both processings (tests/native/gradient_parity_test.cpp reads the manifest).
+ATTN_ONLY_GRAD_CASES = [
+    dict(id="attn-loss-default", processing="default", attn_result=False, metric=dict(kind="loss"),
+         fwd_hooks=[{"name": "blocks.0.attn.hook_z", "action": "zero", "heads": [1]}],
+         bwd_hooks=[{"name": "blocks.1.hook_resid_pre", "action": "scale", "factor": 0.5}]),
+    dict(id="attn-logit-diff-none-result", processing="none", attn_result=True,
+         metric=dict(kind="logit_diff", position=-1, pairs="top2")),
+]
+
+
+def make_attn_only_gradients(model_dir: str, tokens, gdir: str) -> None:
+    if os.path.isdir(gdir):
+        shutil.rmtree(gdir)
+    cases = []
+    for c in ATTN_ONLY_GRAD_CASES:
+        model = HookedGPT2.from_dir(model_dir, c["processing"], use_attn_result=c["attn_result"], dtype=torch.float64)
+        spec = {"kind": c["metric"]["kind"], "position": c["metric"].get("position")}
+        if c["metric"].get("pairs") == "top2":
+            top = model(tokens)[0, len(tokens) + spec["position"]].topk(2).indices.tolist()
+            spec["pairs"] = [[int(top[0]), int(top[1])]]
+        out = os.path.join(gdir, c["id"])
+        os.makedirs(out)
+        cases.append(write_gradient_case(model, c, rel(model_dir), ATTN_ONLY_PROMPT, tokens, spec, None, out))
+    dump_json({"version": 1, "generated_by": GENERATED_BY + " --only-attn-only", **GRADIENT_MANIFEST_NOTES,
+               "cases": cases}, os.path.join(gdir, "manifest.json"))
+
+
 def clean_fixtures() -> None:
     fix = os.path.join(REPO, "tests", "fixtures")
     man = os.path.join(fix, "manifest.json")
@@ -703,6 +781,8 @@ def main(argv=None) -> int:
     g.add_argument("--only-gradients", action="store_true",
                    help="regenerate only tests/fixtures/gradients and tests/fixtures/attribution")
     g.add_argument("--only-generation", action="store_true", help="regenerate only tests/fixtures/generation")
+    g.add_argument("--only-attn-only", action="store_true",
+                   help="regenerate only models/testdata/tiny-attn and tests/fixtures/attn-only")
     a = ap.parse_args(argv)
     t_start = time.time()
     texts = sorted({t for t, _ in PROMPTS.values()} | {c[k] for c in PATCH_CASES for k in ("clean", "corrupted")}
@@ -712,6 +792,9 @@ def main(argv=None) -> int:
     texts = sorted(set(texts) | {c["prompt"] for c in GENERATION_CASES} | {" "}
                    | {c["steer"][k] for c in GENERATION_CASES if "steer" in c for k in ("to", "frm") if c["steer"][k]})
     tok = dict(zip(texts, tokenize(texts)))
+    if a.only_attn_only:
+        make_attn_only()
+        return 0
     if a.only_generation:
         t0 = time.time()
         make_generation(model_dirs(), tok)

@@ -98,8 +98,10 @@ val WasmModel::detect_heads(int seq_len, double seed, const val& pool) const {
   if (!ids.empty() && static_cast<int>(ids.size()) < seq_len) {
     return error_value(make_error(ErrorCode::kInvalidInput, "the token pool has fewer ids than the sequence length"));
   }
-  const std::vector<int32_t> tokens = ids.empty() ? repeated_random_tokens(static_cast<uint64_t>(seed), seq_len)
-                                                  : repeated_random_tokens(static_cast<uint64_t>(seed), seq_len, ids);
+  const hooklab::ModelConfig& cfg = model_->cfg();
+  const std::vector<int32_t> tokens =
+      ids.empty() ? repeated_random_tokens(static_cast<uint64_t>(seed), seq_len, cfg)
+                  : repeated_random_tokens(static_cast<uint64_t>(seed), seq_len, ids, cfg.bos_token_id);
   auto s = hooklab::detect_heads(*model_, tokens);
   if (!s.ok()) return error_value(s.error());
   val out = val::object();

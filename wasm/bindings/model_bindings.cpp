@@ -124,6 +124,7 @@ val WasmModel::config() const {
   out.set("n_heads", c.n_heads);
   out.set("d_head", c.d_head);
   out.set("d_mlp", c.d_mlp);
+  out.set("attn_only", c.attn_only);
   out.set("d_vocab", c.d_vocab);
   out.set("n_ctx", c.n_ctx);
   out.set("eps", c.eps);

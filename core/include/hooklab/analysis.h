@@ -80,9 +80,13 @@ struct HeadDetectorScores {
 };
 
 // [BOS] + seq + seq with seq_len distinct token ids from [low, high), seeded.
-std::vector<int32_t> repeated_random_tokens(uint64_t seed, int seq_len, int32_t low = 1000, int32_t high = 10000);
+std::vector<int32_t> repeated_random_tokens(uint64_t seed, int seq_len, int32_t low = 1000, int32_t high = 10000,
+                                            int32_t bos = Tokenizer::kEndOfText);
 // The same with ids drawn from `pool` (e.g. the ids a small model was trained on).
-std::vector<int32_t> repeated_random_tokens(uint64_t seed, int seq_len, std::span<const int32_t> pool);
+std::vector<int32_t> repeated_random_tokens(uint64_t seed, int seq_len, std::span<const int32_t> pool,
+                                            int32_t bos = Tokenizer::kEndOfText);
+// The default pool [1000, 10000) clipped to a smaller vocabulary, and the model's BOS.
+std::vector<int32_t> repeated_random_tokens(uint64_t seed, int seq_len, const ModelConfig& cfg);
 // Runs `tokens` (typically repeated_random_tokens) and scores every head's pattern.
 Result<HeadDetectorScores> detect_heads(const HookedTransformer& model, std::span<const int32_t> tokens);
 

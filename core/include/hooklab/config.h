@@ -27,6 +27,12 @@ struct ModelConfig {
   // Hugging Face ties the unembedding to wte unless config.json says otherwise; a separate
   // lm_head.weight is then ignored, as transformers ignores it.
   bool tie_word_embeddings = true;
+  // TransformerLens's attn_only: blocks have attention only (no ln2, no MLP), so
+  // resid_post = resid_pre + attn_out and d_mlp is 0. Hugging Face's GPT-2 has no such key.
+  bool attn_only = false;
+  // The token prepended as BOS: GPT-2's <|endoftext|> (50256) unless config.json's
+  // bos_token_id names another, as a model with vocab_size <= 50256 must.
+  int bos_token_id = 50256;
   std::string model_name;  // free text shown to users (directory or hub id)
 
   // TransformerLens's n_params: weight matrices of the blocks only (84,934,656 for gpt2).

@@ -45,7 +45,14 @@ struct HookRef {
   bool operator==(const HookRef&) const = default;
 };
 
-std::string hook_name(HookRef ref);  // "blocks.3.attn.hook_pattern"
+std::string hook_name(HookRef ref);
+
+// Whether the model has this hook point: an attention-only model (cfg.attn_only) has no
+// resid_mid, ln2 or MLP hooks, as in TransformerLens.
+bool hook_point_exists(const ModelConfig& cfg, HookPoint point);
+// The hook point as a model offers it: the resolved ref, or a clear error when an
+// attention-only model lacks it.
+Status require_hook_point(const ModelConfig& cfg, HookRef ref);  // "blocks.3.attn.hook_pattern"
 // TransformerLens shape (batch 1) of a hook for P positions. attn_scores and pattern are
 // [1, H, P, key_positions]: a step with a KV cache runs P new queries over every cached key
 // (key_positions < 0: the same P, a full forward).

@@ -34,24 +34,36 @@ DetectionPatterns detection_patterns(std::span<const int32_t> tokens) {
 
 }  // namespace
 
-std::vector<int32_t> repeated_random_tokens(uint64_t seed, int seq_len, std::span<const int32_t> pool_ids) {
+std::vector<int32_t> repeated_random_tokens(uint64_t seed, int seq_len, std::span<const int32_t> pool_ids,
+                                            int32_t bos) {
   std::vector<int32_t> pool(pool_ids.begin(), pool_ids.end());
   std::mt19937_64 rng(seed);
   const size_t n = std::min<size_t>(static_cast<size_t>(std::max(seq_len, 0)), pool.size());
+  // A partial Fisher-Yates shuffle drawing straight from mt19937_64 (fully specified by the
+  // standard): std::uniform_int_distribution is not, and libc++ (wasm, 32-bit size_t) and
+  // libstdc++ drew different sequences from one seed, so the lab and the CLI scored different
+  // tokens. The modulo bias is below 2^-50 for any pool that fits in memory.
   for (size_t i = 0; i < n; ++i) {
-    std::uniform_int_distribution<size_t> pick(i, pool.size() - 1);
-    std::swap(pool[i], pool[pick(rng)]);
+    const size_t pick = i + static_cast<size_t>(rng() % static_cast<uint64_t>(pool.size() - i));
+    std::swap(pool[i], pool[pick]);
   }
-  std::vector<int32_t> tokens = {Tokenizer::kEndOfText};
+  std::vector<int32_t> tokens = {bos};
   for (int rep = 0; rep < 2; ++rep)
     tokens.insert(tokens.end(), pool.begin(), pool.begin() + static_cast<std::ptrdiff_t>(n));
   return tokens;
 }
 
-std::vector<int32_t> repeated_random_tokens(uint64_t seed, int seq_len, int32_t low, int32_t high) {
+std::vector<int32_t> repeated_random_tokens(uint64_t seed, int seq_len, int32_t low, int32_t high, int32_t bos) {
   std::vector<int32_t> pool(static_cast<size_t>(std::max(high - low, 0)));
   std::iota(pool.begin(), pool.end(), low);
-  return repeated_random_tokens(seed, seq_len, pool);
+  return repeated_random_tokens(seed, seq_len, pool, bos);
+}
+
+std::vector<int32_t> repeated_random_tokens(uint64_t seed, int seq_len, const ModelConfig& cfg) {
+  // GPT-2 keeps [1000, 10000) (ordinary word pieces); a small vocabulary keeps its top 3/4.
+  const int32_t high = std::min(10000, cfg.d_vocab);
+  const int32_t low = std::min(1000, high / 4);
+  return repeated_random_tokens(seed, seq_len, low, high, cfg.bos_token_id);
 }
 
 Result<HeadDetectorScores> detect_heads(const HookedTransformer& model, std::span<const int32_t> tokens) {

@@ -43,6 +43,7 @@ Result<ComponentAttribution> component_attribution(const HookedTransformer& mode
   HOOKLAB_RETURN_IF_ERROR(add("pos_embed", {HookPoint::kPosEmbed, -1}));
   for (int l = 0; l < cfg.n_layers; ++l) {
     HOOKLAB_RETURN_IF_ERROR(add(std::to_string(l) + "_attn_out", {HookPoint::kAttnOut, l}));
+    if (cfg.attn_only) continue;  // TL's decompose_resid has no mlp_out terms for attn_only
     HOOKLAB_RETURN_IF_ERROR(add(std::to_string(l) + "_mlp_out", {HookPoint::kMlpOut, l}));
   }
   out.bias_term = logit_diff_bias(model, pairs);

@@ -24,9 +24,10 @@ Result<LogitLens> logit_lens(const HookedTransformer& model, const ActivationCac
   std::vector<const float*> components;  // [P, D] tensors in label order
   for (int l = 0; l < L; ++l) {
     HOOKLAB_ASSIGN_OR_RETURN(TensorView pre, cached(cache, {HookPoint::kResidPre, l}));
-    HOOKLAB_ASSIGN_OR_RETURN(TensorView mid, cached(cache, {HookPoint::kResidMid, l}));
     components.push_back(pre.data);
     lens.labels.push_back(std::to_string(l) + "_pre");
+    if (cfg.attn_only) continue;  // no resid_mid: TL's accumulated_resid skips it likewise
+    HOOKLAB_ASSIGN_OR_RETURN(TensorView mid, cached(cache, {HookPoint::kResidMid, l}));
     components.push_back(mid.data);
     lens.labels.push_back(std::to_string(l) + "_mid");
   }

@@ -90,7 +90,7 @@ Result<std::unique_ptr<DeviceRun>> encode_device_forward(DeviceBackend& device, 
   // The host cache is planned exactly as hooked_forward plans it; each entry gets a slot.
   ActivationCache& cache = run->output.cache;
   if (options.cache_filter) {
-    for (const HookRef& ref : firing_order(cfg.n_layers, options.use_attn_result)) {
+    for (const HookRef& ref : firing_order(cfg, options.use_attn_result)) {
       if (options.cache_filter(hook_name(ref))) cache.plan(ref, hook_shape(cfg, ref.point, static_cast<int>(P)));
     }
     HOOKLAB_RETURN_IF_ERROR(cache.allocate(cfg.n_layers));

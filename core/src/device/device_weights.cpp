@@ -12,6 +12,11 @@ Result<DeviceBufferId> optional_vector(DeviceBackend& device, const float* host,
 }  // namespace
 
 Result<DeviceWeights> DeviceWeights::upload(DeviceBackend& device, const ModelConfig& cfg, const ModelWeights& host) {
+  if (cfg.attn_only) {
+    // The WebGPU block encodes the MLP unconditionally; the CPU path runs these models.
+    return make_error(ErrorCode::kUnsupported,
+                      "the GPU path does not run attention-only (attn_only) models yet; use the CPU");
+  }
   DeviceWeights w;
   w.device_ = &device;  // from here on, whatever was uploaded is released on failure
   const int64_t D = cfg.d_model;

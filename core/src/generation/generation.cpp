@@ -127,6 +127,7 @@ Result<std::vector<float>> unembedding_direction(const HookedTransformer& model,
                " along an unembedding direction: it needs a d_model-wide hook "
                "(resid_pre, resid_mid, resid_post, attn_out, mlp_out)");
   }
+  HOOKLAB_RETURN_IF_ERROR(require_hook_point(model.cfg(), hook));
   HOOKLAB_ASSIGN_OR_RETURN(int32_t to_token, model.to_single_token(to));
   std::vector<float> direction(static_cast<size_t>(D)), subtrahend(static_cast<size_t>(D), 0.0f);
   read_column(direction.data(), model.weights().w_u, to_token);

@@ -223,13 +223,16 @@ Result<const float*> Backward::block(int l, const float* g_post_in) {
   if (g_post != g_post_in) std::memcpy(g_post, g_post_in, sizeof(float) * P * D);
   HOOKLAB_ASSIGN_OR_RETURN(const float* mg_post, settle(post_ref, g_post, ws_.m_post));
 
-  // resid_post = resid_mid + mlp_out
-  float* g_mlp_out = gslot({HookPoint::kMlpOut, l}, ws_.mlp_out);
-  std::memcpy(g_mlp_out, mg_post, sizeof(float) * P * D);
-  HOOKLAB_ASSIGN_OR_RETURN(const float* dx_ln2, mlp(l, g_mlp_out));
-  float* g_mid = gslot(mid_ref, ws_.resid_mid);
-  for (int64_t i = 0; i < P * D; ++i) g_mid[i] = mg_post[i] + dx_ln2[i];
-  HOOKLAB_ASSIGN_OR_RETURN(const float* mg_mid, settle(mid_ref, g_mid, ws_.m_mid));
+  // resid_post = resid_mid + mlp_out; an attention-only block has resid_post = resid_pre + attn_out.
+  const float* mg_mid = mg_post;
+  if (!cfg_.attn_only) {
+    float* g_mlp_out = gslot({HookPoint::kMlpOut, l}, ws_.mlp_out);
+    std::memcpy(g_mlp_out, mg_post, sizeof(float) * P * D);
+    HOOKLAB_ASSIGN_OR_RETURN(const float* dx_ln2, mlp(l, g_mlp_out));
+    float* g_mid = gslot(mid_ref, ws_.resid_mid);
+    for (int64_t i = 0; i < P * D; ++i) g_mid[i] = mg_post[i] + dx_ln2[i];
+    HOOKLAB_ASSIGN_OR_RETURN(mg_mid, settle(mid_ref, g_mid, ws_.m_mid));
+  }
 
   // resid_mid = resid_pre + attn_out
   float* g_attn_out = gslot({HookPoint::kAttnOut, l}, ws_.attn_out);
@@ -341,7 +344,7 @@ bool backward_tape_needs(HookRef ref, int n_layers, const HookDispatch& forward_
     case HookPoint::kK:
     case HookPoint::kV:
     case HookPoint::kPattern:
-    case HookPoint::kResidMid:
+    case HookPoint::kResidMid:  // (not in an attention-only model's firing order)
     case HookPoint::kLn2Scale:
     case HookPoint::kMlpPre:
     case HookPoint::kLnFinalScale: return true;
@@ -361,7 +364,7 @@ Status hooked_backward(const BackwardInputs& in, RunOutput& out) {
                            HookDispatch::build(in.options.backward_hooks, in.cfg, in.options.use_attn_result));
   ActivationCache* grads = nullptr;
   if (in.options.grad_filter) {
-    for (const HookRef& ref : firing_order(in.cfg.n_layers, in.options.use_attn_result)) {
+    for (const HookRef& ref : firing_order(in.cfg, in.options.use_attn_result)) {
       if (in.options.grad_filter(hook_name(ref))) out.grads.plan(ref, hook_shape(in.cfg, ref.point, positions));
     }
     HOOKLAB_RETURN_IF_ERROR(out.grads.allocate(in.cfg.n_layers));

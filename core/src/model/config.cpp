@@ -40,20 +40,42 @@ Result<int> read_int(const json& j, std::initializer_list<const char*> keys, std
   return config_error(file, std::string("missing required field \"") + *keys.begin() + "\"");
 }
 
+// bos_token_id must name a token of the model's vocabulary: GPT-2's <|endoftext|> (50256) is
+// outside a vocabulary of fewer than 50257 tokens, so such a config must name its own.
+Status read_bos_token(const json& j, std::string_view file, ModelConfig& cfg) {
+  if (auto it = j.find("bos_token_id"); it != j.end() && !it->is_null()) {
+    if (!it->is_number_integer() && !it->is_number_unsigned())
+      return config_error(file, "\"bos_token_id\" must be an integer");
+    const int64_t id = it->get<int64_t>();
+    if (id < 0 || id >= cfg.d_vocab) {
+      return config_error(file, "\"bos_token_id\" = " + std::to_string(id) +
+                                    " is outside the vocabulary (vocab_size = " + std::to_string(cfg.d_vocab) + ")");
+    }
+    cfg.bos_token_id = static_cast<int>(id);
+    return {};
+  }
+  if (cfg.bos_token_id >= cfg.d_vocab) {
+    return config_error(file, "vocab_size = " + std::to_string(cfg.d_vocab) +
+                                  " has no room for GPT-2's <|endoftext|> (" + std::to_string(cfg.bos_token_id) +
+                                  "): set \"bos_token_id\" to a token below " + std::to_string(cfg.d_vocab));
+  }
+  return {};
+}
+
 }  // namespace
 
 int64_t ModelConfig::n_params() const {
   const int64_t attn = 4LL * d_model * n_heads * d_head;
-  const int64_t mlp = 2LL * d_model * d_mlp;
+  const int64_t mlp = 2LL * d_model * d_mlp;  // 0 when attn_only
   return n_layers * (attn + mlp);
 }
 
 int64_t ModelConfig::total_params() const {
-  const int64_t per_layer = 4LL * d_model                                       // ln_1, ln_2
-                            + d_model * 3LL * d_model + 3LL * d_model           // c_attn
-                            + d_model * d_model + d_model                       // c_proj
-                            + d_model * static_cast<int64_t>(d_mlp) + d_mlp     // c_fc
-                            + d_mlp * static_cast<int64_t>(d_model) + d_model;  // mlp c_proj
+  const int64_t per_layer = (attn_only ? 2LL : 4LL) * d_model                                     // ln_1, ln_2
+                            + d_model * 3LL * d_model + 3LL * d_model                             // c_attn
+                            + d_model * d_model + d_model                                         // c_proj
+                            + d_model * static_cast<int64_t>(d_mlp) + d_mlp                       // c_fc
+                            + (attn_only ? 0 : d_mlp * static_cast<int64_t>(d_model) + d_model);  // mlp c_proj
   return static_cast<int64_t>(d_vocab) * d_model + static_cast<int64_t>(n_ctx) * d_model + n_layers * per_layer +
          2LL * d_model;
 }
@@ -114,6 +136,9 @@ Result<ModelConfig> parse_hf_gpt2_config(std::string_view json_text, std::string
   if (!scale_attn_weights) { return config_error(file_name, "scale_attn_weights = false is not supported"); }
   HOOKLAB_ASSIGN_OR_RETURN(cfg.scale_attn_by_inverse_layer_idx, flag("scale_attn_by_inverse_layer_idx", false));
   HOOKLAB_ASSIGN_OR_RETURN(cfg.tie_word_embeddings, flag("tie_word_embeddings", true));
+  HOOKLAB_ASSIGN_OR_RETURN(cfg.attn_only, flag("attn_only", false));
+  if (cfg.attn_only) cfg.d_mlp = 0;  // TL's d_mlp is None for attention-only models; n_inner is moot
+  HOOKLAB_RETURN_IF_ERROR(read_bos_token(j, file_name, cfg));
   cfg.attn_scale = std::sqrt(static_cast<float>(cfg.d_head));
   return cfg;
 }

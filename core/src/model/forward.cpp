@@ -143,7 +143,7 @@ class Forward {
   }
 
   Result<float*> block(int l, float* resid_pre) {
-    const int64_t P = p_, D = cfg_.d_model, H = cfg_.n_heads, Dh = cfg_.d_head, M = cfg_.d_mlp;
+    const int64_t P = p_, D = cfg_.d_model, H = cfg_.n_heads, Dh = cfg_.d_head;
     const LayerWeights& lw = w_.layers[static_cast<size_t>(l)];
     HOOKLAB_RETURN_IF_ERROR(fire({HookPoint::kResidPre, l}, resid_pre));  // [1, P, D]
 
@@ -215,6 +215,25 @@ class Forward {
     }
     HOOKLAB_RETURN_IF_ERROR(fire({HookPoint::kAttnOut, l}, attn_out));
 
+    float* resid_post = slot({HookPoint::kResidPost, l}, ws_.resid_post);  // [1, P, D]
+    if (cfg_.attn_only) {
+      add(resid_post, resid_pre, attn_out, P * D);  // TL's attn_only block: no resid_mid, no MLP
+    } else {
+      HOOKLAB_RETURN_IF_ERROR(resid_mid_and_mlp(l, resid_pre, attn_out, resid_post));
+    }
+    HOOKLAB_RETURN_IF_ERROR(fire({HookPoint::kResidPost, l}, resid_post));
+
+    if (l + 1 == cfg_.n_layers) return resid_post;
+    // The next block's resid_pre is this block's (possibly hooked) resid_post.
+    float* next = slot({HookPoint::kResidPre, l + 1}, ws_.resid_pre);
+    std::memcpy(next, resid_post, sizeof(float) * P * D);
+    return next;
+  }
+
+  // resid_mid = resid_pre + attn_out, the MLP, and resid_post = resid_mid + mlp_out (unhooked).
+  Status resid_mid_and_mlp(int l, const float* resid_pre, const float* attn_out, float* resid_post) {
+    const int64_t P = p_, D = cfg_.d_model, M = cfg_.d_mlp;
+    const LayerWeights& lw = w_.layers[static_cast<size_t>(l)];
     float* resid_mid = slot({HookPoint::kResidMid, l}, ws_.resid_mid);  // [1, P, D]
     add(resid_mid, resid_pre, attn_out, P * D);
     HOOKLAB_RETURN_IF_ERROR(fire({HookPoint::kResidMid, l}, resid_mid));
@@ -234,15 +253,8 @@ class Forward {
     be_.matmul({mlp_out, D, post, M, P, &lw.w_out, 0, M, lw.b_out});
     HOOKLAB_RETURN_IF_ERROR(fire({HookPoint::kMlpOut, l}, mlp_out));
 
-    float* resid_post = slot({HookPoint::kResidPost, l}, ws_.resid_post);  // [1, P, D]
     add(resid_post, resid_mid, mlp_out, P * D);
-    HOOKLAB_RETURN_IF_ERROR(fire({HookPoint::kResidPost, l}, resid_post));
-
-    if (l + 1 == cfg_.n_layers) return resid_post;
-    // The next block's resid_pre is this block's (possibly hooked) resid_post.
-    float* next = slot({HookPoint::kResidPre, l + 1}, ws_.resid_pre);
-    std::memcpy(next, resid_post, sizeof(float) * P * D);
-    return next;
+    return {};
   }
 
   Status unembed(const float* resid, Tensor* logits) {
@@ -284,7 +296,7 @@ Result<RunOutput> hooked_forward(const ModelConfig& cfg, const ModelWeights& wei
   ActivationCache* cache = nullptr;
   bool tape_only_entries = false;  // cached for the backward pass, not for the caller
   if (options.cache_filter || grads) {
-    for (const HookRef& ref : firing_order(cfg.n_layers, options.use_attn_result)) {
+    for (const HookRef& ref : firing_order(cfg, options.use_attn_result)) {
       const bool asked = options.cache_filter && options.cache_filter(hook_name(ref));
       const bool tape = grads && backward_tape_needs(ref, cfg.n_layers, hooks);
       if (asked || tape)

@@ -2,16 +2,16 @@
 
 namespace hooklab {
 
-std::vector<HookRef> firing_order(int n_layers, bool use_attn_result) {
+std::vector<HookRef> firing_order(const ModelConfig& cfg, bool use_attn_result) {
   std::vector<HookRef> order;
   for (const auto& info : hook_point_table()) {
     if (!info.per_block() && info.point != HookPoint::kLnFinalScale && info.point != HookPoint::kLnFinalNormalized) {
       order.push_back({info.point, -1});
     }
   }
-  for (int l = 0; l < n_layers; ++l) {
+  for (int l = 0; l < cfg.n_layers; ++l) {
     for (const auto& info : hook_point_table()) {
-      if (!info.per_block() || (info.optional && !use_attn_result)) continue;
+      if (!info.per_block() || (info.optional && !use_attn_result) || !hook_point_exists(cfg, info.point)) continue;
       order.push_back({info.point, l});
     }
   }
@@ -25,7 +25,7 @@ Result<HookDispatch> HookDispatch::build(const std::vector<ForwardHook>& hooks, 
   HookDispatch d;
   d.n_layers_ = cfg.n_layers;
   d.slots_.resize(static_cast<size_t>(kHookPointCount) * static_cast<size_t>(cfg.n_layers + 1));
-  const std::vector<HookRef> order = firing_order(cfg.n_layers, use_attn_result);
+  const std::vector<HookRef> order = firing_order(cfg, use_attn_result);
   for (const ForwardHook& hook : hooks) {
     if (hook.predicate) {
       for (const HookRef& ref : order) {
@@ -34,6 +34,7 @@ Result<HookDispatch> HookDispatch::build(const std::vector<ForwardHook>& hooks, 
       continue;
     }
     HOOKLAB_ASSIGN_OR_RETURN(HookRef ref, resolve_hook_name(hook.name, hook.layer, hook.layer_type, cfg.n_layers));
+    HOOKLAB_RETURN_IF_ERROR(require_hook_point(cfg, ref));
     if (ref.point == HookPoint::kResult && !use_attn_result) {
       return make_error(ErrorCode::kInvalidArgument,
                         "cannot hook " + hook_name(ref) + ": it only fires with use_attn_result enabled");

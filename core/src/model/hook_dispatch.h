@@ -35,6 +35,6 @@ class HookDispatch {
 };
 
 // Every hook-point instance that fires in a run, in firing order.
-std::vector<HookRef> firing_order(int n_layers, bool use_attn_result);
+std::vector<HookRef> firing_order(const ModelConfig& cfg, bool use_attn_result);
 
 }  // namespace hooklab

@@ -59,6 +59,25 @@ std::string hook_name(HookRef ref) {
   return pattern;
 }
 
+bool hook_point_exists(const ModelConfig& cfg, HookPoint point) {
+  switch (point) {
+    case HookPoint::kResidMid:
+    case HookPoint::kLn2Scale:
+    case HookPoint::kLn2Normalized:
+    case HookPoint::kMlpPre:
+    case HookPoint::kMlpPost:
+    case HookPoint::kMlpOut: return !cfg.attn_only;
+    default: return true;
+  }
+}
+
+Status require_hook_point(const ModelConfig& cfg, HookRef ref) {
+  if (hook_point_exists(cfg, ref.point)) return {};
+  return make_error(ErrorCode::kInvalidArgument, hook_name(ref) +
+                                                     " does not exist: the model is attention-only (attn_only), so its "
+                                                     "blocks have no resid_mid, ln2 or MLP");
+}
+
 Shape hook_shape(const ModelConfig& cfg, HookPoint point, int positions, int key_positions) {
   const int64_t p = positions;
   const int64_t keys = key_positions < 0 ? p : key_positions;

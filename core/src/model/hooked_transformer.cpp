@@ -76,13 +76,6 @@ Result<std::unique_ptr<HookedTransformer>> HookedTransformer::load(const ModelFi
                              Tokenizer::from_gpt2_files(files.vocab_json, files.merges, files.vocab_name));
     model->tokenizer_ = std::make_shared<const Tokenizer>(std::move(tokenizer));
   }
-  const Tokenizer& tokenizer = *model->tokenizer_;
-  if (tokenizer.vocab_size() > model->cfg_.d_vocab) {
-    return make_error(ErrorCode::kInvalidModel, files.config_name +
-                                                    ": vocab_size = " + std::to_string(model->cfg_.d_vocab) +
-                                                    " is smaller than the GPT-2 tokenizer's " +
-                                                    std::to_string(tokenizer.vocab_size()) + " tokens");
-  }
   model->processing_ = options.processing;
   // The backend first: a kernel it does not have is refused before the weights are read.
   HOOKLAB_ASSIGN_OR_RETURN(model->backend_, make_backend(options.backend, options.threads));
@@ -93,6 +86,7 @@ Result<std::unique_ptr<HookedTransformer>> HookedTransformer::load(const ModelFi
   for (const LayerWeights& l : w.layers) {
     HOOKLAB_RETURN_IF_ERROR(model->backend_->prepare_matmul(l.w_qkv, l.b_qkv));
     HOOKLAB_RETURN_IF_ERROR(model->backend_->prepare_matmul(l.w_o, l.b_o));
+    if (model->cfg_.attn_only) continue;
     HOOKLAB_RETURN_IF_ERROR(model->backend_->prepare_matmul(l.w_in, l.b_in));
     HOOKLAB_RETURN_IF_ERROR(model->backend_->prepare_matmul(l.w_out, l.b_out));
   }
@@ -102,7 +96,7 @@ Result<std::unique_ptr<HookedTransformer>> HookedTransformer::load(const ModelFi
 
 std::vector<int32_t> HookedTransformer::to_tokens(std::string_view text, bool prepend_bos) const {
   std::vector<int32_t> ids;
-  if (prepend_bos) ids.push_back(Tokenizer::kEndOfText);
+  if (prepend_bos) ids.push_back(cfg_.bos_token_id);
   const std::vector<int32_t> body = tokenizer_->encode(text);
   ids.insert(ids.end(), body.begin(), body.end());
   return ids;
@@ -128,6 +122,11 @@ Result<int32_t> HookedTransformer::to_single_token(std::string_view text) const 
         "'" + std::string(text) + "' is not a single token: it is " + std::to_string(ids.size()) + " tokens";
     if (!ids.empty()) msg += " " + quoted_tokens(*tokenizer_, ids);
     return make_error(ErrorCode::kInvalidInput, msg);
+  }
+  if (ids[0] >= cfg_.d_vocab) {  // GPT-2's tokenizer on a model with a smaller vocabulary
+    return make_error(ErrorCode::kInvalidInput, "'" + std::string(text) + "' is token " + std::to_string(ids[0]) +
+                                                    ", outside the model's vocabulary (ids 0.." +
+                                                    std::to_string(cfg_.d_vocab - 1) + ")");
   }
   return ids[0];
 }
@@ -156,9 +155,13 @@ Status HookedTransformer::validate_tokens(std::span<const int32_t> tokens) const
   }
   for (size_t i = 0; i < tokens.size(); ++i) {
     if (tokens[i] < 0 || tokens[i] >= cfg_.d_vocab) {
-      return make_error(ErrorCode::kInvalidInput, "token id " + std::to_string(tokens[i]) + " at position " +
-                                                      std::to_string(i) + " is outside the vocabulary (0.." +
-                                                      std::to_string(cfg_.d_vocab - 1) + ")");
+      // A model with fewer tokens than GPT-2's tokenizer meets this with ordinary text.
+      const std::string text = tokenizer_ != nullptr && tokenizer_->is_valid_id(tokens[i])
+                                   ? " '" + tokenizer_->token_text(tokens[i]) + "'"
+                                   : "";
+      return make_error(ErrorCode::kInvalidInput,
+                        "token" + text + " (id " + std::to_string(tokens[i]) + ") at position " + std::to_string(i) +
+                            " is outside the model's vocabulary (ids 0.." + std::to_string(cfg_.d_vocab - 1) + ")");
     }
   }
   return {};

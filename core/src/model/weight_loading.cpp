@@ -64,6 +64,21 @@ std::optional<int64_t> block_index(std::string_view name, std::string_view prefi
   return i;
 }
 
+// An attention-only config with a checkpoint that has MLP (or ln_2) weights is refused, as
+// TransformerLens's strict load_state_dict refuses unexpected keys: ignoring them would run a
+// different function from the one those weights were trained in.
+Status refuse_mlp_tensors(const SafetensorsFile& file, const ModelConfig& cfg, const std::string& prefix) {
+  if (!cfg.attn_only) return {};
+  for (const auto& t : file.tensors()) {
+    if (!block_index(t.name, prefix)) continue;
+    if (t.name.find(".mlp.") != std::string::npos || t.name.find(".ln_2.") != std::string::npos) {
+      return make_error(ErrorCode::kInvalidModel, file.file_name() + ": tensor '" + t.name +
+                                                      "' is an MLP/ln_2 weight but config.json says attn_only: true");
+    }
+  }
+  return {};
+}
+
 Result<CheckpointTensors> find_tensors(const SafetensorsFile& file, const ModelConfig& cfg, Checkpoint** out_ckpt,
                                        std::unique_ptr<Checkpoint>& holder) {
   std::string prefix;
@@ -83,6 +98,7 @@ Result<CheckpointTensors> find_tensors(const SafetensorsFile& file, const ModelC
                                                       " but config.json has n_layer = " + std::to_string(cfg.n_layers));
     }
   }
+  HOOKLAB_RETURN_IF_ERROR(refuse_mlp_tensors(file, cfg, prefix));
   holder = std::make_unique<Checkpoint>(file, prefix);
   const Checkpoint& ck = *holder;
   *out_ckpt = holder.get();
@@ -113,6 +129,10 @@ Result<CheckpointTensors> find_tensors(const SafetensorsFile& file, const ModelC
     HOOKLAB_ASSIGN_OR_RETURN(l.c_attn_b, ck.require(h + "attn.c_attn.bias", {3 * d}, cfg));
     HOOKLAB_ASSIGN_OR_RETURN(l.c_proj_w, ck.require(h + "attn.c_proj.weight", {d, d}, cfg));
     HOOKLAB_ASSIGN_OR_RETURN(l.c_proj_b, ck.require(h + "attn.c_proj.bias", {d}, cfg));
+    if (cfg.attn_only) {
+      t.layers.push_back(l);
+      continue;
+    }
     HOOKLAB_ASSIGN_OR_RETURN(l.ln2_w, ck.require(h + "ln_2.weight", {d}, cfg));
     HOOKLAB_ASSIGN_OR_RETURN(l.ln2_b, ck.require(h + "ln_2.bias", {d}, cfg));
     HOOKLAB_ASSIGN_OR_RETURN(l.c_fc_w, ck.require(h + "mlp.c_fc.weight", {d, m}, cfg));
@@ -242,6 +262,7 @@ class Loader {
     }
     pack_matrix(l.w_o, s);
 
+    if (cfg_.attn_only) return {};
     // MLP: c_fc (reads ln_2) and c_proj (writes).
     HOOKLAB_RETURN_IF_ERROR(ck_.read_all(t.ln2_w, ln_w.data()));
     HOOKLAB_RETURN_IF_ERROR(ck_.read_all(t.ln2_b, ln_b.data()));

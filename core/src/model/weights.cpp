@@ -40,13 +40,16 @@ Result<ModelWeights> ModelWeights::allocate(const ModelConfig& cfg, bool layer_n
     if (!layer_norm_folded) {
       add_vector(slots, &l.ln1_w, d);
       add_vector(slots, &l.ln1_b, d);
-      add_vector(slots, &l.ln2_w, d);
-      add_vector(slots, &l.ln2_b, d);
     }
     add_matrix(slots, &l.w_qkv, d, 3 * attn);
     add_vector(slots, &l.b_qkv, 3 * attn);
     add_matrix(slots, &l.w_o, attn, d);
     add_vector(slots, &l.b_o, d);
+    if (cfg.attn_only) continue;  // no ln2 and no MLP: their pointers stay null
+    if (!layer_norm_folded) {
+      add_vector(slots, &l.ln2_w, d);
+      add_vector(slots, &l.ln2_b, d);
+    }
     add_matrix(slots, &l.w_in, d, cfg.d_mlp);
     add_vector(slots, &l.b_in, cfg.d_mlp);
     add_matrix(slots, &l.w_out, cfg.d_mlp, d);

@@ -85,7 +85,20 @@ std::vector<PatchItem> request_items(const PatchRequest& request) {
   return {{request.sweep, request.method}};
 }
 
+// An attention-only model has no resid_mid or mlp_out to patch (TransformerLens would fail on
+// the missing hook); refusing up front names the sweep instead.
+Status require_sweep_in_model(const ModelConfig& cfg, PatchSweep sweep) {
+  const bool needs_mlp =
+      sweep == PatchSweep::kResidMid || sweep == PatchSweep::kMlpOut || sweep == PatchSweep::kBlockEvery;
+  if (!cfg.attn_only || !needs_mlp) return {};
+  return make_error(ErrorCode::kInvalidArgument, std::string("the sweep '") + patch_sweep_name(sweep) +
+                                                     "' patches resid_mid or mlp_out, which an attention-only model "
+                                                     "(attn_only) does not have");
+}
+
 Status validate_patch_request(const HookedTransformer& model, const PatchRequest& r) {
+  HOOKLAB_RETURN_IF_ERROR(require_sweep_in_model(model.cfg(), r.sweep));
+  for (const PatchItem& item : r.items) HOOKLAB_RETURN_IF_ERROR(require_sweep_in_model(model.cfg(), item.sweep));
   HOOKLAB_RETURN_IF_ERROR(model.validate_tokens(r.clean_tokens));
   HOOKLAB_RETURN_IF_ERROR(model.validate_tokens(r.corrupted_tokens));
   if (r.clean_tokens.size() != r.corrupted_tokens.size()) {

@@ -14,7 +14,10 @@ export interface ModelConfig {
   d_model: number;
   n_heads: number;
   d_head: number;
+  /** 0 for attention-only models. */
   d_mlp: number;
+  /** TransformerLens attn_only: no MLPs, so no mlp_* hooks, sweeps or steering points. */
+  attn_only: boolean;
   d_vocab: number;
   n_ctx: number;
   eps: number;

@@ -27,6 +27,14 @@ export const ABLATIONS = ["zero", "mean"] as const;
 export const INSIDE_PANELS = ["norms", "attention", "lens", "dla", "detectors"] as const;
 
 export type SweepChoice = (typeof SWEEP_CHOICES)[number];
+
+/** Activations an attention-only model (TransformerLens attn_only) lacks: it has no MLP, so no
+ *  resid_mid between attention and MLP either; the core refuses them by name. */
+const NEEDS_MLP: ReadonlySet<string> = new Set(["resid_mid", "mlp_out"]);
+/** Whether a sweep or steering hook exists in a model with this configuration. */
+export function modelHasActivation(cfg: { attn_only?: boolean } | undefined, name: string): boolean {
+  return !cfg?.attn_only || !NEEDS_MLP.has(name);
+}
 export type MetricChoice = MetricName;
 export type ViewChoice = (typeof VIEWS)[number];
 export type SteerHook = (typeof STEER_HOOKS)[number];
@@ -289,6 +297,7 @@ export function sanitizeExperiment(raw: Raw): { experiment: Experiment; problems
 export interface ModelLimits {
   n_layers: number;
   n_heads: number;
+  attn_only?: boolean;
 }
 
 /** Fields out of range for the loaded model: each named, with the range, and set back to its default. */
@@ -312,7 +321,19 @@ export function checkAgainstModel(e: Experiment, cfg: ModelLimits): { fixes: Par
     problems.push(`ablated head${outside.length > 1 ? "s" : ""} ${outside.join(", ")} out of range for this model (layers 0–${cfg.n_layers - 1}, heads 0–${cfg.n_heads - 1})`);
     fixes.ablateHeads = e.ablateHeads.filter((h) => !outside.includes(h));
   }
+  checkActivationsExist(e, cfg, fixes, problems);
   return { fixes, problems };
+}
+
+/** MLP sweeps of the default experiment are dropped without a word on an attention-only model
+ *  (their boxes are hidden); a steering hook the model lacks is named and reset. */
+function checkActivationsExist(e: Experiment, cfg: ModelLimits, fixes: Partial<Experiment>, problems: string[]): void {
+  const sweeps = e.sweeps.filter((s) => modelHasActivation(cfg, s));
+  if (sweeps.length !== e.sweeps.length) fixes.sweeps = sweeps.length ? sweeps : [SWEEP_CHOICES[0]];
+  if (!modelHasActivation(cfg, e.steerHook)) {
+    problems.push(`steering hook ${e.steerHook} does not exist in an attention-only model`);
+    fixes.steerHook = DEFAULT_EXPERIMENT.steerHook;
+  }
 }
 
 /** A position past the prompt's tokens: named, with the range (the default is the last token). */

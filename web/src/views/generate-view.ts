@@ -8,7 +8,7 @@ import type { GenerateStep } from "../engine";
 import { visibleToken } from "../analysis/token-display";
 import {
   ABLATIONS, MAX_LAYERS, MAX_ANSWER, MAX_NEW_TOKENS, MAX_SAMPLE_TOP_K, MAX_SEED, MAX_STEER_COEF, MAX_TEMPERATURE, MAX_TEXT, MIN_TOP_P,
-  STEER_HOOKS, parseHeadList, type Experiment,
+  STEER_HOOKS, modelHasActivation, parseHeadList, type Experiment,
 } from "../state/experiment";
 import { changedInputs } from "../state/result-inputs";
 import { el, replaceChildren, section } from "./dom";
@@ -77,7 +77,11 @@ function choiceControl(lab: LabController, field: ChoiceField, label: string, op
   sync: Array<() => void>): HTMLElement {
   const select = el("select", { "data-testid": `gen-${field}`, "aria-label": label }, ...options.map(([v, text]) => el("option", { value: v }, text)));
   select.addEventListener("change", () => lab.update({ [field]: select.value } as Partial<Experiment>));
-  sync.push(() => (select.value = lab.state.experiment[field]));
+  sync.push(() => {
+    // Hooks an attention-only model lacks (mlp_out, resid_mid) stay listed but cannot be chosen.
+    for (const option of select.options) option.disabled = !modelHasActivation(lab.state.cfg, option.value);
+    select.value = lab.state.experiment[field];
+  });
   return el("label", { class: "inline" }, `${label} `, select);
 }
 

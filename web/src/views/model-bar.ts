@@ -9,13 +9,15 @@ import { el, formatNumber, replaceChildren } from "./dom";
 /** Models offered in the picker, with their download sizes (f32 safetensors on the hub). */
 export const MODEL_CHOICES = [
   { id: "hooklab-demo", label: "hooklab demo (4 layers, bundled, offline)", bytes: 14_489_656 },
+  { id: "hooklab-induction", label: "hooklab induction (2 attention-only layers, bundled, offline)", bytes: 349_040 },
   { id: "openai-community/gpt2", label: "GPT-2 small (hub)", bytes: 548_105_171 },
   { id: "distilbert/distilgpt2", label: "DistilGPT-2 (hub)", bytes: 352_833_716 },
   { id: "openai-community/gpt2-medium", label: "GPT-2 medium (hub)", bytes: 1_519_982_802 },
 ];
 
 function megabytes(bytes: number): string {
-  return bytes >= 1e9 ? `${(bytes / 1e9).toFixed(2)} GB` : `${Math.round(bytes / 1e6)} MB`;
+  if (bytes >= 1e9) return `${(bytes / 1e9).toFixed(2)} GB`;
+  return bytes < 1e7 ? `${(bytes / 1e6).toFixed(1)} MB` : `${Math.round(bytes / 1e6)} MB`;
 }
 
 export function modelBar(lab: LabController, onLocalFiles: (files: File[]) => void): HTMLElement {

@@ -4,7 +4,7 @@
 import type { LabController } from "../app/lab-controller";
 import { sweepAxes } from "../analysis/attribution";
 import { visibleToken } from "../analysis/token-display";
-import { MAX_ANSWER, MAX_TEXT, METRICS, SWEEP_CHOICES, SWEEP_TITLES } from "../state/experiment";
+import { MAX_ANSWER, MAX_TEXT, METRICS, SWEEP_CHOICES, SWEEP_TITLES, modelHasActivation } from "../state/experiment";
 import { el, formatNumber, replaceChildren, section } from "./dom";
 import { renderHeatmap } from "./heatmap";
 import { datasetPanel, estimateSection, methodControl } from "./attribution-view";
@@ -101,12 +101,13 @@ export function patchingView(lab: LabController): HTMLElement {
   const sweeps = SWEEP_CHOICES.map((sw) => {
     const box = el("input", { type: "checkbox", value: sw, "data-sweep": sw });
     box.addEventListener("change", () => lab.update({ sweeps: SWEEP_CHOICES.filter((x) => (x === sw ? box.checked : lab.state.experiment.sweeps.includes(x))) }));
-    return { sw, box };
+    return { sw, box, label: el("label", { class: "inline" }, box, sw) };
   });
   const run = el("button", { "data-testid": "run-patch", onclick: () => void lab.runPatch() }, "Run patching");
   const cancel = el("button", { class: "secondary", "data-testid": "cancel-patch", onclick: () => lab.cancelPatch() }, "Cancel");
   const tokens = el("div");
   const warnings = el("div", { "data-testid": "patch-warnings" });
+  const sweepRow = el("div", { class: "row" });
 
   const renderInputs = () => {
     const s = lab.state, e = s.experiment;
@@ -115,6 +116,8 @@ export function patchingView(lab: LabController): HTMLElement {
     metric.value = e.metric;
     normalize.checked = e.normalize;
     for (const { sw, box } of sweeps) box.checked = e.sweeps.includes(sw);
+    // An attention-only model has no MLP (nor resid_mid) to patch: those boxes are not offered.
+    replaceChildren(sweepRow, "patch:", ...sweeps.filter(({ sw }) => modelHasActivation(s.cfg, sw)).map(({ label }) => label));
     replaceChildren(tokens, el("div", { class: "muted" }, "clean"), tokenLine(lab, "clean"), el("div", { class: "muted" }, "corrupted"), tokenLine(lab, "corrupted"));
     const blocker = lab.patchBlocker();
     const d = s.difference;
@@ -129,7 +132,7 @@ export function patchingView(lab: LabController): HTMLElement {
 
   const dataset = datasetPanel(lab);
   lab.store.subscribe((_, c) => {
-    if (c.has("experiment") || c.has("clean") || c.has("corrupted") || c.has("difference") || c.has("patch") || c.has("model") || c.has("answer") || c.has("wrong")) renderInputs();
+    if (c.has("experiment") || c.has("clean") || c.has("corrupted") || c.has("difference") || c.has("patch") || c.has("model") || c.has("cfg") || c.has("answer") || c.has("wrong")) renderInputs();
   });
   renderInputs();
   const { progress, status, stale, results } = patchResults(lab);
@@ -140,6 +143,6 @@ export function patchingView(lab: LabController): HTMLElement {
     tokens, warnings,
     el("div", { class: "row" }, answerField(lab, "answer", "answer"), answerField(lab, "wrong", "wrong"),
       el("label", { class: "inline" }, "metric", metric), el("label", { class: "inline" }, normalize, "normalise (patched − corrupted) / (clean − corrupted)")),
-    el("div", { class: "row" }, "patch:", ...sweeps.map(({ sw, box }) => el("label", { class: "inline" }, box, sw))),
+    sweepRow,
     el("div", { class: "row" }, run, cancel, methodControl(lab), dataset.toggle, status), sweepCodeButton(lab, "patching"), progress, estimateSection(lab), stale, results, dataset.panel);
 }

@@ -1,0 +1,51 @@
+// The bundled attention-only teaching model (models/hooklab-induction) in Chromium: it loads
+// from the model picker's id, the head detectors the page draws equal the native CLI's on the
+// same tokens, and the controls that need an MLP are absent or cannot be chosen.
+import { test, expect, type Page } from "@playwright/test";
+
+async function openInduction(page: Page, view: string) {
+  // GPT-2's default prompt has ids past this model's 256: a prompt of single-byte tokens instead.
+  await page.goto(`/index.html#v=1&model=hooklab-induction&view=${view}&prompt=${encodeURIComponent("q7X;z9J~k3V^w5Q|q7X;z9J~k3V^w5Q|")}`);
+  await expect(page.getByTestId("model-config")).toContainText("hooklab-induction", { timeout: 60_000 });
+}
+
+/** Values of a heatmap as rendered: data-value of every cell, by [row][col]. */
+async function heatmapValues(page: Page, id: string): Promise<number[][]> {
+  const fig = page.locator(`[data-heatmap="${id}"]`);
+  await expect(fig).toBeVisible({ timeout: 120_000 });
+  return fig.evaluate((f) => {
+    const out: number[][] = [];
+    f.querySelectorAll("rect[data-row]").forEach((r) => {
+      (out[Number(r.getAttribute("data-row"))] ??= [])[Number(r.getAttribute("data-col"))] = Number(r.getAttribute("data-value"));
+    });
+    return out;
+  });
+}
+
+test("hooklab-induction: the page's head detectors equal hooklab heads on the same tokens", async ({ page, request }) => {
+  await openInduction(page, "inside");
+  await expect(page.getByTestId("model-select").locator('option[value="hooklab-induction"]')).toHaveCount(1);
+  // eval/heads.json is `hooklab heads --model models/hooklab-induction --seed 0` (the native CLI):
+  // the lab draws the same tokens from the same seed, so every score must agree.
+  const cli = await (await request.get("/models/hooklab-induction/eval/heads.json")).json() as
+    { shape: [number, number]; previous_token: number[]; duplicate_token: number[]; induction: number[] };
+  for (const [id, key] of [["detect-previous", "previous_token"], ["detect-duplicate", "duplicate_token"], ["detect-induction", "induction"]] as const) {
+    const page_ = (await heatmapValues(page, id)).flat();
+    expect(page_.length).toBe(cli.shape[0] * cli.shape[1]);
+    page_.forEach((v, i) => expect(Math.abs(v - cli[key][i])).toBeLessThan(1e-4));
+  }
+  // TransformerLens's "mul" score: attention on the detection pattern over all attention. Only the
+  // second copy's N rows of 2N + 1 have an induction target, so no head can pass N / (2N + 1).
+  const n = 31;  // the lab's sequence length: (n_ctx - 1) / 2
+  expect(Math.max(...cli.induction)).toBeLessThanOrEqual(n / (2 * n + 1) + 1e-6);
+});
+
+test("hooklab-induction: no MLP sweep to tick, no MLP hook to steer at", async ({ page }) => {
+  await openInduction(page, "patch");
+  await expect(page.locator('input[data-sweep="resid_pre"]')).toBeVisible();
+  for (const sweep of ["mlp_out", "resid_mid"]) await expect(page.locator(`input[data-sweep="${sweep}"]`)).toHaveCount(0);
+  await page.getByRole("tab", { name: "Generate" }).click();
+  const hook = page.getByTestId("gen-steerHook");
+  await expect(hook.locator('option[value="mlp_out"]')).toBeDisabled();
+  await expect(hook.locator('option[value="resid_pre"]')).toBeEnabled();
+});
