@@ -39,8 +39,10 @@ const fixtures = JSON.parse(readFileSync(join(root, "tests/fixtures/manifest.jso
 
 test("tokenize prints tokens and their strings, BOS first unless --no-bos", () => {
   assert.deepEqual(ok("tokenize", "--text", "Hello world"), {
+    tokenizer: "gpt2",
     tokens: [50256, 15496, 995],
     str_tokens: ["<|endoftext|>", "Hello", " world"],
+    decoded: "Hello world",
   });
   assert.deepEqual(ok("tokenize", "--no-bos", "--text", "Hello world").tokens, [15496, 995]);
 });

@@ -53,6 +53,10 @@ struct ModelFiles {
 // `tokenizer_dir` (e.g. models/tokenizer).
 Result<ModelFiles> read_model_directory(const std::string& dir, const std::string& tokenizer_dir);
 
+// The tokenizer `files` name (files.tokenizer when set), without reading the weights; a model's
+// own tokenizer must not have more tokens than config.json's vocab_size.
+Result<std::shared_ptr<const Tokenizer>> load_model_tokenizer(const ModelFiles& files);
+
 struct LoadOptions {
   ProcessingOptions processing = ProcessingOptions::transformer_lens_default();
   BackendKind backend = BackendKind::kAuto;

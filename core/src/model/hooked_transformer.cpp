@@ -88,6 +88,11 @@ Result<ModelFiles> read_model_directory(const std::string& dir, const std::strin
   return files;
 }
 
+Result<std::shared_ptr<const Tokenizer>> load_model_tokenizer(const ModelFiles& files) {
+  HOOKLAB_ASSIGN_OR_RETURN(ModelConfig cfg, parse_hf_gpt2_config(files.config_json, files.config_name));
+  return build_tokenizer(files, cfg);
+}
+
 Result<std::unique_ptr<HookedTransformer>> HookedTransformer::load(const ModelFiles& files,
                                                                    const LoadOptions& options) {
   if (files.weights == nullptr) return make_error(ErrorCode::kInvalidArgument, "no model.safetensors given");
