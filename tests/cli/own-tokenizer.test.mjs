@@ -4,28 +4,14 @@
 // reference text; `run --model DIR` says which tokenizer it used and starts with the config's BOS.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import { readFileSync, mkdtempSync, cpSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { hooklab, ok } from "../tools/cli.mjs";
 
 const root = new URL("../..", import.meta.url).pathname;
-const build = process.env.HOOKLAB_NATIVE_BUILD ?? join(root, "build/native");
-const cli = join(build, "hooklab");
 const fixtureRoot = join(root, "tests/fixtures/own-tokenizer");
 const fixtures = ["bpe-files", "bpe-json", "wordlevel", "wordlevel-split"];
-
-function hooklab(...args) {
-  const r = spawnSync(cli, args, { encoding: "utf8", timeout: 60_000 });
-  assert.equal(r.signal, null, `hooklab ${args.join(" ")} was killed by ${r.signal}`);
-  return r;
-}
-
-function ok(...args) {
-  const r = hooklab(...args);
-  assert.equal(r.status, 0, `hooklab ${args.join(" ")} failed: ${r.stderr}`);
-  return JSON.parse(r.stdout);
-}
 
 for (const name of fixtures) {
   test(`tokenize --model ${name}: every reference string, both ways`, () => {

@@ -86,16 +86,29 @@ struct JsonCase {
 
 TEST(OwnTokenizerErrors, MalformedTokenizerJson) {
   const std::vector<JsonCase> cases = {
-      {"bpe-json", [](json& j) { j["normalizer"] = {{"type", "NFC"}}; }, "normalizer \"NFC\" is not supported"},
+      {"bpe-json",
+       [](json& j) {
+         j["normalizer"] = {{"type", "NFC"}};
+       },
+       "normalizer \"NFC\" is not supported"},
       {"bpe-json", [](json& j) { j["model"]["type"] = "Unigram"; }, "model type \"Unigram\" is not supported"},
       {"wordlevel", [](json& j) { j["model"]["type"] = "WordPiece"; }, "model type \"WordPiece\" is not supported"},
       {"bpe-json", [](json& j) { j["model"].erase("type"); }, "\"model\" must be an object with a \"type\""},
-      {"bpe-json", [](json& j) { j["pre_tokenizer"] = {{"type", "Metaspace"}}; },
+      {"bpe-json",
+       [](json& j) {
+         j["pre_tokenizer"] = {{"type", "Metaspace"}};
+       },
        "pre_tokenizer \"Metaspace\" with a BPE model is not supported"},
       {"bpe-json", [](json& j) { j["decoder"] = nullptr; }, "decoder null with a BPE model is not supported"},
-      {"wordlevel", [](json& j) { j["post_processor"] = {{"type", "TemplateProcessing"}}; },
+      {"wordlevel",
+       [](json& j) {
+         j["post_processor"] = {{"type", "TemplateProcessing"}};
+       },
        "post_processor \"TemplateProcessing\" with a WordLevel model is not supported"},
-      {"wordlevel", [](json& j) { j["pre_tokenizer"] = {{"type", "ByteLevel"}}; },
+      {"wordlevel",
+       [](json& j) {
+         j["pre_tokenizer"] = {{"type", "ByteLevel"}};
+       },
        "pre_tokenizer \"ByteLevel\" with a WordLevel model is not supported"},
       {"bpe-json", [](json& j) { j["pre_tokenizer"]["use_regex"] = false; }, "\"use_regex\": false is not supported"},
       {"bpe-json", [](json& j) { j["model"]["dropout"] = 0.1; }, "BPE option \"dropout\" = \"0.1\" is not supported"},
@@ -114,14 +127,20 @@ TEST(OwnTokenizerErrors, MalformedTokenizerJson) {
       {"bpe-json", [](json& j) { j["model"]["merges"].push_back(json::array({"a"})); }, "expected \"A B\" or"},
       {"bpe-json", [](json& j) { j["model"]["merges"].push_back("qqqqqq z"); }, "\"qqqqqq\" is not a token"},
       {"bpe-json", [](json& j) { j["model"]["merges"].push_back("z z"); }, "the result \"zz\" is not a token"},
-      {"bpe-json", [](json& j) { j["model"]["merges"].push_back(j["model"]["merges"][0]); }, "the pair is listed twice"},
-      {"bpe-json", [](json& j) { j["model"]["unk_token"] = "<nope>"; }, "unk_token \"<nope>\" is not in the vocabulary"},
+      {"bpe-json", [](json& j) { j["model"]["merges"].push_back(j["model"]["merges"][0]); },
+       "the pair is listed twice"},
+      {"bpe-json", [](json& j) { j["model"]["unk_token"] = "<nope>"; },
+       "unk_token \"<nope>\" is not in the vocabulary"},
       {"bpe-json", [](json& j) { j["model"]["unk_token"] = nullptr; }, "no token for the single byte 0x01"},
       {"wordlevel", [](json& j) { j["model"].erase("unk_token"); }, "a WordLevel model needs an \"unk_token\""},
       {"wordlevel", [](json& j) { j["added_tokens"][0]["lstrip"] = true; }, "added token option \"lstrip\""},
       {"wordlevel", [](json& j) { j["added_tokens"][0]["content"] = ""; }, "non-empty \"content\""},
       {"wordlevel", [](json& j) { j["added_tokens"][1]["id"] = 9999; }, "id 9999 is out of range"},
-      {"wordlevel", [](json& j) { j["added_tokens"] = json::array({json::object({{"id", 1}})}); }, "each entry needs an integer \"id\""},
+      {"wordlevel",
+       [](json& j) {
+         j["added_tokens"] = json::array({json::object({{"id", 1}})});
+       },
+       "each entry needs an integer \"id\""},
       {"wordlevel", [](json& j) { j["added_tokens"][0]["content"] = "[UNK]"; }, "are the same string \"[UNK]\""},
       {"wordlevel", [](json& j) { j["added_tokens"] = "x"; }, "added_tokens: must be a list"},
   };

@@ -41,7 +41,7 @@ struct ModelFiles {
   std::string tokenizer_json;
   std::string vocab_json;
   std::string merges;
-  bool own_tokenizer = false;            // vocab_json + merges are the model's own, not GPT-2's
+  bool own_tokenizer = false;             // vocab_json + merges are the model's own, not GPT-2's
   std::string vocab_name = "vocab.json";  // the tokenizer file (for error messages and reports)
   // A tokenizer already built from those files (several models share GPT-2's): when set,
   // the files are not read again.

@@ -60,9 +60,9 @@ class Tokenizer {
   // pre-tokenizer.
   std::vector<int32_t> encode(std::string_view utf8_text) const;
 
-  // The tokens' bytes joined (WordLevel: joined by single spaces), then made valid UTF-8: each ill-formed sequence becomes U+FFFD as
-  // in Python's bytes.decode(errors="replace"). An id outside [0, vocab_size()) never fails:
-  // it decodes to U+FFFD too (check is_valid_id() first where that must be an error).
+  // The tokens' bytes joined (WordLevel: joined by single spaces), then made valid UTF-8: each ill-formed sequence
+  // becomes U+FFFD as in Python's bytes.decode(errors="replace"). An id outside [0, vocab_size()) never fails: it
+  // decodes to U+FFFD too (check is_valid_id() first where that must be an error).
   std::string decode(std::span<const int32_t> ids) const;
   std::string token_text(int32_t id) const;  // decode({id})
 

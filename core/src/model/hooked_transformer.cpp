@@ -27,12 +27,12 @@ Result<std::shared_ptr<const Tokenizer>> build_tokenizer(const ModelFiles& files
   if (files.tokenizer != nullptr) return files.tokenizer;
   std::vector<int32_t> special_ids = {cfg.bos_token_id};
   if (cfg.eos_token_id >= 0) special_ids.push_back(cfg.eos_token_id);
-  Result<Tokenizer> built = !files.tokenizer_json.empty()
-                                ? Tokenizer::from_hf_tokenizer_json(files.tokenizer_json, files.vocab_name, special_ids)
-                            : files.own_tokenizer
-                                ? Tokenizer::from_hf_vocab_merges(files.vocab_json, files.merges, files.vocab_name,
-                                                                  special_ids)
-                                : Tokenizer::from_gpt2_files(files.vocab_json, files.merges, files.vocab_name);
+  Result<Tokenizer> built =
+      !files.tokenizer_json.empty()
+          ? Tokenizer::from_hf_tokenizer_json(files.tokenizer_json, files.vocab_name, special_ids)
+      : files.own_tokenizer
+          ? Tokenizer::from_hf_vocab_merges(files.vocab_json, files.merges, files.vocab_name, special_ids)
+          : Tokenizer::from_gpt2_files(files.vocab_json, files.merges, files.vocab_name);
   if (!built.ok()) return built.error();
   if (files.own_tokenizer && built->vocab_size() > cfg.d_vocab) {
     return make_error(ErrorCode::kInvalidModel,

@@ -95,7 +95,8 @@ Result<std::vector<std::string>> parse_gpt2_encoder_json(std::string_view json_t
   constexpr std::string_view kWhat = "vocabulary (encoder.json / vocab.json)";
   const auto json = nlohmann::json::parse(json_text.begin(), json_text.end(), nullptr, /*allow_exceptions=*/false);
   if (json.is_discarded()) return invalid_model(source_name, kWhat, "not valid JSON");
-  HOOKLAB_ASSIGN_OR_RETURN(std::vector<std::string> tokens, parse_vocab_object(json, TokenSpelling::kByteLevel, source_name, kWhat));
+  HOOKLAB_ASSIGN_OR_RETURN(std::vector<std::string> tokens,
+                           parse_vocab_object(json, TokenSpelling::kByteLevel, source_name, kWhat));
   const auto token_count = static_cast<int32_t>(tokens.size());
   if (end_of_text_id >= token_count || tokens[end_of_text_id] != kEndOfTextText) {
     return invalid_model(source_name, kWhat,
@@ -144,16 +145,18 @@ Status check_gpt2_merges(std::string_view merges_text, const Vocabulary& vocabul
   constexpr std::string_view kWhat = "merges (vocab.bpe / merges.txt)";
   int32_t merge_count = 0;
   HOOKLAB_RETURN_IF_ERROR(for_each_merge_line(
-      merges_text, source_name, [&](std::string_view first, std::string_view second, const std::string& where, std::string_view line) -> Status {
+      merges_text, source_name,
+      [&](std::string_view first, std::string_view second, const std::string& where, std::string_view line) -> Status {
         if (vocabulary.find(first) < 0 || vocabulary.find(second) < 0) {
-          return invalid_model(source_name, kWhat, where + ": " + quote_excerpt(line) + " joins a string that is not a token");
+          return invalid_model(source_name, kWhat,
+                               where + ": " + quote_excerpt(line) + " joins a string that is not a token");
         }
         const int32_t expected_id = kSingleByteTokens + merge_count;
         const int32_t merged_id = vocabulary.find(std::string(first) + std::string(second));
         if (merged_id != expected_id) {
           return invalid_model(source_name, kWhat,
-                               where + ": merge " + std::to_string(merge_count) + " " + quote_excerpt(line) + " should make token " +
-                                   std::to_string(expected_id) + " but " +
+                               where + ": merge " + std::to_string(merge_count) + " " + quote_excerpt(line) +
+                                   " should make token " + std::to_string(expected_id) + " but " +
                                    (merged_id < 0 ? std::string("its result is not in the vocabulary")
                                                   : "the vocabulary gives it id " + std::to_string(merged_id)) +
                                    " (vocabulary and merges do not belong together)");

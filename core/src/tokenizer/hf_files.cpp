@@ -76,9 +76,9 @@ Status add_merge(TokenizerModel& model, std::string_view first, std::string_view
   }
   const int32_t merged = model.vocabulary.find(std::string(first) + std::string(second));
   if (merged < 0) {
-    return invalid_model(source_name, kWhat,
-                         where + ": the result " + quote_excerpt(std::string(first) + std::string(second)) +
-                             " is not a token");
+    return invalid_model(
+        source_name, kWhat,
+        where + ": the result " + quote_excerpt(std::string(first) + std::string(second)) + " is not a token");
   }
   if (model.merges.size() >= kMaxVocabularyTokens) {
     return invalid_model(source_name, kWhat, "more than " + std::to_string(kMaxVocabularyTokens) + " merges");
@@ -100,7 +100,6 @@ Status set_byte_tokens(TokenizerModel& model, std::string_view source_name) {
   return {};
 }
 
-
 // tokenizer.json's added_tokens: each overrides its id's bytes with its content (ids past the
 // model's vocabulary extend it, without gaps) and is cut out of prompts as that token.
 Status apply_added_tokens(const json& root, std::vector<std::string>& tokens, std::vector<SpecialToken>& specials,
@@ -118,7 +117,8 @@ Status apply_added_tokens(const json& root, std::vector<std::string>& tokens, st
     const auto id = entry.is_object() ? entry.find("id") : entry.end();
     const auto content = entry.is_object() ? entry.find("content") : entry.end();
     if (id == entry.end() || !id->is_number_integer() || content == entry.end() || !content->is_string() ||
-        content->get_ref<const std::string&>().empty() || content->get_ref<const std::string&>().size() > kMaxTokenBytes) {
+        content->get_ref<const std::string&>().empty() ||
+        content->get_ref<const std::string&>().size() > kMaxTokenBytes) {
       return invalid_model(source_name, kWhat,
                            "each entry needs an integer \"id\" and a non-empty \"content\" of at most " +
                                std::to_string(kMaxTokenBytes) + " bytes, got " + quote_excerpt(entry.dump()));
@@ -189,7 +189,8 @@ Result<int32_t> unknown_token_id(const json& model_json, const TokenizerModel& m
     return invalid_model(source_name, "model", "\"unk_token\" must be a token string");
   }
   const int32_t id = model.vocabulary.find(bytes);
-  if (id < 0) return invalid_model(source_name, "model", "unk_token " + quote_excerpt(bytes) + " is not in the vocabulary");
+  if (id < 0)
+    return invalid_model(source_name, "model", "unk_token " + quote_excerpt(bytes) + " is not in the vocabulary");
   return id;
 }
 
@@ -197,9 +198,9 @@ Result<int32_t> unknown_token_id(const json& model_json, const TokenizerModel& m
 Result<std::shared_ptr<TokenizerModel>> vocabulary_model(const json& root, const json& model_json, TokenizerKind kind,
                                                          TokenSpelling spelling, std::string_view source_name) {
   const auto vocab = model_json.find("vocab");
-  HOOKLAB_ASSIGN_OR_RETURN(std::vector<std::string> tokens,
-                           parse_vocab_object(vocab == model_json.end() ? json() : *vocab, spelling, source_name,
-                                              "model.vocab"));
+  HOOKLAB_ASSIGN_OR_RETURN(
+      std::vector<std::string> tokens,
+      parse_vocab_object(vocab == model_json.end() ? json() : *vocab, spelling, source_name, "model.vocab"));
   std::vector<SpecialToken> specials;
   HOOKLAB_RETURN_IF_ERROR(apply_added_tokens(root, tokens, specials, source_name));
   auto model = std::make_shared<TokenizerModel>(kind, tokens);
@@ -214,8 +215,8 @@ Result<std::string> expect_component(const json& root, const char* key, std::ini
                                      std::string_view model_type, std::string_view source_name) {
   HOOKLAB_ASSIGN_OR_RETURN(std::string type, component_type(root, key, source_name));
   if (std::find(allowed.begin(), allowed.end(), type) != allowed.end()) return type;
-  return unsupported(source_name, std::string(key) + " " + (type.empty() ? "null" : quote_excerpt(type)) +
-                                      " with a " + std::string(model_type) + " model");
+  return unsupported(source_name, std::string(key) + " " + (type.empty() ? "null" : quote_excerpt(type)) + " with a " +
+                                      std::string(model_type) + " model");
 }
 
 Result<std::shared_ptr<TokenizerModel>> byte_level_bpe_model(const json& root, const json& model_json,
@@ -225,14 +226,16 @@ Result<std::shared_ptr<TokenizerModel>> byte_level_bpe_model(const json& root, c
   HOOKLAB_RETURN_IF_ERROR(expect_component(root, "post_processor", {"", "ByteLevel"}, "BPE", source_name).status());
   const json& pre_tokenizer = root["pre_tokenizer"];
   if (!flag(pre_tokenizer, "use_regex", true)) return unsupported(source_name, "ByteLevel with \"use_regex\": false");
-  for (const char* option : {"dropout", "continuing_subword_prefix", "end_of_word_suffix", "fuse_unk", "byte_fallback"}) {
+  for (const char* option :
+       {"dropout", "continuing_subword_prefix", "end_of_word_suffix", "fuse_unk", "byte_fallback"}) {
     HOOKLAB_RETURN_IF_ERROR(require_default(model_json, option, "BPE", source_name));
   }
   HOOKLAB_ASSIGN_OR_RETURN(auto model, vocabulary_model(root, model_json, TokenizerKind::kByteLevelBpe,
                                                         TokenSpelling::kByteLevel, source_name));
   HOOKLAB_RETURN_IF_ERROR(set_byte_tokens(*model, source_name));
   const auto merges = model_json.find("merges");
-  if (merges == model_json.end() || !merges->is_array()) return invalid_model(source_name, "model", "\"merges\" must be a list");
+  if (merges == model_json.end() || !merges->is_array())
+    return invalid_model(source_name, "model", "\"merges\" must be a list");
   for (size_t i = 0; i < merges->size(); ++i) {
     HOOKLAB_RETURN_IF_ERROR(add_json_merge(*model, (*merges)[i], i, source_name));
   }
@@ -247,8 +250,8 @@ Result<std::shared_ptr<TokenizerModel>> word_level_model(const json& root, const
                                                                "WordLevel", source_name));
   HOOKLAB_RETURN_IF_ERROR(expect_component(root, "decoder", {""}, "WordLevel", source_name).status());
   HOOKLAB_RETURN_IF_ERROR(expect_component(root, "post_processor", {""}, "WordLevel", source_name).status());
-  HOOKLAB_ASSIGN_OR_RETURN(auto model, vocabulary_model(root, model_json, TokenizerKind::kWordLevel,
-                                                        TokenSpelling::kLiteral, source_name));
+  HOOKLAB_ASSIGN_OR_RETURN(
+      auto model, vocabulary_model(root, model_json, TokenizerKind::kWordLevel, TokenSpelling::kLiteral, source_name));
   if (model->unknown_id < 0) return invalid_model(source_name, "model", "a WordLevel model needs an \"unk_token\"");
   model->word_split = split == "Whitespace" ? WordSplit::kWhitespace : WordSplit::kWhitespaceSplit;
   return model;
@@ -262,7 +265,8 @@ Result<std::shared_ptr<const TokenizerModel>> build_vocab_merges_model(std::stri
                                                                        std::span<const int32_t> special_ids) {
   constexpr std::string_view kWhat = "vocabulary (vocab.json)";
   if (vocab_json.size() > kMaxTokenizerFileBytes || merges.size() > kMaxTokenizerFileBytes) {
-    return invalid_model(source_name, "tokenizer files", "larger than " + std::to_string(kMaxTokenizerFileBytes >> 20) + " MiB");
+    return invalid_model(source_name, "tokenizer files",
+                         "larger than " + std::to_string(kMaxTokenizerFileBytes >> 20) + " MiB");
   }
   const auto vocab = json::parse(vocab_json.begin(), vocab_json.end(), nullptr, /*allow_exceptions=*/false);
   if (vocab.is_discarded()) return invalid_model(source_name, kWhat, "not valid JSON");
@@ -270,9 +274,10 @@ Result<std::shared_ptr<const TokenizerModel>> build_vocab_merges_model(std::stri
                            parse_vocab_object(vocab, TokenSpelling::kByteLevel, source_name, kWhat));
   auto model = std::make_shared<TokenizerModel>(TokenizerKind::kByteLevelBpe, tokens);
   HOOKLAB_RETURN_IF_ERROR(set_byte_tokens(*model, source_name));
-  HOOKLAB_RETURN_IF_ERROR(for_each_merge_line(
-      merges, source_name, [&](std::string_view first, std::string_view second, const std::string& where,
-                               std::string_view) { return add_merge(*model, first, second, where, source_name); }));
+  HOOKLAB_RETURN_IF_ERROR(
+      for_each_merge_line(merges, source_name,
+                          [&](std::string_view first, std::string_view second, const std::string& where,
+                              std::string_view) { return add_merge(*model, first, second, where, source_name); }));
   add_config_specials(*model, special_ids);
   return std::shared_ptr<const TokenizerModel>(std::move(model));
 }
@@ -281,7 +286,8 @@ Result<std::shared_ptr<const TokenizerModel>> build_tokenizer_json_model(std::st
                                                                          std::string_view source_name,
                                                                          std::span<const int32_t> special_ids) {
   if (json_text.size() > kMaxTokenizerFileBytes) {
-    return invalid_model(source_name, kTokenizerJson, "larger than " + std::to_string(kMaxTokenizerFileBytes >> 20) + " MiB");
+    return invalid_model(source_name, kTokenizerJson,
+                         "larger than " + std::to_string(kMaxTokenizerFileBytes >> 20) + " MiB");
   }
   const auto root = json::parse(json_text.begin(), json_text.end(), nullptr, /*allow_exceptions=*/false);
   if (root.is_discarded()) return invalid_model(source_name, kTokenizerJson, "not valid JSON");

@@ -44,8 +44,8 @@ void split_on_specials(std::string_view text, std::span<const bpe::SpecialToken>
   }
 }
 
-void encode_byte_level_bpe(std::string_view segment, const bpe::TokenizerModel& model,
-                           bpe::PairMergeScratch& scratch, std::vector<int32_t>& ids) {
+void encode_byte_level_bpe(std::string_view segment, const bpe::TokenizerModel& model, bpe::PairMergeScratch& scratch,
+                           std::vector<int32_t>& ids) {
   std::string prefixed;
   if (model.add_prefix_space && segment.front() != ' ') {
     prefixed = " " + std::string(segment);
@@ -86,8 +86,7 @@ Result<Tokenizer> Tokenizer::from_gpt2_files(std::string_view encoder_json, std:
 }
 
 Result<Tokenizer> Tokenizer::from_hf_vocab_merges(std::string_view vocab_json, std::string_view merges,
-                                                  std::string_view source_name,
-                                                  std::span<const int32_t> special_ids) {
+                                                  std::string_view source_name, std::span<const int32_t> special_ids) {
   HOOKLAB_ASSIGN_OR_RETURN(auto model, bpe::build_vocab_merges_model(vocab_json, merges, source_name, special_ids));
   return Tokenizer(std::move(model));
 }
