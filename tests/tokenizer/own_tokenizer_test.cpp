@@ -59,6 +59,27 @@ TEST_P(OwnTokenizerParity, BosIsTheConfigsToken) {
   EXPECT_NE(config["bos_token_id"].get<int32_t>(), Tokenizer::kEndOfText);
 }
 
+// A directory holding GPT-2's own vocab.json + merges.txt (as the hub serves it) goes through
+// Hugging Face's pair-ranked merge loop, not tiktoken's: on GPT-2's files both must agree,
+// token for token, over the whole tokenizer parity corpus (805 strings) and every vocabulary
+// token's text.
+TEST(OwnTokenizer, Gpt2FilesGiveGpt2TokensThroughThePairRankedLoop) {
+  const std::vector<int32_t> end_of_text = {Tokenizer::kEndOfText};
+  auto hf = Tokenizer::from_hf_vocab_merges(gpt2_encoder_json(), gpt2_merges(), "gpt2/vocab.json", end_of_text);
+  ASSERT_TRUE(hf.ok()) << hf.error().message;
+  EXPECT_STREQ(hf->kind_name(), "bpe");
+  const Tokenizer& tiktoken = gpt2_tokenizer();
+  const json corpus = json::parse(read_text_file(source_dir() + "/tests/tokenizer/corpus.json"));
+  ASSERT_GT(corpus.size(), 800u);
+  for (const json& text : corpus) {
+    ASSERT_EQ(hf->encode(text.get<std::string>()), tiktoken.encode(text.get<std::string>())) << text.dump();
+  }
+  for (int32_t id = 0; id < tiktoken.vocab_size(); ++id) {
+    const std::string text(tiktoken.token_bytes(id));
+    ASSERT_EQ(hf->encode(text), tiktoken.encode(text)) << "token " << id;
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Fixtures, OwnTokenizerParity,
                          ::testing::Values("bpe-files", "bpe-json", "wordlevel", "wordlevel-split"));
 
