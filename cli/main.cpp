@@ -1,6 +1,6 @@
 // hooklab — command-line access to the hooked GPT-2 core.
 //
-//   hooklab tokenize [--no-bos] --text TEXT
+//   hooklab tokenize [--no-bos] [--model DIR] --text TEXT
 //   hooklab run      --model DIR [--no-processing] [--no-bos] [--top-k K] --prompt TEXT
 //   hooklab generate --model DIR --prompt TEXT [--max-new-tokens N] [--temperature T] [--top-k K] [--top-p P]
 //                    [--freq-penalty F] [--seed S] [--stop-at-eos] [--steer HOOK:LAYER:COEF --steer-from A
@@ -31,7 +31,7 @@ namespace {
 constexpr const char* kUsage =
     "usage: hooklab <command> [options]\n"
     "commands:\n"
-    "  tokenize  --text TEXT [--no-bos]                      tokens and their strings\n"
+    "  tokenize  --text TEXT [--no-bos] [--model DIR]        tokens, their strings, the text decoded back\n"
     "  run       --model DIR --prompt TEXT [--top-k K]       next-token predictions and loss\n"
     "  generate  --model DIR --prompt TEXT [--max-new-tokens N] [--temperature T] [--top-k K] [--top-p P]\n"
     "            [--freq-penalty F] [--seed S] [--stop-at-eos]   sampled text, each step's token, probability, top-5\n"

@@ -25,7 +25,8 @@ Status run_command(const std::vector<std::string>& argv) {
                    {"prob", json_number(e.prob)},
                    {"logit", json_number(e.logit)}});
   }
-  print_json({{"tokens", tokens},
+  print_json({{"tokenizer", model->tokenizer().kind_name()},
+              {"tokens", tokens},
               {"str_tokens", model->to_str_tokens(tokens)},
               {"top_k", top},
               {"loss", json_number(mean_loss(out.logits, tokens))}});

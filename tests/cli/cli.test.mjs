@@ -2,28 +2,14 @@
 // (bad data) or 2 (bad usage), never a signal; `cache` output equal to the PyTorch reference.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync, mkdirSync, copyFileSync, existsSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { compareNpyDirs } from "../tools/npy.mjs";
+import { hooklab, ok } from "../tools/cli.mjs";
 
 const root = new URL("../..", import.meta.url).pathname;
-const build = process.env.HOOKLAB_NATIVE_BUILD ?? join(root, "build/native");
-const cli = join(build, "hooklab");
 const tinyA = join(root, "models/testdata/tiny-a");
-
-function hooklab(...args) {
-  const r = spawnSync(cli, args, { encoding: "utf8", timeout: 120_000 });
-  assert.equal(r.signal, null, `hooklab ${args.join(" ")} was killed by ${r.signal}`);
-  return r;
-}
-
-function ok(...args) {
-  const r = hooklab(...args);
-  assert.equal(r.status, 0, `hooklab ${args.join(" ")} failed: ${r.stderr}`);
-  return JSON.parse(r.stdout);
-}
 
 function fails(code, fragment, ...args) {
   const r = hooklab(...args);
@@ -39,8 +25,10 @@ const fixtures = JSON.parse(readFileSync(join(root, "tests/fixtures/manifest.jso
 
 test("tokenize prints tokens and their strings, BOS first unless --no-bos", () => {
   assert.deepEqual(ok("tokenize", "--text", "Hello world"), {
+    tokenizer: "gpt2",
     tokens: [50256, 15496, 995],
     str_tokens: ["<|endoftext|>", "Hello", " world"],
+    decoded: "Hello world",
   });
   assert.deepEqual(ok("tokenize", "--no-bos", "--text", "Hello world").tokens, [15496, 995]);
 });

@@ -12,6 +12,13 @@ if(NOT EMSCRIPTEN)
   target_include_directories(tokenizer_test PRIVATE ${PROJECT_SOURCE_DIR}/core/src)
   target_compile_definitions(tokenizer_test PRIVATE HOOKLAB_DEFAULT_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
 
+  # Models with their own Hugging Face tokenizer files, against the reference's encodings.
+  hooklab_add_test(own_tokenizer_test
+    SOURCES ${CMAKE_CURRENT_LIST_DIR}/own_tokenizer_test.cpp ${CMAKE_CURRENT_LIST_DIR}/tokenizer_test_files.cpp
+    LIBS hooklab::core GTest::gtest_main)
+  target_include_directories(own_tokenizer_test SYSTEM PRIVATE ${HOOKLAB_THIRD_PARTY_INCLUDE})
+  target_compile_definitions(own_tokenizer_test PRIVATE HOOKLAB_DEFAULT_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
+
   add_executable(tokenize_jsonl ${CMAKE_CURRENT_LIST_DIR}/tokenize_jsonl.cpp)
   target_link_libraries(tokenize_jsonl PRIVATE hooklab::core)
   target_include_directories(tokenize_jsonl SYSTEM PRIVATE ${HOOKLAB_THIRD_PARTY_INCLUDE})

@@ -33,6 +33,9 @@ struct ModelConfig {
   // The token prepended as BOS: GPT-2's <|endoftext|> (50256) unless config.json's
   // bos_token_id names another, as a model with vocab_size <= 50256 must.
   int bos_token_id = 50256;
+  // config.json's eos_token_id when it names a token of the vocabulary, else -1. A model's own
+  // tokenizer cuts the bos and eos tokens' text out of prompts as those tokens.
+  int eos_token_id = -1;
   std::string model_name;  // free text shown to users (directory or hub id)
 
   // TransformerLens's n_params: weight matrices of the blocks only (84,934,656 for gpt2).

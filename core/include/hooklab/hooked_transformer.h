@@ -36,19 +36,26 @@ struct ModelFiles {
   std::string config_json;
   std::string config_name = "config.json";    // for error messages
   std::shared_ptr<const ByteSource> weights;  // model.safetensors
-  // GPT-2's vocabulary (vocab.json + merges.txt or encoder.json + vocab.bpe). Required.
+  // The tokenizer, chosen by read_model_directory: the directory's tokenizer.json, else its
+  // vocab.json + merges.txt, else GPT-2's encoder.json + vocab.bpe (own_tokenizer false).
+  std::string tokenizer_json;
   std::string vocab_json;
   std::string merges;
-  std::string vocab_name = "vocab.json";
+  bool own_tokenizer = false;             // vocab_json + merges are the model's own, not GPT-2's
+  std::string vocab_name = "vocab.json";  // the tokenizer file (for error messages and reports)
   // A tokenizer already built from those files (several models share GPT-2's): when set,
-  // vocab_json and merges are not read again.
+  // the files are not read again.
   std::shared_ptr<const Tokenizer> tokenizer;
 };
 
-// Reads config.json and model.safetensors from a directory; the tokenizer files come from
-// the directory when it has vocab.json + merges.txt, else from `tokenizer_dir`
-// (encoder.json + vocab.bpe, e.g. models/tokenizer).
+// Reads config.json and model.safetensors from a directory, and its tokenizer: tokenizer.json
+// when present, else vocab.json + merges.txt, else GPT-2's encoder.json + vocab.bpe from
+// `tokenizer_dir` (e.g. models/tokenizer).
 Result<ModelFiles> read_model_directory(const std::string& dir, const std::string& tokenizer_dir);
+
+// The tokenizer `files` name (files.tokenizer when set), without reading the weights; a model's
+// own tokenizer must not have more tokens than config.json's vocab_size.
+Result<std::shared_ptr<const Tokenizer>> load_model_tokenizer(const ModelFiles& files);
 
 struct LoadOptions {
   ProcessingOptions processing = ProcessingOptions::transformer_lens_default();

@@ -1,4 +1,6 @@
-// GPT-2's byte-level BPE tokenizer (r50k_base), token for token identical to js-tiktoken on
+// A model's tokenizer: GPT-2's by default, or a model directory's own Hugging Face files
+// (byte-level BPE or WordLevel, see from_hf_tokenizer_json). GPT-2's byte-level BPE tokenizer
+// (r50k_base) is token for token identical to js-tiktoken on
 // valid UTF-8 (tests/tokenizer/tokenizer-parity.test.mjs), JavaScript regex semantics included.
 // openai/gpt-2 and Hugging Face give the same tokens on ordinary text; their regex engines
 // may disagree with JavaScript about a few rare whitespace characters (U+0085, U+FEFF).
@@ -20,7 +22,7 @@
 namespace hooklab {
 
 namespace bpe {
-class Vocabulary;
+struct TokenizerModel;
 }
 
 class Tokenizer {
@@ -37,15 +39,30 @@ class Tokenizer {
   static Result<Tokenizer> from_gpt2_files(std::string_view encoder_json, std::string_view merges,
                                            std::string_view source_name);
 
+  // A model directory's own vocab.json + merges.txt: byte-level BPE with Hugging Face's merge
+  // semantics (merge ranks are line numbers; ids may be in any order). special_ids (the
+  // config's bos/eos ids) name tokens that prompts may spell literally, as "<|endoftext|>".
+  static Result<Tokenizer> from_hf_vocab_merges(std::string_view vocab_json, std::string_view merges,
+                                                std::string_view source_name, std::span<const int32_t> special_ids);
+
+  // A Hugging Face tokenizer.json: model "BPE" with the ByteLevel pre-tokenizer and decoder
+  // (GPT-2 style), or "WordLevel" with the Whitespace or WhitespaceSplit pre-tokenizer (tokens
+  // decode joined by single spaces). added_tokens and the special_ids' tokens are cut out of
+  // the text first (leftmost, then longest). Anything else (normalizers, Unigram, WordPiece,
+  // other pre-tokenizers, decoders or post-processors) is an error naming it.
+  static Result<Tokenizer> from_hf_tokenizer_json(std::string_view json_text, std::string_view source_name,
+                                                  std::span<const int32_t> special_ids);
+
   // No BOS is added. A literal "<|endoftext|>" in the text becomes kEndOfText (Hugging Face and
-  // js-tiktoken `encode(text, "all")` behaviour). Any bytes are accepted: invalid UTF-8 is
+  // js-tiktoken `encode(text, "all")` behaviour); so does any special token of a model's own
+  // tokenizer. Any bytes are accepted: invalid UTF-8 is
   // encoded losslessly as byte tokens, each invalid sequence counting as punctuation for the
   // pre-tokenizer.
   std::vector<int32_t> encode(std::string_view utf8_text) const;
 
-  // The tokens' bytes joined, then made valid UTF-8: each ill-formed sequence becomes U+FFFD as
-  // in Python's bytes.decode(errors="replace"). An id outside [0, vocab_size()) never fails:
-  // it decodes to U+FFFD too (check is_valid_id() first where that must be an error).
+  // The tokens' bytes joined (WordLevel: joined by single spaces), then made valid UTF-8: each ill-formed sequence
+  // becomes U+FFFD as in Python's bytes.decode(errors="replace"). An id outside [0, vocab_size()) never fails: it
+  // decodes to U+FFFD too (check is_valid_id() first where that must be an error).
   std::string decode(std::span<const int32_t> ids) const;
   std::string token_text(int32_t id) const;  // decode({id})
 
@@ -56,11 +73,14 @@ class Tokenizer {
   int32_t vocab_size() const;
   bool is_valid_id(int32_t id) const { return id >= 0 && id < vocab_size(); }
 
+  // "gpt2" (GPT-2's files), "bpe" (a directory's own byte-level BPE) or "wordlevel".
+  const char* kind_name() const;
+
  private:
-  explicit Tokenizer(std::shared_ptr<const bpe::Vocabulary> vocabulary);
+  explicit Tokenizer(std::shared_ptr<const bpe::TokenizerModel> model);
 
   // Immutable once built, so copies of a Tokenizer share it and threads may read it freely.
-  std::shared_ptr<const bpe::Vocabulary> vocabulary_;
+  std::shared_ptr<const bpe::TokenizerModel> model_;
 };
 
 }  // namespace hooklab

@@ -43,6 +43,12 @@ Result<int> read_int(const json& j, std::initializer_list<const char*> keys, std
 // bos_token_id must name a token of the model's vocabulary: GPT-2's <|endoftext|> (50256) is
 // outside a vocabulary of fewer than 50257 tokens, so such a config must name its own.
 Status read_bos_token(const json& j, std::string_view file, ModelConfig& cfg) {
+  // eos_token_id only names a special token; Hugging Face configs leave it stale often enough
+  // (GPT-2's 50256 in a smaller model) that one outside the vocabulary is ignored, not an error.
+  if (auto it = j.find("eos_token_id"); it != j.end() && it->is_number_integer()) {
+    const int64_t id = it->get<int64_t>();
+    if (id >= 0 && id < cfg.d_vocab) cfg.eos_token_id = static_cast<int>(id);
+  }
   if (auto it = j.find("bos_token_id"); it != j.end() && !it->is_null()) {
     if (!it->is_number_integer() && !it->is_number_unsigned())
       return config_error(file, "\"bos_token_id\" must be an integer");

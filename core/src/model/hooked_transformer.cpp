@@ -21,6 +21,27 @@ std::string quoted_tokens(const Tokenizer& tok, std::span<const int32_t> ids) {
   return s + "]";
 }
 
+// The tokenizer ModelFiles names; a model's own must fit its embedding (a smaller tokenizer is
+// fine: Hugging Face models often pad vocab_size).
+Result<std::shared_ptr<const Tokenizer>> build_tokenizer(const ModelFiles& files, const ModelConfig& cfg) {
+  if (files.tokenizer != nullptr) return files.tokenizer;
+  std::vector<int32_t> special_ids = {cfg.bos_token_id};
+  if (cfg.eos_token_id >= 0) special_ids.push_back(cfg.eos_token_id);
+  Result<Tokenizer> built =
+      !files.tokenizer_json.empty()
+          ? Tokenizer::from_hf_tokenizer_json(files.tokenizer_json, files.vocab_name, special_ids)
+      : files.own_tokenizer
+          ? Tokenizer::from_hf_vocab_merges(files.vocab_json, files.merges, files.vocab_name, special_ids)
+          : Tokenizer::from_gpt2_files(files.vocab_json, files.merges, files.vocab_name);
+  if (!built.ok()) return built.error();
+  if (files.own_tokenizer && built->vocab_size() > cfg.d_vocab) {
+    return make_error(ErrorCode::kInvalidModel,
+                      files.vocab_name + ": the tokenizer has " + std::to_string(built->vocab_size()) +
+                          " tokens, more than the model's vocab_size " + std::to_string(cfg.d_vocab));
+  }
+  return std::make_shared<const Tokenizer>(std::move(built).value());
+}
+
 }  // namespace
 
 Result<ModelFiles> read_model_directory(const std::string& dir, const std::string& tokenizer_dir) {
@@ -49,8 +70,15 @@ Result<ModelFiles> read_model_directory(const std::string& dir, const std::strin
   }
   HOOKLAB_ASSIGN_OR_RETURN(files.weights, open_file_source(weights.string()));
 
+  if (const fs::path tokenizer_json = root / "tokenizer.json"; file_exists(tokenizer_json)) {
+    HOOKLAB_ASSIGN_OR_RETURN(files.tokenizer_json, read_text_file(tokenizer_json.string()));
+    files.vocab_name = tokenizer_json.string();
+    files.own_tokenizer = true;
+    return files;
+  }
   fs::path vocab = root / "vocab.json", merges = root / "merges.txt";
-  if (!file_exists(vocab) || !file_exists(merges)) {
+  files.own_tokenizer = file_exists(vocab) && file_exists(merges);
+  if (!files.own_tokenizer) {
     vocab = fs::path(tokenizer_dir) / "encoder.json";
     merges = fs::path(tokenizer_dir) / "vocab.bpe";
   }
@@ -58,6 +86,11 @@ Result<ModelFiles> read_model_directory(const std::string& dir, const std::strin
   HOOKLAB_ASSIGN_OR_RETURN(files.merges, read_text_file(merges.string()));
   files.vocab_name = vocab.string();
   return files;
+}
+
+Result<std::shared_ptr<const Tokenizer>> load_model_tokenizer(const ModelFiles& files) {
+  HOOKLAB_ASSIGN_OR_RETURN(ModelConfig cfg, parse_hf_gpt2_config(files.config_json, files.config_name));
+  return build_tokenizer(files, cfg);
 }
 
 Result<std::unique_ptr<HookedTransformer>> HookedTransformer::load(const ModelFiles& files,
@@ -69,13 +102,7 @@ Result<std::unique_ptr<HookedTransformer>> HookedTransformer::load(const ModelFi
   // The weights' header is checked before the tokenizer is built: refusing a malformed file
   // then costs microseconds, not the tokenizer's build.
   HOOKLAB_ASSIGN_OR_RETURN(SafetensorsFile file, SafetensorsFile::open(files.weights));
-  if (files.tokenizer != nullptr) {
-    model->tokenizer_ = files.tokenizer;
-  } else {
-    HOOKLAB_ASSIGN_OR_RETURN(Tokenizer tokenizer,
-                             Tokenizer::from_gpt2_files(files.vocab_json, files.merges, files.vocab_name));
-    model->tokenizer_ = std::make_shared<const Tokenizer>(std::move(tokenizer));
-  }
+  HOOKLAB_ASSIGN_OR_RETURN(model->tokenizer_, build_tokenizer(files, model->cfg_));
   model->processing_ = options.processing;
   // The backend first: a kernel it does not have is refused before the weights are read.
   HOOKLAB_ASSIGN_OR_RETURN(model->backend_, make_backend(options.backend, options.threads));

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <functional>
 #include <nlohmann/json.hpp>
 
 #include "tokenizer/byte_unicode.h"
@@ -12,9 +13,13 @@ namespace {
 constexpr std::string_view kEndOfTextText = "<|endoftext|>";
 constexpr int32_t kSingleByteTokens = 256;
 
+}  // namespace
+
 Error invalid_model(std::string_view source_name, std::string_view what, const std::string& problem) {
   return make_error(ErrorCode::kInvalidModel, std::string(source_name) + ": " + std::string(what) + ": " + problem);
 }
+
+namespace {
 
 // An id that is not an integer, for an error message: strings as short excerpts, numbers as
 // written, anything else by its kind (a list or object could be megabytes).
@@ -32,60 +37,81 @@ std::string byte_hex(unsigned byte) {
 
 }  // namespace
 
-Result<std::vector<std::string>> parse_gpt2_encoder_json(std::string_view json_text, int32_t end_of_text_id,
-                                                         std::string_view source_name) {
-  constexpr std::string_view kWhat = "vocabulary (encoder.json / vocab.json)";
-  const auto json = nlohmann::json::parse(json_text.begin(), json_text.end(), nullptr, /*allow_exceptions=*/false);
-  if (json.is_discarded()) return invalid_model(source_name, kWhat, "not valid JSON");
+Result<std::vector<std::string>> parse_vocab_object(const nlohmann::json& json, TokenSpelling spelling,
+                                                    std::string_view source_name, std::string_view what) {
   if (!json.is_object() || json.empty()) {
-    return invalid_model(source_name, kWhat, "expected a non-empty JSON object mapping token strings to ids");
+    return invalid_model(source_name, what, "expected a non-empty JSON object mapping token strings to ids");
   }
-
+  if (json.size() > kMaxVocabularyTokens) {
+    return invalid_model(source_name, what,
+                         "has " + std::to_string(json.size()) + " tokens, more than the supported " +
+                             std::to_string(kMaxVocabularyTokens));
+  }
   const size_t token_count = json.size();
   std::vector<std::string> tokens(token_count);
   std::vector<bool> id_seen(token_count, false);
   for (const auto& [text, id_value] : json.items()) {
     if (!id_value.is_number_integer()) {
-      return invalid_model(source_name, kWhat,
+      return invalid_model(source_name, what,
                            "token " + quote_excerpt(text) + " has a non-integer id " + id_excerpt(id_value));
     }
     const int64_t id = id_value.get<int64_t>();
     if (id < 0 || static_cast<uint64_t>(id) >= token_count) {
-      return invalid_model(source_name, kWhat,
+      return invalid_model(source_name, what,
                            "token " + quote_excerpt(text) + " has id " + std::to_string(id) + ", but the " +
                                std::to_string(token_count) + " ids must be 0.." + std::to_string(token_count - 1));
     }
-    if (id_seen[id]) return invalid_model(source_name, kWhat, "id " + std::to_string(id) + " is used twice");
+    if (id_seen[id]) return invalid_model(source_name, what, "id " + std::to_string(id) + " is used twice");
     id_seen[id] = true;
-    if (text.empty()) return invalid_model(source_name, kWhat, "token " + std::to_string(id) + " is empty");
-    if (!gpt2_text_to_bytes(text, tokens[id])) {
-      return invalid_model(source_name, kWhat,
-                           "token " + quote_excerpt(text) + " has a character outside GPT-2's byte-level alphabet");
+    if (text.empty()) return invalid_model(source_name, what, "token " + std::to_string(id) + " is empty");
+    if (text.size() > kMaxTokenBytes) {
+      return invalid_model(source_name, what,
+                           "token " + std::to_string(id) + " is " + std::to_string(text.size()) +
+                               " bytes long, more than the supported " + std::to_string(kMaxTokenBytes));
     }
-  }
-
-  if (end_of_text_id >= static_cast<int32_t>(token_count) || tokens[end_of_text_id] != kEndOfTextText) {
-    return invalid_model(source_name, kWhat,
-                         "\"<|endoftext|>\" must have id " + std::to_string(end_of_text_id) +
-                             " (a GPT-2 vocabulary has " + std::to_string(end_of_text_id + 1) +
-                             " tokens; this one has " + std::to_string(token_count) + ")");
-  }
-  std::vector<bool> byte_is_token(256, false);
-  for (const std::string& token : tokens) {
-    if (token.size() == 1) byte_is_token[static_cast<uint8_t>(token[0])] = true;
-  }
-  for (unsigned byte = 0; byte < 256; ++byte) {
-    if (!byte_is_token[byte]) {
-      return invalid_model(source_name, kWhat,
-                           "no token for the single byte " + byte_hex(byte) + ", so some text could not be encoded");
+    if (spelling == TokenSpelling::kLiteral) {
+      tokens[id] = text;
+    } else if (!gpt2_text_to_bytes(text, tokens[id])) {
+      return invalid_model(source_name, what,
+                           "token " + quote_excerpt(text) + " has a character outside GPT-2's byte-level alphabet");
     }
   }
   return tokens;
 }
 
-Status check_gpt2_merges(std::string_view merges_text, const Vocabulary& vocabulary, std::string_view source_name) {
+Status check_all_bytes_are_tokens(const Vocabulary& vocabulary, std::string_view source_name, std::string_view what) {
+  for (unsigned byte = 0; byte < 256; ++byte) {
+    const char c = static_cast<char>(byte);
+    if (vocabulary.find(std::string_view(&c, 1)) < 0) {
+      return invalid_model(source_name, what,
+                           "no token for the single byte " + byte_hex(byte) + ", so some text could not be encoded");
+    }
+  }
+  return {};
+}
+
+Result<std::vector<std::string>> parse_gpt2_encoder_json(std::string_view json_text, int32_t end_of_text_id,
+                                                         std::string_view source_name) {
+  constexpr std::string_view kWhat = "vocabulary (encoder.json / vocab.json)";
+  const auto json = nlohmann::json::parse(json_text.begin(), json_text.end(), nullptr, /*allow_exceptions=*/false);
+  if (json.is_discarded()) return invalid_model(source_name, kWhat, "not valid JSON");
+  HOOKLAB_ASSIGN_OR_RETURN(std::vector<std::string> tokens,
+                           parse_vocab_object(json, TokenSpelling::kByteLevel, source_name, kWhat));
+  const auto token_count = static_cast<int32_t>(tokens.size());
+  if (end_of_text_id >= token_count || tokens[end_of_text_id] != kEndOfTextText) {
+    return invalid_model(source_name, kWhat,
+                         "\"<|endoftext|>\" must have id " + std::to_string(end_of_text_id) +
+                             " (a GPT-2 vocabulary has " + std::to_string(end_of_text_id + 1) +
+                             " tokens; this one has " + std::to_string(token_count) + ")");
+  }
+  HOOKLAB_RETURN_IF_ERROR(check_all_bytes_are_tokens(Vocabulary(tokens), source_name, kWhat));
+  return tokens;
+}
+
+Status for_each_merge_line(std::string_view merges_text, std::string_view source_name,
+                           const std::function<Status(std::string_view first, std::string_view second,
+                                                      const std::string& where, std::string_view line)>& visit) {
   constexpr std::string_view kWhat = "merges (vocab.bpe / merges.txt)";
-  int32_t merge_count = 0;
   size_t line_number = 0;
   std::string first_bytes, second_bytes;
   while (!merges_text.empty()) {
@@ -110,22 +136,34 @@ Status check_gpt2_merges(std::string_view merges_text, const Vocabulary& vocabul
       return invalid_model(source_name, kWhat,
                            where + ": " + quote_excerpt(line) + " has a character outside GPT-2's byte-level alphabet");
     }
-    if (vocabulary.find(first_bytes) < 0 || vocabulary.find(second_bytes) < 0) {
-      return invalid_model(source_name, kWhat,
-                           where + ": " + quote_excerpt(line) + " joins a string that is not a token");
-    }
-    const int32_t expected_id = kSingleByteTokens + merge_count;
-    const int32_t merged_id = vocabulary.find(first_bytes + second_bytes);
-    if (merged_id != expected_id) {
-      return invalid_model(source_name, kWhat,
-                           where + ": merge " + std::to_string(merge_count) + " " + quote_excerpt(line) +
-                               " should make token " + std::to_string(expected_id) + " but " +
-                               (merged_id < 0 ? std::string("its result is not in the vocabulary")
-                                              : "the vocabulary gives it id " + std::to_string(merged_id)) +
-                               " (vocabulary and merges do not belong together)");
-    }
-    ++merge_count;
+    HOOKLAB_RETURN_IF_ERROR(visit(first_bytes, second_bytes, where, line));
   }
+  return {};
+}
+
+Status check_gpt2_merges(std::string_view merges_text, const Vocabulary& vocabulary, std::string_view source_name) {
+  constexpr std::string_view kWhat = "merges (vocab.bpe / merges.txt)";
+  int32_t merge_count = 0;
+  HOOKLAB_RETURN_IF_ERROR(for_each_merge_line(
+      merges_text, source_name,
+      [&](std::string_view first, std::string_view second, const std::string& where, std::string_view line) -> Status {
+        if (vocabulary.find(first) < 0 || vocabulary.find(second) < 0) {
+          return invalid_model(source_name, kWhat,
+                               where + ": " + quote_excerpt(line) + " joins a string that is not a token");
+        }
+        const int32_t expected_id = kSingleByteTokens + merge_count;
+        const int32_t merged_id = vocabulary.find(std::string(first) + std::string(second));
+        if (merged_id != expected_id) {
+          return invalid_model(source_name, kWhat,
+                               where + ": merge " + std::to_string(merge_count) + " " + quote_excerpt(line) +
+                                   " should make token " + std::to_string(expected_id) + " but " +
+                                   (merged_id < 0 ? std::string("its result is not in the vocabulary")
+                                                  : "the vocabulary gives it id " + std::to_string(merged_id)) +
+                                   " (vocabulary and merges do not belong together)");
+        }
+        ++merge_count;
+        return {};
+      }));
 
   // Single bytes and "<|endoftext|>" are the only tokens no merge makes.
   const int32_t expected_merges = vocabulary.size() - kSingleByteTokens - 1;

@@ -3,6 +3,8 @@
 // GPT-2's byte-level alphabet (see byte_unicode.h).
 #pragma once
 
+#include <functional>
+#include <nlohmann/json_fwd.hpp>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -11,6 +13,34 @@
 #include "tokenizer/vocabulary.h"
 
 namespace hooklab::bpe {
+
+// Bounds checked before anything is allocated for a tokenizer file's contents: well above
+// every published tokenizer (GPT-2 50,257 tokens; the largest common ones about 256,000; tokens
+// of a few hundred bytes) and far below what would exhaust a browser tab's memory.
+inline constexpr size_t kMaxVocabularyTokens = 1 << 20;
+inline constexpr size_t kMaxTokenBytes = 1024;
+inline constexpr size_t kMaxTokenizerFileBytes = size_t{64} << 20;
+
+// "source_name: what: problem", the shape of every tokenizer file error.
+Error invalid_model(std::string_view source_name, std::string_view what, const std::string& problem);
+
+// How a vocabulary file spells token bytes: in GPT-2's byte-level alphabet ("Ġthe" is " the"),
+// or as the text itself (word-level vocabularies).
+enum class TokenSpelling { kByteLevel, kLiteral };
+
+// A JSON object of token strings -> ids 0..N-1 (each once), as token bytes indexed by id.
+// `what` names the file part in errors.
+Result<std::vector<std::string>> parse_vocab_object(const nlohmann::json& json, TokenSpelling spelling,
+                                                    std::string_view source_name, std::string_view what);
+
+// Errors unless each of the 256 single bytes is a token (otherwise some text has no tokens).
+Status check_all_bytes_are_tokens(const Vocabulary& vocabulary, std::string_view source_name, std::string_view what);
+
+// Calls visit(first_bytes, second_bytes, where) for each "A B" line of a merges file, in order
+// ("where" is "line N", for errors); stops at the first error.
+Status for_each_merge_line(std::string_view merges_text, std::string_view source_name,
+                           const std::function<Status(std::string_view first, std::string_view second,
+                                                      const std::string& where, std::string_view line)>& visit);
 
 // Token bytes indexed by id. Ids must be exactly 0..N-1, the 256 single bytes must all be
 // tokens, and "<|endoftext|>" must have id end_of_text_id.
