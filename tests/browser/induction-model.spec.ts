@@ -49,3 +49,18 @@ test("hooklab-induction: no MLP sweep to tick, no MLP hook to steer at", async (
   await expect(hook.locator('option[value="mlp_out"]')).toBeDisabled();
   await expect(hook.locator('option[value="resid_pre"]')).toBeEnabled();
 });
+
+test("hooklab-induction from the model picker: token-id input on a repeated random sequence, predictions without an error", async ({ page }) => {
+  await page.goto("/index.html");
+  await expect(page.getByTestId("model-config")).toBeVisible({ timeout: 60_000 });
+  await page.getByTestId("model-select").selectOption("hooklab-induction");
+  await expect(page.getByTestId("model-config")).toContainText("hooklab-induction", { timeout: 60_000 });
+  await expect(page.getByTestId("token-input")).toHaveValue("ids");
+  const ids = (await page.getByTestId("prompt").inputValue()).split(" ").map(Number);
+  expect(ids.length).toBe(24);
+  expect(ids.slice(12)).toEqual(ids.slice(0, 12));
+  expect(ids.every((id) => id > 0 && id < 256)).toBe(true);
+  await expect(page.getByTestId("tokens").locator("[data-position]")).toHaveCount(25);
+  await expect(page.getByTestId("topk-table").locator("tbody tr")).toHaveCount(10);
+  await expect(page.locator(".notice.error")).toHaveCount(0);
+});

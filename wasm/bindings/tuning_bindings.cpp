@@ -20,6 +20,7 @@ val describe(const GemmTuning& tuning, bool tuned) {
   out.set("kernel", tuning.kernel);
   out.set("tuned", tuned);
   out.set("rounds", tuning.rounds);
+  out.set("callsPerBatch", tuning.calls_per_batch);
   out.set("elapsedMs", tuning.elapsed_seconds * 1e3);
   val timings = val::array();
   for (const GemmKernelTiming& t : tuning.timings) {

@@ -20,20 +20,21 @@ struct GemmTuningOptions {
   // Rows of the timed products: the prompt lengths the lab runs most (short prompts, sweeps).
   int64_t rows = 16;
   // The timing stops starting new rounds past this (one round always runs).
-  double budget_seconds = 0.08;
+  double budget_seconds = 0.07;
   // Seconds from an arbitrary origin (steady_clock when empty).
   std::function<double()> clock;
 };
 
 struct GemmKernelTiming {
   std::string kernel;
-  double best_seconds = 0.0;  // fastest round: both products once
+  double best_seconds = 0.0;  // both products once, from the fastest round's batch
 };
 
 struct GemmTuning {
   std::string kernel;  // the fastest; empty when the backend has one fixed kernel
   std::vector<GemmKernelTiming> timings;
   int rounds = 0;
+  int calls_per_batch = 0;
   double elapsed_seconds = 0.0;
 };
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <limits>
 
 #include "hooklab/packed_matrix.h"
@@ -14,6 +15,9 @@ namespace {
 // a tile accumulates), not on N.
 constexpr int64_t kDepths[] = {768, 3072};
 constexpr int64_t kWidth = 256;
+// A timed batch lasts at least this long (30 steps of a coarse page clock).
+constexpr double kMinBatchSeconds = 0.003;
+constexpr int kMaxRounds = 16;
 
 struct TimedProduct {
   std::vector<float> weights, input, output;
@@ -32,20 +36,23 @@ TimedProduct make_product(int64_t rows, int64_t depth) {
   return p;
 }
 
-double run_once(const Backend& backend, std::vector<TimedProduct>& products, int64_t rows,
-                const std::function<double()>& clock) {
+// Seconds of `calls` back-to-back runs of both products with the selected kernel.
+double time_batch(const Backend& backend, std::vector<TimedProduct>& products, int64_t rows, int calls,
+                  const std::function<double()>& clock) {
   const double start = clock();
-  for (TimedProduct& p : products) {
-    MatmulArgs args;
-    args.c = p.output.data();
-    args.ldc = kWidth;
-    args.a = p.input.data();
-    args.lda = p.w.rows;
-    args.m = rows;
-    args.w = &p.w;
-    args.k_begin = 0;
-    args.k_end = p.w.rows;
-    backend.matmul(args);
+  for (int call = 0; call < calls; ++call) {
+    for (TimedProduct& p : products) {
+      MatmulArgs args;
+      args.c = p.output.data();
+      args.ldc = kWidth;
+      args.a = p.input.data();
+      args.lda = p.w.rows;
+      args.m = rows;
+      args.w = &p.w;
+      args.k_begin = 0;
+      args.k_end = p.w.rows;
+      backend.matmul(args);
+    }
   }
   return clock() - start;
 }
@@ -71,23 +78,25 @@ Result<GemmTuning> tune_gemm_kernel(const GemmTuningOptions& options) {
   for (const std::string& kernel : kernels) tuning.timings.push_back({kernel, std::numeric_limits<double>::infinity()});
 
   const double start = clock();
-  // Round 0 warms every kernel (caches, pages of the output) and is not counted.
-  for (int round = 0; round == 0 || (round <= 16 && clock() - start < options.budget_seconds); ++round) {
+  // Warm-up: every kernel once (caches, the output's pages). The fastest sets how many calls a
+  // timed batch holds, so that a batch spans many steps of a coarse clock: a page that is not
+  // cross-origin isolated reads performance.now() in 100 us steps.
+  double fastest_once = std::numeric_limits<double>::infinity();
+  for (const GemmKernelTiming& timing : tuning.timings) {
+    HOOKLAB_RETURN_IF_ERROR(backend->select_gemm_kernel(timing.kernel));
+    fastest_once = std::min(fastest_once, time_batch(*backend, products, options.rows, 1, clock));
+  }
+  tuning.calls_per_batch =
+      static_cast<int>(std::clamp(std::ceil(kMinBatchSeconds / std::max(fastest_once, 1e-4)), 1.0, 256.0));
+  // Rounds interleave the kernels, so machine noise falls on all of them alike; at least one.
+  do {
     for (GemmKernelTiming& timing : tuning.timings) {
       HOOKLAB_RETURN_IF_ERROR(backend->select_gemm_kernel(timing.kernel));
-      const double seconds = run_once(*backend, products, options.rows, clock);
-      if (round > 0 || tuning.timings.size() == 1) timing.best_seconds = std::min(timing.best_seconds, seconds);
+      const double seconds = time_batch(*backend, products, options.rows, tuning.calls_per_batch, clock);
+      timing.best_seconds = std::min(timing.best_seconds, seconds / tuning.calls_per_batch);
     }
-    tuning.rounds = round;
-  }
-  // At least one counted round: a budget spent by the warm-up still times every kernel once.
-  if (tuning.rounds == 0) {
-    for (GemmKernelTiming& timing : tuning.timings) {
-      HOOKLAB_RETURN_IF_ERROR(backend->select_gemm_kernel(timing.kernel));
-      timing.best_seconds = run_once(*backend, products, options.rows, clock);
-    }
-    tuning.rounds = 1;
-  }
+    ++tuning.rounds;
+  } while (tuning.rounds < kMaxRounds && clock() - start < options.budget_seconds);
   tuning.elapsed_seconds = clock() - start;
   tuning.kernel = std::min_element(tuning.timings.begin(), tuning.timings.end(), [](const auto& a, const auto& b) {
                     return a.best_seconds < b.best_seconds;

@@ -24,6 +24,7 @@ export interface GemmTuning {
   /** false: a remembered kernel, not timed again. */
   tuned: boolean;
   rounds: number;
+  callsPerBatch: number;
   elapsedMs: number;
   timings: Array<{ kernel: string; ms: number }>;
 }

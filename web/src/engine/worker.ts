@@ -36,10 +36,10 @@ let queue: Promise<void> = Promise.resolve();
  */
 let attribution: { key: string; session: EmbindAttribution } | undefined;
 
-/** The GEMM kernel of every load: timed at start-up (<= 80 ms) unless the page remembers one for this
+/** The GEMM kernel of every load: timed at start-up (<= 70 ms plus a round) unless the page remembers one for this
  *  device. Without a choice (a failure here is not the user's problem) the backend's default runs. */
 let gemmTuning: GemmTuning | undefined;
-const GEMM_TUNING_BUDGET_MS = 80;
+const GEMM_TUNING_BUDGET_MS = 70;
 
 function chooseGemmKernel(module: EmbindModule, remembered: string | undefined): GemmTuning | undefined {
   const choice = module.tuneGemmKernel({ threads: variant === "mt" ? threads : 1, budgetMs: GEMM_TUNING_BUDGET_MS,

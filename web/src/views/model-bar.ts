@@ -5,11 +5,18 @@ import type { LabController } from "../app/lab-controller";
 import { BACKEND_CHANGE_EVENT, preferredBackend, setPreferredBackend } from "../engine/hooked-transformer";
 import type { BackendChoice, BackendInfo } from "../engine/types";
 import { el, formatNumber, replaceChildren } from "./dom";
+import type { Experiment } from "../state/experiment";
 
 /** Models offered in the picker, with their download sizes (f32 safetensors on the hub). */
-export const MODEL_CHOICES = [
+const INDUCTION_IDS = "45 201 17 98 150 3 233 76 129 62 188 24";
+
+/** The lab's model list; `starter`: what picking the model also sets in the experiment. */
+export const MODEL_CHOICES: ReadonlyArray<{ id: string; label: string; bytes: number; starter?: Partial<Experiment> }> = [
   { id: "hooklab-demo", label: "hooklab demo (4 layers, bundled, offline)", bytes: 14_489_656 },
-  { id: "hooklab-induction", label: "hooklab induction (2 attention-only layers, bundled, offline)", bytes: 349_040 },
+  // Its 256-token vocabulary holds single bytes, not words: picking it switches to token-id input
+  // on 12 random ids shown twice, the sequence its induction behaviour is about.
+  { id: "hooklab-induction", label: "hooklab induction (2 attention-only layers, bundled, offline)", bytes: 349_040,
+    starter: { tokenInput: "ids", prompt: `${INDUCTION_IDS} ${INDUCTION_IDS}`, position: null } },
   { id: "openai-community/gpt2", label: "GPT-2 small (hub)", bytes: 548_105_171 },
   { id: "distilbert/distilgpt2", label: "DistilGPT-2 (hub)", bytes: 352_833_716 },
   { id: "openai-community/gpt2-medium", label: "GPT-2 medium (hub)", bytes: 1_519_982_802 },
@@ -24,7 +31,7 @@ export function modelBar(lab: LabController, onLocalFiles: (files: File[]) => vo
   const select = el("select", { "aria-label": "model", "data-testid": "model-select" });
   for (const m of MODEL_CHOICES) select.append(el("option", { value: m.id }, `${m.label} · ${megabytes(m.bytes)}`));
   select.append(el("option", { value: "local", disabled: true }, "local files (use Open…)"));
-  select.addEventListener("change", () => lab.update({ model: select.value }));
+  select.addEventListener("change", () => lab.update({ model: select.value, ...MODEL_CHOICES.find((m) => m.id === select.value)?.starter }));
   const processing = el("select", { "aria-label": "weight processing" },
     el("option", { value: "default" }, "TransformerLens processing"), el("option", { value: "none" }, "no processing (HF logits)"));
   processing.addEventListener("change", () => lab.update({ processing: processing.value as "default" | "none" }));
