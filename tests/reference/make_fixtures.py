@@ -18,7 +18,6 @@ Formats: tests/reference/README.md.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import shutil
@@ -51,6 +50,7 @@ import patching  # noqa: E402
 import selfcheck  # noqa: E402
 from hooked_gpt2 import BOS, HookedGPT2, decode, dump_json, run_case, tokenize  # noqa: E402
 from make_random_gpt2 import cli_command, write_model  # noqa: E402
+from make_test_models import sha256  # noqa: E402
 from safetensors_io import read_safetensors, write_safetensors  # noqa: E402
 
 torch.set_num_threads(1)
@@ -103,14 +103,6 @@ PATCH_CASES = [
 
 def rel(p: str) -> str:
     return os.path.relpath(p, REPO)
-
-
-def sha256(path: str) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def one_token(text: str, tok_cache: dict) -> int:
