@@ -48,7 +48,10 @@ void encode_byte_level_bpe(std::string_view segment, const bpe::TokenizerModel& 
                            std::vector<int32_t>& ids) {
   std::string prefixed;
   if (model.add_prefix_space && segment.front() != ' ') {
-    prefixed = " " + std::string(segment);
+    // Appended, not `" " + std::string(segment)`: GCC 12 misreads that as an overlapping memcpy (-Wrestrict).
+    prefixed.reserve(segment.size() + 1);
+    prefixed.push_back(' ');
+    prefixed.append(segment);
     segment = prefixed;
   }
   std::vector<int32_t> symbols;
