@@ -30,8 +30,7 @@ int usable_threads(int threads) {
 
 // {gflops (all threads together), oneThreadGflops, threads, isa}
 val simd_peak_probe(double milliseconds, int threads) {
-  const PeakMeasurement peak =
-      measure_peak(usable_threads(threads), wall_seconds, milliseconds / 1000.0);
+  const PeakMeasurement peak = measure_peak(usable_threads(threads), wall_seconds, milliseconds / 1000.0);
   val out = val::object();
   out.set("gflops", peak.gflops);
   out.set("oneThreadGflops", peak.one_thread_gflops);
@@ -50,8 +49,7 @@ val gemm_probe(int m, int k, int n, int threads, double milliseconds) {
     return out;
   }
   const auto weights = make_gemm_weights(k, n);
-  const GemmMeasurement g =
-      measure_gemm(*backend.value(), *weights, m, wall_seconds, milliseconds / 1000.0);
+  const GemmMeasurement g = measure_gemm(*backend.value(), *weights, m, wall_seconds, milliseconds / 1000.0);
   out.set("bestGflops", g.best_gflops);
   out.set("medianGflops", g.median_gflops);
   out.set("calls", g.calls);
