@@ -16,9 +16,10 @@ if(EMSCRIPTEN)
     # Node 20's fetch() cannot load the .wasm from a file path (docs: TOOLCHAIN.md, gotcha 2).
     set_target_properties(${test_name} PROPERTIES CROSSCOMPILING_EMULATOR "${CMAKE_CROSSCOMPILING_EMULATOR};--no-experimental-fetch")
   endforeach()
-  # The 2- and 3-thread backends live at the same time: 1 + 2 workers, started before main so
-  # std::thread never waits on a worker being spawned.
-  target_link_options(backend_ops_test_mt PRIVATE -sPTHREAD_POOL_SIZE=3)
+  # The 2- and 3-thread backends live at the same time (1 + 2 workers), and the GEMM tuning
+  # check makes one more backend of each size beside them (up to 2 more): 5 workers, started
+  # before main, because a blocked main thread cannot spawn one (std::thread would wait forever).
+  target_link_options(backend_ops_test_mt PRIVATE -sPTHREAD_POOL_SIZE=5)
 
   # Accuracy of the vectorised exp under softmax and GELU (a header of the core's kernels).
   hooklab_add_test(simd_exp_test SOURCES ${CMAKE_CURRENT_LIST_DIR}/simd_exp_test.cpp)
