@@ -57,10 +57,16 @@ test("hooklab-induction from the model picker: token-id input on a repeated rand
   await expect(page.getByTestId("model-config")).toContainText("hooklab-induction", { timeout: 60_000 });
   await expect(page.getByTestId("token-input")).toHaveValue("ids");
   const ids = (await page.getByTestId("prompt").inputValue()).split(" ").map(Number);
-  expect(ids.length).toBe(24);
-  expect(ids.slice(12)).toEqual(ids.slice(0, 12));
+  expect(ids.length).toBe(16);
+  expect(ids.slice(8)).toEqual(ids.slice(0, 8));
   expect(ids.every((id) => id > 0 && id < 256)).toBe(true);
-  await expect(page.getByTestId("tokens").locator("[data-position]")).toHaveCount(25);
+  await expect(page.getByTestId("tokens").locator("[data-position]")).toHaveCount(17);
   await expect(page.getByTestId("topk-table").locator("tbody tr")).toHaveCount(10);
+  // The patching pair is in ids too: both prompts tokenize, the answers are single ids.
+  await page.getByRole("tab", { name: "Activation patching" }).click();
+  await expect(page.getByTestId("answer-status")).toContainText("id 76");
+  await expect(page.getByTestId("wrong-status")).toContainText("id 200");
+  await expect(page.getByTestId("length-warning")).toHaveCount(0);
+  await expect(page.getByTestId("run-patch")).toBeEnabled();
   await expect(page.locator(".notice.error")).toHaveCount(0);
 });

@@ -38,8 +38,8 @@ struct GemmTuning {
   double elapsed_seconds = 0.0;
 };
 
-// Times every kernel of a fresh backend of options.backend on [rows, 768] x [768, 256] and
-// [rows, 3072] x [3072, 256] (GPT-2 small's attention and MLP-out depths), interleaved round by
+// Times every kernel of a fresh backend of options.backend on [rows, 768] x [768, 64] and
+// [rows, 3072] x [3072, 64] (GPT-2 small's attention and MLP-out depths), interleaved round by
 // round so that machine noise falls on all of them alike, and picks the lowest best round.
 Result<GemmTuning> tune_gemm_kernel(const GemmTuningOptions& options);
 

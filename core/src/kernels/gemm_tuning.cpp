@@ -10,11 +10,11 @@
 namespace hooklab {
 namespace {
 
-// Depths of GPT-2 small's products (d_model and d_mlp) and a width that keeps the scratch weights
-// at 3.75 MiB (freed before any model loads): the kernels' ranking depends on the depth (how long
-// a tile accumulates), not on N.
+// Depths of GPT-2 small's products (d_model and d_mlp) and a narrow width: the kernels' ranking
+// depends on the depth (how long a tile accumulates), not on N, and the scratch (under 1 MiB) is
+// freed but stays in wasm memory's high-water mark, which a model near the memory limit needs.
 constexpr int64_t kDepths[] = {768, 3072};
-constexpr int64_t kWidth = 256;
+constexpr int64_t kWidth = 64;
 // A timed batch lasts at least this long (30 steps of a coarse page clock).
 constexpr double kMinBatchSeconds = 0.003;
 constexpr int kMaxRounds = 16;
