@@ -6,17 +6,16 @@
 import { test, before } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { rolldown } from "rolldown";
 import fc from "fast-check";
+import { committedNames, namesFromReference } from "./tl-reference-names.mjs";
 
 const root = new URL("../..", import.meta.url).pathname;
 const out = join(root, "build/tl-code-test");
 const PYTHON = existsSync("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
-const REFERENCE = [process.env.HOOKLAB_TL_REFERENCE, join(root, "../shared/reference/transformerlens.md"),
-  "/work/shared/reference/transformerlens.md"].find((p) => p && existsSync(p));
 let T;
 
 before(async () => {
@@ -150,31 +149,15 @@ for code in json.load(open(sys.argv[1])):
 print(json.dumps(names))
 `;
 
-/**
- * The reference's API names: every identifier inside a backtick span. The file abbreviates
- * siblings as `get_act_patch_attn_head_q_by_pos` / `_k_by_pos`: a span that starts with "_"
- * replaces as many trailing "_" segments of the full name before it on the same line.
- */
-function referenceNames(reference) {
-  const names = new Set();
-  for (const line of reference.split("\n")) {
-    let previous;
-    for (const [, span] of line.matchAll(/`([^`]+)`/g)) {
-      if (/^_[A-Za-z0-9_]+$/.test(span) && previous) {
-        const tail = span.slice(1).split("_");
-        names.add([...previous.split("_").slice(0, -tail.length), ...tail].join("_"));
-        continue;
-      }
-      const ids = [...span.matchAll(/[A-Za-z_][A-Za-z0-9_]*/g)].map((m) => m[0]);
-      for (const id of ids) names.add(id);
-      previous = ids[0] ?? previous;
-    }
-  }
-  return names;
-}
+test("the committed TransformerLens names equal the spec's, where the spec is beside the repository", () => {
+  const fromSpec = namesFromReference();
+  const committed = [...committedNames()].sort();
+  assert.ok(committed.length > 500, "the committed list is the whole spec's");
+  if (fromSpec) assert.deepEqual(committed, fromSpec, "regenerate: node tests/node/tl-reference-names.mjs --write");
+});
 
-test("every TransformerLens name the code uses is listed in the TransformerLens reference", { skip: !REFERENCE && "no reference file" }, () => {
-  const allowed = referenceNames(readFileSync(REFERENCE, "utf8"));
+test("every TransformerLens name the code uses is listed in the TransformerLens reference", () => {
+  const allowed = committedNames();
   const used = python(API_NAMES, everySpec().map((s) => T.tlCode(s)));
   assert.ok(Object.keys(used).length > 20, "the AST walk found the API calls");
   const missing = Object.entries(used).filter(([name]) => !allowed.has(name)).map(([name, root]) => `${root}…${name}`);
