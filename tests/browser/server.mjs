@@ -103,11 +103,12 @@ function sha256(file) {
   return shaCache.get(file);
 }
 
-// test/<fault>-<model> -> {fault, dir}; anything else -> models/testdata/<name> or models/<name>.
+// test/<fault>-<model> -> {fault, dir}; anything else -> models/testdata/<name>, models/<name>
+// or a model with its own tokenizer files from tests/fixtures/own-tokenizer/<name>.
 function hubModel(id) {
   const m = /^test\/(?:(drop|badsize|corrupt)-)?([\w.-]+)$/.exec(id);
   if (!m) return undefined;
-  for (const base of ["models/testdata", "models"]) {
+  for (const base of ["models/testdata", "models", "tests/fixtures/own-tokenizer"]) {
     const dir = join(root, base, m[2]);
     if (existsSync(join(dir, "config.json"))) return { fault: m[1], dir };
   }
@@ -123,7 +124,8 @@ function hub(req, res, path, cors) {
       res.end(JSON.stringify({ error: "Repository not found" }));
       return;
     }
-    const entries = ["config.json", "model.safetensors"].map((name) => {
+    const files = ["config.json", "model.safetensors", "tokenizer.json", "vocab.json", "merges.txt"];
+    const entries = files.filter((name) => existsSync(join(model.dir, name))).map((name) => {
       const file = join(model.dir, name);
       const size = statSync(file).size;
       const entry = { type: "file", path: name, size };

@@ -86,8 +86,12 @@ Result<ForwardHook> parse_hook(const val& spec, std::vector<std::shared_ptr<std:
 WasmModel* load_model(const val& files, const val& options) {
   ModelFiles model_files;
   model_files.config_json = files["config"].as<std::string>();
-  model_files.vocab_json = files["vocab"].as<std::string>();
-  model_files.merges = files["merges"].as<std::string>();
+  // The model's own tokenizer (tokenizer.json, or its vocab.json + merges.txt) or GPT-2's files:
+  // the worker looks them up in that order, as read_model_directory does on disk.
+  if (has(files, "tokenizerJson")) model_files.tokenizer_json = files["tokenizerJson"].as<std::string>();
+  if (has(files, "vocab")) model_files.vocab_json = files["vocab"].as<std::string>();
+  if (has(files, "merges")) model_files.merges = files["merges"].as<std::string>();
+  model_files.own_tokenizer = has(files, "ownTokenizer") && files["ownTokenizer"].as<bool>();
   model_files.config_name = has(files, "configName") ? files["configName"].as<std::string>() : "config.json";
   model_files.vocab_name = has(files, "vocabName") ? files["vocabName"].as<std::string>() : "vocab.json";
   const std::string weights_name =
@@ -143,6 +147,7 @@ val WasmModel::config() const {
   out.set("backend", model_->backend().name());
   out.set("threads", model_->backend().threads());
   out.set("weight_bytes", static_cast<double>(model_->weights().bytes()));
+  out.set("tokenizer", std::string(model_->tokenizer().kind_name()));
   return out;
 }
 

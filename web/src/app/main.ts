@@ -51,10 +51,12 @@ async function openLocalFiles(files: File[]): Promise<void> {
   const byName = (name: string) => files.find((f) => f.name === name);
   const config = byName("config.json"), weights = files.find((f) => f.name.endsWith(".safetensors"));
   if (!config || !weights) {
-    lab.notify({ kind: "error", text: "Pick a model directory's config.json and model.safetensors (vocab.json and merges.txt are optional)." });
+    lab.notify({ kind: "error", text: "Pick a model directory's config.json and model.safetensors (its tokenizer.json, or vocab.json and merges.txt, if it has its own tokenizer)." });
     return;
   }
-  await lab.loadFiles({ config, weights, vocab: byName("vocab.json"), merges: byName("merges.txt"), name: weights.name });
+  await lab.loadFiles({
+    config, weights, tokenizer: byName("tokenizer.json"), vocab: byName("vocab.json"), merges: byName("merges.txt"), name: weights.name,
+  });
 }
 
 const VIEW_LABELS: Record<ViewChoice, string> = { predict: "Tokens & predictions", inside: "Inside the model", patch: "Activation patching", generate: "Generate" };

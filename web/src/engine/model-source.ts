@@ -1,9 +1,10 @@
-// Worker side: turns a ModelSource into the files the core loads — config.json, the GPT-2
-// vocabulary, and random access to model.safetensors. The weights are never copied into the
-// wasm heap as a whole: the core pulls one tensor at a time through WeightsReader.read().
+// Worker side: turns a ModelSource into the files the core loads — config.json, the tokenizer
+// files (the model's own, else GPT-2's) and random access to model.safetensors. The weights are
+// never copied into the wasm heap as a whole: the core pulls one tensor at a time through
+// WeightsReader.read().
 
 import type { ModelFileSet, ModelSource } from "./types";
-import { downloadModelFile, type DownloadContext } from "./model-store";
+import { downloadModelFile, downloadOptionalModelFile, type DownloadContext } from "./model-store";
 
 export interface WeightsReader {
   size: number;
@@ -11,12 +12,23 @@ export interface WeightsReader {
   read(offset: number, length: number, pointer: number): void;
 }
 
+/**
+ * The tokenizer files as the core's loadModel takes them: the model's own tokenizer.json, its own
+ * vocab.json + merges.txt, or GPT-2's encoder.json + vocab.bpe (ownTokenizer false).
+ */
+export interface TokenizerFiles {
+  tokenizerJson?: string;
+  vocab?: string;
+  merges?: string;
+  ownTokenizer: boolean;
+  /** The file the tokenizer came from, for error messages. */
+  vocabName: string;
+}
+
 export interface OpenedModel {
   name: string;
   config: string;
-  vocab: string;
-  merges: string;
-  vocabName: string;
+  tokenizer: TokenizerFiles;
   weights: WeightsReader;
   weightsName: string;
   /** Releases file handles held by the weights reader. */
@@ -90,25 +102,71 @@ export interface OpenContext extends DownloadContext {
 }
 
 /** The GPT-2 vocabulary shipped with the lab (models/tokenizer). */
-async function bundledVocabulary(ctx: OpenContext): Promise<{ vocab: string; merges: string }> {
+async function bundledVocabulary(ctx: OpenContext): Promise<TokenizerFiles> {
   const dir = new URL("models/tokenizer/", ctx.assetBase).href;
   const [vocab, merges] = await Promise.all([
     fetchText(`${dir}encoder.json`, "GPT-2 vocabulary", ctx.signal),
     fetchText(`${dir}vocab.bpe`, "GPT-2 merges", ctx.signal),
   ]);
-  return { vocab, merges };
+  return { vocab, merges, ownTokenizer: false, vocabName: "models/tokenizer/encoder.json" };
+}
+
+// The core's own limit (kMaxTokenizerFileBytes in core/src/tokenizer/gpt2_files.h), checked here
+// too so that a huge file is refused before it is read into a string.
+const MAX_TOKENIZER_FILE_BYTES = 64 * 2 ** 20;
+
+function checkTokenizerSize(bytes: number, name: string): void {
+  if (bytes > MAX_TOKENIZER_FILE_BYTES) {
+    throw new Error(`${name}: ${(bytes / 2 ** 20).toFixed(0)} MiB; hooklab reads tokenizer files up to ${MAX_TOKENIZER_FILE_BYTES / 2 ** 20} MiB`);
+  }
+}
+
+async function boundedText(value: Blob | ArrayBuffer | string, name: string): Promise<string> {
+  checkTokenizerSize(typeof value === "string" ? value.length : value instanceof ArrayBuffer ? value.byteLength : value.size, name);
+  return asText(value);
+}
+
+/** Picked files: tokenizer.json, else vocab.json + merges.txt (both or neither), else GPT-2's. */
+async function localTokenizer(f: ModelFileSet, ctx: OpenContext): Promise<TokenizerFiles> {
+  if (f.tokenizer) return { tokenizerJson: await boundedText(f.tokenizer, "tokenizer.json"), ownTokenizer: true, vocabName: "tokenizer.json" };
+  if (!f.vocab !== !f.merges) {
+    throw new Error(`${f.vocab ? "vocab.json" : "merges.txt"} was given without ${f.vocab ? "merges.txt" : "vocab.json"}: a model's own tokenizer needs both (or its tokenizer.json)`);
+  }
+  if (f.vocab && f.merges) {
+    return { vocab: await boundedText(f.vocab, "vocab.json"), merges: await boundedText(f.merges, "merges.txt"), ownTokenizer: true, vocabName: "vocab.json" };
+  }
+  return bundledVocabulary(ctx);
+}
+
+/** One optional tokenizer file of a remote model, through the store (so it loads offline too). */
+async function remoteText(model: RemoteModel, path: string, ctx: OpenContext): Promise<string | undefined> {
+  const file = await downloadOptionalModelFile(model, path, { ...ctx, onProgress: undefined });
+  if (!file) return undefined;
+  try {
+    checkTokenizerSize(file.reader.size, `${model.name}/${path}`);
+    return new TextDecoder().decode(file.bytes(0, file.reader.size));
+  } finally {
+    file.close();
+  }
+}
+
+/** A remote model's tokenizer, looked up in the order the CLI reads a directory's. */
+async function remoteTokenizer(model: RemoteModel, ctx: OpenContext): Promise<TokenizerFiles> {
+  const tokenizerJson = await remoteText(model, "tokenizer.json", ctx);
+  if (tokenizerJson !== undefined) return { tokenizerJson, ownTokenizer: true, vocabName: `${model.name}/tokenizer.json` };
+  const vocab = await remoteText(model, "vocab.json", ctx);
+  const merges = vocab === undefined ? undefined : await remoteText(model, "merges.txt", ctx);
+  if (vocab !== undefined && merges !== undefined) return { vocab, merges, ownTokenizer: true, vocabName: `${model.name}/vocab.json` };
+  return bundledVocabulary(ctx);
 }
 
 export async function openModel(source: ModelSource, ctx: OpenContext): Promise<OpenedModel> {
   const described = describeSource(source, ctx.hubEndpoint);
   if ("files" in described) {
     const f = described.files;
-    const [config, weights] = await Promise.all([asText(f.config), asBuffer(f.weights)]);
-    const tokenizer = f.vocab && f.merges
-      ? { vocab: await asText(f.vocab), merges: await asText(f.merges) }
-      : await bundledVocabulary(ctx);
+    const [config, tokenizer, weights] = await Promise.all([asText(f.config), localTokenizer(f, ctx), asBuffer(f.weights)]);
     return {
-      name: f.name ?? "local files", config, ...tokenizer, vocabName: "vocab.json",
+      name: f.name ?? "local files", config, tokenizer,
       weights: bufferReader(weights, ctx.heap), weightsName: "model.safetensors", close() {},
     };
   }
@@ -120,7 +178,7 @@ export async function openModel(source: ModelSource, ctx: OpenContext): Promise<
     if (!response.ok) throw new Error(`bundled model '${described.bundled}': model.safetensors answered ${response.status}`);
     const weights = await response.arrayBuffer();
     return {
-      name: described.bundled, config, ...(await bundledVocabulary(ctx)), vocabName: "models/tokenizer/encoder.json",
+      name: described.bundled, config, tokenizer: await bundledVocabulary(ctx),
       weights: bufferReader(weights, ctx.heap), weightsName: `${described.bundled}/model.safetensors`, close() {},
     };
   }
@@ -132,10 +190,10 @@ export async function openModel(source: ModelSource, ctx: OpenContext): Promise<
   } finally {
     configFile.close();
   }
-  const tokenizer = await bundledVocabulary(ctx);
+  const tokenizer = await remoteTokenizer(described, ctx);
   const weights = await downloadModelFile(described, "model.safetensors", ctx);
   return {
-    name: described.name, config, ...tokenizer, vocabName: "models/tokenizer/encoder.json",
+    name: described.name, config, tokenizer,
     weights: weights.reader, weightsName: `${described.name}/model.safetensors`, close: () => weights.close(),
   };
 }

@@ -49,21 +49,28 @@ export function storeKey(url: string): string {
   return url.replace(/^https?:\/\//, "").replace(/[^\w.@-]+/g, "_").slice(-200);
 }
 
-/** Size and SHA-256 the hub publishes for a file (its LFS object id is the SHA-256). */
-async function hubMetadata(file: RemoteFile, path: string, signal?: AbortSignal): Promise<Expected> {
-  if (!file.hub) return {};
+type HubEntry = { path: string; size?: number; lfs?: { oid: string; size: number } };
+
+/** The hub's list of the model's files; undefined when it does not answer (offline: the store decides). */
+async function hubTree(file: RemoteFile, signal?: AbortSignal): Promise<HubEntry[] | undefined> {
+  if (!file.hub) return undefined;
   const { endpoint, id, revision } = file.hub;
   try {
     const response = await fetch(`${endpoint}/api/models/${id}/tree/${revision}`, { signal });
-    if (!response.ok) return {};
-    const entries = (await response.json()) as Array<{ path: string; size?: number; lfs?: { oid: string; size: number } }>;
-    const entry = entries.find((e) => e.path === path);
-    if (!entry) return {};
-    return { size: entry.lfs?.size ?? entry.size, sha256: entry.lfs?.oid };
+    if (!response.ok) return undefined;
+    const entries: unknown = await response.json();
+    return Array.isArray(entries) ? (entries as HubEntry[]) : undefined;
   } catch (e) {
     if ((e as Error).name === "AbortError") throw e;
-    return {};  // offline: fall back to what the store has
+    return undefined;
   }
+}
+
+/** Size and SHA-256 the hub publishes for a file (its LFS object id is the SHA-256). */
+async function hubMetadata(file: RemoteFile, path: string, signal?: AbortSignal): Promise<Expected> {
+  const entry = (await hubTree(file, signal))?.find((e) => e.path === path);
+  if (!entry) return {};
+  return { size: entry.lfs?.size ?? entry.size, sha256: entry.lfs?.oid };
 }
 
 async function readJson<T>(dir: FileSystemDirectoryHandle, name: string): Promise<T | undefined> {
@@ -92,6 +99,13 @@ export interface StoredFile {
   close(): void;
 }
 
+/** An error whose name tells the optional-file lookup why a download failed. */
+function namedError(name: "ModelFileNotFound" | "ModelFileUnreachable", message: string, cause?: unknown): Error {
+  const e = new Error(message, { cause });
+  e.name = name;
+  return e;
+}
+
 function abortError(): Error {
   const e = new Error("the download was cancelled");
   e.name = "AbortError";
@@ -115,11 +129,11 @@ async function streamInto(url: string, start: number, expected: Expected, ctx: D
       if ((e as Error).name === "AbortError") throw e;
       // A fetch that rejects never reached the server: say so in the user's terms.
       if (attempt >= MAX_ATTEMPTS) {
-        throw new Error(`cannot reach ${new URL(url).host} (offline?): ${fileName} failed ${attempt} times (${(e as Error).message})`, { cause: e });
+        throw namedError("ModelFileUnreachable", `cannot reach ${new URL(url).host} (offline?): ${fileName} failed ${attempt} times (${(e as Error).message})`, e);
       }
       continue;
     }
-    if (response.status === 404) throw new Error(`${fileName}: not found at ${url} (404); check the model id, revision or address`);
+    if (response.status === 404) throw namedError("ModelFileNotFound", `${fileName}: not found at ${url} (404); check the model id, revision or address`);
     if (response.status === 416 && offset > 0) {
       // The stored prefix already holds the whole file (interrupted after the last byte and
       // before meta.json): done if that is the announced size, else start over.
@@ -341,4 +355,32 @@ export async function downloadModelFile(file: RemoteFile, path: string, ctx: Dow
     if ((e as Error).name !== "AbortError") await discard(storeKey(url));
     throw e;
   }
+}
+
+/**
+ * A file the model may lack (its own tokenizer files): undefined when the hub's list does not
+ * have it, the server answers 404, or the server cannot be reached and nothing is stored (a model
+ * stored before it had this file keeps loading offline, with what it had). A failed lookup
+ * leaves nothing in the store.
+ */
+export async function downloadOptionalModelFile(file: RemoteFile, path: string, ctx: DownloadContext): Promise<StoredFile | undefined> {
+  const listed = await hubTree(file, ctx.signal);
+  if (listed && !listed.some((e) => e.path === path)) return undefined;
+  let stored: StoredFile;
+  try {
+    stored = await downloadModelFile(file, path, ctx);
+  } catch (e) {
+    const name = (e as Error).name;
+    if (name === "ModelFileNotFound" || name === "ModelFileUnreachable") return undefined;
+    throw e;
+  }
+  if (!isHtmlPage(stored.bytes(0, Math.min(stored.reader.size, 64)))) return stored;
+  // Hosts of single-page apps answer 200 with their index.html for a missing file: no such file.
+  stored.close();
+  await discard(storeKey(`${file.base}${path}`));
+  return undefined;
+}
+
+function isHtmlPage(head: Uint8Array): boolean {
+  return /^\s*<(!doctype html|html)/i.test(new TextDecoder().decode(head));
 }

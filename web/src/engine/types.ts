@@ -38,6 +38,8 @@ export interface ModelConfig {
   backend: string;
   threads: number;
   weight_bytes: number;
+  /** "gpt2" (GPT-2's files), "bpe" (the model's own byte-level BPE) or "wordlevel". */
+  tokenizer: "gpt2" | "bpe" | "wordlevel";
 }
 
 export interface TopKEntry {
@@ -59,6 +61,11 @@ export type ModelSource =
 export interface ModelFileSet {
   config: Blob | ArrayBuffer | string;
   weights: Blob | ArrayBuffer;
+  /**
+   * The model's own tokenizer: its tokenizer.json, else its vocab.json + merges.txt. Without
+   * either the model gets GPT-2's (bundled with the lab).
+   */
+  tokenizer?: Blob | ArrayBuffer | string;
   vocab?: Blob | ArrayBuffer | string;
   merges?: Blob | ArrayBuffer | string;
   name?: string;

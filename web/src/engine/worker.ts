@@ -298,7 +298,7 @@ async function handle(message: RequestMessage): Promise<unknown> {
         model?.delete();
         model = undefined;
         const loaded = core.loadModel({
-          config: opened.config, vocab: opened.vocab, merges: opened.merges, vocabName: opened.vocabName,
+          config: opened.config, ...opened.tokenizer,
           weights: opened.weights, weightsName: opened.weightsName,
         }, {
           processing: message.args.processing,

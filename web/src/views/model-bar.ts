@@ -48,7 +48,7 @@ export function modelBar(lab: LabController, onLocalFiles: (files: File[]) => vo
   processing.addEventListener("change", () => lab.update({ processing: processing.value as "default" | "none" }));
   const fileInput = el("input", { type: "file", multiple: true, accept: ".json,.safetensors,.txt", hidden: true, "aria-label": "model files" });
   fileInput.addEventListener("change", () => fileInput.files && onLocalFiles([...fileInput.files]));
-  const openButton = el("button", { class: "secondary", onclick: () => fileInput.click(), title: "config.json + model.safetensors (+ vocab.json, merges.txt)" }, "Open files…");
+  const openButton = el("button", { class: "secondary", onclick: () => fileInput.click(), title: "config.json + model.safetensors (+ the model's tokenizer.json, or vocab.json + merges.txt)" }, "Open files…");
   const status = el("div", { class: "model-status", "data-testid": "model-status" });
   const backendSelect = el("select", { "aria-label": "compute backend", "data-testid": "backend-select",
     title: "auto: WebGPU where the browser has a hardware GPU adapter, else wasm SIMD" },
