@@ -18,12 +18,15 @@ test("every hook and the logits: WebGPU matches wasm on the committed fixtures (
   const report = await page.evaluate(async (tolerance) => {
     const { HookedTransformer } = window.hooklab;
     const manifest = await (await fetch("/repo/tests/fixtures/manifest.json")).json();
+    // The attention-only model (TransformerLens attn_only: no MLP blocks) too, with hook_result.
+    const attnOnly = await (await fetch("/repo/tests/fixtures/attn-only/manifest.json")).json();
+    const cases = [...manifest.cases, ...attnOnly.cases.flatMap((c: { id: string }) => [c, { ...c, id: `${c.id}-result`, attn_result: true }])];
     const problems: string[] = [];
     let worst = 0, checked = 0;
     const backends: string[] = [];
     const architectures = new Set<string>();
     const loaded = new Map<string, [Awaited<ReturnType<typeof HookedTransformer.load>>, Awaited<ReturnType<typeof HookedTransformer.load>>]>();
-    for (const c of manifest.cases) {
+    for (const c of cases) {
       const key = `${c.model}|${c.processing}`;
       if (!loaded.has(key)) {
         const url = { url: `/repo/${c.model}/` };
@@ -67,12 +70,13 @@ test("every hook and the logits: WebGPU matches wasm on the committed fixtures (
       a.dispose();
       b.dispose();
     }
-    return { problems: problems.slice(0, 20), worst, checked, backends: [...new Set(backends)], architectures: [...architectures] };
+    return { problems: problems.slice(0, 20), worst, checked, backends: [...new Set(backends)], architectures: [...architectures], models: [...loaded.keys()] };
   }, TOLERANCE);
   console.log(`WebGPU vs wasm: ${report.checked} tensors, worst max|diff|/tol ${report.worst.toFixed(4)}, ` +
     `backend ${report.backends.join(", ")}, adapter.info.architecture ${report.architectures.join(", ")}`);
   expect(report.problems).toEqual([]);
   expect(report.checked).toBeGreaterThan(400);
+  expect(report.models).toContain("models/testdata/tiny-attn|default");
   expect(report.architectures).toEqual(["swiftshader"]);
   expect(report.backends.every((b) => b.startsWith("webgpu"))).toBe(true);
 });
@@ -89,11 +93,17 @@ test("every patching sweep: WebGPU matches wasm (all fixture cases, several metr
   const report = await page.evaluate(async ({ sweeps, tolerance }) => {
     const { HookedTransformer } = window.hooklab;
     const manifest = await (await fetch("/repo/tests/fixtures/patching/manifest.json")).json();
+    // The attention-only model: its sweeps through the MLP (resid_mid, mlp_out, block_every) are
+    // refused by both paths alike, every other sweep matches.
+    const attnOnly = { id: "tiny-attn", model: "models/testdata/tiny-attn", direction: "denoising",
+      clean_tokens: [0, 262, 11, 290, 286, 257, 13, 284, 287, 318], corrupted_tokens: [0, 262, 11, 290, 286, 257, 13, 284, 318, 318],
+      metric: { pairs: [[11, 290], [262, 286]] } };
     const problems: string[] = [];
     const worstBySweep: Record<string, number> = {};  // logit difference at the fixture's position
     const worstByVariant: Record<string, number> = {};  // other metrics, normalised, earlier position
+    const refused: string[] = [];
     let runs = 0;
-    for (const c of manifest.cases) {
+    for (const c of [...manifest.cases, attnOnly]) {
       const wasm = await HookedTransformer.load({ url: `/repo/${c.model}/` }, { backend: "wasm" });
       const gpu = await HookedTransformer.load({ url: `/repo/${c.model}/` }, { backend: "webgpu" });
       const base = { clean: c.clean_tokens, corrupted: c.corrupted_tokens, answers: c.metric.pairs, direction: c.direction };
@@ -107,8 +117,12 @@ test("every patching sweep: WebGPU matches wasm (all fixture cases, several metr
       }
       for (const request of variants) {
         const label = `${c.id} ${request.sweep}${request.metric ? ` ${request.metric}` : ""}${request.position ? ` @${request.position}` : ""}`;
-        const ref = await wasm.patch(request as never);
-        const got = await gpu.patch(request as never);
+        const [ref, got] = await Promise.all([wasm.patch(request as never), gpu.patch(request as never)].map((p) => p.catch((e: Error) => e)));
+        if (ref instanceof Error || got instanceof Error) {
+          if (!(ref instanceof Error && got instanceof Error) || ref.message !== got.message) problems.push(`${label}: ${ref} vs ${got}`);
+          refused.push(`${c.id} ${request.sweep}`);
+          continue;
+        }
         runs++;
         if (!got.backend?.startsWith("webgpu")) problems.push(`${label}: ran on ${got.backend}`);
         if (got.shape.join() !== ref.shape.join()) problems.push(`${label}: shape ${got.shape} vs ${ref.shape}`);
@@ -127,7 +141,7 @@ test("every patching sweep: WebGPU matches wasm (all fixture cases, several metr
       wasm.dispose();
       gpu.dispose();
     }
-    return { problems: problems.slice(0, 20), worstBySweep, worstByVariant, runs };
+    return { problems: problems.slice(0, 20), worstBySweep, worstByVariant, runs, refused: [...new Set(refused)] };
   }, { sweeps: SWEEPS, tolerance: TOLERANCE });
   const worst = Math.max(...Object.values(report.worstBySweep), ...Object.values(report.worstByVariant));
   const list = (worst: Record<string, number>) => Object.entries(worst).map(([s, w]) => `${s} ${w.toFixed(3)}`).join(", ");
@@ -135,6 +149,7 @@ test("every patching sweep: WebGPU matches wasm (all fixture cases, several metr
     `by sweep (logit_diff): ${list(report.worstBySweep)}; variants: ${list(report.worstByVariant)}`);
   expect(report.problems).toEqual([]);
   expect(Object.keys(report.worstBySweep).sort()).toEqual([...SWEEPS].sort());
+  expect(report.refused.sort()).toEqual(["tiny-attn block_every", "tiny-attn mlp_out", "tiny-attn resid_mid"]);
 });
 
 test("one patch session: several sweeps and methods, the prompts run once, each item equal to its own request (wasm and WebGPU)", async ({ page }) => {

@@ -174,7 +174,7 @@ TEST(OwnTokenizerErrors, MalformedTokenizerJson) {
 }
 
 TEST(OwnTokenizerErrors, NotJsonTooLargeAndWrongShape) {
-  for (const std::string text : {std::string("{\"model\": "), std::string("[1, 2]"), std::string()}) {
+  for (const std::string& text : {std::string("{\"model\": "), std::string("[1, 2]"), std::string()}) {
     auto loaded = Tokenizer::from_hf_tokenizer_json(text, "t.json", kNoSpecials);
     ASSERT_FALSE(loaded.ok());
     EXPECT_LT(loaded.error().message.size(), 200u);

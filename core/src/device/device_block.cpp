@@ -19,11 +19,45 @@ DeviceRows device_layer_norm(const DeviceBlockContext& ctx, DeviceBlockHooks& ho
   return normalized;
 }
 
+namespace {
+
+// resid_mid = resid_pre + attn_out, LayerNorm 2 and the MLP: writes resid_post = resid_mid + mlp_out.
+void run_device_mlp(const DeviceBlockContext& ctx, DeviceBlockHooks& hooks, int l, DeviceRows resid_pre,
+                    DeviceRows attn_out, DeviceRows resid_post) {
+  DeviceBackend& dev = ctx.device;
+  DeviceWorkspace& ws = ctx.ws;
+  const int64_t rows = ctx.batch * ctx.positions, D = ctx.cfg.d_model, M = ctx.cfg.d_mlp;
+  const DeviceLayerWeights& lw = ctx.weights.layers[static_cast<size_t>(l)];
+  auto ref = [l](HookPoint point) { return HookRef{point, l}; };
+
+  const DeviceRows resid_mid = hooks.place(ref(HookPoint::kResidMid), ws.resid_mid);  // [B, P, D]
+  dev.add(resid_mid.span(), resid_pre.span(), attn_out.span(), rows * D);
+  hooks.after(ref(HookPoint::kResidMid), resid_mid);
+
+  const DeviceRows ln2 = device_layer_norm(ctx, hooks, ref(HookPoint::kLn2Scale), ref(HookPoint::kLn2Normalized),
+                                           ws.ln2_scale, ws.ln2_normalized, resid_mid, lw.ln2_w, lw.ln2_b);
+
+  const DeviceRows pre = hooks.place(ref(HookPoint::kMlpPre), ws.mlp_pre);  // [B, P, M]
+  dev.matmul({pre, ln2, rows, &lw.w_in, 0, D, true});
+  hooks.after(ref(HookPoint::kMlpPre), pre);
+
+  const DeviceRows post = hooks.place(ref(HookPoint::kMlpPost), ws.mlp_post);  // [B, P, M]
+  dev.gelu_new(post.span(), pre.span(), rows * M);
+  hooks.after(ref(HookPoint::kMlpPost), post);
+
+  const DeviceRows mlp_out = hooks.place(ref(HookPoint::kMlpOut), ws.mlp_out);  // [B, P, D]
+  dev.matmul({mlp_out, post, rows, &lw.w_out, 0, M, true});
+  hooks.after(ref(HookPoint::kMlpOut), mlp_out);
+  dev.add(resid_post.span(), resid_mid.span(), mlp_out.span(), rows * D);
+}
+
+}  // namespace
+
 DeviceRows run_device_block(const DeviceBlockContext& ctx, DeviceBlockHooks& hooks, int l, DeviceRows resid_pre) {
   DeviceBackend& dev = ctx.device;
   DeviceWorkspace& ws = ctx.ws;
   const int64_t B = ctx.batch, P = ctx.positions, rows = B * P;
-  const int64_t D = ctx.cfg.d_model, H = ctx.cfg.n_heads, Dh = ctx.cfg.d_head, M = ctx.cfg.d_mlp;
+  const int64_t D = ctx.cfg.d_model, H = ctx.cfg.n_heads, Dh = ctx.cfg.d_head;
   const DeviceLayerWeights& lw = ctx.weights.layers[static_cast<size_t>(l)];
   auto ref = [l](HookPoint point) { return HookRef{point, l}; };
   hooks.after(ref(HookPoint::kResidPre), resid_pre);  // [B, P, D]
@@ -63,27 +97,12 @@ DeviceRows run_device_block(const DeviceBlockContext& ctx, DeviceBlockHooks& hoo
   }
   hooks.after(ref(HookPoint::kAttnOut), attn_out);
 
-  const DeviceRows resid_mid = hooks.place(ref(HookPoint::kResidMid), ws.resid_mid);  // [B, P, D]
-  dev.add(resid_mid.span(), resid_pre.span(), attn_out.span(), rows * D);
-  hooks.after(ref(HookPoint::kResidMid), resid_mid);
-
-  const DeviceRows ln2 = device_layer_norm(ctx, hooks, ref(HookPoint::kLn2Scale), ref(HookPoint::kLn2Normalized),
-                                           ws.ln2_scale, ws.ln2_normalized, resid_mid, lw.ln2_w, lw.ln2_b);
-
-  const DeviceRows pre = hooks.place(ref(HookPoint::kMlpPre), ws.mlp_pre);  // [B, P, M]
-  dev.matmul({pre, ln2, rows, &lw.w_in, 0, D, true});
-  hooks.after(ref(HookPoint::kMlpPre), pre);
-
-  const DeviceRows post = hooks.place(ref(HookPoint::kMlpPost), ws.mlp_post);  // [B, P, M]
-  dev.gelu_new(post.span(), pre.span(), rows * M);
-  hooks.after(ref(HookPoint::kMlpPost), post);
-
-  const DeviceRows mlp_out = hooks.place(ref(HookPoint::kMlpOut), ws.mlp_out);  // [B, P, D]
-  dev.matmul({mlp_out, post, rows, &lw.w_out, 0, M, true});
-  hooks.after(ref(HookPoint::kMlpOut), mlp_out);
-
   const DeviceRows resid_post = hooks.place(ref(HookPoint::kResidPost), ws.resid_post);  // [B, P, D]
-  dev.add(resid_post.span(), resid_mid.span(), mlp_out.span(), rows * D);
+  if (ctx.cfg.attn_only) {
+    dev.add(resid_post.span(), resid_pre.span(), attn_out.span(), rows * D);  // TL's attn_only block: no MLP
+  } else {
+    run_device_mlp(ctx, hooks, l, resid_pre, attn_out, resid_post);
+  }
   hooks.after(ref(HookPoint::kResidPost), resid_post);
   return resid_post;
 }

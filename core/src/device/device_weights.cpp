@@ -12,11 +12,6 @@ Result<DeviceBufferId> optional_vector(DeviceBackend& device, const float* host,
 }  // namespace
 
 Result<DeviceWeights> DeviceWeights::upload(DeviceBackend& device, const ModelConfig& cfg, const ModelWeights& host) {
-  if (cfg.attn_only) {
-    // The WebGPU block encodes the MLP unconditionally; the CPU path runs these models.
-    return make_error(ErrorCode::kUnsupported,
-                      "the GPU path does not run attention-only (attn_only) models yet; use the CPU");
-  }
   DeviceWeights w;
   w.device_ = &device;  // from here on, whatever was uploaded is released on failure
   const int64_t D = cfg.d_model;
@@ -29,6 +24,7 @@ Result<DeviceWeights> DeviceWeights::upload(DeviceBackend& device, const ModelCo
     HOOKLAB_ASSIGN_OR_RETURN(dl.w_qkv, device.upload_matrix(lw.w_qkv, lw.b_qkv));
     HOOKLAB_ASSIGN_OR_RETURN(dl.w_o, device.upload_matrix(lw.w_o, lw.b_o));
     HOOKLAB_ASSIGN_OR_RETURN(dl.b_o, device.upload_vector(lw.b_o, D));
+    if (cfg.attn_only) continue;  // no LayerNorm 2 and no MLP
     HOOKLAB_ASSIGN_OR_RETURN(dl.ln2_w, optional_vector(device, lw.ln2_w, D));
     HOOKLAB_ASSIGN_OR_RETURN(dl.ln2_b, optional_vector(device, lw.ln2_b, D));
     HOOKLAB_ASSIGN_OR_RETURN(dl.w_in, device.upload_matrix(lw.w_in, lw.b_in));

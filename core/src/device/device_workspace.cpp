@@ -25,16 +25,18 @@ std::vector<Kind> kinds(const ModelConfig& cfg, int64_t p, bool use_attn_result)
       {&W::pattern, p, h * p},
       {&W::z, d, p},
       {&W::attn_out, d, p},
-      {&W::resid_mid, d, p},
-      {&W::ln2_scale, 1, p},
-      {&W::ln2_normalized, d, p},
-      {&W::mlp_pre, m, p},
-      {&W::mlp_post, m, p},
-      {&W::mlp_out, d, p},
       {&W::resid_post, d, p},
       {&W::ln_final_scale, 1, p},
       {&W::ln_final_normalized, d, p},
   };
+  if (!cfg.attn_only) {  // an attention-only block has no resid_mid, LayerNorm 2 or MLP
+    k.insert(k.end(), {{&W::resid_mid, d, p},
+                       {&W::ln2_scale, 1, p},
+                       {&W::ln2_normalized, d, p},
+                       {&W::mlp_pre, m, p},
+                       {&W::mlp_post, m, p},
+                       {&W::mlp_out, d, p}});
+  }
   if (use_attn_result) k.push_back({&W::result, h * d, p});
   return k;
 }
