@@ -178,3 +178,32 @@ test("every bundled lesson parses, has no broken directive, and declares its mod
   assert.equal(L.worksOn(induction, "hooklab-demo").ok, false);
   assert.match(L.worksOn(induction, "hooklab-demo").message, /works on hooklab-induction, gpt2/);
 });
+
+test("training records: the bundled one parses; hostile ones (paths out of the model, too large, out of order) are one clear error", () => {
+  const bundled = JSON.parse(readFileSync(join(root, "models/hooklab-induction/training_loss.json"), "utf8"));
+  const record = L.parseTrainingRecord(bundled);
+  assert.ok(record.checkpoints.length >= 3 && record.curve.length > 100);
+  for (const c of record.checkpoints) assert.ok(readdirSync(join(root, "models/hooklab-induction", c.path)).includes("model.safetensors"), c.path);
+  const ok = { steps: 100, curve: [{ step: 10, loss: 5 }], checkpoints: [{ step: 50, path: "checkpoints/step-50" }] };
+  assert.deepEqual(L.parseTrainingRecord(ok), ok);
+  const bad = [
+    [null, /JSON object/], [[], /JSON object/], [{ ...ok, steps: 0 }, /steps/], [{ ...ok, curve: [] }, /curve/],
+    [{ ...ok, curve: [{ step: 1, loss: "x" }] }, /curve point 0/], [{ ...ok, curve: Array(L.TRAINING_LIMITS.maxPoints + 1).fill({ step: 1, loss: 1 }) }, /at most/],
+    ...["../../secret", "/etc/passwd", "https://evil.example/m", "a/../../b", ".hidden", "a//b", "a\\b", ""].map((path) => [{ ...ok, checkpoints: [{ step: 5, path }] }, /relative 'path'/]),
+    [{ ...ok, checkpoints: [{ step: 500, path: "c" }] }, /within 'steps'/],
+    [{ ...ok, checkpoints: [{ step: 50, path: "a" }, { step: 50, path: "b" }] }, /increasing/],
+    [{ ...ok, checkpoints: Array.from({ length: 65 }, (_, i) => ({ step: i, path: "c" })) }, /at most 64/],
+  ];
+  for (const [json, message] of bad) assert.throws(() => L.parseTrainingRecord(json), (e) => message.test(e.message) && e.message.length < 200, JSON.stringify(json)?.slice(0, 80));
+  fc.assert(fc.property(fc.jsonValue(), (json) => {
+    try { L.parseTrainingRecord(json); } catch (e) { assert.match(e.message, /^training record: /); }
+  }));
+});
+
+test("the induction heads' formation step: the first checkpoint at half the finished model's best induction score", () => {
+  const at = (step, best) => ({ step, shape: [2, 2], induction: Float64Array.from([0, best / 2, best, 0.01]), previousToken: new Float64Array(4) });
+  assert.equal(L.inductionFormationStep([at(1000, 0.02), at(2000, 0.1), at(3000, 0.45), at(4000, 0.8), at(8000, 0.9)]), 3000);
+  assert.equal(L.inductionFormationStep([at(1000, 0.5), at(2000, 0.2), at(8000, 0.9)]), 1000);  // first, not last
+  assert.equal(L.inductionFormationStep([]), undefined);
+  assert.deepEqual(L.bestHead([0.1, 0.7, 0.7, 0.2], 2), { layer: 0, head: 1, score: 0.7 });
+});

@@ -11,6 +11,7 @@ import { encodeExperiment } from "../state/url-state";
 import { insideInputs, patchRunInputs, type InsideInputs, type PatchRunInputs } from "../state/result-inputs";
 import { AttributionController, type AgreementState, type DatasetState, type EstimateState } from "./attribution-controller";
 import { GenerateController, idleGenerateState, type GenerateColumnName, type GenerateState } from "./generate-controller";
+import { TrainingController, type TrainingState } from "./training-controller";
 import { Store } from "./store";
 
 export interface Notice {
@@ -98,6 +99,8 @@ export interface LabState {
   dataset: DatasetState;
   /** The Generate panel's two continuations (unsteered, steered). */
   generate: GenerateState;
+  /** A bundled model's training record and the head detectors at its checkpoints. */
+  training: TrainingState;
   busy: Set<string>;
 }
 
@@ -111,6 +114,7 @@ export class LabController {
   readonly store: Store<LabState>;
   readonly attribution: AttributionController<LabState>;
   readonly generator: GenerateController<LabState>;
+  readonly training: TrainingController<LabState>;
   private model?: HookedTransformer;
   private loadAbort?: AbortController;
   private patchAbort?: AbortController;
@@ -124,10 +128,11 @@ export class LabController {
     this.store = new Store<LabState>({
       experiment, notices, model: { phase: "idle" }, busy: new Set(),
       patch: { status: "idle", progress: 0, results: {}, strTokens: [] }, dataset: { status: "idle", results: {} },
-      generate: idleGenerateState(),
+      generate: idleGenerateState(), training: { status: "none", scores: [] },
     });
     this.attribution = new AttributionController(this.store, () => this.model);
     this.generator = new GenerateController(this.store, () => this.model);
+    this.training = new TrainingController(this.store, { assetBase: options.assetBase, model: () => this.model, tokenPool: () => this.tokenPool() });
   }
 
   get state(): Readonly<LabState> {
@@ -228,7 +233,8 @@ export class LabController {
     this.store.set({ model: { phase: "ready" }, cfg: loaded.cfg, variant: loaded.variant });
     this.checkModelRanges();
     loaded.onEngineCrash(({ reason, recovered }) => void this.recoverFromCrash(loaded, reason, recovered));
-    await Promise.all([this.refreshPrompt(), this.refreshPatchInputs(), this.attribution.refreshEstimate()]);
+    await Promise.all([this.refreshPrompt(), this.refreshPatchInputs(), this.attribution.refreshEstimate(),
+      id === "local" ? this.training.open("") : this.training.open(id)]);
   }
 
   /** Loads a model from files the user picked or dropped (not restorable from a link). */

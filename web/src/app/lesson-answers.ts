@@ -3,6 +3,7 @@
 // the lesson's choice from a closed table (lessons/table.ts); reading an answer out of the
 // numbers (argmax, correlation, halves) is pure and lives in lessons/grade.ts.
 import type { HookedTransformer } from "../engine";
+import { inductionFormationStep, type CheckpointScores } from "../analysis/training";
 import { answerText, argmax, argmaxHead, halfLossDrop, pearson } from "../lessons/grade";
 import { ANSWERS, type AnswerName, type MetricName } from "../lessons/table";
 import type { LessonInputs } from "../lessons/parse";
@@ -42,8 +43,15 @@ async function residPrePatching(model: HookedTransformer, inputs: LessonInputs, 
   return (await model.attribute({ ...request, method: "atp" })) as { values: Float64Array; shape: number[] };
 }
 
+/** What some answers need besides the model: its trained ids, its training checkpoints' scores. */
+export interface AnswerContext {
+  tokenPool?: number[];
+  trainingScores: () => Promise<CheckpointScores[]>;
+}
+
 /** The expected answer to a question on the loaded model, as the learner would type it. */
-export async function computeAnswer(model: HookedTransformer, answer: AnswerName, inputs: LessonInputs, tokenPool?: number[]): Promise<string> {
+export async function computeAnswer(model: HookedTransformer, answer: AnswerName, inputs: LessonInputs, context: AnswerContext): Promise<string> {
+  const tokenPool = context.tokenPool;
   const kind = ANSWERS[answer].kind;
   const prompt = () => need(inputs, "prompt");
   switch (answer) {
@@ -73,6 +81,7 @@ export async function computeAnswer(model: HookedTransformer, answer: AnswerName
       const [exact, estimate] = [await residPrePatching(model, inputs, "exact"), await residPrePatching(model, inputs, "atp")];
       return answerText(kind, pearson(estimate.values, exact.values));
     }
+    case "induction-formation-step": return answerText(kind, inductionFormationStep(await context.trainingScores())!);
   }
 }
 

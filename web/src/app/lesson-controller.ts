@@ -98,7 +98,8 @@ export class LessonController {
   async answer(q: QuestionBlock, given: string): Promise<void> {
     await this.check(q.id, async (model, name) => {
       const expected = fixedExpectation(this.state.lesson!, name, q)
-        ?? await computeAnswer(model, q.answer, inputsFor(this.state.lesson!, name), await this.lab.tokenPool());
+        ?? await computeAnswer(model, q.answer, inputsFor(this.state.lesson!, name),
+          { tokenPool: await this.lab.tokenPool(), trainingScores: () => this.lab.training.scoreAll() });
       return { ...grade(answerKind(q), expected, given, q.tolerance), expected };
     });
   }

@@ -52,7 +52,11 @@ export function describeSource(source: ModelSource, hubEndpoint = DEFAULT_HUB): 
     if (/^[\w.-]+\/[\w.-]+$/.test(source)) return remoteHub(source, "main", hubEndpoint);
     throw new Error(`'${source}' is not a model name, a Hugging Face id (owner/name) or an http(s) URL`);
   }
-  if ("bundled" in source) return { bundled: source.bundled };
+  if ("bundled" in source) {
+    // A bundled model's directory, or one below it (a training checkpoint): plain segments only.
+    if (!/^[\w-][\w.-]*(\/[\w-][\w.-]*){0,4}$/.test(source.bundled)) throw new Error(`'${String(source.bundled).slice(0, 80)}' is not a bundled model name`);
+    return { bundled: source.bundled };
+  }
   if ("hub" in source) return remoteHub(source.hub, source.revision ?? "main", hubEndpoint);
   if ("url" in source) return { name: source.url, base: source.url.endsWith("/") ? source.url : `${source.url}/` };
   return { files: source.files };

@@ -18,6 +18,7 @@ export const VIEWS = {
   "head-detectors": "previous-token, duplicate-token and induction scores per head",
   "patching": "activation patching of the residual stream, clean vs corrupted",
   "attribution": "attribution patching next to exact patching",
+  "training": "the training loss and the head detectors at each training checkpoint (models that ship them)",
 } as const;
 export type ViewName = keyof typeof VIEWS;
 
@@ -36,6 +37,7 @@ export const ANSWERS = {
   "top-induction-head": { kind: "head", uses: "prompt", about: "head with the largest induction score on repeated random tokens" },
   "induction-loss-drop": { kind: "number", uses: "prompt", about: "mean loss on the first half minus mean loss on the second half of a repeated sequence" },
   "attribution-agreement": { kind: "number", uses: "clean", about: "correlation of attribution patching with exact patching over resid_pre cells" },
+  "induction-formation-step": { kind: "number", uses: "prompt", about: "training step of the first checkpoint whose best induction score reaches half the finished model's" },
 } as const satisfies Record<string, { kind: AnswerKind; uses: InputName; about: string }>;
 export type AnswerName = keyof typeof ANSWERS;
 

@@ -53,3 +53,26 @@ export function scatterChart(id: string, title: string, points: ScatterPoint[], 
     exportButtons(id, () => svg.querySelector("svg") ?? (svg as unknown as SVGSVGElement),
       () => ({ columns: ["cell", xLabel, yLabel], rows: points.map((p) => [p.label, p.exact, p.estimate]) }), () => points));
 }
+
+/** Numeric x (training steps): one line per series, optional vertical marks (checkpoints), a highlighted step. */
+export function seriesChart(id: string, title: string, series: Array<{ name: string; points: Array<{ x: number; y: number }> }>,
+                            labels: { x: string; y: string }, marks: { at: number[]; highlight?: number } = { at: [] }): HTMLElement {
+  const data = series.flatMap((s) => s.points.map((p) => ({ series: s.name, x: p.x, y: p.y })));
+  const svg = Plot.plot({
+    width: 560, height: 240, marginLeft: 60,
+    style: { background: "transparent", color: "var(--fg)" },
+    x: { label: labels.x, grid: true },
+    y: { label: labels.y, grid: true },
+    color: { legend: series.length > 1 },
+    marks: [
+      Plot.ruleX(marks.at, { stroke: "currentColor", strokeOpacity: 0.15 }),
+      ...(marks.highlight === undefined ? [] : [Plot.ruleX([marks.highlight], { stroke: "var(--accent)", strokeWidth: 2 })]),
+      Plot.line(data, { x: "x", y: "y", stroke: series.length > 1 ? "series" : "var(--accent)" }),
+      ...(data.length <= 200 ? [Plot.dot(data, { x: "x", y: "y", fill: series.length > 1 ? "series" : "var(--accent)", r: 2.5, tip: true })] : []),
+    ],
+  }) as HTMLElement;
+  dropProhibitedAriaLabels(svg);
+  return el("figure", { "data-chart": id }, el("figcaption", {}, title), svg,
+    exportButtons(id, () => svg.querySelector("svg") ?? (svg as unknown as SVGSVGElement),
+      () => ({ columns: ["series", labels.x, labels.y], rows: data.map((d) => [d.series, d.x, d.y]) }), () => data));
+}

@@ -11,6 +11,7 @@ import { MAX_ANSWER, type Experiment } from "../state/experiment";
 import { changedInputs, type InsideInputs } from "../state/result-inputs";
 import { markStale, staleBadge } from "./stale";
 import { viewCodeButton } from "./tl-code-view";
+import { trainingView } from "./training-view";
 
 /** Which inputs each inside panel depends on (the detectors use random tokens, not the prompt). */
 const PROMPT_KEYS: Array<keyof InsideInputs> = ["model", "processing", "prompt", "prependBos"];
@@ -158,5 +159,5 @@ function attentionPanel(lab: LabController): HTMLElement {
 export function insideView(lab: LabController): HTMLElement {
   return el("div", { class: "inside" }, pairPanel(lab),
     el("div", { class: "columns" }, normsPanel(lab), attentionPanel(lab)),
-    lensPanel(lab), attributionPanel(lab), detectorsPanel(lab));
+    lensPanel(lab), attributionPanel(lab), detectorsPanel(lab), trainingView(lab));
 }

@@ -14,7 +14,7 @@ export interface BundledLesson { file: string; title: string }
 /** Which lab tab shows each lesson view. */
 const VIEW_TAB: Record<ViewName, ViewChoice> = {
   "tokens": "predict", "predictions": "predict", "residual-norms": "inside", "attention": "inside", "logit-lens": "inside",
-  "dla": "inside", "head-detectors": "inside", "patching": "patch", "attribution": "patch",
+  "dla": "inside", "head-detectors": "inside", "patching": "patch", "attribution": "patch", "training": "inside",
 };
 
 function markdown(text: string, inline = false): HTMLElement {
@@ -32,6 +32,7 @@ function viewBlock(lab: LabController, view: ViewName, params: Record<string, st
     if (view === "attribution") patch.method = "atp";
     lab.update(patch);
     if (view === "patching" || view === "attribution") void lab.runPatch();
+    if (view === "training") void lab.training.scoreAll().catch(() => undefined);  // the view shows the error
   };
   return el("div", { class: "lesson-view", "data-lesson-view": view },
     el("button", { class: "secondary", onclick: show }, `Show in the lab: ${VIEWS[view]}`));
