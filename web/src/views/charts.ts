@@ -56,13 +56,13 @@ export function scatterChart(id: string, title: string, points: ScatterPoint[], 
 
 /** Numeric x (training steps): one line per series, optional vertical marks (checkpoints), a highlighted step. */
 export function seriesChart(id: string, title: string, series: Array<{ name: string; points: Array<{ x: number; y: number }> }>,
-                            labels: { x: string; y: string }, marks: { at: number[]; highlight?: number } = { at: [] }): HTMLElement {
+                            labels: { x: string; y: string; yDomain?: [number, number] }, marks: { at: number[]; highlight?: number } = { at: [] }): HTMLElement {
   const data = series.flatMap((s) => s.points.map((p) => ({ series: s.name, x: p.x, y: p.y })));
   const svg = Plot.plot({
     width: 560, height: 240, marginLeft: 60,
     style: { background: "transparent", color: "var(--fg)" },
     x: { label: labels.x, grid: true },
-    y: { label: labels.y, grid: true },
+    y: { label: labels.y, grid: true, ...(labels.yDomain ? { domain: labels.yDomain } : {}) },
     color: { legend: series.length > 1 },
     marks: [
       Plot.ruleX(marks.at, { stroke: "currentColor", strokeOpacity: 0.15 }),

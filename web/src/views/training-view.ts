@@ -57,7 +57,7 @@ export function trainingView(lab: LabController): HTMLElement {
       el("div", { class: "row" }, t.status === "ready" || t.status === "error" ? score : null,
         el("span", { role: "status", "data-testid": "training-status", class: t.status === "error" ? "notice error" : "muted" }, status)),
       scores.length ? seriesChart("training-detectors", "Best head per detector at each checkpoint", bestSeries(scores),
-        { x: "step", y: "score" }, { at: steps, highlight: selected?.step }) : null,
+        { x: "step", y: "score", yDomain: [0, 1] }, { at: steps, highlight: selected?.step }) : null,
       selected && t.status === "scored" ? scrubber(lab, scores, t.selected!) : null,
       selected ? checkpointDetail(lab, selected, t.selected === scores.length - 1 && t.status === "scored") : null);
   };
