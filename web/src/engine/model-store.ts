@@ -265,6 +265,19 @@ export async function listStored(): Promise<StoredModelFile[]> {
   return out;
 }
 
+/** A complete file in the store, read through its open sync handle (closed by close()). */
+function storedFile(access: SyncHandle, size: number, ctx: DownloadContext): StoredFile {
+  return {
+    reader: { size, read: (offset, length, pointer) => void access.read(ctx.heap().subarray(pointer, pointer + length), { at: offset }) },
+    bytes(offset, length) {
+      const out = new Uint8Array(length);
+      access.read(out, { at: offset });
+      return out;
+    },
+    close: () => access.close(),
+  };
+}
+
 export async function downloadModelFile(file: RemoteFile, path: string, ctx: DownloadContext): Promise<StoredFile> {
   const url = `${file.base}${path}`;
   const fileName = `${file.name}/${path}`;
@@ -279,29 +292,13 @@ export async function downloadModelFile(file: RemoteFile, path: string, ctx: Dow
   } catch {
     return downloadToMemory(url, expected, ctx, fileName);  // locked by another tab: do not wait
   }
-  const reader = {
-    size: 0,
-    read(offset: number, length: number, pointer: number) {
-      access.read(ctx.heap().subarray(pointer, pointer + length), { at: offset });
-    },
-  };
-  const stored = (): StoredFile => ({
-    reader,
-    bytes(offset, length) {
-      const out = new Uint8Array(length);
-      access.read(out, { at: offset });
-      return out;
-    },
-    close: () => access.close(),
-  });
   try {
     const meta = await readJson<{ url: string; size: number; sha256: string }>(dir, "meta.json");
     const fresh = meta && (expected.sha256 === undefined || expected.sha256 === meta.sha256) &&
       (expected.size === undefined || expected.size === meta.size);
     if (meta && fresh && access.getSize() === meta.size) {
-      reader.size = meta.size;
       ctx.onProgress?.({ stage: "download", fraction: 1, loadedBytes: meta.size, totalBytes: meta.size, file: fileName });
-      return stored();
+      return storedFile(access, meta.size, ctx);
     }
     // Resume a download of the same file if one was interrupted; otherwise start over.
     const pending = await readJson<{ url: string; size?: number; sha256?: string }>(dir, "download.json");
@@ -343,8 +340,7 @@ export async function downloadModelFile(file: RemoteFile, path: string, ctx: Dow
     }
     await writeJson(dir, "meta.json", { url, size, sha256 });
     await dir.removeEntry("download.json");
-    reader.size = size;
-    return stored();
+    return storedFile(access, size, ctx);
   } catch (e) {
     try {
       access.close();

@@ -268,59 +268,93 @@ function attribute(id: number, r: WirePatchRequest & { method: string; sweeps: s
   });
 }
 
+type Args<Op extends RequestMessage["op"]> = Extract<RequestMessage, { op: Op }>["args"];
+
+async function initEngine(args: Args<"init">): Promise<unknown> {
+  assetBase = args.assetBase;
+  threads = args.threads;
+  if (args.lifeLock) await holdForLife(args.lifeLock);
+  variant = chooseVariant(threads);
+  core = await loadCoreModule(new URL("wasm/", assetBase).href, variant);
+  gemmTuning = chooseGemmKernel(core, args.gemmKernel);
+  return { variant, isolated: (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === true, gemmTuning };
+}
+
+/** Opens the source's files, replaces the loaded model (and its GPU path) and picks the backend. */
+async function loadModel(id: number, args: Args<"load">): Promise<unknown> {
+  if (!core) throw new Error("the engine is not initialised");
+  const heap = () => core!.HEAPU8;
+  const aborter = new AbortController();
+  aborters.set(id, aborter);
+  const opened = await openModel(args.source, {
+    assetBase,
+    heap,
+    signal: aborter.signal,
+    hubEndpoint: args.hubEndpoint,
+    onProgress: (p) => post({ id, type: "progress", progress: p }),
+  }).finally(() => aborters.delete(id));
+  try {
+    closeGpuPath(core, gpu);
+    gpu = undefined;
+    dropAttribution();
+    model?.delete();
+    model = undefined;
+    const loaded = core.loadModel({
+      config: opened.config, ...opened.tokenizer,
+      weights: opened.weights, weightsName: opened.weightsName,
+    }, {
+      processing: args.processing,
+      threads: variant === "mt" ? threads : 1,
+      name: opened.name,
+      ...(gemmTuning?.kernel ? { gemmKernel: gemmTuning.kernel } : {}),
+      onProgress: (fraction: number) => post({ id, type: "progress", progress: { stage: "load", fraction } }),
+    });
+    if (!loaded) unwrap(core.lastError());
+    model = loaded!;
+  } finally {
+    opened.close();
+  }
+  const cfg = model.config();
+  const requested = args.backend ?? "auto";
+  const chosen = await openGpuPath(core, model, cfg, requested, args.webgpu);
+  gpu = chosen.gpu;
+  backend = gpu
+    ? { kind: "webgpu", name: gpu.name, requested, adapter: chosen.adapter }
+    : { kind: "wasm", name: cfg.backend, requested, reason: chosen.reason, adapter: chosen.adapter };
+  return { cfg: { ...cfg, backend: backend.name }, variant, backend };
+}
+
+/**
+ * Everything the prediction views show, from one forward pass: the top k at every position and
+ * how likely the actual next token was.
+ */
+async function predictions(id: number, tokens: Int32Array, k: number): Promise<unknown> {
+  const m = requireModel();
+  const out = await forward(id, tokens, { returnLogits: true });
+  const logits = out.logits!;
+  const vocab = out.logitsShape![2];
+  const positions = tokens.length;
+  const top: unknown[] = [];
+  for (let p = 0; p < positions; p++) top.push(m.topK(logits.subarray(p * vocab, (p + 1) * vocab), k));
+  const loss = unwrap(m.loss(logits, tokens));
+  const nextRank = new Int32Array(Math.max(positions - 1, 0));
+  for (let p = 0; p + 1 < positions; p++) {
+    const row = logits.subarray(p * vocab, (p + 1) * vocab);
+    const target = row[tokens[p + 1]];
+    let rank = 0;
+    for (let v = 0; v < vocab; v++) if (row[v] > target) rank++;
+    nextRank[p] = rank;
+  }
+  return { top, nextLogProb: loss.perToken.map((x) => -x), nextRank, loss: loss.mean };
+}
+
 async function handle(message: RequestMessage): Promise<unknown> {
   const { id } = message;
   switch (message.op) {
     case "init":
-      assetBase = message.args.assetBase;
-      threads = message.args.threads;
-      if (message.args.lifeLock) await holdForLife(message.args.lifeLock);
-      variant = chooseVariant(threads);
-      core = await loadCoreModule(new URL("wasm/", assetBase).href, variant);
-      gemmTuning = chooseGemmKernel(core, message.args.gemmKernel);
-      return { variant, isolated: (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === true, gemmTuning };
-    case "load": {
-      if (!core) throw new Error("the engine is not initialised");
-      const heap = () => core!.HEAPU8;
-      const aborter = new AbortController();
-      aborters.set(id, aborter);
-      const opened = await openModel(message.args.source, {
-        assetBase,
-        heap,
-        signal: aborter.signal,
-        hubEndpoint: message.args.hubEndpoint,
-        onProgress: (p) => post({ id, type: "progress", progress: p }),
-      }).finally(() => aborters.delete(id));
-      try {
-        closeGpuPath(core, gpu);
-        gpu = undefined;
-        dropAttribution();
-        model?.delete();
-        model = undefined;
-        const loaded = core.loadModel({
-          config: opened.config, ...opened.tokenizer,
-          weights: opened.weights, weightsName: opened.weightsName,
-        }, {
-          processing: message.args.processing,
-          threads: variant === "mt" ? threads : 1,
-          name: opened.name,
-          ...(gemmTuning?.kernel ? { gemmKernel: gemmTuning.kernel } : {}),
-          onProgress: (fraction: number) => post({ id, type: "progress", progress: { stage: "load", fraction } }),
-        });
-        if (!loaded) unwrap(core.lastError());
-        model = loaded!;
-      } finally {
-        opened.close();
-      }
-      const cfg = model.config();
-      const requested = message.args.backend ?? "auto";
-      const chosen = await openGpuPath(core, model, cfg, requested, message.args.webgpu);
-      gpu = chosen.gpu;
-      backend = gpu
-        ? { kind: "webgpu", name: gpu.name, requested, adapter: chosen.adapter }
-        : { kind: "wasm", name: cfg.backend, requested, reason: chosen.reason, adapter: chosen.adapter };
-      return { cfg: { ...cfg, backend: backend.name }, variant, backend };
-    }
+      return initEngine(message.args);
+    case "load":
+      return loadModel(id, message.args);
     case "toTokens":
       return requireModel().toTokens(message.args.text, message.args.prependBos);
     case "strTokens":
@@ -369,28 +403,8 @@ async function handle(message: RequestMessage): Promise<unknown> {
       return unwrap(requireModel().residualNorms(message.args.tokens));
     case "detectHeads":
       return unwrap(requireModel().detectHeads(message.args.seqLen, message.args.seed, message.args.pool));
-    case "predictions": {
-      // Everything the prediction views show, from one forward pass: the top k at every
-      // position and how likely the actual next token was.
-      const m = requireModel();
-      const { tokens, k } = message.args;
-      const out = await forward(id, tokens, { returnLogits: true });
-      const logits = out.logits!;
-      const vocab = out.logitsShape![2];
-      const positions = tokens.length;
-      const top: unknown[] = [];
-      for (let p = 0; p < positions; p++) top.push(m.topK(logits.subarray(p * vocab, (p + 1) * vocab), k));
-      const loss = unwrap(m.loss(logits, tokens));
-      const nextRank = new Int32Array(Math.max(positions - 1, 0));
-      for (let p = 0; p + 1 < positions; p++) {
-        const row = logits.subarray(p * vocab, (p + 1) * vocab);
-        const target = row[tokens[p + 1]];
-        let rank = 0;
-        for (let v = 0; v < vocab; v++) if (row[v] > target) rank++;
-        nextRank[p] = rank;
-      }
-      return { top, nextLogProb: loss.perToken.map((x) => -x), nextRank, loss: loss.mean };
-    }
+    case "predictions":
+      return predictions(id, message.args.tokens, message.args.k);
     case "stats":
       // wasm memory never shrinks, so its size is the peak of this worker's lifetime.
       return { wasmMemoryBytes: core ? core.HEAPU8.buffer.byteLength : 0, variant, backend };

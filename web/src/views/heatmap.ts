@@ -29,14 +29,14 @@ export interface HeatmapSpec {
   data?: Record<string, string>;
 }
 
-export function renderHeatmap(spec: HeatmapSpec): HTMLElement {
+/** The Plot drawing of the cells; each rect carries data-row, data-col and data-value. */
+function heatmapSvg(spec: HeatmapSpec, detail: (i: number) => string): HTMLElement {
   const rows = spec.rowLabels.length, cols = spec.colLabels.length;
   const x = uniqueLabels(spec.colLabels), y = uniqueLabels(spec.rowLabels);
   const cells = Array.from({ length: rows * cols }, (_, i) => ({
     row: Math.floor(i / cols), col: i % cols, x: x[i % cols], y: y[Math.floor(i / cols)], value: spec.values[i],
   }));
   const flagged = new Set(spec.flagged ?? []);
-  const detail = (i: number) => (spec.cellDetail ? ` · ${spec.cellDetail(i)}` : "");
   let maxAbs = 0;
   for (let i = 0; i < spec.values.length; i++) if (Number.isFinite(spec.values[i])) maxAbs = Math.max(maxAbs, Math.abs(spec.values[i]));
   const cell = spec.cellSize ?? Math.max(14, Math.min(34, Math.floor(640 / Math.max(cols, 1))));
@@ -76,14 +76,12 @@ export function renderHeatmap(spec: HeatmapSpec): HTMLElement {
     ],
   }) as HTMLElement;
   dropProhibitedAriaLabels(svg);
+  return svg;
+}
 
-  const status = el("div", { class: "status", "aria-live": "polite" });
-  const figure = el("figure", {
-    class: "heatmap", tabindex: 0, "data-heatmap": spec.id,
-    "aria-label": `${spec.title}: ${rows} by ${cols} heatmap; arrow keys move, Enter selects`,
-  }, el("figcaption", {}, spec.title), svg, status);
-  for (const [k, v] of Object.entries(spec.data ?? {})) figure.setAttribute(`data-${k}`, v);
-
+/** Pointer and keyboard: hover or arrow keys describe a cell in the status line, click or Enter selects it. */
+function makeNavigable(figure: HTMLElement, status: HTMLElement, spec: HeatmapSpec, detail: (i: number) => string): void {
+  const rows = spec.rowLabels.length, cols = spec.colLabels.length;
   let cursor = { row: 0, col: 0 };
   const describe = (row: number, col: number) =>
     `${spec.yLabel} ${spec.rowLabels[row]} · ${spec.xLabel} ${spec.colLabels[col]}: ${formatNumber(spec.values[row * cols + col], 4)}${detail(row * cols + col)}`;
@@ -117,6 +115,18 @@ export function renderHeatmap(spec: HeatmapSpec): HTMLElement {
     }
   });
   figure.addEventListener("focus", highlight);
+}
+
+export function renderHeatmap(spec: HeatmapSpec): HTMLElement {
+  const rows = spec.rowLabels.length, cols = spec.colLabels.length;
+  const detail = (i: number) => (spec.cellDetail ? ` · ${spec.cellDetail(i)}` : "");
+  const status = el("div", { class: "status", "aria-live": "polite" });
+  const figure = el("figure", {
+    class: "heatmap", tabindex: 0, "data-heatmap": spec.id,
+    "aria-label": `${spec.title}: ${rows} by ${cols} heatmap; arrow keys move, Enter selects`,
+  }, el("figcaption", {}, spec.title), heatmapSvg(spec, detail), status);
+  for (const [k, v] of Object.entries(spec.data ?? {})) figure.setAttribute(`data-${k}`, v);
+  makeNavigable(figure, status, spec, detail);
 
   const table = () => ({ columns: [spec.yLabel, ...spec.colLabels], rows: matrixRows(spec.rowLabels, spec.values, cols) });
   const mainSvg = () => {
