@@ -3,6 +3,7 @@
 // checkpoint, scrubbed with the slider, and the formation-step question graded wrong and right.
 // The expected numbers are recomputed here through the public API, checkpoint by checkpoint.
 import { test, expect } from "@playwright/test";
+import AxeBuilder from "@axe-core/playwright";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -53,6 +54,9 @@ test("training lesson: checkpoints scored and scrubbed, the formation step grade
   await expect(summary).toContainText(`Step ${expected[0].step}: best induction head ${expected[0].head} ${expected[0].induction.toFixed(3)}`);
   await expect(summary).toContainText(`best previous-token head L`);
   await expect(page.locator('[data-chart="training-detectors"]')).toBeVisible();
+  // The scored panel passes axe (WCAG 2 A/AA) like every other view.
+  const axe = await new AxeBuilder({ page }).include('[data-testid="training"]').withTags(["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]).analyze();
+  expect(axe.violations.filter((v) => v.impact === "serious" || v.impact === "critical").map((v) => v.id)).toEqual([]);
 
   // The question's answer is computed from the same checkpoints.
   await page.getByTestId("lesson-next").click();
