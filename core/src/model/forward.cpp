@@ -195,6 +195,28 @@ class Forward {
     be_.attention_mix({z, D, pattern, values, H, Dh, P, K});
     HOOKLAB_RETURN_IF_ERROR(fire({HookPoint::kZ, l}, z));
 
+    HOOKLAB_ASSIGN_OR_RETURN(const float* attn_out, attention_out(l, z));
+
+    float* resid_post = slot({HookPoint::kResidPost, l}, ws_.resid_post);  // [1, P, D]
+    if (cfg_.attn_only) {
+      add(resid_post, resid_pre, attn_out, P * D);  // TL's attn_only block: no resid_mid, no MLP
+    } else {
+      HOOKLAB_RETURN_IF_ERROR(resid_mid_and_mlp(l, resid_pre, attn_out, resid_post));
+    }
+    HOOKLAB_RETURN_IF_ERROR(fire({HookPoint::kResidPost, l}, resid_post));
+
+    if (l + 1 == cfg_.n_layers) return resid_post;
+    // The next block's resid_pre is this block's (possibly hooked) resid_post.
+    float* next = slot({HookPoint::kResidPre, l + 1}, ws_.resid_pre);
+    std::memcpy(next, resid_post, sizeof(float) * P * D);
+    return next;
+  }
+
+  // attn_out = z @ W_O + b_O: one product, or with use_attn_result one per head (hook_result)
+  // summed in head order.
+  Result<const float*> attention_out(int l, const float* z) {
+    const int64_t P = p_, D = cfg_.d_model, H = cfg_.n_heads, Dh = cfg_.d_head;
+    const LayerWeights& lw = w_.layers[static_cast<size_t>(l)];
     float* attn_out = slot({HookPoint::kAttnOut, l}, ws_.attn_out);  // [1, P, D]
     if (options_.use_attn_result) {
       float* result = slot({HookPoint::kResult, l}, ws_.result);  // [1, P, H, D]: z[:, :, h] @ W_O[h]
@@ -214,20 +236,7 @@ class Forward {
       be_.matmul({attn_out, D, z, D, P, &lw.w_o, 0, H * Dh, lw.b_o});
     }
     HOOKLAB_RETURN_IF_ERROR(fire({HookPoint::kAttnOut, l}, attn_out));
-
-    float* resid_post = slot({HookPoint::kResidPost, l}, ws_.resid_post);  // [1, P, D]
-    if (cfg_.attn_only) {
-      add(resid_post, resid_pre, attn_out, P * D);  // TL's attn_only block: no resid_mid, no MLP
-    } else {
-      HOOKLAB_RETURN_IF_ERROR(resid_mid_and_mlp(l, resid_pre, attn_out, resid_post));
-    }
-    HOOKLAB_RETURN_IF_ERROR(fire({HookPoint::kResidPost, l}, resid_post));
-
-    if (l + 1 == cfg_.n_layers) return resid_post;
-    // The next block's resid_pre is this block's (possibly hooked) resid_post.
-    float* next = slot({HookPoint::kResidPre, l + 1}, ws_.resid_pre);
-    std::memcpy(next, resid_post, sizeof(float) * P * D);
-    return next;
+    return attn_out;
   }
 
   // resid_mid = resid_pre + attn_out, the MLP, and resid_post = resid_mid + mlp_out (unhooked).

@@ -122,16 +122,32 @@ class Engine {
     for (int64_t i = 0; i < rows * D; ++i) post_out[i] = mid[i] + b.mlp[i];
   }
 
+  // A row of a cell still to be computed at this layer.
+  struct PendingRow {
+    size_t cell;
+    int row;
+  };
+
+  // Head cells: z rows with the patched head, then attn_out = z @ W_O + b_O in one product (b.attn).
+  void patched_heads_attn_out(const std::vector<PatchCell*>& cells, const std::vector<PendingRow>& head_rows, int j) {
+    const int64_t D = cfg_.d_model, Dh = cfg_.d_head, n = static_cast<int64_t>(head_rows.size());
+    Buffers& b = *b_;
+    for (int64_t k = 0; k < n; ++k) {
+      const PatchCell& c = *cells[head_rows[k].cell];
+      float* z = b.z + k * D;
+      std::memcpy(z, recv(HookPoint::kZ, j) + head_rows[k].row * D, sizeof(float) * D);
+      patched_head_z(z + c.head * Dh, c, head_rows[k].row, recv_, src_, cfg_, P_);
+    }
+    const LayerWeights& lw = w_.layers[static_cast<size_t>(j)];
+    be_.matmul({b.attn, D, b.z, D, n, &lw.w_o, 0, D, lw.b_o});
+  }
+
   Status apply_layer_patches(const std::vector<PatchCell*>& cells, const std::vector<int64_t>& offset, int j,
                              float* final_rows) {
     const int64_t D = cfg_.d_model;
     Buffers& b = *b_;
     const LayerWeights& lw = w_.layers[static_cast<size_t>(j)];
     // Rows that need attn_out from patched z (head cells) and rows that need the MLP.
-    struct PendingRow {
-      size_t cell;
-      int row;
-    };
     std::vector<PendingRow> head_rows, mlp_rows;
     for (size_t i = 0; i < cells.size(); ++i) {
       const PatchCell& c = *cells[i];
@@ -159,18 +175,7 @@ class Engine {
         }
       }
     }
-    // Head cells: z rows with the patched head, then attn_out = z @ W_O + b_O in one product.
-    if (!head_rows.empty()) {
-      const int64_t n = static_cast<int64_t>(head_rows.size());
-      const int64_t Dh = cfg_.d_head;
-      for (int64_t k = 0; k < n; ++k) {
-        const PatchCell& c = *cells[head_rows[k].cell];
-        float* z = b.z + k * D;
-        std::memcpy(z, recv(HookPoint::kZ, j) + head_rows[k].row * D, sizeof(float) * D);
-        patched_head_z(z + c.head * Dh, c, head_rows[k].row, recv_, src_, cfg_, P_);
-      }
-      be_.matmul({b.attn, D, b.z, D, n, &lw.w_o, 0, D, lw.b_o});
-    }
+    if (!head_rows.empty()) patched_heads_attn_out(cells, head_rows, j);
     // Everything that goes through the MLP: head rows first, then resid_mid / attn_out rows.
     std::vector<PendingRow> through_mlp = head_rows;
     through_mlp.insert(through_mlp.end(), mlp_rows.begin(), mlp_rows.end());
