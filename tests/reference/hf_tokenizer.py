@@ -108,7 +108,10 @@ class HfTokenizer:
         root = json.loads(text)
         model = root["model"]
         added = {t["content"]: t["id"] for t in root.get("added_tokens") or []}
-        kind = {"BPE": "bpe", "WordLevel": "wordlevel"}[model["type"]]
+        # Files saved before tokenizers wrote the model type (GPT-2's on the hub) have none;
+        # tokenizers tries each model in turn, and only BPE has merges.
+        model_type = model.get("type", "BPE" if "merges" in model else None)
+        kind = {"BPE": "bpe", "WordLevel": "wordlevel"}[model_type]
         tok = HfTokenizer(kind, model["vocab"], added)
         tok.unk = model.get("unk_token")
         if kind == "bpe":

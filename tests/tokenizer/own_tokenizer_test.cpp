@@ -4,6 +4,8 @@
 // reference's text; malformed tokenizer files give one short error naming the file and fault.
 #include <gtest/gtest.h>
 
+#include <sstream>
+
 #include <nlohmann/json.hpp>
 
 #include "hooklab/hooked_transformer.h"
@@ -80,6 +82,46 @@ TEST(OwnTokenizer, Gpt2FilesGiveGpt2TokensThroughThePairRankedLoop) {
   }
 }
 
+// GPT-2's tokenizer.json as the hub serves it: written by an early tokenizers release, so its
+// model has no "type" (and carries the ByteLevel post-processor and an <|endoftext|> added token).
+// Built here from GPT-2's own files; it must tokenize exactly as GPT-2's files do.
+TEST(OwnTokenizer, Gpt2TokenizerJsonWithoutModelTypeIsGpt2) {
+  json merges = json::array();
+  std::istringstream lines(gpt2_merges());
+  for (std::string line; std::getline(lines, line);) {
+    if (!line.empty() && !line.starts_with("#version")) merges.push_back(line);
+  }
+  const json file = {{"version", "1.0"},
+                     {"added_tokens",
+                      {{{"id", 50256},
+                        {"special", true},
+                        {"content", "<|endoftext|>"},
+                        {"single_word", false},
+                        {"lstrip", false},
+                        {"rstrip", false},
+                        {"normalized", true}}}},
+                     {"normalizer", nullptr},
+                     {"pre_tokenizer", {{"type", "ByteLevel"}, {"add_prefix_space", false}, {"trim_offsets", true}}},
+                     {"post_processor", {{"type", "ByteLevel"}, {"add_prefix_space", true}, {"trim_offsets", false}}},
+                     {"decoder", {{"type", "ByteLevel"}, {"add_prefix_space", true}, {"trim_offsets", true}}},
+                     {"model",
+                      {{"dropout", nullptr},
+                       {"unk_token", nullptr},
+                       {"continuing_subword_prefix", ""},
+                       {"end_of_word_suffix", ""},
+                       {"fuse_unk", false},
+                       {"vocab", json::parse(gpt2_encoder_json())},
+                       {"merges", merges}}}};
+  const std::vector<int32_t> end_of_text = {Tokenizer::kEndOfText};
+  auto hf = Tokenizer::from_hf_tokenizer_json(file.dump(), "gpt2/tokenizer.json", end_of_text);
+  ASSERT_TRUE(hf.ok()) << hf.error().message;
+  const Tokenizer& tiktoken = gpt2_tokenizer();
+  ASSERT_EQ(hf->vocab_size(), tiktoken.vocab_size());
+  for (const json& text : json::parse(read_text_file(source_dir() + "/tests/tokenizer/corpus.json"))) {
+    ASSERT_EQ(hf->encode(text.get<std::string>()), tiktoken.encode(text.get<std::string>())) << text.dump();
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Fixtures, OwnTokenizerParity,
                          ::testing::Values("bpe-files", "bpe-json", "wordlevel", "wordlevel-split"));
 
@@ -114,7 +156,14 @@ TEST(OwnTokenizerErrors, MalformedTokenizerJson) {
        "normalizer \"NFC\" is not supported"},
       {"bpe-json", [](json& j) { j["model"]["type"] = "Unigram"; }, "model type \"Unigram\" is not supported"},
       {"wordlevel", [](json& j) { j["model"]["type"] = "WordPiece"; }, "model type \"WordPiece\" is not supported"},
-      {"bpe-json", [](json& j) { j["model"].erase("type"); }, "\"model\" must be an object with a \"type\""},
+      {"bpe-json",
+       [](json& j) {
+         j["model"].erase("type");
+         j["model"].erase("merges");
+       },
+       "\"model\" needs a \"type\" (or \"merges\""},
+      {"wordlevel", [](json& j) { j["model"].erase("type"); }, "\"model\" needs a \"type\""},
+      {"bpe-json", [](json& j) { j["model"] = 3; }, "\"model\" must be an object"},
       {"bpe-json",
        [](json& j) {
          j["pre_tokenizer"] = {{"type", "Metaspace"}};

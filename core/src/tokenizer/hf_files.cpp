@@ -244,6 +244,21 @@ Result<std::shared_ptr<TokenizerModel>> byte_level_bpe_model(const json& root, c
   return model;
 }
 
+// The model's "type". Files written by tokenizers before the type was serialized (GPT-2's and
+// RoBERTa's tokenizer.json on the hub among them) have none; tokenizers reads them by trying each
+// model in turn, and the only one with "merges" is BPE, so such a model is BPE.
+Result<std::string> tokenizer_model_type(json::const_iterator model, json::const_iterator end,
+                                         std::string_view source_name) {
+  if (model == end || !model->is_object()) {
+    return invalid_model(source_name, kTokenizerJson, "\"model\" must be an object");
+  }
+  const auto type = model->find("type");
+  if (type != model->end() && type->is_string()) return type->get<std::string>();
+  if (type == model->end() && model->contains("merges")) return std::string("BPE");
+  return invalid_model(source_name, kTokenizerJson,
+                       "\"model\" needs a \"type\" (or \"merges\", which make it a BPE model)");
+}
+
 Result<std::shared_ptr<TokenizerModel>> word_level_model(const json& root, const json& model_json,
                                                          std::string_view source_name) {
   HOOKLAB_ASSIGN_OR_RETURN(std::string split, expect_component(root, "pre_tokenizer", {"Whitespace", "WhitespaceSplit"},
@@ -295,17 +310,14 @@ Result<std::shared_ptr<const TokenizerModel>> build_tokenizer_json_model(std::st
   HOOKLAB_ASSIGN_OR_RETURN(std::string normalizer, component_type(root, "normalizer", source_name));
   if (!normalizer.empty()) return unsupported(source_name, "normalizer " + quote_excerpt(normalizer));
   const auto model_json = root.find("model");
-  const bool has_type = model_json != root.end() && model_json->is_object() && model_json->contains("type") &&
-                        (*model_json)["type"].is_string();
-  if (!has_type) return invalid_model(source_name, kTokenizerJson, "\"model\" must be an object with a \"type\"");
-  const json& type = (*model_json)["type"];
+  HOOKLAB_ASSIGN_OR_RETURN(const std::string type, tokenizer_model_type(model_json, root.end(), source_name));
   std::shared_ptr<TokenizerModel> model;
   if (type == "BPE") {
     HOOKLAB_ASSIGN_OR_RETURN(model, byte_level_bpe_model(root, *model_json, source_name));
   } else if (type == "WordLevel") {
     HOOKLAB_ASSIGN_OR_RETURN(model, word_level_model(root, *model_json, source_name));
   } else {
-    return unsupported(source_name, "model type " + quote_excerpt(type.get<std::string>()));
+    return unsupported(source_name, "model type " + quote_excerpt(type));
   }
   add_config_specials(*model, special_ids);
   return std::shared_ptr<const TokenizerModel>(std::move(model));
