@@ -5,6 +5,10 @@ induction heads"). Reproducible: fixed seeds, CPU, float32, torch's deterministi
 
     /usr/bin/python3 models/induction-training/train.py [--steps 8000] [--out models/hooklab-induction]
 
+The defaults reproduce the bundled model (x x x ... rows, 4 heads). --detector-format-from STEP
+and --heads H are the experiments toward clean heads (rows BOS + x + x, the detectors' format);
+every 250 steps the log prints each head's diagonal scores on the held-out sequences.
+
 Writes config.json, model.safetensors (f16), checkpoints/step-NNNNN/ every 1000 steps (same
 layout), training_loss.json and eval/repeated_tokens.json (held-out sequences for
 `hooklab evaluate --repeated`). Step N of a longer run equals a run of N steps. What the CLI
@@ -176,7 +180,8 @@ def main():
     ap.add_argument("--vocab", type=int, default=CONFIG["vocab_size"])
     ap.add_argument("--d-model", type=int, default=CONFIG["n_embd"])
     ap.add_argument("--heads", type=int, default=CONFIG["n_head"])
-    ap.add_argument("--warmup-format-steps", type=int, default=0)
+    ap.add_argument("--detector-format-from", type=int, default=None,
+                    help="step from which rows follow `batch` (BOS + x + x); before it, and by default throughout, x x x ...")
     ap.add_argument("--out", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "hooklab-induction"))
     args = ap.parse_args()
     CONFIG["vocab_size"], CONFIG["n_embd"], CONFIG["n_head"] = args.vocab, args.d_model, args.heads
@@ -189,7 +194,8 @@ def main():
     curve, start, window = [], time.time(), []
     heldout = heldout_sequences()
     for step in range(1, args.steps + 1):
-        tokens = repeated_to_end_batch(gen) if step <= args.warmup_format_steps else batch(gen)
+        detector_format = args.detector_format_from is not None and step >= args.detector_format_from
+        tokens = batch(gen) if detector_format else repeated_to_end_batch(gen)
         logits = forward(params, tokens[:, :-1])
         loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), tokens[:, 1:].reshape(-1))
         opt.zero_grad()
