@@ -126,7 +126,9 @@ Status heads_command(const std::vector<std::string>& argv) {
               {"shape", shape},
               {"previous_token", numbers(s.previous_token)},
               {"duplicate_token", numbers(s.duplicate_token)},
-              {"induction", numbers(s.induction)}});
+              {"induction", numbers(s.induction)},
+              {"previous_token_diagonal", numbers(s.previous_token_diagonal)},
+              {"induction_diagonal", numbers(s.induction_diagonal)}});
   return {};
 }
 

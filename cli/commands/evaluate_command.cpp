@@ -16,6 +16,7 @@
 
 #include "cli_context.h"
 #include "commands/commands.h"
+#include "hooklab/analysis.h"
 #include "hooklab/logits.h"
 
 namespace hooklab::cli {
@@ -106,21 +107,14 @@ Result<nlohmann::ordered_json> evaluate_repeated(const HookedTransformer& model,
     first += a / (n - 1);
     second += b / (n - 1);
     const int P = static_cast<int>(tokens.size());
-    // Mean of pattern[q, q - offset] over the diagonal (torch.diagonal(offset = -offset)).
-    auto diagonal_mean = [&](const float* p, int offset) {
-      double s = 0.0;
-      int count = 0;
-      for (int q = std::max(offset, 0); q < P && q - offset < P; ++q, ++count) s += p[q * P + (q - offset)];
-      return count ? s / count : 0.0;
-    };
     for (int l = 0; l < L; ++l) {
       const float* pattern = out.cache.find({HookPoint::kPattern, l});
       for (int h = 0; h < H; ++h) {
         const float* p = pattern + static_cast<int64_t>(h) * P * P;
         const size_t at = static_cast<size_t>(l) * H + h;
-        induction[at] += diagonal_mean(p, n - 1);
-        previous[at] += diagonal_mean(p, 1);
-        duplicate[at] += diagonal_mean(p, n);
+        induction[at] += attention_diagonal_mean(p, P, n - 1);
+        previous[at] += attention_diagonal_mean(p, P, 1);
+        duplicate[at] += attention_diagonal_mean(p, P, n);
       }
     }
     ++sequences;

@@ -151,10 +151,16 @@ test("lens, dla and heads print the analysis views", () => {
   assert.deepEqual(dla.heads.shape, [2, 4]);
   const heads = ok("heads", "--model", tinyA, "--seq-len", "10");
   assert.equal(heads.tokens.length, 21);
-  for (const k of ["previous_token", "duplicate_token", "induction"]) {
+  for (const k of ["previous_token", "duplicate_token", "induction", "previous_token_diagonal", "induction_diagonal"]) {
     assert.equal(heads[k].length, 8);
     for (const v of heads[k]) assert.ok(v >= 0 && v <= 1);
   }
+  // The diagonal scores are the ones evaluate --repeated averages: on heads' own sequence they agree.
+  const repeatedFile = join(mkdtempSync(join(tmpdir(), "hooklab-heads-")), "repeated.json");
+  writeFileSync(repeatedFile, JSON.stringify({ n_repeat: 10, sequences: [heads.tokens] }));
+  const evaluated = ok("evaluate", "--model", tinyA, "--repeated", repeatedFile).repeated;
+  heads.induction_diagonal.forEach((v, i) => assert.ok(Math.abs(v - evaluated.induction_score[i]) < 1e-12));
+  heads.previous_token_diagonal.forEach((v, i) => assert.ok(Math.abs(v - evaluated.previous_token_score[i]) < 1e-12));
   fails(2, "--answer and --wrong", "dla", ...prompt);
   fails(1, "does not fit", "heads", "--model", tinyA, "--seq-len", "40");
 });

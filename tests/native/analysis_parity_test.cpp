@@ -101,6 +101,8 @@ TEST_P(AnalysisParity, MatchesReference) {
   expect_close(detected->previous_token, hd["detect_head"]["previous_token_head"], "detect.previous_token");
   expect_close(detected->duplicate_token, hd["detect_head"]["duplicate_token_head"], "detect.duplicate_token");
   expect_close(detected->induction, hd["detect_head"]["induction_head"], "detect.induction");
+  expect_close(detected->previous_token_diagonal, hd["diagonal_mean"]["previous_token"], "diagonal.previous_token");
+  expect_close(detected->induction_diagonal, hd["diagonal_mean"]["induction"], "diagonal.induction");
 }
 
 std::vector<std::string> cases() {

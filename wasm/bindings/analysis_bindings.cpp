@@ -110,6 +110,8 @@ val WasmModel::detect_heads(int seq_len, double seed, const val& pool) const {
   out.set("previousToken", float64_copy(s->previous_token));
   out.set("duplicateToken", float64_copy(s->duplicate_token));
   out.set("induction", float64_copy(s->induction));
+  out.set("previousTokenDiagonal", float64_copy(s->previous_token_diagonal));
+  out.set("inductionDiagonal", float64_copy(s->induction_diagonal));
   return out;
 }
 

@@ -77,7 +77,17 @@ struct HeadDetectorScores {
   std::vector<double> previous_token;
   std::vector<double> duplicate_token;
   std::vector<double> induction;
+  // The TransformerLens demos' scores (Main Demo, ARENA 1.2): the mean of one attention diagonal,
+  // torch.diagonal(pattern, offset=-k).mean(), k = 1 (previous token) or seq_len - 1 (induction),
+  // seq_len = (P - 1) / 2 on [BOS] + seq + seq. A perfect head scores near 1, where "mul" induction
+  // stops at seq_len / (2 seq_len + 1): rows of the first copy have no induction target.
+  std::vector<double> previous_token_diagonal;
+  std::vector<double> induction_diagonal;
 };
+
+// Mean of pattern[q, q - offset] over q (torch.diagonal(pattern, offset=-offset).mean()) of one
+// head's [P, P] row-major pattern; 0 where the diagonal is empty.
+double attention_diagonal_mean(const float* pattern, int64_t P, int64_t offset);
 
 // [BOS] + seq + seq with seq_len distinct token ids from [low, high), seeded.
 std::vector<int32_t> repeated_random_tokens(uint64_t seed, int seq_len, int32_t low = 1000, int32_t high = 10000,

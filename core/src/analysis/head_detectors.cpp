@@ -66,6 +66,13 @@ std::vector<int32_t> repeated_random_tokens(uint64_t seed, int seq_len, const Mo
   return repeated_random_tokens(seed, seq_len, low, high, cfg.bos_token_id);
 }
 
+double attention_diagonal_mean(const float* pattern, int64_t P, int64_t offset) {
+  double sum = 0.0;
+  int64_t count = 0;
+  for (int64_t q = std::max<int64_t>(offset, 0); q < P && q - offset < P; ++q, ++count) sum += pattern[q * P + (q - offset)];
+  return count ? sum / static_cast<double>(count) : 0.0;
+}
+
 Result<HeadDetectorScores> detect_heads(const HookedTransformer& model, std::span<const int32_t> tokens) {
   if (tokens.size() < 2) return make_error(ErrorCode::kInvalidInput, "head detection needs at least 2 tokens");
   HOOKLAB_ASSIGN_OR_RETURN(
@@ -89,6 +96,8 @@ Result<HeadDetectorScores> detect_heads(const HookedTransformer& model, std::spa
       scores.previous_token.push_back(prev / total);
       scores.duplicate_token.push_back(dup / total);
       scores.induction.push_back(ind / total);
+      scores.previous_token_diagonal.push_back(attention_diagonal_mean(p, P, 1));
+      scores.induction_diagonal.push_back(attention_diagonal_mean(p, P, (P - 1) / 2 - 1));
     }
   }
   return scores;

@@ -278,6 +278,12 @@ function detectorsCode(s: Extract<TlCodeSpec, { view: "detectors" }>): string[] 
     "    # detect_head's error_measure=\"mul\": the share of each head's attention on the detection pattern",
     '    scores = torch.stack([(cache["pattern", layer][0] * detection).sum((-2, -1)) / cache["pattern", layer][0].sum((-2, -1))',
     "                          for layer in range(model.cfg.n_layers)])",
+    "    print(name, scores)  # [n_layers, n_heads]",
+    "# The demos' diagonal scores: mean attention along one diagonal of the pattern (a clean head: near 1;",
+    "# \"mul\" induction stops at seq_len / (2 seq_len + 1), since the first copy has nothing to attend to)",
+    "for name, offset in {\"previous token (diagonal)\": 1, \"induction (diagonal)\": seq_len - 1}.items():",
+    '    scores = torch.stack([cache["pattern", layer][0].diagonal(-offset, dim1=-2, dim2=-1).mean(-1)',
+    "                          for layer in range(model.cfg.n_layers)])",
     "    print(name, scores)  # [n_layers, n_heads]"];
 }
 

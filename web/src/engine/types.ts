@@ -300,6 +300,9 @@ export interface HeadDetectorScores {
   previousToken: Float64Array;
   duplicateToken: Float64Array;
   induction: Float64Array;
+  /** The TransformerLens demos' scores: mean attention on one diagonal of the pattern, offset -1 and 1 - N. */
+  previousTokenDiagonal: Float64Array;
+  inductionDiagonal: Float64Array;
 }
 
 export interface Predictions {

@@ -142,8 +142,16 @@ function detectorsPanel(lab: LabController): HTMLElement {
       id, title, rowLabels: rows, colLabels: cols, values, xLabel: "head", yLabel: "layer", scale: "sequential", domain: [0, 1],
       onCellClick: (l, h) => lab.update({ layer: l, head: h }),
     });
+    const n = (d.tokens.length - 1) / 2;
     replaceChildren(root, map("detect-previous", "Previous-token score", d.previousToken),
-      map("detect-duplicate", "Duplicate-token score", d.duplicateToken), map("detect-induction", "Induction score", d.induction));
+      map("detect-duplicate", "Duplicate-token score", d.duplicateToken), map("detect-induction", "Induction score", d.induction),
+      map("detect-previous-diagonal", "Previous-token score (diagonal)", d.previousTokenDiagonal),
+      map("detect-induction-diagonal", "Induction score (diagonal)", d.inductionDiagonal),
+      el("p", { class: "muted", "data-testid": "detector-definitions" },
+        `First three: TransformerLens detect_head, error_measure "mul": attention on the detection pattern / all attention; ` +
+        `no head's induction score passes N / (2N + 1) = ${formatNumber(n / (2 * n + 1), 3)} (N = ${n}), since only the second copy's rows have a target. ` +
+        `Diagonal: the TransformerLens demos' score, pattern.diagonal(-k).mean() over the sequence, k = 1 (previous token) ` +
+        `or N − 1 (induction); a clean head scores near 1.`));
   };
   lab.store.subscribe((_, c) => c.has("inside") && render());
   render();
