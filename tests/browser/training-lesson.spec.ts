@@ -38,8 +38,9 @@ test("training lesson: checkpoints scored and scrubbed, the formation step grade
       const d = await model.detectHeads();
       model.dispose();
       const argmax = (a: Float64Array) => a.reduce((b, v, i) => (v > a[b] ? i : b), 0);
-      const i = argmax(d.induction);
-      out.push({ step: c.step, induction: d.induction[i], head: `L${Math.floor(i / d.shape[1])}H${i % d.shape[1]}`, previous: d.previousToken[argmax(d.previousToken)] });
+      const i = argmax(d.inductionDiagonal);
+      out.push({ step: c.step, induction: d.inductionDiagonal[i], head: `L${Math.floor(i / d.shape[1])}H${i % d.shape[1]}`,
+        previous: d.previousTokenDiagonal[argmax(d.previousTokenDiagonal)] });
     }
     return out;
   }, { checkpoints: record.checkpoints, steps: record.steps });

@@ -201,7 +201,8 @@ test("training records: the bundled one parses; hostile ones (paths out of the m
 });
 
 test("the induction heads' formation step: the first checkpoint at half the finished model's best induction score", () => {
-  const at = (step, best) => ({ step, shape: [2, 2], induction: Float64Array.from([0, best / 2, best, 0.01]), previousToken: new Float64Array(4) });
+  const at = (step, best) => ({ step, shape: [2, 2], inductionDiagonal: Float64Array.from([0, best / 2, best, 0.01]),
+    induction: Float64Array.from([0.3, 0, 0, 0]), previousToken: new Float64Array(4), previousTokenDiagonal: new Float64Array(4) });
   assert.equal(L.inductionFormationStep([at(1000, 0.02), at(2000, 0.1), at(3000, 0.45), at(4000, 0.8), at(8000, 0.9)]), 3000);
   assert.equal(L.inductionFormationStep([at(1000, 0.5), at(2000, 0.2), at(8000, 0.9)]), 1000);  // first, not last
   assert.equal(L.inductionFormationStep([]), undefined);

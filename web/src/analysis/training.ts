@@ -52,10 +52,16 @@ export function parseTrainingRecord(json: unknown): TrainingRecord {
   return { steps, curve, checkpoints };
 }
 
-/** The head detectors at one point of training (a checkpoint, or the finished model). */
+/**
+ * The head detectors at one point of training (a checkpoint, or the finished model): the
+ * TransformerLens demos' diagonal scores (near 1 for a clean head), which the training view
+ * draws, and detect_head's "mul" scores.
+ */
 export interface CheckpointScores {
   step: number;
   shape: [number, number];
+  inductionDiagonal: Float64Array;
+  previousTokenDiagonal: Float64Array;
   induction: Float64Array;
   previousToken: Float64Array;
 }
@@ -74,12 +80,12 @@ export function bestHead(values: ArrayLike<number>, heads: number): BestHead {
 }
 
 /**
- * The first step at which the best induction score reaches half of its value at the end of
- * training (the last entry): when the induction heads form. Undefined without scores.
+ * The first step at which the best (diagonal) induction score reaches half of its value at the
+ * end of training (the last entry): when the induction heads form. Undefined without scores.
  */
 export function inductionFormationStep(scores: readonly CheckpointScores[]): number | undefined {
   if (scores.length === 0) return undefined;
-  const best = scores.map((s) => bestHead(s.induction, s.shape[1]).score);
+  const best = scores.map((s) => bestHead(s.inductionDiagonal, s.shape[1]).score);
   const half = best[best.length - 1] / 2;
   return scores[best.findIndex((b) => b >= half)].step;
 }

@@ -97,7 +97,8 @@ export class TrainingController<S extends TrainingSlice> {
     const scores: CheckpointScores[] = [];
     const add = async (step: number, engine: HookedTransformer) => {
       const d = await engine.detectHeads({ tokenPool });
-      scores.push({ step, shape: d.shape, induction: d.induction, previousToken: d.previousToken });
+      scores.push({ step, shape: d.shape, inductionDiagonal: d.inductionDiagonal, previousTokenDiagonal: d.previousTokenDiagonal,
+        induction: d.induction, previousToken: d.previousToken });
       if (this.state.model === model) this.set({ scores: [...scores] });
     };
     for (const checkpoint of record.checkpoints) {

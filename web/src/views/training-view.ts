@@ -12,7 +12,8 @@ const headName = (b: { layer: number; head: number }) => `L${b.layer}H${b.head}`
 
 function bestSeries(scores: readonly CheckpointScores[]) {
   const of = (pick: (s: CheckpointScores) => Float64Array) => scores.map((s) => ({ x: s.step, y: bestHead(pick(s), s.shape[1]).score }));
-  return [{ name: "best induction score", points: of((s) => s.induction) }, { name: "best previous-token score", points: of((s) => s.previousToken) }];
+  return [{ name: "best induction score (diagonal)", points: of((s) => s.inductionDiagonal) },
+    { name: "best previous-token score (diagonal)", points: of((s) => s.previousTokenDiagonal) }];
 }
 
 function checkpointDetail(lab: LabController, s: CheckpointScores, last: boolean): HTMLElement {
@@ -22,12 +23,12 @@ function checkpointDetail(lab: LabController, s: CheckpointScores, last: boolean
     id, title, rowLabels: rows, colLabels: cols, values, xLabel: "head", yLabel: "layer", scale: "sequential", domain: [0, 1],
     onCellClick: (l, h) => lab.update({ layer: l, head: h }),
   });
-  const induction = bestHead(s.induction, H), previous = bestHead(s.previousToken, H);
+  const induction = bestHead(s.inductionDiagonal, H), previous = bestHead(s.previousTokenDiagonal, H);
   return el("div", {},
     el("p", { "data-testid": "training-summary" }, `Step ${s.step}${last ? " (the finished model)" : ""}: best induction head ${headName(induction)} `,
       el("strong", {}, formatNumber(induction.score, 3)), `, best previous-token head ${headName(previous)} `, el("strong", {}, formatNumber(previous.score, 3)), "."),
-    el("div", { class: "columns" }, map("training-induction", `Induction score at step ${s.step}`, s.induction),
-      map("training-previous", `Previous-token score at step ${s.step}`, s.previousToken)));
+    el("div", { class: "columns" }, map("training-induction", `Induction score (diagonal) at step ${s.step}`, s.inductionDiagonal),
+      map("training-previous", `Previous-token score (diagonal) at step ${s.step}`, s.previousTokenDiagonal)));
 }
 
 function scrubber(lab: LabController, scores: readonly CheckpointScores[], selected: number): HTMLElement {
