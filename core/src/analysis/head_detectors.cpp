@@ -69,7 +69,8 @@ std::vector<int32_t> repeated_random_tokens(uint64_t seed, int seq_len, const Mo
 double attention_diagonal_mean(const float* pattern, int64_t P, int64_t offset) {
   double sum = 0.0;
   int64_t count = 0;
-  for (int64_t q = std::max<int64_t>(offset, 0); q < P && q - offset < P; ++q, ++count) sum += pattern[q * P + (q - offset)];
+  for (int64_t q = std::max<int64_t>(offset, 0); q < P && q - offset < P; ++q, ++count)
+    sum += pattern[q * P + (q - offset)];
   return count ? sum / static_cast<double>(count) : 0.0;
 }
 
