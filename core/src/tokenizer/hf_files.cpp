@@ -247,9 +247,9 @@ Result<std::shared_ptr<TokenizerModel>> byte_level_bpe_model(const json& root, c
 // The model's "type". Files written by tokenizers before the type was serialized (GPT-2's and
 // RoBERTa's tokenizer.json on the hub among them) have none; tokenizers reads them by trying each
 // model in turn, and the only one with "merges" is BPE, so such a model is BPE.
-Result<std::string> tokenizer_model_type(json::const_iterator model, json::const_iterator end,
-                                         std::string_view source_name) {
-  if (model == end || !model->is_object()) {
+Result<std::string> tokenizer_model_type(const json& root, std::string_view source_name) {
+  const auto model = root.find("model");
+  if (model == root.end() || !model->is_object()) {
     return invalid_model(source_name, kTokenizerJson, "\"model\" must be an object");
   }
   const auto type = model->find("type");
@@ -310,7 +310,7 @@ Result<std::shared_ptr<const TokenizerModel>> build_tokenizer_json_model(std::st
   HOOKLAB_ASSIGN_OR_RETURN(std::string normalizer, component_type(root, "normalizer", source_name));
   if (!normalizer.empty()) return unsupported(source_name, "normalizer " + quote_excerpt(normalizer));
   const auto model_json = root.find("model");
-  HOOKLAB_ASSIGN_OR_RETURN(const std::string type, tokenizer_model_type(model_json, root.end(), source_name));
+  HOOKLAB_ASSIGN_OR_RETURN(const std::string type, tokenizer_model_type(root, source_name));
   std::shared_ptr<TokenizerModel> model;
   if (type == "BPE") {
     HOOKLAB_ASSIGN_OR_RETURN(model, byte_level_bpe_model(root, *model_json, source_name));
