@@ -4,6 +4,7 @@
 // reference's text; malformed tokenizer files give one short error naming the file and fault.
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
@@ -276,6 +277,19 @@ TEST(OwnTokenizer, DirectoryFilesArePreferredInOrder) {
   auto gpt2 = read_model_directory(source_dir() + "/models/testdata/tiny-c", source_dir() + "/models/tokenizer");
   ASSERT_TRUE(gpt2.ok());
   EXPECT_FALSE(gpt2->own_tokenizer);
+  // Half a pair is refused, as the lab refuses it, never silently replaced by GPT-2's files.
+  const std::filesystem::path half = std::filesystem::temp_directory_path() / "hooklab-half-tokenizer";
+  std::filesystem::create_directories(half);
+  for (const char* name : {"config.json", "model.safetensors", "vocab.json"}) {
+    std::filesystem::copy_file(std::filesystem::path(fixture_dir("bpe-files")) / name, half / name,
+                               std::filesystem::copy_options::overwrite_existing);
+  }
+  std::filesystem::remove(half / "merges.txt");
+  auto refused = read_model_directory(half.string(), source_dir() + "/models/tokenizer");
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.error().message.find("vocab.json without merges.txt"), std::string::npos)
+      << refused.error().message;
+  std::filesystem::remove_all(half);
 }
 
 }  // namespace

@@ -77,7 +77,13 @@ Result<ModelFiles> read_model_directory(const std::string& dir, const std::strin
     return files;
   }
   fs::path vocab = root / "vocab.json", merges = root / "merges.txt";
-  files.own_tokenizer = file_exists(vocab) && file_exists(merges);
+  if (file_exists(vocab) != file_exists(merges)) {
+    const bool has_vocab = file_exists(vocab);
+    return make_error(ErrorCode::kInvalidModel, (has_vocab ? vocab : merges).string() + " without " +
+                                                    (has_vocab ? "merges.txt" : "vocab.json") +
+                                                    ": a model's own tokenizer needs both (or its tokenizer.json)");
+  }
+  files.own_tokenizer = file_exists(vocab);
   if (!files.own_tokenizer) {
     vocab = fs::path(tokenizer_dir) / "encoder.json";
     merges = fs::path(tokenizer_dir) / "vocab.bpe";

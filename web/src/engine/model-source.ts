@@ -116,7 +116,7 @@ async function bundledVocabulary(ctx: OpenContext): Promise<TokenizerFiles> {
 }
 
 // The core's own limit (kMaxTokenizerFileBytes in core/src/tokenizer/gpt2_files.h), checked here
-// too so that a huge file is refused before it is read into a string.
+// too so that a huge file is refused before it is read into a string (or, from the hub, fetched).
 const MAX_TOKENIZER_FILE_BYTES = 64 * 2 ** 20;
 
 function checkTokenizerSize(bytes: number, name: string): void {
@@ -130,12 +130,17 @@ async function boundedText(value: Blob | ArrayBuffer | string, name: string): Pr
   return asText(value);
 }
 
+/** Half of a vocab.json + merges.txt pair is refused, wherever the files come from. */
+function checkPair(hasVocab: boolean, hasMerges: boolean, where: string): void {
+  if (hasVocab === hasMerges) return;
+  const [given, missing] = hasVocab ? ["vocab.json", "merges.txt"] : ["merges.txt", "vocab.json"];
+  throw new Error(`${where}${given} was given without ${missing}: a model's own tokenizer needs both (or its tokenizer.json)`);
+}
+
 /** Picked files: tokenizer.json, else vocab.json + merges.txt (both or neither), else GPT-2's. */
 async function localTokenizer(f: ModelFileSet, ctx: OpenContext): Promise<TokenizerFiles> {
   if (f.tokenizer) return { tokenizerJson: await boundedText(f.tokenizer, "tokenizer.json"), ownTokenizer: true, vocabName: "tokenizer.json" };
-  if (!f.vocab !== !f.merges) {
-    throw new Error(`${f.vocab ? "vocab.json" : "merges.txt"} was given without ${f.vocab ? "merges.txt" : "vocab.json"}: a model's own tokenizer needs both (or its tokenizer.json)`);
-  }
+  checkPair(Boolean(f.vocab), Boolean(f.merges), "");
   if (f.vocab && f.merges) {
     return { vocab: await boundedText(f.vocab, "vocab.json"), merges: await boundedText(f.merges, "merges.txt"), ownTokenizer: true, vocabName: "vocab.json" };
   }
@@ -144,10 +149,9 @@ async function localTokenizer(f: ModelFileSet, ctx: OpenContext): Promise<Tokeni
 
 /** One optional tokenizer file of a remote model, through the store (so it loads offline too). */
 async function remoteText(model: RemoteModel, path: string, ctx: OpenContext): Promise<string | undefined> {
-  const file = await downloadOptionalModelFile(model, path, { ...ctx, onProgress: undefined });
+  const file = await downloadOptionalModelFile(model, path, { ...ctx, onProgress: undefined }, MAX_TOKENIZER_FILE_BYTES);
   if (!file) return undefined;
   try {
-    checkTokenizerSize(file.reader.size, `${model.name}/${path}`);
     return new TextDecoder().decode(file.bytes(0, file.reader.size));
   } finally {
     file.close();
@@ -159,7 +163,8 @@ async function remoteTokenizer(model: RemoteModel, ctx: OpenContext): Promise<To
   const tokenizerJson = await remoteText(model, "tokenizer.json", ctx);
   if (tokenizerJson !== undefined) return { tokenizerJson, ownTokenizer: true, vocabName: `${model.name}/tokenizer.json` };
   const vocab = await remoteText(model, "vocab.json", ctx);
-  const merges = vocab === undefined ? undefined : await remoteText(model, "merges.txt", ctx);
+  const merges = await remoteText(model, "merges.txt", ctx);
+  checkPair(vocab !== undefined, merges !== undefined, `${model.name}: `);
   if (vocab !== undefined && merges !== undefined) return { vocab, merges, ownTokenizer: true, vocabName: `${model.name}/vocab.json` };
   return bundledVocabulary(ctx);
 }

@@ -1,4 +1,5 @@
-// Worker side: downloads a model's files (config.json, model.safetensors) into the browser's
+// Worker side: downloads a model's files (config.json, model.safetensors and its own tokenizer
+// files when it has them) into the browser's
 // Origin Private File System so the next visit is offline, resumes dropped downloads with HTTP
 // range requests, and checks size and SHA-256 (from the Hugging Face hub's metadata, or
 // computed on first download) so a broken download never loads. listStored / removeStored
@@ -67,10 +68,12 @@ async function hubTree(file: RemoteFile, signal?: AbortSignal): Promise<HubEntry
 }
 
 /** Size and SHA-256 the hub publishes for a file (its LFS object id is the SHA-256). */
+function expectedOf(entry: HubEntry | undefined): Expected {
+  return entry ? { size: entry.lfs?.size ?? entry.size, sha256: entry.lfs?.oid } : {};
+}
+
 async function hubMetadata(file: RemoteFile, path: string, signal?: AbortSignal): Promise<Expected> {
-  const entry = (await hubTree(file, signal))?.find((e) => e.path === path);
-  if (!entry) return {};
-  return { size: entry.lfs?.size ?? entry.size, sha256: entry.lfs?.oid };
+  return expectedOf((await hubTree(file, signal))?.find((e) => e.path === path));
 }
 
 async function readJson<T>(dir: FileSystemDirectoryHandle, name: string): Promise<T | undefined> {
@@ -279,9 +282,13 @@ function storedFile(access: SyncHandle, size: number, ctx: DownloadContext): Sto
 }
 
 export async function downloadModelFile(file: RemoteFile, path: string, ctx: DownloadContext): Promise<StoredFile> {
+  return downloadExpected(file, path, ctx, await hubMetadata(file, path, ctx.signal));
+}
+
+/** The download itself, with the size and hash the hub published (if any) to check it against. */
+async function downloadExpected(file: RemoteFile, path: string, ctx: DownloadContext, expected: Expected): Promise<StoredFile> {
   const url = `${file.base}${path}`;
   const fileName = `${file.name}/${path}`;
-  const expected = await hubMetadata(file, path, ctx.signal);
   const dir = await openStoreDir(storeKey(url));
   if (!dir) return downloadToMemory(url, expected, ctx, fileName);
 
@@ -354,27 +361,36 @@ export async function downloadModelFile(file: RemoteFile, path: string, ctx: Dow
 }
 
 /**
- * A file the model may lack (its own tokenizer files): undefined when the hub's list does not
- * have it, the server answers 404, or the server cannot be reached and nothing is stored (a model
- * stored before it had this file keeps loading offline, with what it had). A failed lookup
- * leaves nothing in the store.
+ * A file the model may lack (its own tokenizer files), at most maxBytes: undefined when the hub's
+ * list does not have it, the server answers 404, or — without a list to say it exists — the
+ * server cannot be reached (a model stored before it had this file keeps loading offline, with
+ * what it had). A file the list has but that cannot be fetched is an error, never "absent". A
+ * failed lookup or a refused file leaves nothing in the store.
  */
-export async function downloadOptionalModelFile(file: RemoteFile, path: string, ctx: DownloadContext): Promise<StoredFile | undefined> {
+export async function downloadOptionalModelFile(file: RemoteFile, path: string, ctx: DownloadContext,
+                                                maxBytes: number): Promise<StoredFile | undefined> {
   const listed = await hubTree(file, ctx.signal);
-  if (listed && !listed.some((e) => e.path === path)) return undefined;
+  const entry = listed?.find((e) => e.path === path);
+  if (listed && !entry) return undefined;
+  const expected = expectedOf(entry);
+  const tooLarge = (bytes: number) => new Error(`${file.name}/${path}: ${(bytes / 2 ** 20).toFixed(0)} MiB; hooklab reads files like it up to ${maxBytes / 2 ** 20} MiB`);
+  if (expected.size !== undefined && expected.size > maxBytes) throw tooLarge(expected.size);
   let stored: StoredFile;
   try {
-    stored = await downloadModelFile(file, path, ctx);
+    stored = await downloadExpected(file, path, ctx, expected);
   } catch (e) {
     const name = (e as Error).name;
-    if (name === "ModelFileNotFound" || name === "ModelFileUnreachable") return undefined;
+    if (name === "ModelFileNotFound" || (name === "ModelFileUnreachable" && !entry)) return undefined;
     throw e;
   }
-  if (!isHtmlPage(stored.bytes(0, Math.min(stored.reader.size, 64)))) return stored;
+  const size = stored.reader.size;
   // Hosts of single-page apps answer 200 with their index.html for a missing file: no such file.
+  const html = isHtmlPage(stored.bytes(0, Math.min(size, 64)));
+  if (!html && size <= maxBytes) return stored;
   stored.close();
   await discard(storeKey(`${file.base}${path}`));
-  return undefined;
+  if (html) return undefined;
+  throw tooLarge(size);
 }
 
 function isHtmlPage(head: Uint8Array): boolean {
