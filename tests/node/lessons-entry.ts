@@ -4,3 +4,4 @@ export * from "../../web/src/lessons/parse";
 export * from "../../web/src/lessons/grade";
 export { lessonMarkdownToHtml, safeUrl } from "../../web/src/lessons/markdown";
 export { parseTrainingRecord, inductionFormationStep, bestHead, TRAINING_LIMITS } from "../../web/src/analysis/training";
+export { isPlainPath } from "../../web/src/engine/paths";

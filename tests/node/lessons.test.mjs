@@ -206,5 +206,12 @@ test("the induction heads' formation step: the first checkpoint at half the fini
   assert.equal(L.inductionFormationStep([at(1000, 0.02), at(2000, 0.1), at(3000, 0.45), at(4000, 0.8), at(8000, 0.9)]), 3000);
   assert.equal(L.inductionFormationStep([at(1000, 0.5), at(2000, 0.2), at(8000, 0.9)]), 1000);  // first, not last
   assert.equal(L.inductionFormationStep([]), undefined);
+  const unscored = (step) => ({ ...at(step, 0), inductionDiagonal: new Float64Array(4).fill(NaN) });
+  assert.equal(L.inductionFormationStep([unscored(1000), unscored(2000)]), undefined);  // never a throw
   assert.deepEqual(L.bestHead([0.1, 0.7, 0.7, 0.2], 2), { layer: 0, head: 1, score: 0.7 });
+});
+
+test("plain paths below models/: bundled names and checkpoints, never '..', a scheme or an absolute path", () => {
+  for (const ok of ["hooklab-demo", "hooklab-induction/checkpoints/step-01000", "a.b_c-d"]) assert.ok(L.isPlainPath(ok, 3), ok);
+  for (const bad of ["..", "../x", "a/../b", ".hidden", "/etc", "https://x", "a//b", "a\\b", "", "a/b/c/d"]) assert.ok(!L.isPlainPath(bad, 3), bad);
 });

@@ -2,6 +2,7 @@
 // checkpoints saved along the way, and what the head detectors say at each checkpoint. Pure data
 // shaping: reading the untrusted JSON with bounds, the best head per detector, and the step at
 // which the induction heads form.
+import { isPlainPath } from "../engine/paths";
 
 export interface TrainingCheckpoint {
   step: number;
@@ -43,7 +44,7 @@ export function parseTrainingRecord(json: unknown): TrainingRecord {
     const q = c as { step?: unknown; path?: unknown } | null;
     // One or more plain path segments: no "..", no scheme, no leading "/", so a checkpoint is
     // always inside the model's own directory.
-    if (!q || !isStep(q.step) || q.step > steps || typeof q.path !== "string" || !/^[\w-][\w.-]{0,63}(\/[\w-][\w.-]{0,63}){0,3}$/.test(q.path)) {
+    if (!q || !isStep(q.step) || q.step > steps || typeof q.path !== "string" || !isPlainPath(q.path, 4)) {
       fail(`checkpoint ${i} needs a 'step' within 'steps' and a relative 'path' such as checkpoints/step-01000`);
     }
     return { step: q.step, path: q.path };
@@ -87,5 +88,6 @@ export function inductionFormationStep(scores: readonly CheckpointScores[]): num
   if (scores.length === 0) return undefined;
   const best = scores.map((s) => bestHead(s.inductionDiagonal, s.shape[1]).score);
   const half = best[best.length - 1] / 2;
-  return scores[best.findIndex((b) => b >= half)].step;
+  const formed = best.findIndex((b) => b >= half);  // -1 only when a score is NaN
+  return formed < 0 ? undefined : scores[formed].step;
 }

@@ -234,7 +234,7 @@ export class LabController {
     this.checkModelRanges();
     loaded.onEngineCrash(({ reason, recovered }) => void this.recoverFromCrash(loaded, reason, recovered));
     await Promise.all([this.refreshPrompt(), this.refreshPatchInputs(), this.attribution.refreshEstimate(),
-      id === "local" ? this.training.open("") : this.training.open(id)]);
+      this.training.open(id)]);
   }
 
   /** Loads a model from files the user picked or dropped (not restorable from a link). */

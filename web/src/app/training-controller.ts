@@ -6,6 +6,7 @@
 
 import { HookedTransformer } from "../engine";
 import { parseTrainingRecord, type CheckpointScores, type TrainingRecord } from "../analysis/training";
+import { isPlainPath } from "../engine/paths";
 import type { Store } from "./store";
 
 export interface TrainingState {
@@ -35,6 +36,10 @@ export interface TrainingSource {
 const MAX_RECORD_BYTES = 4 << 20;
 
 export class TrainingController<S extends TrainingSlice> {
+  /** Bumped by every open(): work begun for an earlier model (or an earlier load of the same
+   *  one) sees the change after each await and writes nothing. */
+  private generation = 0;
+  private opening: Promise<void> = Promise.resolve();
   private scoring?: Promise<CheckpointScores[]>;
 
   constructor(private readonly store: Store<S>, private readonly source: TrainingSource) {}
@@ -43,63 +48,70 @@ export class TrainingController<S extends TrainingSlice> {
     return this.store.get().training;
   }
 
-  private set(patch: Partial<TrainingState>): void {
-    this.replace({ ...this.state, ...patch });
-  }
-
-  private replace(training: TrainingState): void {
-    this.store.set({ training } as Partial<TrainingSlice> as Partial<S>);
+  /** Writes into the state only while `generation` is still the current one. */
+  private set(generation: number, patch: Partial<TrainingState>): void {
+    if (generation === this.generation) this.store.set({ training: { ...this.state, ...patch } } as Partial<TrainingSlice> as Partial<S>);
   }
 
   /** Reads the training record of a bundled model; hub and local models have none. */
-  async open(model: string): Promise<void> {
+  open(model: string): Promise<void> {
+    const generation = ++this.generation;
     this.scoring = undefined;
-    this.replace({ status: "none", scores: [] });
-    if (!/^[\w-][\w.-]*$/.test(model)) return;
-    this.set({ status: "loading", model });
+    this.store.set({ training: { status: "none", scores: [] } } as Partial<TrainingSlice> as Partial<S>);
+    this.opening = isPlainPath(model, 1) && model !== "local" ? this.read(generation, model) : Promise.resolve();
+    return this.opening;
+  }
+
+  private async read(generation: number, model: string): Promise<void> {
+    this.set(generation, { status: "loading", model });
     try {
       const base = this.source.assetBase ?? new URL("./", location.href).href;
       const response = await fetch(new URL(`models/${model}/training_loss.json`, base));
-      if (this.state.model !== model) return;
-      if (!response.ok) return this.set({ status: "none" });
+      // A host that answers a missing file with its index.html has no record either.
+      if (!response.ok || /html/i.test(response.headers.get("content-type") ?? "")) return this.set(generation, { status: "none" });
       if (Number(response.headers.get("content-length") ?? 0) > MAX_RECORD_BYTES) throw new Error("training record: over 4 MiB");
       const text = await response.text();
       if (text.length > MAX_RECORD_BYTES) throw new Error("training record: over 4 MiB");
-      this.set({ status: "ready", record: parseTrainingRecord(JSON.parse(text)) });
+      this.set(generation, { status: "ready", record: parseTrainingRecord(JSON.parse(text)) });
     } catch (e) {
-      if (this.state.model === model) this.set({ status: "error", error: (e as Error).message });
+      this.set(generation, { status: "error", error: (e as Error).message });
     }
   }
 
   /**
    * The detector scores at every checkpoint and of the finished model, computed once per model
-   * (later calls share the first one's work). Each checkpoint loads in a single-threaded wasm
-   * engine that is disposed before the next loads.
+   * (later calls share the first one's work; a call while the record loads waits for it). Each
+   * checkpoint loads in a single-threaded wasm engine that is disposed before the next loads.
    */
-  scoreAll(): Promise<CheckpointScores[]> {
+  async scoreAll(): Promise<CheckpointScores[]> {
+    const generation = this.generation;
+    await this.opening;
     const { record, model } = this.state;
-    if (!record || !model) return Promise.reject(new Error("this model ships no training checkpoints (hooklab-induction does)"));
-    this.scoring ??= this.score(model, record).catch((e: Error) => {
-      this.scoring = undefined;
-      if (this.state.model === model) this.set({ status: "error", error: e.message });
+    if (generation !== this.generation) throw new Error("another model was loaded");
+    if (!record || !model) throw new Error("this model ships no training checkpoints (hooklab-induction does)");
+    const run = this.scoring ?? this.score(generation, model, record).catch((e: Error) => {
+      if (this.scoring === run) this.scoring = undefined;
+      this.set(generation, { status: "error", error: e.message });
       throw e;
     });
-    return this.scoring;
+    this.scoring = run;
+    return run;
   }
 
   select(index: number): void {
-    this.set({ selected: Math.max(0, Math.min(this.state.scores.length - 1, index)) });
+    this.set(this.generation, { selected: Math.max(0, Math.min(this.state.scores.length - 1, index)) });
   }
 
-  private async score(model: string, record: TrainingRecord): Promise<CheckpointScores[]> {
-    this.set({ status: "scoring", scores: [] });
+  private async score(generation: number, model: string, record: TrainingRecord): Promise<CheckpointScores[]> {
+    this.set(generation, { status: "scoring", scores: [] });
     const tokenPool = await this.source.tokenPool();
     const scores: CheckpointScores[] = [];
     const add = async (step: number, engine: HookedTransformer) => {
       const d = await engine.detectHeads({ tokenPool });
+      if (generation !== this.generation) throw new Error("another model was loaded");
       scores.push({ step, shape: d.shape, inductionDiagonal: d.inductionDiagonal, previousTokenDiagonal: d.previousTokenDiagonal,
         induction: d.induction, previousToken: d.previousToken });
-      if (this.state.model === model) this.set({ scores: [...scores] });
+      this.set(generation, { scores: [...scores] });
     };
     for (const checkpoint of record.checkpoints) {
       const engine = await HookedTransformer.load({ bundled: `${model}/${checkpoint.path}` },
@@ -109,12 +121,11 @@ export class TrainingController<S extends TrainingSlice> {
       } finally {
         engine.dispose();
       }
-      if (this.state.model !== model) throw new Error("another model was loaded");
     }
     const finished = this.source.model();
     if (!finished) throw new Error("the model is not loaded");
     await add(record.steps, finished);
-    this.set({ status: "scored", selected: scores.length - 1 });
+    this.set(generation, { status: "scored", selected: scores.length - 1 });
     return scores;
   }
 }

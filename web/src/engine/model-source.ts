@@ -5,6 +5,7 @@
 
 import type { ModelFileSet, ModelSource } from "./types";
 import { downloadModelFile, downloadOptionalModelFile, type DownloadContext } from "./model-store";
+import { isPlainPath } from "./paths";
 
 export interface WeightsReader {
   size: number;
@@ -48,13 +49,13 @@ interface RemoteModel {
 export function describeSource(source: ModelSource, hubEndpoint = DEFAULT_HUB): RemoteModel | { files: ModelFileSet } | { bundled: string } {
   if (typeof source === "string") {
     if (/^https?:\/\//.test(source)) return { name: source, base: source.endsWith("/") ? source : `${source}/` };
-    if (/^[\w.-]+$/.test(source)) return { bundled: source };
+    if (isPlainPath(source, 1)) return { bundled: source };
     if (/^[\w.-]+\/[\w.-]+$/.test(source)) return remoteHub(source, "main", hubEndpoint);
     throw new Error(`'${source}' is not a model name, a Hugging Face id (owner/name) or an http(s) URL`);
   }
   if ("bundled" in source) {
     // A bundled model's directory, or one below it (a training checkpoint): plain segments only.
-    if (!/^[\w-][\w.-]*(\/[\w-][\w.-]*){0,4}$/.test(source.bundled)) throw new Error(`'${String(source.bundled).slice(0, 80)}' is not a bundled model name`);
+    if (!isPlainPath(source.bundled, 5)) throw new Error(`'${String(source.bundled).slice(0, 80)}' is not a bundled model name`);
     return { bundled: source.bundled };
   }
   if ("hub" in source) return remoteHub(source.hub, source.revision ?? "main", hubEndpoint);
