@@ -4,19 +4,23 @@
 # line per target: executions, executions per second and coverage (edges, features).
 # A crash, leak, timeout or over-allocation is copied to tests/fuzz/regressions/<target>/
 # (CTest then replays it in every build: fuzz_regressions_<target>) and the script fails.
-#   scripts/fuzz.sh [--seconds N] [--runs N] [target...]   default 600 s per target, every target
+#   scripts/fuzz.sh [--seconds N] [--runs N] [--timeout S] [target...]   default 600 s per target, every target
 # --runs stops each target after N executions (the time limit still applies as a cap).
+# --timeout is the seconds one input may take before it counts as a hang (default 10); raise it on
+# a machine that builds beside the fuzzer, where a starved input otherwise reads as a hang.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 seconds=600
+timeout=10
 runs=()
 targets=()
 while (($#)); do
   case "$1" in
     --seconds) seconds="$2"; shift 2 ;;
     --runs) runs=(-runs="$2"); shift 2 ;;
-    -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
+    --timeout) timeout="$2"; shift 2 ;;
+    -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
     *) targets+=("$1"); shift ;;
   esac
 done
@@ -40,7 +44,7 @@ for t in "${targets[@]}"; do
   status=ok
   # The seeds stay read-only; what the fuzzer finds new goes to the work corpus, which later
   # runs start from. rss/malloc limits catch unbounded allocation, -timeout catches hangs.
-  build/fuzz/tests/fuzz/"${t}"_fuzz "${dict[@]}" -max_total_time="$seconds" "${runs[@]}" -timeout=10 -rss_limit_mb=2048 \
+  build/fuzz/tests/fuzz/"${t}"_fuzz "${dict[@]}" -max_total_time="$seconds" "${runs[@]}" -timeout="$timeout" -rss_limit_mb=2048 \
     -malloc_limit_mb=1024 -print_final_stats=1 -artifact_prefix="$work/artifacts/" \
     "$work/corpus" "tests/fuzz/corpus/$t" >"$work/log.txt" 2>&1 || status=FAILED
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$work/log.txt" | tail -1)

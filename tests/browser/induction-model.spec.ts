@@ -36,6 +36,9 @@ test("hooklab-induction: the page's head detectors equal hooklab heads on the sa
     expect(page_.length).toBe(cli.shape[0] * cli.shape[1]);
     page_.forEach((v, i) => expect(Math.abs(v - cli[key][i])).toBeLessThan(1e-4));
   }
+  // The issue's target, read off the page's own maps: one previous-token and one induction head >= 0.9.
+  expect(Math.max(...(await heatmapValues(page, "detect-previous-diagonal")).flat())).toBeGreaterThanOrEqual(0.9);
+  expect(Math.max(...(await heatmapValues(page, "detect-induction-diagonal")).flat())).toBeGreaterThanOrEqual(0.9);
   // TransformerLens's "mul" score: attention on the detection pattern over all attention. Only the
   // second copy's N rows of 2N + 1 have an induction target, so no head can pass N / (2N + 1).
   const n = 31;  // the lab's sequence length: (n_ctx - 1) / 2

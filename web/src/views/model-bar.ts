@@ -26,7 +26,7 @@ export const MODEL_CHOICES: ReadonlyArray<{ id: string; label: string; bytes: nu
   { id: "hooklab-demo", label: "hooklab demo (4 layers, bundled, offline)", bytes: 14_489_656 },
   // Its 256-token vocabulary holds single bytes, not words: picking it switches every box to
   // token ids on repeated random spans, the sequences its induction behaviour is about.
-  { id: "hooklab-induction", label: "hooklab induction (2 attention-only layers, bundled, offline)", bytes: 349_040,
+  { id: "hooklab-induction", label: "hooklab induction (2 attention-only layers, bundled, offline)", bytes: 109_640,
     starter: INDUCTION_STARTER },
   { id: "openai-community/gpt2", label: "GPT-2 small (hub)", bytes: 548_105_171 },
   { id: "distilbert/distilgpt2", label: "DistilGPT-2 (hub)", bytes: 352_833_716 },
