@@ -119,6 +119,45 @@ function hooklabWorkerTimes(page, tokens) {
   }, { tokens, workerReps });
 }
 
+/** What moving `bytes` out of wasm memory costs in a worker of this page, apart from hooklab: a
+ *  copy into a new buffer (what each run_with_cache does: the cache is handed to the page, so its
+ *  memory is fresh every time) and the same copy into a buffer reused from the previous copy. The
+ *  difference is the cost of fresh pages, which depends on the OS and on virtualisation. `shared`:
+ *  a shared wasm memory, as the pthreads build has. */
+function copyOutCost(page, bytes, shared) {
+  return page.evaluate(async ({ bytes, reps, shared }) => {
+    const source = `onmessage = (e) => {
+      const n = e.data.bytes / 4, reps = e.data.reps;
+      const pages = Math.ceil(e.data.bytes / 65536) + 1;
+      const heap = new Float32Array(new WebAssembly.Memory({ initial: pages, maximum: pages, shared: e.data.shared }).buffer);
+      heap.fill(1);
+      const median = (a) => a.sort((x, y) => x - y)[a.length >> 1];
+      const fresh = [], reused = [];
+      let target = new Float32Array(n);
+      for (let r = 0; r < reps; r++) {
+        let t0 = performance.now();
+        const copy = new Float32Array(heap.subarray(0, n));
+        fresh.push(performance.now() - t0);
+        t0 = performance.now();
+        target.set(heap.subarray(0, n));
+        reused.push(performance.now() - t0);
+        if (copy[n - 1] !== target[n - 1]) throw new Error("copy mismatch");
+      }
+      postMessage({ freshMs: median(fresh), reusedMs: median(reused) });
+    };`;
+    const worker = new Worker(URL.createObjectURL(new Blob([source], { type: "text/javascript" })));
+    try {
+      return await new Promise((resolve, reject) => {
+        worker.onmessage = (e) => resolve(e.data);
+        worker.onerror = (e) => reject(new Error(e.message));
+        worker.postMessage({ bytes, reps, shared });
+      });
+    } finally {
+      worker.terminate();
+    }
+  }, { bytes, reps: 7, shared });
+}
+
 function hooklabLogitRows(page, tokens, positions) {
   return page.evaluate(async ({ tokens, positions }) => {
     const { logits } = await window.benchModel.runWithHooks(tokens, { fwdHooks: [] });
@@ -214,6 +253,7 @@ try {
       const h = { plainMs: rounds.map((x) => x.plainMs), cacheMs: rounds.map((x) => x.cacheMs),
         ...await hooklabWorkerTimes(hooklab.page, tokens) };
       const { cacheBytes, cacheEntries } = rounds[0];
+      const copyOut = await copyOutCost(hooklab.page, cacheBytes, threads > 1);
       runs[`hooklab/${threads}/${T}`] = h;
       const ms = median(h.plainMs);
       rows.push({
@@ -222,6 +262,7 @@ try {
         cache_median_ms: median(h.cacheMs), cache_overhead: median(h.cacheMs) / ms,
         worker_median_ms: median(h.workerPlainMs), worker_cache_median_ms: median(h.workerCacheMs),
         worker_cache_overhead: median(h.workerCacheMs) / median(h.workerPlainMs),
+        cache_fresh_copy_ms: copyOut.freshMs, cache_reused_copy_ms: copyOut.reusedMs,
         cache_mb: cacheBytes / MB, cache_entries: cacheEntries, weight_mb: cfg.weight_bytes / MB,
         memory_over_weights_plus_cache: h.wasmMemoryBytes / (cfg.weight_bytes + cacheBytes),
         memory_over_hf_file_plus_cache: h.wasmMemoryBytes / (statSync(join(modelDir, "model.safetensors")).size + cacheBytes),
@@ -303,6 +344,9 @@ const worstCache = Math.max(...hooklabRows.map((r) => r.cache_overhead));
 const worstWorkerCache = Math.max(...hooklabRows.map((r) => r.worker_cache_overhead));
 console.log(`  run_with_cache (all ${hooklabRows[0].cache_entries} hooks) / forward, worst row: ${worstCache.toFixed(3)} incl. moving the cache to the page, ` +
   `${worstWorkerCache.toFixed(3)} in the worker (target <= 1.10: ${verdict(worstCache <= 1.1)})`);
+console.log(`    fresh pages: copying the cache out of wasm memory into new memory, as each run must, took ` +
+  hooklabRows.map((r) => `${r.cache_fresh_copy_ms.toFixed(1)} ms (${r.threads}t T=${r.T}, ${r.cache_mb.toFixed(1)} MB)`).join(", ") +
+  `; the same copies into reused memory ${hooklabRows.map((r) => r.cache_reused_copy_ms.toFixed(1)).join(", ")} ms`);
 const worstMemory = Math.max(...hooklabRows.map((r) => r.memory_over_weights_plus_cache));
 const worstMemoryHf = Math.max(...hooklabRows.map((r) => r.memory_over_hf_file_plus_cache));
 console.log(`  peak wasm memory / (f32 weight bytes + cache), worst row: ${worstMemory.toFixed(2)}; / (HF f32 file + cache): ${worstMemoryHf.toFixed(2)} ` +
@@ -314,6 +358,7 @@ writeFileSync(join(root, "bench/results/forward.json"), JSON.stringify({
   flops: "247 MFLOP per token (12 layers of 768x2304, 768x768, 768x3072, 3072x768 products and the full 768x50257 unembedding) + 36,864 T^2 (attention, whole T^2)",
   memory_units: "MB = 1e6 bytes; hooklab peak_memory_mb = its worker's wasm memory after the runs at that T (wasm memory never shrinks, so this is the peak)",
   notes: ["cache_overhead = runWithCache(all hooks) / runWithHooks(no hooks) as the page sees it, including moving the cache arena and logits to the page; worker_cache_overhead times the same runs inside the worker (still copying the arena out of wasm memory)",
+    "cache_fresh_copy_ms / cache_reused_copy_ms: copying cache_mb out of a wasm memory in a separate worker of the same page, into a new buffer (as every run_with_cache must: the buffer is handed to the page) and into one buffer reused run after run (median of 7): the difference is what the OS charges for fresh pages (large in a VM that returns freed pages to its host)",
     "hooklab and onnxruntime-web alternate run by run at each T (100 ms pauses between systems); median_paired_ratio_to_hooklab = median over rounds of ORT ms / the hooklab forward in the same round",
     "onnxruntime-web runs on the isolated bench page (/repo/bench/pages/ort.html) on the page's thread (proxy off), numThreads as given, graphOptimizationLevel all; hooklab 1 thread is the single-threaded build on the non-isolated page",
     "wasm-simd-peak rows: gflops = median of measureSimdPeak runs (independent f32x4 mul + add chains, all threads at once); median_ms = the forward's FLOPs at that rate; forward_percent_of_peak uses this median",
