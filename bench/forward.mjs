@@ -7,15 +7,19 @@
 //
 //   npm run bench:forward          (builds the wasm core and the web bundle first)
 //   node bench/forward.mjs [--T 8,32,128] [--threads 1,2] [--reps 15] [--reps-long 10]
-//        [--peak-ms 300] [--gemm-ms 300] [--skip-ort] [--dist DIR] [--port 4190] [--quick]
+//        [--peak-ms 300] [--gemm-ms 300] [--skip-ort] [--skip-startup] [--dist DIR] [--port 4190] [--quick]
+//
+// Start-up rows (unless --skip-startup): from a page opening the model to its first top-k, in a
+// browser profile of its own: cold = from the test server (the local stand-in for the hub: the
+// file is downloaded into the browser store), warm = a new page with the model in the store.
 //
 // --dist serves another web build (a private one, so concurrent test runs of web/dist are not
 // disturbed); --quick is a smoke test (T = 8, 3 reps), not a measurement.
 import { execFileSync } from "node:child_process";
-import { mkdirSync, statSync, writeFileSync } from "node:fs";
-import { cpus, loadavg } from "node:os";
+import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
-import { launchChromium, openHarness, startServer } from "./browser.mjs";
+import { launchChromium, launchPersistentChromium, openHarness, startServer } from "./browser.mjs";
 import { copyOrtRuntime, openOrt } from "./ort.mjs";
 import { median, tokensFor } from "./inputs.mjs";
 import { ensureGpt2SmallRandom } from "./gpt2-small-random.mjs";
@@ -32,6 +36,8 @@ const peakMs = Number(arg("peak-ms", 300));
 const peakReps = quick ? 3 : 5;
 const gemmMs = Number(arg("gemm-ms", quick ? 100 : 300));
 const skipOrt = flag("skip-ort");
+const skipStartup = flag("skip-startup");
+const warmReps = quick ? 1 : 3;
 const MB = 1e6;  // memory columns are decimal megabytes
 
 const loadAverage = () => loadavg().map((x) => Number(x.toFixed(2)));
@@ -164,6 +170,46 @@ function hooklabLogitRows(page, tokens, positions) {
     const V = logits.shape[2];
     return positions.map((p) => Array.from(logits.data.subarray(p * V, (p + 1) * V)));
   }, { tokens, positions });
+}
+
+/** One page of `context` opening the bench model and asking for its first top-k: ms to the first
+ *  processing progress (the file is there and the embeddings are processed), to the loaded model,
+ *  to the top-k. */
+async function timeToFirstTopK(context, baseUrl, threads) {
+  const page = await openHarness(context, baseUrl, threads);
+  try {
+    return await page.evaluate(async ({ threads }) => {
+      const t0 = performance.now();
+      let firstProgressMs;
+      const model = await window.hooklab.HookedTransformer.load({ url: "/repo/build/bench/gpt2-small-random-f32/" }, {
+        threads, backend: "wasm", onProgress: (p) => { if (p.stage === "load" && firstProgressMs === undefined) firstProgressMs = performance.now() - t0; },
+      });
+      const loadedMs = performance.now() - t0;
+      const { logits } = await model.runWithHooks("The capital of France is", { fwdHooks: [] });
+      const top = await model.topK(logits, { k: 5 });
+      const ms = performance.now() - t0;
+      await model.dispose();
+      if (top.length !== 5) throw new Error("no top-k");
+      return { ms, loadedMs, firstProgressMs };
+    }, { threads });
+  } finally {
+    await page.close();
+  }
+}
+
+/** Cold and warm start in a fresh browser profile (see launchPersistentChromium). */
+async function startupTimes(baseUrl, threads) {
+  const profile = mkdtempSync(join(tmpdir(), "hooklab-bench-profile-"));
+  const context = await launchPersistentChromium(profile);
+  try {
+    const cold = await timeToFirstTopK(context, baseUrl, threads);
+    const warm = [];
+    for (let r = 0; r < warmReps; r++) warm.push(await timeToFirstTopK(context, baseUrl, threads));
+    return { cold, warm };
+  } finally {
+    await context.close();
+    rmSync(profile, { recursive: true, force: true });
+  }
 }
 
 /** The ceiling and the forward's GEMM shapes, measured by the probe module (bench/pages/probes.mjs)
@@ -307,6 +353,17 @@ try {
     });
     await hooklab.page.evaluate(() => window.benchModel.dispose());
     await hooklab.page.close();
+    if (ort) rows.push({ system: "onnxruntime-web", measure: "cold_start_ms", threads, ms: ort.info.loadMs,
+      means: "fetching the .onnx file from the test server and creating the session" });
+    if (!skipStartup) {
+      console.error(`start-up in a fresh browser profile (${threads} thread(s)): cold once, warm ${warmReps}x...`);
+      const { cold, warm } = await startupTimes(server.url, threads);
+      runs[`startup/${threads}`] = { cold, warm };
+      const warmMedian = (key) => median(warm.map((w) => w[key]));
+      rows.push({ system: "hooklab", measure: "cold_start_ms", threads, ms: cold.ms, loaded_ms: cold.loadedMs, first_progress_ms: cold.firstProgressMs });
+      rows.push({ system: "hooklab", measure: "warm_start_ms", threads, ms: warmMedian("ms"), loaded_ms: warmMedian("loadedMs"),
+        first_progress_ms: warmMedian("firstProgressMs"), runs: warm.length });
+    }
   }
 } finally {
   await browser.close();
@@ -339,7 +396,7 @@ for (const threads of threadsList) {
   if (o) console.log(`  ${threads} thread(s): ${(o.median_ms / h.median_ms).toFixed(2)}x faster than onnxruntime-web (paired rounds: ${o.median_paired_ratio_to_hooklab.toFixed(2)}x) (target >= 1.5: ${verdict(o.median_ms / h.median_ms >= 1.5)})`);
   if (h.gemm_percent_of_peak !== undefined) console.log(`  ${threads} thread(s): GEMM at ${h.gemm_percent_of_peak.toFixed(0)}% of the measured peak (forward overall ${h.forward_percent_of_peak.toFixed(0)}%) (target >= 75%: ${verdict(h.gemm_percent_of_peak >= 75)})`);
 }
-const hooklabRows = rows.filter((r) => r.system === "hooklab");
+const hooklabRows = rows.filter((r) => r.system === "hooklab" && r.measure === undefined);
 const worstCache = Math.max(...hooklabRows.map((r) => r.cache_overhead));
 const worstWorkerCache = Math.max(...hooklabRows.map((r) => r.worker_cache_overhead));
 console.log(`  run_with_cache (all ${hooklabRows[0].cache_entries} hooks) / forward, worst row: ${worstCache.toFixed(3)} incl. moving the cache to the page, ` +
@@ -347,6 +404,16 @@ console.log(`  run_with_cache (all ${hooklabRows[0].cache_entries} hooks) / forw
 console.log(`    fresh pages: copying the cache out of wasm memory into new memory, as each run must, took ` +
   hooklabRows.map((r) => `${r.cache_fresh_copy_ms.toFixed(1)} ms (${r.threads}t T=${r.T}, ${r.cache_mb.toFixed(1)} MB)`).join(", ") +
   `; the same copies into reused memory ${hooklabRows.map((r) => r.cache_reused_copy_ms.toFixed(1)).join(", ")} ms`);
+for (const threads of threadsList) {
+  const cold = rows.find((r) => r.system === "hooklab" && r.measure === "cold_start_ms" && r.threads === threads);
+  const warm = rows.find((r) => r.system === "hooklab" && r.measure === "warm_start_ms" && r.threads === threads);
+  const ortCold = rows.find((r) => r.system === "onnxruntime-web" && r.measure === "cold_start_ms" && r.threads === threads);
+  if (!warm) continue;
+  const phases = (r) => `first processing progress ${(r.first_progress_ms / 1000).toFixed(1)} s, loaded ${(r.loaded_ms / 1000).toFixed(1)} s`;
+  console.log(`  ${threads} thread(s): warm start to the first top-k ${(warm.ms / 1000).toFixed(1)} s (${phases(warm)}; target <= 4 s: ` +
+    `${verdict(warm.ms <= 4000)}); cold ${(cold.ms / 1000).toFixed(1)} s (${phases(cold)})` +
+    (ortCold ? `; onnxruntime-web session from its file ${(ortCold.ms / 1000).toFixed(1)} s` : ""));
+}
 const worstMemory = Math.max(...hooklabRows.map((r) => r.memory_over_weights_plus_cache));
 const worstMemoryHf = Math.max(...hooklabRows.map((r) => r.memory_over_hf_file_plus_cache));
 console.log(`  peak wasm memory / (f32 weight bytes + cache), worst row: ${worstMemory.toFixed(2)}; / (HF f32 file + cache): ${worstMemoryHf.toFixed(2)} ` +
@@ -359,6 +426,7 @@ writeFileSync(join(root, "bench/results/forward.json"), JSON.stringify({
   memory_units: "MB = 1e6 bytes; hooklab peak_memory_mb = its worker's wasm memory after the runs at that T (wasm memory never shrinks, so this is the peak)",
   notes: ["cache_overhead = runWithCache(all hooks) / runWithHooks(no hooks) as the page sees it, including moving the cache arena and logits to the page; worker_cache_overhead times the same runs inside the worker (still copying the arena out of wasm memory)",
     "cache_fresh_copy_ms / cache_reused_copy_ms: copying cache_mb out of a wasm memory in a separate worker of the same page, into a new buffer (as every run_with_cache must: the buffer is handed to the page) and into one buffer reused run after run (median of 7): the difference is what the OS charges for fresh pages (large in a VM that returns freed pages to its host)",
+    "measure rows: cold_start_ms / warm_start_ms = from a page opening the model (HookedTransformer.load of the test server's URL, backend wasm) to its first top-k, in a browser profile of its own (launchPersistentContext: the store on disk, as in a user's browser); cold downloads the file into the store, warm is a new page with it stored (median of the warm runs); first_progress_ms = to the first processing progress (file stored or downloaded, embeddings processed), loaded_ms = to the loaded model. onnxruntime-web's cold_start_ms is its page's fetch of the .onnx file and session creation",
     "hooklab and onnxruntime-web alternate run by run at each T (100 ms pauses between systems); median_paired_ratio_to_hooklab = median over rounds of ORT ms / the hooklab forward in the same round",
     "onnxruntime-web runs on the isolated bench page (/repo/bench/pages/ort.html) on the page's thread (proxy off), numThreads as given, graphOptimizationLevel all; hooklab 1 thread is the single-threaded build on the non-isolated page",
     "wasm-simd-peak rows: gflops = median of measureSimdPeak runs (independent f32x4 mul + add chains, all threads at once); median_ms = the forward's FLOPs at that rate; forward_percent_of_peak uses this median",
