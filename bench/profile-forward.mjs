@@ -1,0 +1,116 @@
+#!/usr/bin/env node
+// Where a forward's time goes (issue: speed on every CPU): the single-threaded wasm module built
+// with its function names (target hooklab_wasm_st_profile) runs the GPT-2-small-shaped random
+// model in Node under V8's sampling profiler, and every sample inside WasmModel::run is put in
+// one part of the forward by the function it was in: the GEMM kernels, attention, softmax,
+// LayerNorm, GELU, handing the logits to JavaScript, and the rest. Prints one table and writes
+// bench/results/forward_profile.json.
+//
+//   npm run bench:profile            (builds the wasm core and the profiling module first)
+//   node --no-experimental-fetch bench/profile-forward.mjs [--T 8,32,128] [--reps 10] [--interval-us 100]
+//
+// The sampling profiler slows the run a little; the shares, not the milliseconds, are the result.
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { Session } from "node:inspector/promises";
+import { cpus, loadavg } from "node:os";
+import { join } from "node:path";
+import { loadHooklabModule } from "../wasm/tools/load-module-node.mjs";
+import { ensureGpt2SmallRandom } from "./gpt2-small-random.mjs";
+import { tokensFor } from "./inputs.mjs";
+import { arg } from "./args.mjs";
+
+const root = new URL("..", import.meta.url).pathname;
+const Ts = arg("T", "8,32,128").split(",").map(Number);
+const reps = Number(arg("reps", 10));
+const intervalUs = Number(arg("interval-us", 100));
+const profileBuild = join(root, "build/wasm/cmake/profile");
+if (!existsSync(join(profileBuild, "hooklab-st.wasm"))) {
+  throw new Error("build the profiling module first: cmake --build --preset wasm --target hooklab_wasm_st_profile");
+}
+
+// Parts of the forward, matched in order against the sampled function's name.
+const parts = [
+  ["GEMM", /gemm/i],
+  ["attention (scores, pattern x V)", /attention_scores|attention_mix|mix_vectors|score_rows/],
+  ["softmax", /softmax/],
+  ["LayerNorm", /layer_norm/],
+  ["GELU", /gelu/],
+  ["logits to JavaScript (new Float32Array)", /emval_allocator|float32_copy|memcpy_big|_emval_new/],
+];
+const partOf = (name) => (parts.find(([, re]) => re.test(name)) ?? ["rest"])[0];
+
+function loadModel(module, dir) {
+  const bytes = readFileSync(join(dir, "model.safetensors"));
+  const model = module.loadModel({
+    config: readFileSync(join(dir, "config.json"), "utf8"),
+    vocab: readFileSync(join(root, "models/tokenizer/encoder.json"), "utf8"),
+    merges: readFileSync(join(root, "models/tokenizer/vocab.bpe"), "utf8"),
+    weights: { size: bytes.length, read(offset, length, pointer) { module.HEAPU8.set(bytes.subarray(offset, offset + length), pointer); } },
+  }, { processing: "default", threads: 1 });
+  if (!model) throw new Error(module.lastError().error);
+  return model;
+}
+
+/** Self time (µs) per part, over the samples whose stack passes through WasmModel::run. */
+function shares(profile) {
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const parent = new Map();
+  for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  const inRun = new Map();
+  const underRun = (id) => {
+    if (inRun.has(id)) return inRun.get(id);
+    const name = byId.get(id).callFrame.functionName;
+    const result = name.includes("WasmModel::run") || (parent.has(id) && underRun(parent.get(id)));
+    inRun.set(id, result);
+    return result;
+  };
+  const micros = new Map();
+  profile.samples.forEach((id, i) => {
+    if (!underRun(id)) return;
+    const part = partOf(byId.get(id).callFrame.functionName);
+    micros.set(part, (micros.get(part) ?? 0) + profile.timeDeltas[i]);
+  });
+  return micros;
+}
+
+const module = await loadHooklabModule("st", profileBuild);
+const model = loadModel(module, ensureGpt2SmallRandom());
+const session = new Session();
+session.connect();
+await session.post("Profiler.enable");
+await session.post("Profiler.setSamplingInterval", { interval: intervalUs });
+
+const rows = [];
+for (const T of Ts) {
+  const tokens = Int32Array.from(tokensFor(T));
+  for (let w = 0; w < 2; w++) model.run(tokens, {});
+  await session.post("Profiler.start");
+  const t0 = performance.now();
+  for (let r = 0; r < reps; r++) model.run(tokens, {});
+  const ms = (performance.now() - t0) / reps;
+  const { profile } = await session.post("Profiler.stop");
+  const micros = shares(profile);
+  const total = [...micros.values()].reduce((a, b) => a + b, 0);
+  const share = Object.fromEntries([...parts.map(([p]) => p), "rest"].map((p) => [p, (micros.get(p) ?? 0) / total]));
+  rows.push({ T, forward_ms_profiled: ms, sampled_ms: total / 1000 / reps, share });
+  console.error(`T=${T}: ${ms.toFixed(1)} ms per forward under the profiler`);
+}
+model.delete();
+
+const cpu = `${cpus()[0].model} (${cpus().length} cores)`;
+const names = [...parts.map(([p]) => p), "rest"];
+console.log(`\nShare of a forward's time by part (1 thread, wasm SIMD in Node ${process.version}; GPT-2-small-shaped random model), ${cpu}, load average ${loadavg().map((x) => x.toFixed(2)).join(", ")}`);
+console.log(`${"part".padEnd(42)}${Ts.map((T) => `T=${T}`.padStart(9)).join("")}`);
+for (const name of names) console.log(`${name.padEnd(42)}${rows.map((r) => `${(100 * r.share[name]).toFixed(1)}%`.padStart(9)).join("")}`);
+const outside = (r) => 1 - r.share.GEMM;
+console.log(`${"outside the GEMMs".padEnd(42)}${rows.map((r) => `${(100 * outside(r)).toFixed(1)}%`.padStart(9)).join("")}`);
+console.log(`${"outside the GEMMs, in the core".padEnd(42)}${rows.map((r) => `${(100 * (outside(r) - r.share[names[5]])).toFixed(1)}%`.padStart(9)).join("")}`);
+const t32 = rows.find((r) => r.T === 32);
+if (t32) console.log(`\nTarget: at T=32 the time outside the GEMMs <= 10 %: ${(100 * outside(t32)).toFixed(1)}% (${outside(t32) <= 0.1 ? "meets" : "MISSES"})`);
+
+mkdirSync(join(root, "bench/results"), { recursive: true });
+writeFileSync(join(root, "bench/results/forward_profile.json"), JSON.stringify({
+  machine: cpu, node: process.version, sampling_interval_us: intervalUs, reps,
+  notes: ["share: self time of the sampled wasm and JS functions inside WasmModel::run, by part (bench/profile-forward.mjs `parts`); 'logits to JavaScript' is the Float32Array the logits are copied into, whose fresh pages the OS faults in on first touch"],
+  rows,
+}, null, 1) + "\n");
