@@ -3,11 +3,12 @@
 // with its function names (target hooklab_wasm_st_profile) runs the GPT-2-small-shaped random
 // model in Node under V8's sampling profiler, and every sample inside WasmModel::run is put in
 // one part of the forward by the function it was in: the GEMM kernels, attention, softmax,
-// LayerNorm, GELU, handing the logits to JavaScript, and the rest. Prints one table and writes
-// bench/results/forward_profile.json.
+// LayerNorm, GELU, handing the logits to JavaScript, and the rest. A column "step" does the same
+// for KV-cached generation steps (one new position after a 16-token prompt: WasmGenerator::step,
+// greedy), the memory-bound case. Prints one table and writes bench/results/forward_profile.json.
 //
 //   npm run bench:profile            (builds the wasm core and the profiling module first)
-//   node --no-experimental-fetch bench/profile-forward.mjs [--T 8,32,128] [--reps 10] [--interval-us 100]
+//   node --no-experimental-fetch bench/profile-forward.mjs [--T 8,32,128] [--reps 10] [--steps 48] [--interval-us 100]
 //
 // The sampling profiler slows the run a little; the shares, not the milliseconds, are the result.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -22,6 +23,7 @@ import { arg } from "./args.mjs";
 const root = new URL("..", import.meta.url).pathname;
 const Ts = arg("T", "8,32,128").split(",").map(Number);
 const reps = Number(arg("reps", 10));
+const steps = Number(arg("steps", 48));
 const intervalUs = Number(arg("interval-us", 100));
 const profileBuild = join(root, "build/wasm/cmake/profile");
 if (!existsSync(join(profileBuild, "hooklab-st.wasm"))) {
@@ -51,8 +53,8 @@ function loadModel(module, dir) {
   return model;
 }
 
-/** Self time (µs) per part, over the samples whose stack passes through WasmModel::run. */
-function shares(profile) {
+/** Self time (µs) per part, over the samples whose stack passes through `entry`. */
+function shares(profile, entry) {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const parent = new Map();
   for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
@@ -60,7 +62,7 @@ function shares(profile) {
   const underRun = (id) => {
     if (inRun.has(id)) return inRun.get(id);
     const name = byId.get(id).callFrame.functionName;
-    const result = name.includes("WasmModel::run") || (parent.has(id) && underRun(parent.get(id)));
+    const result = name.includes(entry) || (parent.has(id) && underRun(parent.get(id)));
     inRun.set(id, result);
     return result;
   };
@@ -80,27 +82,40 @@ session.connect();
 await session.post("Profiler.enable");
 await session.post("Profiler.setSamplingInterval", { interval: intervalUs });
 
+/** Runs `work` `count` times under the profiler: ms per call and each part's share. */
+async function profiled(entry, count, work) {
+  await session.post("Profiler.start");
+  const t0 = performance.now();
+  for (let r = 0; r < count; r++) work();
+  const ms = (performance.now() - t0) / count;
+  const { profile } = await session.post("Profiler.stop");
+  const micros = shares(profile, entry);
+  const total = [...micros.values()].reduce((a, b) => a + b, 0);
+  const share = Object.fromEntries([...parts.map(([p]) => p), "rest"].map((p) => [p, (micros.get(p) ?? 0) / total]));
+  return { ms_profiled: ms, sampled_ms: total / 1000 / count, share };
+}
+
 const rows = [];
 for (const T of Ts) {
   const tokens = Int32Array.from(tokensFor(T));
   for (let w = 0; w < 2; w++) model.run(tokens, {});
-  await session.post("Profiler.start");
-  const t0 = performance.now();
-  for (let r = 0; r < reps; r++) model.run(tokens, {});
-  const ms = (performance.now() - t0) / reps;
-  const { profile } = await session.post("Profiler.stop");
-  const micros = shares(profile);
-  const total = [...micros.values()].reduce((a, b) => a + b, 0);
-  const share = Object.fromEntries([...parts.map(([p]) => p), "rest"].map((p) => [p, (micros.get(p) ?? 0) / total]));
-  rows.push({ T, forward_ms_profiled: ms, sampled_ms: total / 1000 / reps, share });
-  console.error(`T=${T}: ${ms.toFixed(1)} ms per forward under the profiler`);
+  rows.push({ T, ...await profiled("WasmModel::run", reps, () => model.run(tokens, {})) });
+  console.error(`T=${T}: ${rows.at(-1).ms_profiled.toFixed(1)} ms per forward under the profiler`);
+}
+if (steps > 0) {
+  const generator = model.startGenerate(Int32Array.from(tokensFor(16)), { maxNewTokens: steps + 1, temperature: 0, stopAtEos: false });
+  if (!generator) throw new Error(module.lastError().error);
+  generator.step();  // the prompt's own forward
+  rows.push({ T: "step", prompt: 16, ...await profiled("WasmGenerator::step", steps, () => generator.step()) });
+  console.error(`generation: ${rows.at(-1).ms_profiled.toFixed(1)} ms per step under the profiler`);
+  generator.delete();
 }
 model.delete();
 
 const cpu = `${cpus()[0].model} (${cpus().length} cores)`;
 const names = [...parts.map(([p]) => p), "rest"];
 console.log(`\nShare of a forward's time by part (1 thread, wasm SIMD in Node ${process.version}; GPT-2-small-shaped random model), ${cpu}, load average ${loadavg().map((x) => x.toFixed(2)).join(", ")}`);
-console.log(`${"part".padEnd(42)}${Ts.map((T) => `T=${T}`.padStart(9)).join("")}`);
+console.log(`${"part".padEnd(42)}${rows.map((r) => (typeof r.T === "number" ? `T=${r.T}` : r.T).padStart(9)).join("")}`);
 for (const name of names) console.log(`${name.padEnd(42)}${rows.map((r) => `${(100 * r.share[name]).toFixed(1)}%`.padStart(9)).join("")}`);
 const outside = (r) => 1 - r.share.GEMM;
 console.log(`${"outside the GEMMs".padEnd(42)}${rows.map((r) => `${(100 * outside(r)).toFixed(1)}%`.padStart(9)).join("")}`);

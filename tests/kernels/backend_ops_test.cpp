@@ -101,6 +101,26 @@ struct MatmulCase {
   int64_t lda_pad, ldc_pad;  // extra floats per row of A / C
 };
 
+// Each row of `whole` (args' product) recomputed as a one-row product must match it bit for bit.
+void check_rows_alone(MatmulArgs args, const std::vector<float>& whole, const Backend& backend, const std::string& what,
+                      Reporter& report) {
+  const int64_t cols = args.w->cols, m = args.m;
+  std::vector<float> row(static_cast<size_t>(cols));
+  for (int64_t i = 0; i < m; i += std::max<int64_t>(1, m / 3)) {
+    MatmulArgs one = args;
+    one.a = args.a + i * args.lda;
+    one.m = 1;
+    one.c = row.data();
+    one.ldc = cols;
+    backend.matmul(one);
+    if (std::memcmp(row.data(), whole.data() + i * args.ldc, static_cast<size_t>(cols) * sizeof(float)) != 0) {
+      report.fail("matmul " + what + ": row " + std::to_string(i) +
+                  " computed alone differs from the same row in the whole product");
+      return;
+    }
+  }
+}
+
 // prepare_matmul() may cache per weight pointer (XNNPACK does) and requires the weights to
 // outlive the backend, so every case's weights and bias move into `keep_alive`, which main()
 // holds until the backends are gone. (Fresh backends per case would be the other way, but under
@@ -151,6 +171,7 @@ void run_matmul(const MatmulCase& tc, std::vector<NamedBackend>& backends, std::
     // then back to the one selected before.
     std::vector<std::string> kernels = nb.backend->gemm_kernels();
     if (kernels.empty()) kernels.push_back("");
+    std::vector<float> first;
     for (const std::string& kernel : kernels) {
       if (!kernel.empty() && !nb.backend->select_gemm_kernel(kernel).ok()) {
         report.fail("matmul " + shape + " " + nb.label + ": select_gemm_kernel(" + kernel + ") failed");
@@ -161,6 +182,15 @@ void run_matmul(const MatmulCase& tc, std::vector<NamedBackend>& backends, std::
       nb.backend->matmul(args);
       const std::string label = kernel.empty() ? nb.label : nb.label + ":" + kernel;
       report.record("matmul", shape, label, normalized_error(ref, got), reduction_tolerance(kc));
+      if (kernel.empty()) continue;
+      // A backend's kernel variants sum each output in the same order: bit-identical results,
+      // whichever the user's machine picks. And a row computed alone (M = 1, as in a KV-cached
+      // generation step) equals the same row inside a larger product (a full forward).
+      if (first.empty()) first = got;
+      if (std::memcmp(first.data(), got.data(), got.size() * sizeof(float)) != 0) {
+        report.fail("matmul " + shape + " " + label + ": not bit-identical to " + kernels.front());
+      }
+      check_rows_alone(args, got, *nb.backend, shape + " " + label, report);
     }
     if (!kernels.front().empty()) (void)nb.backend->select_gemm_kernel(kernels.front());
   }
