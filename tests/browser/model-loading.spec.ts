@@ -5,7 +5,7 @@
 // removeStoredModel, as a "manage storage" view would.
 import { test, expect, type Page } from "@playwright/test";
 import { createHash } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -189,6 +189,45 @@ test("a model the hub does not have gives a clear 404 error", async ({ page }) =
   expect(r.error).toContain("404");
   expect(r.error).toContain("not found");
   expect(r.stored).toEqual([]);
+});
+
+/** A GPT-2 config.json of the given size, alone in a directory the test server serves under /repo/build/bench/. */
+function configOnlyModel(name: string, nEmbd: number, nLayer: number, nHead: number): string {
+  const config = JSON.stringify({ model_type: "gpt2", vocab_size: 50257, n_positions: 1024, n_ctx: 1024, n_embd: nEmbd,
+    n_layer: nLayer, n_head: nHead, layer_norm_epsilon: 1e-5, activation_function: "gelu_new" });
+  mkdirSync(join(root, "build/bench", name), { recursive: true });
+  writeFileSync(join(root, "build/bench", name, "config.json"), config);
+  return config;
+}
+
+test("a model too large for wasm memory is refused from its config.json, before any weights are read or downloaded", async ({ page }) => {
+  const xl = configOnlyModel("gpt2-xl-config-only", 1600, 48, 25);
+  configOnlyModel("gpt2-large-config-only", 1280, 36, 20);
+  await open(page);
+  const r = await page.evaluate(async (xl) => {
+    const { HookedTransformer } = window.hooklab;
+    const attempt = (source: Parameters<typeof HookedTransformer.load>[0]) =>
+      HookedTransformer.load(source).then((m) => (m.dispose(), "loaded"), (e: Error) => e.message);
+    // Local files whose weights are not a safetensors file at all: refused before they are read.
+    const files = await attempt({ files: { config: xl, weights: new Blob([new Uint8Array(16)]) } });
+    // Directories with a config.json and no model.safetensors: GPT-2 XL is refused before its
+    // download is tried; GPT-2 large fits (3.1 GiB) and gets as far as the missing file.
+    const url = await attempt({ url: "/repo/build/bench/gpt2-xl-config-only/" });
+    const large = await attempt({ url: "/repo/build/bench/gpt2-large-config-only/" });
+    const config = await (await fetch("/repo/models/testdata/tiny-a/config.json")).text();
+    const weights = await (await fetch("/repo/models/testdata/tiny-a/model.safetensors")).arrayBuffer();
+    const model = await HookedTransformer.load({ files: { config, weights } });
+    const after = (await model.loss("Hello world!")).mean;
+    model.dispose();
+    return { files, url, large, after };
+  }, xl);
+  for (const message of [r.files, r.url]) {
+    expect(message).toMatch(/needs 6\.\d GiB of memory for its weights/);
+    expect(message).toContain("at most 4.0 GiB");
+  }
+  expect(r.large).toContain("model.safetensors");
+  expect(r.large).not.toContain("memory");
+  expect(Math.abs(r.after - TINY_A_LOSS)).toBeLessThan(1e-4);
 });
 
 test("local files load (ArrayBuffer and Blob); a truncated file fails with the core's message and the next load works", async ({ page }) => {

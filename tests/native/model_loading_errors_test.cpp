@@ -453,4 +453,29 @@ TEST(ModelLoadingErrors, DirectoryProblems) {
 }
 
 }  // namespace
+// HookedTransformer::weights_bytes, known from config.json alone, is exactly what load()
+// allocates, for every committed test model (attention-only among them) and both processings.
+TEST(ModelLoadingErrors, WeightsBytesFromTheConfigMatchTheLoad) {
+  for (const char* dir : {"models/testdata/tiny-a", "models/testdata/tiny-attn", "models/testdata/tiny-c"}) {
+    const std::string config = read_json_file(repo_path(std::string(dir) + "/config.json")).dump();
+    for (const ProcessingOptions& processing : {ProcessingOptions{}, ProcessingOptions::none()}) {
+      LoadOptions options;
+      options.processing = processing;
+      auto model = load_repo_model(dir, options);
+      ASSERT_TRUE(model.ok()) << dir << ": " << model.error().message;
+      auto bytes = HookedTransformer::weights_bytes(config, "config.json", processing);
+      ASSERT_TRUE(bytes.ok()) << bytes.error().message;
+      EXPECT_EQ(bytes.value(), static_cast<int64_t>(model.value()->weights().bytes())) << dir;
+    }
+  }
+  // GPT-2 XL's config: 1.56 G parameters plus the processed unembedding, over 6 GB in float32.
+  const std::string xl = R"({"model_type": "gpt2", "vocab_size": 50257, "n_positions": 1024, "n_ctx": 1024,
+    "n_embd": 1600, "n_layer": 48, "n_head": 25, "layer_norm_epsilon": 1e-5, "activation_function": "gelu_new"})";
+  auto xl_bytes = HookedTransformer::weights_bytes(xl, "config.json", ProcessingOptions{});
+  ASSERT_TRUE(xl_bytes.ok()) << xl_bytes.error().message;
+  EXPECT_GT(xl_bytes.value(), int64_t{6} * 1000 * 1000 * 1000);
+  EXPECT_LT(xl_bytes.value(), int64_t{7} * 1000 * 1000 * 1000);
+  EXPECT_FALSE(HookedTransformer::weights_bytes("{\"n_layer\": -1}", "config.json", ProcessingOptions{}).ok());
+}
+
 }  // namespace hooklab::testing

@@ -120,6 +120,22 @@ WasmModel* load_model(const val& files, const val& options) {
   return new WasmModel(std::move(model).value());
 }
 
+// {weightBytes, limitBytes}: what loading the model config.json describes will allocate for
+// its processed weights, and the most the module's memory can hold; null (lastError) for a
+// config the load would refuse.
+val model_memory_need(const std::string& config_json, const std::string& processing_name) {
+  const ProcessingOptions processing = processing_name == "none" ? ProcessingOptions::none() : ProcessingOptions{};
+  auto bytes = HookedTransformer::weights_bytes(config_json, "config.json", processing);
+  if (!bytes.ok()) {
+    set_last_error(bytes.error());
+    return val::null();
+  }
+  val out = val::object();
+  out.set("weightBytes", static_cast<double>(bytes.value()));
+  out.set("limitBytes", static_cast<double>(HOOKLAB_WASM_MAX_MEMORY_BYTES));
+  return out;
+}
+
 val WasmModel::config() const {
   const ModelConfig& c = model_->cfg();
   val out = val::object();
@@ -241,6 +257,7 @@ EMSCRIPTEN_BINDINGS(hooklab_model) {
   using namespace emscripten;
   using hooklab::wasm::WasmModel;
   function("loadModel", &hooklab::wasm::load_model, allow_raw_pointers());
+  function("modelMemoryNeed", &hooklab::wasm::model_memory_need);
   function("lastError", &hooklab::wasm::last_error);
   class_<WasmModel>("Model")
       .function("config", &WasmModel::config)

@@ -100,6 +100,11 @@ struct RunOutput {
 class HookedTransformer {
  public:
   static Result<std::unique_ptr<HookedTransformer>> load(const ModelFiles& files, const LoadOptions& options);
+  // The bytes load() will allocate for the processed weights of the model `config_json`
+  // describes (an error for a config load() would refuse): known from config.json alone, so a
+  // caller can refuse a model too large for its memory before reading or downloading weights.
+  static Result<int64_t> weights_bytes(std::string_view config_json, std::string_view config_name,
+                                       const ProcessingOptions& processing);
 
   const ModelConfig& cfg() const { return cfg_; }
   const Tokenizer& tokenizer() const { return *tokenizer_; }

@@ -48,6 +48,9 @@ struct ModelWeights {
   // Allocates zeroed storage for cfg and carves it. Bias vectors are padded to whole panels
   // with zeros so kernels can load them 8 at a time.
   static Result<ModelWeights> allocate(const ModelConfig& cfg, bool layer_norm_folded);
+  // What allocate() would take, in bytes, without allocating: a model too large for the memory
+  // at hand is refused before anything is read.
+  static int64_t storage_bytes(const ModelConfig& cfg, bool layer_norm_folded);
   size_t bytes() const { return storage.size() * sizeof(float); }
 };
 

@@ -127,6 +127,12 @@ Result<std::unique_ptr<HookedTransformer>> HookedTransformer::load(const ModelFi
   return model;
 }
 
+Result<int64_t> HookedTransformer::weights_bytes(std::string_view config_json, std::string_view config_name,
+                                                 const ProcessingOptions& processing) {
+  HOOKLAB_ASSIGN_OR_RETURN(ModelConfig cfg, parse_hf_gpt2_config(config_json, config_name));
+  return ModelWeights::storage_bytes(cfg, processing.fold_ln);
+}
+
 std::vector<int32_t> HookedTransformer::to_tokens(std::string_view text, bool prepend_bos) const {
   std::vector<int32_t> ids;
   if (prepend_bos) ids.push_back(cfg_.bos_token_id);

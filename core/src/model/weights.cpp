@@ -25,19 +25,16 @@ void add_matrix(std::vector<Slot>& slots, PackedMatrix* m, int64_t rows, int64_t
   slots.push_back({[m](float* p) { m->data = p; }, m->storage_floats()});
 }
 
-}  // namespace
-
-Result<ModelWeights> ModelWeights::allocate(const ModelConfig& cfg, bool layer_norm_folded) {
-  ModelWeights w;
-  w.layer_norm_folded = layer_norm_folded;
+// The carving table of cfg's weights: every tensor's pointer field in `w` and its size. One
+// table for both the size computation and the carving.
+std::vector<Slot> carving_table(ModelWeights& w, const ModelConfig& cfg) {
   w.layers.resize(static_cast<size_t>(cfg.n_layers));
   const int64_t d = cfg.d_model, attn = static_cast<int64_t>(cfg.n_heads) * cfg.d_head;
-
   std::vector<Slot> slots;
   add_vector(slots, &w.w_e, static_cast<int64_t>(cfg.d_vocab) * d);
   add_vector(slots, &w.w_pos, static_cast<int64_t>(cfg.n_ctx) * d);
   for (LayerWeights& l : w.layers) {
-    if (!layer_norm_folded) {
+    if (!w.layer_norm_folded) {
       add_vector(slots, &l.ln1_w, d);
       add_vector(slots, &l.ln1_b, d);
     }
@@ -46,7 +43,7 @@ Result<ModelWeights> ModelWeights::allocate(const ModelConfig& cfg, bool layer_n
     add_matrix(slots, &l.w_o, attn, d);
     add_vector(slots, &l.b_o, d);
     if (cfg.attn_only) continue;  // no ln2 and no MLP: their pointers stay null
-    if (!layer_norm_folded) {
+    if (!w.layer_norm_folded) {
       add_vector(slots, &l.ln2_w, d);
       add_vector(slots, &l.ln2_b, d);
     }
@@ -55,16 +52,34 @@ Result<ModelWeights> ModelWeights::allocate(const ModelConfig& cfg, bool layer_n
     add_matrix(slots, &l.w_out, cfg.d_mlp, d);
     add_vector(slots, &l.b_out, d);
   }
-  if (!layer_norm_folded) {
+  if (!w.layer_norm_folded) {
     add_vector(slots, &w.ln_final_w, d);
     add_vector(slots, &w.ln_final_b, d);
   }
   add_matrix(slots, &w.w_u, d, cfg.d_vocab);
   add_vector(slots, &w.b_u, cfg.d_vocab);
+  return slots;
+}
 
+int64_t total_floats(const std::vector<Slot>& slots) {
   int64_t total = 0;
   for (const Slot& s : slots) total += aligned(s.floats);
-  HOOKLAB_ASSIGN_OR_RETURN(w.storage, FloatBuffer::allocate(static_cast<size_t>(total)));
+  return total;
+}
+
+}  // namespace
+
+int64_t ModelWeights::storage_bytes(const ModelConfig& cfg, bool layer_norm_folded) {
+  ModelWeights scratch;
+  scratch.layer_norm_folded = layer_norm_folded;
+  return total_floats(carving_table(scratch, cfg)) * static_cast<int64_t>(sizeof(float));
+}
+
+Result<ModelWeights> ModelWeights::allocate(const ModelConfig& cfg, bool layer_norm_folded) {
+  ModelWeights w;
+  w.layer_norm_folded = layer_norm_folded;
+  const std::vector<Slot> slots = carving_table(w, cfg);
+  HOOKLAB_ASSIGN_OR_RETURN(w.storage, FloatBuffer::allocate(static_cast<size_t>(total_floats(slots))));
   float* cursor = w.storage.data();
   for (const Slot& s : slots) {
     s.bind(cursor);

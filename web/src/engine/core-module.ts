@@ -8,6 +8,10 @@ import type { GenerateStep, ModelConfig } from "./types";
 export interface EmbindModule {
   HEAPU8: Uint8Array;
   loadModel(files: unknown, options: unknown): EmbindModel | null;
+  /** What loading the model `config` (config.json's text) describes allocates for its processed
+   *  weights, and the most the module's memory can hold; null with lastError() set for a config
+   *  the load would refuse. */
+  modelMemoryNeed(config: string, processing: string): { weightBytes: number; limitBytes: number } | null;
   lastError(): { error: string; code: string };
   hookPointTable(): unknown[];
   /** The fastest GEMM micro-kernel on this machine, or a remembered one; null with lastError() set. */

@@ -104,6 +104,9 @@ async function asBuffer(value: Blob | ArrayBuffer): Promise<ArrayBuffer> {
 export interface OpenContext extends DownloadContext {
   assetBase: string;
   heap: () => Uint8Array;
+  /** Called with config.json's text before the weights are read or downloaded; throws to refuse
+   *  the model (e.g. one too large for the engine's memory). */
+  checkConfig?: (config: string) => void;
 }
 
 /** The GPT-2 vocabulary shipped with the lab (models/tokenizer). */
@@ -174,7 +177,9 @@ export async function openModel(source: ModelSource, ctx: OpenContext): Promise<
   const described = describeSource(source, ctx.hubEndpoint);
   if ("files" in described) {
     const f = described.files;
-    const [config, tokenizer, weights] = await Promise.all([asText(f.config), localTokenizer(f, ctx), asBuffer(f.weights)]);
+    const config = await asText(f.config);
+    ctx.checkConfig?.(config);
+    const [tokenizer, weights] = await Promise.all([localTokenizer(f, ctx), asBuffer(f.weights)]);
     return {
       name: f.name ?? "local files", config, tokenizer,
       weights: bufferReader(weights, ctx.heap), weightsName: "model.safetensors", close() {},
@@ -184,6 +189,7 @@ export async function openModel(source: ModelSource, ctx: OpenContext): Promise<
     // Bundled models ship with the lab: a plain fetch, no store needed (the browser caches them).
     const dir = new URL(`models/${described.bundled}/`, ctx.assetBase).href;
     const config = await fetchText(`${dir}config.json`, `bundled model '${described.bundled}'`, ctx.signal);
+    ctx.checkConfig?.(config);
     const response = await fetch(`${dir}model.safetensors`, { signal: ctx.signal });
     if (!response.ok) throw new Error(`bundled model '${described.bundled}': model.safetensors answered ${response.status}`);
     const weights = await response.arrayBuffer();
@@ -200,6 +206,7 @@ export async function openModel(source: ModelSource, ctx: OpenContext): Promise<
   } finally {
     configFile.close();
   }
+  ctx.checkConfig?.(config);
   const tokenizer = await remoteTokenizer(described, ctx);
   const weights = await downloadModelFile(described, "model.safetensors", ctx);
   return {

@@ -281,6 +281,22 @@ async function initEngine(args: Args<"init">): Promise<unknown> {
 }
 
 /** Opens the source's files, replaces the loaded model (and its GPU path) and picks the backend. */
+// Room the engine needs beside the weights: its code and stack, the tokenizer, a forward's
+// workspace and the load's staging buffers.
+const ENGINE_OVERHEAD_BYTES = 256 * 2 ** 20;
+
+/** Refuses, from config.json alone, a model whose weights cannot fit the module's memory, so
+ *  nothing is downloaded or allocated for it. A config the core refuses is left to the load,
+ *  which says why. */
+function refuseIfTooLarge(module: EmbindModule, config: string, processing: string | undefined): void {
+  const need = module.modelMemoryNeed(config, processing ?? "default");
+  if (!need || need.weightBytes + ENGINE_OVERHEAD_BYTES <= need.limitBytes) return;
+  const gb = (bytes: number) => (bytes / 2 ** 30).toFixed(1);
+  throw new Error(`this model needs ${gb(need.weightBytes)} GiB of memory for its weights (float32, processed), and the ` +
+    `engine's WebAssembly memory holds at most ${gb(need.limitBytes)} GiB: it cannot be loaded in the browser ` +
+    `(its weights were neither read nor downloaded)`);
+}
+
 async function loadModel(id: number, args: Args<"load">): Promise<unknown> {
   if (!core) throw new Error("the engine is not initialised");
   const heap = () => core!.HEAPU8;
@@ -289,6 +305,7 @@ async function loadModel(id: number, args: Args<"load">): Promise<unknown> {
   const opened = await openModel(args.source, {
     assetBase,
     heap,
+    checkConfig: (config) => refuseIfTooLarge(core!, config, args.processing),
     signal: aborter.signal,
     hubEndpoint: args.hubEndpoint,
     onProgress: (p) => post({ id, type: "progress", progress: p }),
