@@ -27,6 +27,12 @@ Result<HookActionKind> action_kind(const std::string& kind) {
                     "unknown hook kind '" + kind + "' (replace, zero, meanAblate, add, read, callback)");
 }
 
+// The lab's processing names: "none" (the checkpoint's weights as they are) or TransformerLens's
+// default processing.
+ProcessingOptions processing_named(const std::string& name) {
+  return name == "none" ? ProcessingOptions::none() : ProcessingOptions{};
+}
+
 }  // namespace
 
 // One JavaScript hook spec -> ForwardHook. Tensors are copied into `storage`, which the run
@@ -99,9 +105,7 @@ WasmModel* load_model(const val& files, const val& options) {
   model_files.weights = make_js_byte_source(weights_name, files["weights"]);
 
   LoadOptions load;
-  if (has(options, "processing") && options["processing"].as<std::string>() == "none") {
-    load.processing = ProcessingOptions::none();
-  }
+  if (has(options, "processing")) load.processing = processing_named(options["processing"].as<std::string>());
   load.threads = has(options, "threads") ? std::max(1, options["threads"].as<int>()) : 1;
 #ifndef __EMSCRIPTEN_PTHREADS__
   load.threads = 1;  // the single-threaded build has no workers to run on
@@ -124,8 +128,7 @@ WasmModel* load_model(const val& files, const val& options) {
 // its processed weights, and the most the module's memory can hold; null (lastError) for a
 // config the load would refuse.
 val model_memory_need(const std::string& config_json, const std::string& processing_name) {
-  const ProcessingOptions processing = processing_name == "none" ? ProcessingOptions::none() : ProcessingOptions{};
-  auto bytes = HookedTransformer::weights_bytes(config_json, "config.json", processing);
+  auto bytes = HookedTransformer::weights_bytes(config_json, "config.json", processing_named(processing_name));
   if (!bytes.ok()) {
     set_last_error(bytes.error());
     return val::null();

@@ -280,7 +280,6 @@ async function initEngine(args: Args<"init">): Promise<unknown> {
   return { variant, isolated: (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === true, gemmTuning };
 }
 
-/** Opens the source's files, replaces the loaded model (and its GPU path) and picks the backend. */
 // Room the engine needs beside the weights: its code and stack, the tokenizer, a forward's
 // workspace and the load's staging buffers.
 const ENGINE_OVERHEAD_BYTES = 256 * 2 ** 20;
@@ -297,6 +296,7 @@ function refuseIfTooLarge(module: EmbindModule, config: string, processing: stri
     `(its weights were neither read nor downloaded)`);
 }
 
+/** Opens the source's files, replaces the loaded model (and its GPU path) and picks the backend. */
 async function loadModel(id: number, args: Args<"load">): Promise<unknown> {
   if (!core) throw new Error("the engine is not initialised");
   const heap = () => core!.HEAPU8;
