@@ -12,6 +12,8 @@
 //                    [--metric logit_diff|prob|logprob|rank] [--normalize] [--position P] [--direction noising]
 //                    [--dataset FILE.jsonl [--bootstrap N] [--seed S]]
 //   hooklab attribute  (patch's arguments) [--method atp|atp-star] [--compare]
+//   hooklab path-patch --model DIR --clean TEXT --corrupted TEXT --answer STR --wrong STR
+//                    [--receivers logits|L.H:q|k|v[,...]] [--direction noising|denoising] [--normalize] [--metric M]
 //   hooklab lens     --model DIR --prompt TEXT [--answer STR --wrong STR] [--position P] [--top-k K]
 //   hooklab dla      --model DIR --prompt TEXT --answer STR --wrong STR [--position P]
 //   hooklab heads    --model DIR [--seq-len N] [--seed S]
@@ -52,6 +54,10 @@ constexpr const char* kUsage =
     "  attribute the same arguments as patch, [--method atp|atp-star] [--compare]\n"
     "            attribution patching: every cell from one backward pass; --compare adds the exact sweep\n"
     "            and their agreement (Pearson, Spearman, top-10 overlap)\n"
+    "  path-patch --model DIR --clean T --corrupted T --answer S --wrong S [--receivers logits|L.H:q|k|v,...]\n"
+    "            [--direction noising|denoising] [--normalize] [--metric M] [--position P]\n"
+    "            path patching (IOI paper): each sender head's effect through the receivers only, [L,H];\n"
+    "            every other head frozen; default receivers: the logits; default direction: noising\n"
     "  lens      --model DIR --prompt TEXT [--answer S --wrong S] [--position P] [--top-k K]   logit lens\n"
     "  dla       --model DIR --prompt TEXT --answer S --wrong S [--position P]   direct logit attribution\n"
     "  heads     --model DIR [--seq-len N] [--seed S]   previous-token / duplicate / induction scores\n"
@@ -85,6 +91,8 @@ int main(int argc, char** argv) {
     status = hooklab::cli::patch_command(args);
   } else if (command == "attribute") {
     status = hooklab::cli::attribute_command(args);
+  } else if (command == "path-patch") {
+    status = hooklab::cli::path_patch_command(args);
   } else if (command == "lens") {
     status = hooklab::cli::lens_command(args);
   } else if (command == "dla") {

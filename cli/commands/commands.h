@@ -14,6 +14,7 @@ Status generate_command(const std::vector<std::string>& args);
 Status cache_command(const std::vector<std::string>& args);
 Status patch_command(const std::vector<std::string>& args);
 Status attribute_command(const std::vector<std::string>& args);
+Status path_patch_command(const std::vector<std::string>& args);
 Status lens_command(const std::vector<std::string>& args);
 Status dla_command(const std::vector<std::string>& args);
 Status heads_command(const std::vector<std::string>& args);

@@ -1,5 +1,6 @@
 // `patch` (exact activation patching) and `attribute` (attribution patching, AtP / AtP*): the
 // same arguments and the same JSON, plus "method"; both take --dataset FILE.jsonl.
+// `path-patch`: path patching from every sender head to the logits or to receiver heads.
 #include <fstream>
 #include <sstream>
 
@@ -7,6 +8,7 @@
 #include "commands/commands.h"
 #include "hooklab/attribution.h"
 #include "hooklab/patch_dataset.h"
+#include "hooklab/path_patching.h"
 
 namespace hooklab::cli {
 namespace {
@@ -58,16 +60,22 @@ nlohmann::ordered_json json_values(const std::vector<double>& values) {
   return out;
 }
 
+// The fields every patching method prints after its own: layout, metric, direction, baselines.
+template <class Result, class Request>
+void add_common_fields(nlohmann::ordered_json& out, const Result& result, const Request& request) {
+  out["shape"] = result.shape;
+  out["axes"] = result.axes;
+  out["metric"] = metric_kind_name(request.metric.kind);
+  out["normalized"] = request.normalize;
+  out["direction"] = patch_direction_name(request.direction);
+  out["clean_metric"] = json_number(result.clean_metric);
+  out["corrupted_metric"] = json_number(result.corrupted_metric);
+}
+
 nlohmann::ordered_json result_json(const PatchResult& result, const PatchRequest& request) {
-  return {{"act", patch_sweep_name(result.sweep)},
-          {"method", patch_method_name(result.method)},
-          {"shape", result.shape},
-          {"axes", result.axes},
-          {"metric", metric_kind_name(request.metric.kind)},
-          {"normalized", request.normalize},
-          {"direction", patch_direction_name(request.direction)},
-          {"clean_metric", json_number(result.clean_metric)},
-          {"corrupted_metric", json_number(result.corrupted_metric)}};
+  nlohmann::ordered_json out = {{"act", patch_sweep_name(result.sweep)}, {"method", patch_method_name(result.method)}};
+  add_common_fields(out, result, request);
+  return out;
 }
 
 Result<std::string> read_text_file(const std::string& path, size_t max_bytes) {
@@ -161,7 +169,56 @@ Status run_patch_command(const std::vector<std::string>& argv, std::optional<Pat
   return {};
 }
 
+// --receivers "9.9:q,10.0:q" (or "logits", the default: the final residual stream).
+Result<std::vector<PathReceiver>> parse_receivers(const Arguments& args) {
+  std::vector<PathReceiver> receivers;
+  const std::string list = args.get("receivers").value_or("logits");
+  if (list == "logits") return receivers;
+  size_t start = 0;
+  while (start <= list.size()) {
+    const size_t end = std::min(list.find(',', start), list.size());
+    HOOKLAB_ASSIGN_OR_RETURN(PathReceiver r, parse_path_receiver(std::string_view(list).substr(start, end - start)));
+    receivers.push_back(r);
+    if (receivers.size() > 4096) return usage_error("--receivers lists more than 4096 receivers");
+    start = end + 1;
+  }
+  return receivers;
+}
+
 }  // namespace
+
+Status path_patch_command(const std::vector<std::string>& argv) {
+  std::set<std::string> options = model_options();
+  options.insert({"clean", "corrupted", "answer", "wrong", "metric", "position", "direction", "receivers"});
+  std::set<std::string> switches = model_switches();
+  switches.insert({"normalize", "no-bos"});
+  HOOKLAB_ASSIGN_OR_RETURN(Arguments args, Arguments::parse(argv, options, switches));
+  PathPatchRequest request;
+  if (auto metric = args.get("metric")) { HOOKLAB_ASSIGN_OR_RETURN(request.metric.kind, parse_metric_kind(*metric)); }
+  HOOKLAB_ASSIGN_OR_RETURN(request.metric.position, args.get_int("position", -1, -1000000, 1000000));
+  if (auto direction = args.get("direction")) {
+    HOOKLAB_ASSIGN_OR_RETURN(request.direction, parse_patch_direction(*direction));
+  }
+  request.normalize = args.has("normalize");
+  HOOKLAB_ASSIGN_OR_RETURN(request.receivers, parse_receivers(args));
+  for (const char* name : {"clean", "corrupted"}) HOOKLAB_RETURN_IF_ERROR(args.require(name).status());
+  HOOKLAB_ASSIGN_OR_RETURN(auto model, load_model(args));
+  const bool bos = !args.has("no-bos");
+  request.clean_tokens = model->to_tokens(*args.get("clean"), bos);
+  request.corrupted_tokens = model->to_tokens(*args.get("corrupted"), bos);
+  HOOKLAB_ASSIGN_OR_RETURN(request.metric.answer_pairs, parse_answers(args, *model, request.metric.kind,
+                                                                      request.metric.kind != MetricKind::kLinear));
+  HOOKLAB_ASSIGN_OR_RETURN(PathPatchResult result, path_patch(*model, request));
+  nlohmann::ordered_json receivers = nlohmann::ordered_json::array();
+  for (const PathReceiver& r : result.receivers) receivers.push_back(path_receiver_label(r));
+  nlohmann::ordered_json out = {{"method", "path"}, {"receivers", receivers}};
+  add_common_fields(out, result, request);
+  out["receiving_metric"] = json_number(result.receiving_metric);
+  out["cells_computed"] = result.cells_computed;
+  out["values"] = json_values(result.values);
+  print_json(out);
+  return {};
+}
 
 Status patch_command(const std::vector<std::string>& argv) { return run_patch_command(argv, PatchMethod::kExact); }
 Status attribute_command(const std::vector<std::string>& argv) { return run_patch_command(argv, std::nullopt); }

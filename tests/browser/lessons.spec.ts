@@ -179,3 +179,27 @@ test("a lesson step is shareable and embeddable: the link and both embed snippet
   await expect(page.getByTestId("lesson-step")).toHaveText("Step 2 of 3", { timeout: 60_000 });
   await expect(page.getByTestId("lesson-title")).toContainText("activation patching");
 });
+
+test("lesson 5 (circuits): path patching to the logits, then to the name mover's queries, graded on the engine's numbers", async ({ page }) => {
+  await openLesson(page, "/models/lessons/5-circuits.md", 2);
+  await expect(page.getByTestId("lesson-step")).toHaveText("Step 2 of 4");
+  await page.locator('[data-lesson-view="path-patching"] button').click();
+  await expect(page.locator('[data-heatmap="path-patching"]')).toBeVisible({ timeout: 60_000 });
+  const strongest = (receivers: string) => `const r = await model.pathPatch({ clean: e.clean, corrupted: e.corrupted, answers: [[e.answer, e.wrong]], receivers: ${receivers} });
+    const d = Array.from(r.values, (v) => v - r.receivingMetric); const i = d.indexOf(Math.min(...d));
+    return { layer: Math.floor(i / r.shape[1]), head: i % r.shape[1], drop: d[i] };`;
+  const mover = await engine<{ layer: number; head: number; drop: number }>(page, strongest("[]"));
+  expect(mover.drop).toBeLessThan(-0.5);  // a real name-mover path, not noise
+  await answer(page, "mover", `${mover.layer}.${(mover.head + 1) % 4}`, false);
+  await answer(page, "mover", `${mover.layer}.${mover.head}`, true);
+  await page.getByTestId("lesson-next").click();
+  // The step's instruction: click the mover's cell; its queries become the receivers.
+  await page.locator(`[data-heatmap="path-patching"] rect[data-row="${mover.layer}"][data-col="${mover.head}"]`).click();
+  await expect(page.getByTestId("path-result")).toHaveAttribute("data-receivers", `${mover.layer}.${mover.head}:q`, { timeout: 60_000 });
+  const driver = await engine<{ layer: number; head: number; drop: number }>(page,
+    strongest(`[{ layer: ${mover.layer}, head: ${mover.head}, input: "q" }]`));
+  expect(driver.layer).toBeLessThan(mover.layer);
+  expect(driver.drop).toBeLessThan(-0.5);
+  await answer(page, "driver", `${mover.layer}.${mover.head}`, false);
+  await answer(page, "driver", `L${driver.layer}H${driver.head}`, true);
+});

@@ -385,3 +385,19 @@ test("generate: bad input is a clear error", () => {
   fails(1, "n_ctx", "generate", "--model", join(root, "models/testdata/tiny-c"), "--prompt", "Hi there",
         "--max-new-tokens", "11");
 });
+
+test("path-patch: every sender to the logits or to receiver heads, normalised with its baseline; bad receivers are usage errors", () => {
+  const base = ["path-patch", "--model", tinyA, "--clean", "When Mary and John went to the store, John gave a drink to",
+    "--corrupted", "When Mary and John went to the store, Mary gave a drink to", "--answer", " Mary", "--wrong", " John"];
+  const logits = ok(...base);
+  assert.deepEqual([logits.method, logits.direction, logits.shape, logits.receivers, logits.cells_computed], ["path", "noising", [2, 4], [], 8]);
+  assert.equal(logits.receiving_metric, logits.clean_metric);
+  assert.ok(logits.values.some((v) => Math.abs(v - logits.receiving_metric) > 1e-4), "some sender moves the metric");
+  const q = ok(...base, "--receivers", "1.2:q,1.0:v", "--normalize", "--direction", "denoising");
+  assert.deepEqual([q.receivers, q.cells_computed, q.normalized], [["1.2:q", "1.0:v"], 4, true]);
+  assert.ok(q.receiving_metric === 0, String(q.receiving_metric));  // normalised: the corrupted (receiving) run is 0
+  q.values.slice(4).forEach((v) => assert.ok(v === 0, String(v)));  // layer-1 senders cannot reach layer-1 receivers
+  fails(2, "receiver \"1.2:z\": unknown receiver input 'z' (one of: q, k, v)", ...base, "--receivers", "1.2:z");
+  fails(2, "receiver 5.0:q is not a head of this model (2 layers x 4 heads)", ...base, "--receivers", "5.0:q");
+  fails(1, "same number of tokens", ...base.slice(0, 5), "--corrupted", "x", "--answer", " Mary", "--wrong", " John");
+});

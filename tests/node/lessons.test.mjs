@@ -215,3 +215,20 @@ test("plain paths below models/: bundled names and checkpoints, never '..', a sc
   for (const ok of ["hooklab-demo", "hooklab-induction/checkpoints/step-01000", "a.b_c-d"]) assert.ok(L.isPlainPath(ok, 3), ok);
   for (const bad of ["..", "../x", "a/../b", ".hidden", "/etc", "https://x", "a//b", "a\\b", "", "a/b/c/d"]) assert.ok(!L.isPlainPath(bad, 3), bad);
 });
+
+test("a path-patching view takes receivers (the logits or layer.head:q|k|v); anything else is an error block", () => {
+  const ok = L.parseLesson(`${HEAD}## S\n:::view path-patching\nreceivers: 2.0:q, 1.3:v\n:::\n:::view path-patching\nreceivers: logits\n:::\n`);
+  assert.equal(ok.ok, true, ok.error);
+  assert.deepEqual(ok.lesson.steps[0].blocks.map((b) => b.params?.receivers), ["2.0:q, 1.3:v", "logits"]);
+  for (const bad of ["2.0:z", "2.0", "<b>x</b>", "1.1:q, 1.1:q", Array.from({ length: 40 }, (_, i) => `0.${i}:q`).join(",")]) {
+    const r = L.parseLesson(`${HEAD}## S\n:::view path-patching\nreceivers: ${bad}\n:::\n`);
+    assert.equal(r.ok, true, r.error);
+    const [block] = r.lesson.steps[0].blocks;
+    assert.equal(block.kind, "error", bad);
+    assert.match(block.message, /receivers:.*(not a receiver|twice|more than 32)/, bad);
+  }
+  assert.deepEqual(L.pathEffectsFor({ values: [3, 1, 2.5, 2], shape: [2, 2], receivingMetric: 2 }), { strongest: { layer: 0, head: 1, effect: -1 }, effects: [1, -1, 0.5, 0] });
+  assert.equal(L.pathEffectsFor({ values: [2, 2], shape: [1, 2], receivingMetric: 2 }).strongest, null);
+  assert.deepEqual(L.pathEffectsFor({ values: [3, 1], shape: [1, 2], receivingMetric: 2 }, "raise").strongest, { layer: 0, head: 0, effect: 1 });
+  assert.equal(L.receiversLabel([]), "the logits");
+});

@@ -106,6 +106,10 @@ function everySpec() {
   specs.push(T.specFromExperiment({ ...ids, prompt: "" }, "tokens"), T.specFromExperiment({ ...ids, answer: "not ids" }, "patching"));
   for (const method of T.PATCH_METHODS) specs.push(T.specFromExperiment({ ...ids, method }, "patching"));
   specs.push(T.specFromExperiment(ids, "generate"));
+  for (const pathDirection of ["noising", "denoising"]) {
+    for (const pathReceivers of [[], ["2.0:q", "1.3:v", "2.1:k"]]) specs.push(T.specFromExperiment({ ...e, pathDirection, pathReceivers }, "path"));
+  }
+  specs.push(T.specFromExperiment({ ...ids, pathReceivers: ["1.0:q"] }, "path"));
   return specs;
 }
 

@@ -108,6 +108,9 @@ function experimentArbitrary() {
     steerBy: fc.constantFrom(...S.STEER_BY), ablation: fc.constantFrom(...S.ABLATIONS),
     ablateHeads: fc.uniqueArray(fc.tuple(fc.integer({ min: 0, max: S.MAX_LAYERS - 1 }), fc.integer({ min: 0, max: S.MAX_HEADS - 1 }))
       .map(([l, h]) => `${l}.${h}`), { maxLength: S.MAX_ABLATED_HEADS }),
+    pathReceivers: fc.uniqueArray(fc.tuple(fc.integer({ min: 0, max: S.MAX_LAYERS - 1 }), fc.integer({ min: 0, max: S.MAX_HEADS - 1 }),
+      fc.constantFrom("q", "k", "v")).map(([l, h, i]) => `${l}.${h}:${i}`), { maxLength: S.MAX_PATH_RECEIVERS }),
+    pathDirection: fc.constantFrom("noising", "denoising"),
   });
 }
 
@@ -142,6 +145,10 @@ test("out-of-range and oversized fields are refused by name, never clamped", () 
     ["ablateHeads=256.0", "ablateHeads lists \"256.0\", which is not a head", "ablateHeads"],
     ["ablateHeads=1.2,1.02", "ablateHeads lists 1.2 twice", "ablateHeads"],
     [`ablateHeads=${Array.from({ length: 145 }, (_, i) => `0.${i}`).join(",")}`, "ablateHeads lists more than 144 heads", "ablateHeads"],
+    ["pathReceivers=1.2:q,1.2:w", "pathReceivers lists \"1.2:w\", which is not a receiver (layer.head:q, :k or :v)", "pathReceivers"],
+    ["pathReceivers=1.2:q,01.2:q", "pathReceivers lists 1.2:q twice", "pathReceivers"],
+    [`pathReceivers=${Array.from({ length: 33 }, (_, i) => `0.${i}:v`).join(",")}`, "pathReceivers lists more than 32 receivers", "pathReceivers"],
+    ["pathDirection=up", "pathDirection \"up\" is not one of denoising, noising", "pathDirection"],
   ];
   for (const [fields, message, key] of cases) {
     const d = S.decodeLocation(`#v=1&${fields}`);
@@ -151,6 +158,9 @@ test("out-of-range and oversized fields are refused by name, never clamped", () 
   const model = S.checkAgainstModel({ ...S.DEFAULT_EXPERIMENT, layer: 999, head: 7 }, { n_layers: 4, n_heads: 4 });
   assert.deepEqual(model.problems, ["layer 999 is out of range for this model (0–3)", "head 7 is out of range for this model (0–3)"]);
   assert.deepEqual(model.fixes, { layer: 0, head: null });
+  const receivers = S.checkAgainstModel({ ...S.DEFAULT_EXPERIMENT, pathReceivers: ["3.3:q", "4.0:k", "0.9:v"] }, { n_layers: 4, n_heads: 4 });
+  assert.deepEqual(receivers.problems, ["path receivers 4.0:k, 0.9:v out of range for this model (layers 0–3, heads 0–3)"]);
+  assert.deepEqual(receivers.fixes, { pathReceivers: ["3.3:q"] });
   const heads = S.checkAgainstModel({ ...S.DEFAULT_EXPERIMENT, ablateHeads: ["3.3", "4.0", "0.9"] }, { n_layers: 4, n_heads: 4 });
   assert.deepEqual(heads.problems, ["ablated heads 4.0, 0.9 out of range for this model (layers 0–3, heads 0–3)"]);
   assert.deepEqual(heads.fixes, { ablateHeads: ["3.3"] });

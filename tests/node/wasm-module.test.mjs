@@ -123,6 +123,38 @@ test("patching job and analysis run in the wasm module", async () => {
   model.delete();
 });
 
+test("path patching in the wasm module matches the PyTorch reference on every fixture; bad receivers are refused", async () => {
+  const module = await loadHooklabModule("st");
+  const manifest = JSON.parse(readFileSync(join(root, "tests/fixtures/path-patching/manifest.json"), "utf8"));
+  const models = new Map();
+  assert.ok(manifest.cases.length >= 10);
+  for (const entry of manifest.cases) {
+    const c = JSON.parse(readFileSync(join(root, entry.file), "utf8"));
+    if (!models.has(c.model)) models.set(c.model, load(module, c.model));
+    const job = models.get(c.model).startPathPatch({ cleanTokens: c.clean_tokens, corruptedTokens: c.corrupted_tokens, pairs: c.pairs,
+      direction: c.direction, receivers: c.receivers });
+    assert.ok(job, module.lastError().error);
+    while (!job.step().done) {
+      // one sender head per step
+    }
+    const [result] = job.results();
+    job.delete();
+    const cmp = compareArrays(result.values, Float64Array.from(c.values.logit_diff));
+    assert.ok(cmp.ok, `${c.id}: ${cmp.maxDiff} > ${cmp.tol}`);
+    assert.deepEqual(result.receivers, c.receivers.map((r) => `${r.layer}.${r.head}:${r.input}`));
+    assert.ok(Math.abs(result.cleanMetric - c.baseline.clean.logit_diff) < 1e-5);
+  }
+  const [model] = models.values();
+  const bad = (receivers) => model.startPathPatch({ cleanTokens: [50256, 1], corruptedTokens: [50256, 2], pairs: [[1, 2]], receivers });
+  assert.equal(bad([{ layer: 0, head: 0, input: "z" }]), null);
+  assert.match(module.lastError().error, /unknown receiver input 'z' \(one of: q, k, v\)/);
+  assert.equal(bad([{ layer: 99, head: 0, input: "q" }]), null);
+  assert.match(module.lastError().error, /receiver 99.0:q is not a head of this model/);
+  assert.equal(bad([{ layer: "x" }]), null);
+  assert.match(module.lastError().error, /needs a layer, a head and an input/);
+  for (const m of models.values()) m.delete();
+});
+
 // A fixture hook ({name, action: zero|scale, heads?, positions?, factor?}) as a wasm hook spec.
 // Scale has no built-in action: a callback multiplies the selected entries, with the fixture's
 // axes ([B,P,H,X]: positions axis 1, heads axis 2; [B,H,Q,K]: heads 1, positions 2; else positions 1).

@@ -2,7 +2,8 @@
 """Regenerates the random test models and every reference fixture, deterministically.
 
   /usr/bin/python3 tests/reference/make_fixtures.py [--skip-selfcheck] [--only-forward | --only-gradients |
-                                                    --only-generation | --only-attn-only]
+                                                    --only-generation | --only-attn-only |
+                                                    --only-path-patching]
 
 Writes models/testdata/tiny-{a,b,c}/, tests/fixtures/manifest.json + tests/fixtures/<case id>/,
 tests/fixtures/patching/manifest.json + tests/fixtures/patching/<case id>.json,
@@ -11,7 +12,9 @@ tests/fixtures/attribution/manifest.json + tests/fixtures/attribution/<case id>.
 --only-gradients regenerates only the last two (reading the existing models and the patching manifest;
 nothing else is written) after the gradient self-check. tests/fixtures/generation/manifest.json (greedy,
 steered and sampled continuations, tests/reference/generation.py) is written by every full run;
---only-generation writes just it.
+--only-generation writes just it. tests/fixtures/path-patching/ (tests/reference/path_patching.py, read from
+the patching manifest) is written by every full run after the patching fixtures; --only-path-patching writes
+just it.
 Formats: tests/reference/README.md.
 """
 
@@ -47,6 +50,7 @@ import attribution  # noqa: E402
 import generation  # noqa: E402
 import gradients  # noqa: E402
 import patching  # noqa: E402
+import path_patching  # noqa: E402
 import selfcheck  # noqa: E402
 from hooked_gpt2 import BOS, HookedGPT2, decode, dump_json, run_case, tokenize  # noqa: E402
 from make_random_gpt2 import cli_command, write_model  # noqa: E402
@@ -507,13 +511,23 @@ def _flat(t: torch.Tensor) -> dict:
     return {"shape": list(t.shape), "values": [float(x) for x in t.reshape(-1).tolist()]}
 
 
-def make_attribution(models: dict) -> dict:
-    adir = os.path.join(REPO, "tests", "fixtures", "attribution")
-    if os.path.isdir(adir):
-        shutil.rmtree(adir)
-    os.makedirs(adir)
+def fresh_fixture_dir(name: str) -> str:
+    """tests/fixtures/<name>, emptied: a regenerated set never keeps a stale case."""
+    path = os.path.join(REPO, "tests", "fixtures", name)
+    if os.path.isdir(path):
+        shutil.rmtree(path)
+    os.makedirs(path)
+    return path
+
+
+def patching_manifest() -> dict:
     with open(os.path.join(REPO, "tests", "fixtures", "patching", "manifest.json")) as f:
-        pman = json.load(f)
+        return json.load(f)
+
+
+def make_attribution(models: dict) -> dict:
+    adir = fresh_fixture_dir("attribution")
+    pman = patching_manifest()
     entries, checks = [], {"linear_site_max_err": 0.0, "star_one_sided_max_err": 0.0,
                            "star_central_max_err": 0.0, "unchanged_zero_cells": 0}
     for pc in pman["cases"]:
@@ -595,6 +609,99 @@ def make_attribution(models: dict) -> dict:
                "checks": checks,
                "cases": entries}, os.path.join(adir, "manifest.json"))
     return checks
+
+
+# --------------------------------------------------------------------------------------------
+# Path-patching fixtures (float64 reference, path_patching.py)
+# --------------------------------------------------------------------------------------------
+
+PATH_SEMANTICS = (
+    "Path patching (Wang et al. 2022; ARENA get_path_patch_head_to_final_resid_post / "
+    "get_path_patch_head_to_heads), float64, default processing. Receiving run = clean tokens for "
+    "noising, corrupted for denoising; source run = the other. For each sender head (ls, hs), cell "
+    "index ls * n_heads + hs: step A runs the receiving tokens with every head's z (blocks.{l}.attn.hook_z, "
+    "all layers, all positions) set to its receiving-run value except the sender's, set to its source-run "
+    "value; MLPs and LayerNorms are recomputed. receivers == []: the cell is the metric of step A's "
+    "logits. Otherwise step A records each receiver's blocks.{layer}.attn.hook_{input}[:, :, head, :] "
+    "and step B runs the receiving tokens again with only those slices set to the recorded values; the "
+    "cell is the metric of step B. Senders at or after the last receiver's layer are computed too and "
+    "equal the receiving run's metric. Metrics at batch 0, position pos: logit_diff = mean over pairs "
+    "[a, w] of logits[pos, a] - logits[pos, w]; logprob = log_softmax(logits[pos])[answer], "
+    "answer = pairs[0][0]. values are flattened in C order over [layer, head].")
+
+
+def path_receiver_sets(L: int, H: int) -> list:
+    """(id suffix, receivers) per patching case. With one layer every receiver sits in layer 0, which no
+    sender can reach (every cell would equal the baseline and test nothing), so only "final" is made."""
+    sets = [("path-final", [])]
+    if L >= 2:
+        sets.append(("path-q-last", [{"layer": L - 1, "head": 0, "input": "q"},
+                                     {"layer": L - 1, "head": H - 1, "input": "q"}]))
+        sets.append(("path-kv-mixed", [{"layer": 1, "head": 0, "input": "v"},
+                                       {"layer": L - 1, "head": 1 % H, "input": "k"}]))
+    return sets
+
+
+def check_path_patching(cid: str, model, pc: dict, receivers: list, values: dict, receiving: dict) -> dict:
+    """The generator's identities (SystemExit on failure): (a) final receivers, last-layer sender ==
+    activation patching of that head's z over all positions; (b) a sender at or after the last
+    receiver's layer == the receiving metric; (c) some cell moves by > 1e-6 (else the case tests
+    nothing). Returns the largest errors of (a) and (b)."""
+    L, H = model.cfg.n_layers, model.cfg.n_heads
+    metric = path_patching.make_metric(pc["metric"]["pos"], pc["metric"]["pairs"], pc["metric"]["answer"])
+    err = {"a": 0.0, "b": 0.0}
+    for m in path_patching.METRICS:
+        if not receivers:
+            for h in range(H):
+                ref = path_patching.act_patch_head_out_all_pos(model, pc["clean_tokens"], pc["corrupted_tokens"],
+                                                               pc["direction"], L - 1, h, metric)[m]
+                err["a"] = max(err["a"], abs(values[m][L - 1, h].item() - ref))
+        else:
+            top = max(r["layer"] for r in receivers)
+            err["b"] = max(err["b"], (values[m][top:] - receiving[m]).abs().max().item())
+        if not ((values[m] - receiving[m]).abs() > 1e-6).any():
+            raise SystemExit(f"{cid}/{m}: no sender moves the metric by more than 1e-6; pick other receivers")
+    if err["a"] > 1e-9 or err["b"] > 1e-9:
+        raise SystemExit(f"{cid}: path-patching identity violated: {err}")
+    return err
+
+
+def make_path_patching() -> dict:
+    """tests/fixtures/path-patching: one file per (patching case x receiver set), from the patching
+    manifest's models, tokens, metric and direction."""
+    ddir = fresh_fixture_dir("path-patching")
+    pman = patching_manifest()
+    entries, errs = [], {"a": 0.0, "b": 0.0}
+    for pc in pman["cases"]:
+        model = HookedGPT2.from_dir(os.path.join(REPO, pc["model"]), "default", dtype=torch.float64)
+        pm = pc["metric"]
+        if pm["answer"] != pm["pairs"][0][0]:
+            raise SystemExit(f"{pc['id']}: answer != pairs[0][0]")
+        metric = path_patching.make_metric(pm["pos"], pm["pairs"], pm["answer"])
+        base = {"clean": metric(model(pc["clean_tokens"])), "corrupted": metric(model(pc["corrupted_tokens"]))}
+        L, H = model.cfg.n_layers, model.cfg.n_heads
+        for suffix, receivers in path_receiver_sets(L, H):
+            t0 = time.time()
+            cid = f"{pc['id']}-{suffix}"
+            res = path_patching.path_patch(model, pc["clean_tokens"], pc["corrupted_tokens"], pc["direction"],
+                                           receivers, metric)
+            if res["receiving"] != base["clean" if pc["direction"] == "noising" else "corrupted"]:
+                raise SystemExit(f"{cid}: the cached receiving run's metric differs from the plain forward")
+            e = check_path_patching(cid, model, pc, receivers, res["values"], res["receiving"])
+            errs = {k: max(errs[k], e[k]) for k in errs}
+            doc = {"id": cid, "model": pc["model"], "processing": "default", "direction": pc["direction"],
+                   "clean_tokens": pc["clean_tokens"], "corrupted_tokens": pc["corrupted_tokens"],
+                   "pos": pm["pos"], "pairs": pm["pairs"], "answer": pm["answer"], "receivers": receivers,
+                   "shape": [L, H], "axes": ["layer", "head"], "baseline": base,
+                   "values": {m: [float(x) for x in res["values"][m].reshape(-1).tolist()]
+                              for m in path_patching.METRICS}}
+            path = os.path.join(ddir, cid + ".json")
+            dump_json(doc, path)
+            entries.append({"id": cid, "file": rel(path)})
+            print(f"  path-patching {cid:40s} {time.time() - t0:5.2f}s", flush=True)
+    dump_json({"version": 1, "generated_by": GENERATED_BY + " --only-path-patching, tests/reference/path_patching.py",
+               "semantics": PATH_SEMANTICS, "cases": entries}, os.path.join(ddir, "manifest.json"))
+    return errs
 
 
 # Generation cases: full float64 forwards per step (generation.py). Steering: activation addition at
@@ -775,8 +882,15 @@ def main(argv=None) -> int:
     g.add_argument("--only-generation", action="store_true", help="regenerate only tests/fixtures/generation")
     g.add_argument("--only-attn-only", action="store_true",
                    help="regenerate only models/testdata/tiny-attn and tests/fixtures/attn-only")
+    g.add_argument("--only-path-patching", action="store_true",
+                   help="regenerate only tests/fixtures/path-patching (reads the patching manifest)")
     a = ap.parse_args(argv)
     t_start = time.time()
+    if a.only_path_patching:  # before tokenizing: it needs no tokenizer (tokens come from the manifest)
+        errs = make_path_patching()
+        print(f"path-patching fixtures in {time.time() - t_start:.1f}s, max identity errors {errs}, "
+              f"{dir_size(os.path.join(REPO, 'tests', 'fixtures', 'path-patching')) / 1e3:.1f} kB")
+        return 0
     texts = sorted({t for t, _ in PROMPTS.values()} | {c[k] for c in PATCH_CASES for k in ("clean", "corrupted")}
                    | {x for c in PATCH_CASES for p in c["pairs"] for x in p} | set(GRAD_PROMPTS.values())
                    | {x for c in GRAD_CASES if isinstance(c["metric"].get("pairs"), list)
@@ -828,6 +942,7 @@ def main(argv=None) -> int:
     if not a.only_forward:
         t0 = time.time()
         make_patching(models, tok, stats)
+        print(f"path-patching identity errors: {make_path_patching()}", flush=True)
         t_patch = time.time() - t0
         t0 = time.time()
         make_gradients(models, tok)

@@ -5,6 +5,7 @@
 
 #include "hooklab/attribution.h"
 #include "hooklab/patch_dataset.h"
+#include "hooklab/path_patching.h"
 #include "js_values.h"
 #include "patch_request.h"
 #include "wasm_attribution.h"
@@ -111,6 +112,11 @@ val patching_table_value() {
     directions.call<void>("push", std::string(patch_direction_name(d)));
   }
   out.set("directions", directions);
+  val inputs = val::array();
+  for (PathReceiverInput input : all_path_receiver_inputs()) {
+    inputs.call<void>("push", std::string(path_receiver_input_name(input)));
+  }
+  out.set("receiverInputs", inputs);
   return out;
 }
 

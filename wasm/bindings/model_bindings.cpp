@@ -278,6 +278,7 @@ EMSCRIPTEN_BINDINGS(hooklab_model) {
       .function("residualNorms", &WasmModel::residual_norms)
       .function("detectHeads", &WasmModel::detect_heads)
       .function("startPatch", &WasmModel::start_patch, allow_raw_pointers())
+      .function("startPathPatch", &WasmModel::start_path_patch, allow_raw_pointers())
       .function("startAttribution", &WasmModel::start_attribution, allow_raw_pointers())
       .function("startPatchDataset", &WasmModel::start_patch_dataset, allow_raw_pointers())
       .function("startGenerate", &WasmModel::start_generate, allow_raw_pointers());

@@ -2,6 +2,7 @@
 
 #include <string>
 
+#include "hooklab/path_patching.h"
 #include "js_values.h"
 
 namespace hooklab::wasm {
@@ -36,9 +37,8 @@ Result<Metric> parse_metric(const val& r) {
   return metric;
 }
 
-Result<PatchRequest> parse_patch_request(const val& r) {
-  PatchRequest request;
-  HOOKLAB_ASSIGN_OR_RETURN(request.sweep, parse_patch_sweep(r["sweep"].as<std::string>()));
+template <class Request>
+Status read_prompt_pair(const val& r, Request& request) {
   request.clean_tokens = int32_vector(r["cleanTokens"]);
   request.corrupted_tokens = int32_vector(r["corruptedTokens"]);
   HOOKLAB_ASSIGN_OR_RETURN(request.metric, parse_metric(r));
@@ -46,6 +46,15 @@ Result<PatchRequest> parse_patch_request(const val& r) {
   if (has(r, "direction")) {
     HOOKLAB_ASSIGN_OR_RETURN(request.direction, parse_patch_direction(r["direction"].as<std::string>()));
   }
+  return {};
+}
+template Status read_prompt_pair<PatchRequest>(const val&, PatchRequest&);
+template Status read_prompt_pair<PathPatchRequest>(const val&, PathPatchRequest&);
+
+Result<PatchRequest> parse_patch_request(const val& r) {
+  PatchRequest request;
+  HOOKLAB_ASSIGN_OR_RETURN(request.sweep, parse_patch_sweep(r["sweep"].as<std::string>()));
+  HOOKLAB_RETURN_IF_ERROR(read_prompt_pair(r, request));
   if (has(r, "method")) { HOOKLAB_ASSIGN_OR_RETURN(request.method, parse_patch_method(r["method"].as<std::string>())); }
   if (has(r, "items")) {
     const val items = r["items"];

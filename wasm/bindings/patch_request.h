@@ -11,6 +11,11 @@
 namespace hooklab::wasm {
 
 Result<PatchRequest> parse_patch_request(const emscripten::val& request);
+
+// The fields every patching method's request shares: {cleanTokens, corruptedTokens, the metric
+// fields, normalize, direction}, read into any request that has those members.
+template <class Request>
+Status read_prompt_pair(const emscripten::val& r, Request& request);
 // The metric fields of a request or a gradient run: {metric, position, pairs, linearWeights, customMetric}.
 Result<Metric> parse_metric(const emscripten::val& request);
 

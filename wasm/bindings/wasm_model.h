@@ -47,6 +47,9 @@ class WasmModel {
 
   // Patching (patch_bindings.cpp): the job, or null with lastError() set.
   WasmPatchJob* start_patch(const val& request) const;
+  // Path patching from every sender head ({cleanTokens, corruptedTokens, metric fields,
+  // direction, normalize, receivers: [{layer, head, input}]}), one sender per step.
+  WasmPatchJob* start_path_patch(const val& request) const;
   // Attribution patching (attribution_bindings.cpp): the session, or null with lastError() set.
   WasmAttribution* start_attribution(const val& request) const;
   // A sweep over prompt pairs (JSON Lines) as a job whose one result is {pairs, shape, axes,

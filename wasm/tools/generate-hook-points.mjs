@@ -51,6 +51,8 @@ export type PatchSweep = ${union(patching.sweeps.map((s) => s.name))};
 export type MetricName = ${union(patching.metrics.map((m) => m.name))};
 export type PatchMethod = ${union(patching.methods)};
 export type PatchDirection = ${union(patching.directions)};
+/** Which input of a receiver head path patching patches. */
+export type PathReceiverInput = ${union(patching.receiverInputs)};
 
 export interface MetricInfo {
   name: MetricName;
@@ -67,5 +69,6 @@ export const PATCH_SWEEPS: readonly { name: PatchSweep; tlFunction: string }[] =
 export const METRICS: readonly MetricInfo[] = ${JSON.stringify(patching.metrics, null, 2)};
 export const PATCH_METHODS: readonly PatchMethod[] = ${JSON.stringify(patching.methods)};
 export const PATCH_DIRECTIONS: readonly PatchDirection[] = ${JSON.stringify(patching.directions)};
+export const PATH_RECEIVER_INPUTS: readonly PathReceiverInput[] = ${JSON.stringify(patching.receiverInputs)};
 `);
 console.log(`wrote ${patchingOut} (${patching.sweeps.length} sweeps, ${patching.metrics.length} metrics)`);

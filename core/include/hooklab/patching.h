@@ -16,6 +16,7 @@
 
 #include <atomic>
 #include <functional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -102,6 +103,10 @@ std::vector<PatchItem> request_items(const PatchRequest& request);
 // Validates the request against the model (equal token lengths, single-token answers in
 // range, metric position in range) with messages that name the problem.
 Status validate_patch_request(const HookedTransformer& model, const PatchRequest& request);
+// The checks every patching method shares (path patching too): both prompts valid and of the
+// same length, the metric valid for them and read at one position.
+Status validate_prompt_pair(const HookedTransformer& model, std::span<const int32_t> clean,
+                            std::span<const int32_t> corrupted, const Metric& metric);
 
 Result<PatchResult> patch_plain(const HookedTransformer& model, const PatchRequest& request);
 Result<PatchResult> patch(const HookedTransformer& model, const PatchRequest& request);

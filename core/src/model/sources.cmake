@@ -27,6 +27,7 @@ list(APPEND HOOKLAB_CORE_SOURCES
 # Activation patching: sweep definitions, the plain (oracle) engine and the fast engine.
 list(APPEND HOOKLAB_CORE_SOURCES
   src/patching/patch_sweeps.cpp
+  src/patching/path_patching.cpp
   src/patching/plain_patching.cpp
 )
 list(APPEND HOOKLAB_CORE_SOURCES

@@ -74,9 +74,13 @@ PatchResult result_skeleton(const PatchItem& item, const ModelConfig& cfg, int p
   return result;
 }
 
+void normalize_values(std::vector<double>& values, double clean_metric, double corrupted_metric) {
+  const double denom = clean_metric - corrupted_metric;
+  for (double& v : values) v = (v - corrupted_metric) / denom;
+}
+
 void normalize_result(PatchResult& result) {
-  const double denom = result.clean_metric - result.corrupted_metric;
-  for (double& v : result.values) v = (v - result.corrupted_metric) / denom;
+  normalize_values(result.values, result.clean_metric, result.corrupted_metric);
 }
 
 CellPlan plan_exact_cells(const std::vector<PatchItem>& items, const ActivationCache& receiving,

@@ -46,6 +46,7 @@ PatchResult result_skeleton(const PatchItem& item, const ModelConfig& cfg, int p
                             double clean_metric, double corrupted_metric);
 
 // (values - corrupted) / (clean - corrupted), TransformerLens's normalised patching metric.
+void normalize_values(std::vector<double>& values, double clean_metric, double corrupted_metric);
 void normalize_result(PatchResult& result);
 
 // The cells of every exact item against the baselines (cell.item names the result it fills);

@@ -2,6 +2,7 @@
 
 #include <string>
 
+#include "hooklab/path_patching.h"
 #include "hooklab/patching.h"
 #include "patching/sweep_layout.h"
 
@@ -28,6 +29,11 @@ constexpr NamedValue<PatchDirection> kDirectionNames[] = {
 #define HOOKLAB_PATCH_DIRECTION(id, name, description) {PatchDirection::id, name},
 #include "hooklab/patching.def"
 #undef HOOKLAB_PATCH_DIRECTION
+};
+constexpr NamedValue<PathReceiverInput> kReceiverInputNames[] = {
+#define HOOKLAB_PATH_RECEIVER_INPUT(id, name, hook, description) {PathReceiverInput::id, name},
+#include "hooklab/patching.def"
+#undef HOOKLAB_PATH_RECEIVER_INPUT
 };
 constexpr NamedValue<PatchMethod> kMethodNames[] = {
 #define HOOKLAB_PATCH_METHOD(id, name, description) {PatchMethod::id, name},
@@ -80,6 +86,16 @@ Result<PatchMethod> parse_patch_method(std::string_view name) {
   return parse_named(kMethodNames, name, "patching method");
 }
 
+const char* path_receiver_input_name(PathReceiverInput input) { return name_of(kReceiverInputNames, input); }
+Result<PathReceiverInput> parse_path_receiver_input(std::string_view name) {
+  return parse_named(kReceiverInputNames, name, "receiver input");
+}
+std::vector<PathReceiverInput> all_path_receiver_inputs() {
+  std::vector<PathReceiverInput> out;
+  for (const auto& entry : kReceiverInputNames) out.push_back(entry.value);
+  return out;
+}
+
 std::vector<PatchItem> request_items(const PatchRequest& request) {
   if (!request.items.empty()) return request.items;
   return {{request.sweep, request.method}};
@@ -99,19 +115,23 @@ Status require_sweep_in_model(const ModelConfig& cfg, PatchSweep sweep) {
 Status validate_patch_request(const HookedTransformer& model, const PatchRequest& r) {
   HOOKLAB_RETURN_IF_ERROR(require_sweep_in_model(model.cfg(), r.sweep));
   for (const PatchItem& item : r.items) HOOKLAB_RETURN_IF_ERROR(require_sweep_in_model(model.cfg(), item.sweep));
-  HOOKLAB_RETURN_IF_ERROR(model.validate_tokens(r.clean_tokens));
-  HOOKLAB_RETURN_IF_ERROR(model.validate_tokens(r.corrupted_tokens));
-  if (r.clean_tokens.size() != r.corrupted_tokens.size()) {
+  return validate_prompt_pair(model, r.clean_tokens, r.corrupted_tokens, r.metric);
+}
+
+Status validate_prompt_pair(const HookedTransformer& model, std::span<const int32_t> clean,
+                            std::span<const int32_t> corrupted, const Metric& metric) {
+  HOOKLAB_RETURN_IF_ERROR(model.validate_tokens(clean));
+  HOOKLAB_RETURN_IF_ERROR(model.validate_tokens(corrupted));
+  if (clean.size() != corrupted.size()) {
     return make_error(ErrorCode::kInvalidInput,
                       "clean and corrupted prompts must have the same number of tokens (clean: " +
-                          std::to_string(r.clean_tokens.size()) +
-                          ", corrupted: " + std::to_string(r.corrupted_tokens.size()) + ")");
+                          std::to_string(clean.size()) + ", corrupted: " + std::to_string(corrupted.size()) + ")");
   }
-  HOOKLAB_RETURN_IF_ERROR(validate_metric(r.metric, model.cfg(), static_cast<int>(r.clean_tokens.size())));
-  if (!metric_reads_one_position(r.metric, model.cfg().d_vocab)) {
+  HOOKLAB_RETURN_IF_ERROR(validate_metric(metric, model.cfg(), static_cast<int>(clean.size())));
+  if (!metric_reads_one_position(metric, model.cfg().d_vocab)) {
     return make_error(
         ErrorCode::kInvalidArgument,
-        std::string("patching reads the metric at one position; '") + metric_kind_name(r.metric.kind) +
+        std::string("patching reads the metric at one position; '") + metric_kind_name(metric.kind) +
             "' needs every position (use logit_diff, prob, logprob, rank or linear with d_vocab weights)");
   }
   return {};

@@ -4,7 +4,8 @@
 // its literal. The sweep table below is the one mapping from the lab's sweeps to TransformerLens
 // (the function names themselves come from the core's table, generated from patching.def).
 
-import { PATCH_SWEEPS, type MetricName, type PatchMethod, type PatchSweep } from "../engine/generated/patching";
+import { PATCH_SWEEPS, PATH_RECEIVER_INPUTS, type MetricName, type PatchDirection, type PatchMethod, type PatchSweep }
+  from "../engine/generated/patching";
 import type { Experiment } from "../state/experiment";
 import { parseTokenIds, type TokenInput } from "../state/token-ids";
 
@@ -66,6 +67,8 @@ export type TlCodeSpec = ModelSpec & (
       bootstrap: number; seed: number } & AnswerPair)
   | { view: "generate"; prompt: string; maxNewTokens: number; temperature: number; topK: number; topP: number; seed: number;
       steering?: GenerateSteering; ablation?: GenerateAblation }
+  | ({ view: "path"; clean: string; corrupted: string; metric: MetricName; normalize: boolean; direction: PatchDirection;
+      receivers: Array<[number, number, string]> } & AnswerPair)
 );
 
 /** The steered column's vector: two prompts' activations, or the unembedding / DLA direction of to (− from). */
@@ -86,7 +89,7 @@ export interface GenerateAblation {
 
 export type TlView = TlCodeSpec["view"];
 export const TL_VIEWS: readonly TlView[] = ["tokens", "predictions", "norms", "attention", "lens", "dla", "detectors", "patching",
-  "dataset", "generate"];
+  "dataset", "generate", "path"];
 
 /**
  * A Python string literal equal to `s`: printable characters stay readable, everything else
@@ -300,6 +303,7 @@ export function tlCode(spec: TlCodeSpec): string {
       case "patching": return patchingCode(spec);
       case "dataset": return datasetCode(spec);
       case "generate": return generateCode(spec);
+      case "path": return pathCode(spec);
     }
   })();
   return `${lines.join("\n")}\n`;
@@ -438,6 +442,55 @@ function patchingCode(s: Extract<TlCodeSpec, { view: "patching" }>): string[] {
     "print(result)"];
 }
 
+/** Path patching as the IOI paper and ARENA write it: run A freezes every head but the sender, run B patches the receivers. */
+function pathCode(s: Extract<TlCodeSpec, { view: "path" }>): string[] {
+  const receivers = s.receivers.map(([l, h, input]) => {
+    if (!(PATH_RECEIVER_INPUTS as readonly string[]).includes(input)) throw new Error(`not a receiver input: ${input}`);
+    return `(${pyNumber(l)}, ${pyNumber(h)}, ${pyString(input)})`;
+  });
+  const noising = s.direction === "noising";
+  return [...header(s, ["from functools import partial", "from transformer_lens import utils"]), "",
+    `clean_tokens = ${tokensExpr(s, s.clean)}`,
+    `corrupted_tokens = ${tokensExpr(s, s.corrupted)}`,
+    ...patchingPrelude(s), "",
+    `# Path patching (Wang et al. 2022), ${s.direction}: each sender head's effect through the receivers only`,
+    `receivers = [${receivers.join(", ")}]  # (layer, head, "q" | "k" | "v"); empty: the logits`,
+    `receiving_tokens, source_tokens = ${noising ? "clean_tokens, corrupted_tokens" : "corrupted_tokens, clean_tokens"}`,
+    'is_z = lambda name: name.endswith("hook_z")',
+    "receiving_logits, receiving_cache = model.run_with_cache(receiving_tokens, names_filter=is_z)",
+    "source_logits, source_cache = model.run_with_cache(source_tokens, names_filter=is_z)",
+    `clean_value, corrupted_value = ${s.metric}(${noising ? "receiving" : "source"}_logits).item(), ${s.metric}(${noising ? "source" : "receiving"}_logits).item()`,
+    "",
+    "def freeze_heads(z, hook, sender):",
+    "    # every head at its receiving-run value, except the sender, which takes the source run's",
+    "    z[:] = receiving_cache[hook.name]",
+    "    if hook.layer() == sender[0]:",
+    "        z[:, :, sender[1]] = source_cache[hook.name][:, :, sender[1]]",
+    "    return z",
+    "",
+    "def patch_head(activation, hook, head, value):",
+    "    activation[:, :, head] = value",
+    "    return activation",
+    "",
+    "result = torch.zeros(model.cfg.n_layers, model.cfg.n_heads)",
+    "for layer in range(model.cfg.n_layers):",
+    "    for head in range(model.cfg.n_heads):",
+    "        freeze = (is_z, partial(freeze_heads, sender=(layer, head)))",
+    "        if not receivers:",
+    "            logits = model.run_with_hooks(receiving_tokens, fwd_hooks=[freeze])",
+    "        else:",
+    "            names = [utils.get_act_name(kind, l) for l, h, kind in receivers]",
+    "            with model.hooks(fwd_hooks=[freeze]):",
+    "                _, frozen_cache = model.run_with_cache(receiving_tokens, names_filter=lambda name: name in names)",
+    "            patches = [(utils.get_act_name(kind, l), partial(patch_head, head=h, value=frozen_cache[utils.get_act_name(kind, l)][:, :, h]))",
+    "                       for l, h, kind in receivers]",
+    "            logits = model.run_with_hooks(receiving_tokens, fwd_hooks=patches)",
+    `        result[layer, head] = ${s.metric}(logits).item()`,
+    "if normalize:",
+    "    result = (result - corrupted_value) / (clean_value - corrupted_value)",
+    "print(result)  # [sender layer, sender head]"];
+}
+
 function datasetCode(s: Extract<TlCodeSpec, { view: "dataset" }>): string[] {
   return [...header(s, ["import json", ...imports(s.method)]), "",
     "# One prompt pair per line: {\"clean\": ..., \"corrupted\": ..., \"answer\": ..., \"wrong\": ...}",
@@ -552,6 +605,8 @@ export function specFromExperiment(e: Experiment, view: TlView,
     case "detectors": return { ...base, view, seqLen: options.seqLen ?? 50 };
     case "patching": return { ...base, ...patch, view, clean: e.clean, corrupted: e.corrupted };
     case "dataset": return { ...base, ...patch, view, dataset: e.dataset, bootstrap: 1000, seed: 1 };
+    case "path": return { ...base, ...patch, view, clean: e.clean, corrupted: e.corrupted, direction: e.pathDirection,
+      receivers: e.pathReceivers.map((r) => { const [l, h, input] = r.split(/[.:]/); return [Number(l), Number(h), input]; }) };
     case "generate": return { ...base, view, prompt: e.genPrompt, maxNewTokens: e.maxNewTokens, temperature: e.temperature,
       topK: e.genTopK, topP: e.topP, seed: e.seed,
       steering: { by: e.steerBy, hook: e.steerHook, layer: e.steerLayer, coefficient: e.steerCoef, from: e.steerFrom, to: e.steerTo },

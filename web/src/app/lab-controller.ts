@@ -12,6 +12,7 @@ import { insideInputs, patchRunInputs, type InsideInputs, type PatchRunInputs } 
 import { AttributionController, type AgreementState, type DatasetState, type EstimateState } from "./attribution-controller";
 import { GenerateController, idleGenerateState, type GenerateColumnName, type GenerateState } from "./generate-controller";
 import { TrainingController, type TrainingState } from "./training-controller";
+import { PathController, idlePathState, type PathState } from "./path-controller";
 import { Store } from "./store";
 
 export interface Notice {
@@ -101,6 +102,8 @@ export interface LabState {
   generate: GenerateState;
   /** A bundled model's training record and the head detectors at its checkpoints. */
   training: TrainingState;
+  /** Path patching: every sender head through the chosen receivers. */
+  path: PathState;
   busy: Set<string>;
 }
 
@@ -115,6 +118,7 @@ export class LabController {
   readonly attribution: AttributionController<LabState>;
   readonly generator: GenerateController<LabState>;
   readonly training: TrainingController<LabState>;
+  readonly path: PathController<LabState>;
   private model?: HookedTransformer;
   private loadAbort?: AbortController;
   private patchAbort?: AbortController;
@@ -128,10 +132,11 @@ export class LabController {
     this.store = new Store<LabState>({
       experiment, notices, model: { phase: "idle" }, busy: new Set(),
       patch: { status: "idle", progress: 0, results: {}, strTokens: [] }, dataset: { status: "idle", results: {} },
-      generate: idleGenerateState(), training: { status: "none", scores: [] },
+      generate: idleGenerateState(), training: { status: "none", scores: [] }, path: idlePathState(),
     });
     this.attribution = new AttributionController(this.store, () => this.model);
     this.generator = new GenerateController(this.store, () => this.model);
+    this.path = new PathController(this.store, () => this.model, () => this.patchBlocker({ needsSweeps: false }));
     this.training = new TrainingController(this.store, { assetBase: options.assetBase, model: () => this.model, tokenPool: () => this.tokenPool() });
   }
 
@@ -173,7 +178,9 @@ export class LabController {
       return;
     }
     // A link opened in this page (hashchange) may name a layer or head this model lacks.
-    if (this.model && ("layer" in patch || "head" in patch || "steerLayer" in patch || "ablateHeads" in patch)) this.checkModelRanges();
+    if (this.model && ("layer" in patch || "head" in patch || "steerLayer" in patch || "ablateHeads" in patch || "pathReceivers" in patch)) {
+      this.checkModelRanges();
+    }
     if ("prompt" in patch || "prependBos" in patch || "topK" in patch || "tokenInput" in patch) this.schedulePrompt();
     const patchTexts = ["answer", "wrong", "clean", "corrupted", "tokenInput"] as const;
     if (patchTexts.some((k) => k in patch) && this.model) this.schedulePatchInputs();
@@ -196,6 +203,7 @@ export class LabController {
     this.model = undefined;
     this.attribution.reset();
     this.generator.reset();
+    this.path.reset();
     this.store.set({ model: { phase: "loading" }, cfg: undefined, prompt: undefined, predictions: undefined, inside: undefined,
       patch: { status: "idle", progress: 0, results: {}, strTokens: [] } });
     if (model === "local") {
@@ -503,7 +511,7 @@ export class LabController {
   }
 
   /** Why the patching experiment cannot run yet, or undefined when it can. */
-  patchBlocker(): string | undefined {
+  patchBlocker({ needsSweeps = true } = {}): string | undefined {
     const s = this.state;
     if (!this.model) return "the model is not loaded";
     if (!s.clean || !s.corrupted) return "tokenizing…";
@@ -513,7 +521,7 @@ export class LabController {
     if (s.clean.ids.length > this.model.cfg.n_ctx) return `the prompts are longer than n_ctx = ${this.model.cfg.n_ctx} tokens`;
     if (s.answer?.error) return `answer: ${s.answer.error}`;
     if (s.wrong?.error && s.experiment.metric === "logit_diff") return `wrong token: ${s.wrong.error}`;
-    if (s.experiment.sweeps.length === 0) return "choose at least one activation to patch";
+    if (needsSweeps && s.experiment.sweeps.length === 0) return "choose at least one activation to patch";
     return undefined;
   }
 

@@ -2,9 +2,10 @@
 // with the engine's own calls (the same ones the lab's views use). Which number to compute is
 // the lesson's choice from a closed table (lessons/table.ts); reading an answer out of the
 // numbers (argmax, correlation, halves) is pure and lives in lessons/grade.ts.
-import type { HookedTransformer } from "../engine";
+import type { HookedTransformer, PathReceiver } from "../engine";
+import { pathEffects, strongestSender } from "../analysis/path-patching";
 import { inductionFormationStep, type CheckpointScores } from "../analysis/training";
-import { answerText, argmax, argmaxHead, halfLossDrop, pearson } from "../lessons/grade";
+import { answerText, argmax, argmaxHead, halfLossDrop, pearson, type HeadRef } from "../lessons/grade";
 import { ANSWERS, type AnswerName, type MetricName } from "../lessons/table";
 import type { LessonInputs } from "../lessons/parse";
 
@@ -41,6 +42,15 @@ async function residPrePatching(model: HookedTransformer, inputs: LessonInputs, 
   const request = { sweep: "resid_pre" as const, clean: need(inputs, "clean"), corrupted: need(inputs, "corrupted"), answers: await answerPair(model, inputs), normalize: true };
   if (method === "exact") return model.patch(request);
   return (await model.attribute({ ...request, method: "atp" })) as { values: Float64Array; shape: number[] };
+}
+
+/** The sender with the largest drop of the logit difference through `receivers` (path patching, noising). */
+async function strongestPath(model: HookedTransformer, inputs: LessonInputs, receivers: PathReceiver[]): Promise<HeadRef> {
+  const result = await model.pathPatch({ clean: need(inputs, "clean"), corrupted: need(inputs, "corrupted"), answers: await answerPair(model, inputs),
+    direction: "noising", receivers });
+  const strongest = strongestSender(pathEffects(result), "drop");
+  if (!strongest) throw new Error(`no head lowers the logit difference through ${receivers.length ? "these receivers" : "the logits"} on this model`);
+  return strongest;
 }
 
 /** What some answers need besides the model: its trained ids, its training checkpoints' scores. */
@@ -80,6 +90,11 @@ export async function computeAnswer(model: HookedTransformer, answer: AnswerName
     case "attribution-agreement": {
       const [exact, estimate] = [await residPrePatching(model, inputs, "exact"), await residPrePatching(model, inputs, "atp")];
       return answerText(kind, pearson(estimate.values, exact.values));
+    }
+    case "top-path-head": return answerText(kind, await strongestPath(model, inputs, []));
+    case "top-path-head-driver": {
+      const top = await strongestPath(model, inputs, []);
+      return answerText(kind, await strongestPath(model, inputs, [{ layer: top.layer, head: top.head, input: "q" }]));
     }
     case "induction-formation-step": return answerText(kind, inductionFormationStep(await context.trainingScores())!);
   }

@@ -10,6 +10,7 @@ import { promptView } from "../views/prompt-view";
 import { predictionsView } from "../views/predictions-view";
 import { insideView } from "../views/inside-views";
 import { patchingView } from "../views/patching-view";
+import { pathPatchingView } from "../views/path-patching-view";
 import { shareView } from "../views/share-view";
 import { generateView } from "../views/generate-view";
 import { VIEWS, type ViewChoice } from "../state/experiment";
@@ -64,7 +65,7 @@ const tabs = el("nav", { class: "tabs", role: "tablist", "aria-label": "views" }
 const panels: Record<ViewChoice, HTMLElement> = {
   predict: el("div", { role: "tabpanel", "data-view": "predict" }, promptView(lab), predictionsView(lab)),
   inside: el("div", { role: "tabpanel", "data-view": "inside" }, insideView(lab)),
-  patch: el("div", { role: "tabpanel", "data-view": "patch" }, patchingView(lab)),
+  patch: el("div", { role: "tabpanel", "data-view": "patch" }, patchingView(lab), pathPatchingView(lab)),
   generate: el("div", { role: "tabpanel", "data-view": "generate" }, generateView(lab)),
 };
 const main = el("main", { class: "lab" });

@@ -73,6 +73,8 @@ export interface EmbindModel {
   startAttribution(request: unknown): EmbindAttribution | null;
   /** A dataset sweep as a job with one result; null with lastError() set. */
   startPatchDataset(request: unknown, jsonl: string, options: unknown): EmbindPatchJob | null;
+  /** Path patching from every sender head as a job with one result; null with lastError() set. */
+  startPathPatch(request: unknown): EmbindPatchJob | null;
   /** A generation driven one token per step(); null with lastError() set. */
   startGenerate(tokens: Int32Array, options: unknown): EmbindGenerator | null;
   delete(): void;

@@ -30,7 +30,7 @@ export class EngineError extends Error {
  * dataset requests stop only before they start (or between sweeps): they are short, and
  * restarting the worker to stop one would cost a model load.
  */
-const CANCELLABLE_IN_WORKER = new Set<Request["op"]>(["patch", "load", "attribute", "patchDataset", "generate"]);
+const CANCELLABLE_IN_WORKER = new Set<Request["op"]>(["patch", "load", "attribute", "patchDataset", "pathPatch", "generate"]);
 
 // The GEMM kernel a device was timed to prefer, kept in the page's localStorage per build and
 // thread count (the worker has no localStorage). A stored value is only a hint: the worker uses

@@ -9,12 +9,12 @@
 import { ActivationCache } from "./activation-cache";
 import { EngineClient } from "./engine-client";
 import { hookNames, resolveHookName } from "./hook-names";
-import { checkAttributionMethod, checkDirection, checkMethod, checkMetric, checkSweep } from "./patching-names";
-import type { GemmTuning, WireGenerateOptions, WireGrad, WireHook, WirePatchRequest } from "./protocol";
+import { checkAttributionMethod, checkDirection, checkMethod, checkMetric, checkReceiver, checkSweep } from "./patching-names";
+import type { GemmTuning, WireGenerateOptions, WireGrad, WireHook, WirePatchRequest, WirePromptPair } from "./protocol";
 import type {
   AttributeRequest, BackendChoice, BackendInfo, ComponentAttribution, DatasetRequest, DatasetResult, FwdHook, GenerateOptions, GenerateResult, GradMetric, HeadAttribution,
   HeadDetectorScores, HookAction, LoadOptions, LogitLens, ModelConfig, ModelSource, NamesFilter, PatchItemsRequest, PatchRequest, PatchResult, PatchSweep,
-  Predictions, ProgressOptions, ResidualNorms, SweepAgreement, Tensor, TopKEntry,
+  PathPatchRequest, PathPatchResult, Predictions, ProgressOptions, ResidualNorms, SweepAgreement, Tensor, TopKEntry,
 } from "./types";
 
 type Input = string | ArrayLike<number>;
@@ -289,6 +289,23 @@ export class HookedTransformer {
     }, { signal: options.signal, onProgress: (p) => options.onProgress?.(p.fraction) });
   }
 
+  /**
+   * Path patching: for every sender head, the metric when its output reaches the receivers
+   * (default: the logits) and nothing else, every other head frozen. [n_layers, n_heads].
+   * Runs as a job: progress over the senders, cancellable between them.
+   *
+   *   const toLogits = await model.pathPatch({ clean, corrupted, answers: [[" Mary", " John"]], normalize: true });
+   *   const toQueries = await model.pathPatch({ clean, corrupted, answers, receivers: [{ layer: 3, head: 0, input: "q" }] });
+   */
+  async pathPatch(request: PathPatchRequest, options: ProgressOptions = {}): Promise<PathPatchResult> {
+    const metric = checkMetric(request.metric ?? "logit_diff");
+    const receivers = (request.receivers ?? []).map(checkReceiver);
+    const args = await this.wirePromptPair({ ...request, metric, direction: request.direction ?? "noising" }, false);
+    const [result] = await this.engine.call<PathPatchResult[]>({ op: "pathPatch", args: { ...args, receivers } },
+      { onProgress: (p) => options.onProgress?.(p.fraction), signal: options.signal });
+    return result;
+  }
+
   /** How well an estimated sweep agrees with the exact one (Pearson, Spearman, top-k overlap). */
   async compareSweeps(estimate: ArrayLike<number>, exact: ArrayLike<number>): Promise<SweepAgreement> {
     if (estimate.length !== exact.length) throw new Error(`the sweeps have ${estimate.length} and ${exact.length} cells`);
@@ -358,13 +375,17 @@ export class HookedTransformer {
 
   /** Tokens, answer ids and checked names of a patching request, as the worker takes them. */
   private async wirePatchRequest(request: PatchRequest, allowNoTokens: boolean): Promise<WirePatchRequest> {
-    const bos = request.prependBos ?? true;
     const sweep = checkSweep(request.sweep);
+    return { sweep, ...await this.wirePromptPair(request, allowNoTokens) };
+  }
+
+  private async wirePromptPair(request: Omit<PatchRequest, "sweep">, allowNoTokens: boolean): Promise<WirePromptPair> {
+    const bos = request.prependBos ?? true;
     const metric = request.metric ?? "logit_diff";
     const [cleanTokens, corruptedTokens] = allowNoTokens ? [new Int32Array(0), new Int32Array(0)] : await Promise.all([
       this.toTokens(request.clean, { prependBos: bos }), this.toTokens(request.corrupted, { prependBos: bos })]);
     return {
-      sweep, cleanTokens, corruptedTokens, pairs: await this.answerPairs(request.answers),
+      cleanTokens, corruptedTokens, pairs: await this.answerPairs(request.answers),
       metric: typeof metric === "function" ? "custom" : checkMetric(metric),
       customMetricSource: typeof metric === "function" ? metric.toString() : undefined,
       position: request.position ?? -1, normalize: request.normalize ?? false,

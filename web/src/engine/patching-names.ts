@@ -2,8 +2,8 @@
 // table (generated from patching.def) before a request leaves the page: a typo is an error
 // that lists the valid names, never a silent fallback to a default.
 
-import { METRICS, PATCH_DIRECTIONS, PATCH_METHODS, PATCH_SWEEPS } from "./generated/patching";
-import type { AttributionMethod, MetricName, PatchDirection, PatchMethod, PatchSweep } from "./types";
+import { METRICS, PATCH_DIRECTIONS, PATCH_METHODS, PATCH_SWEEPS, PATH_RECEIVER_INPUTS } from "./generated/patching";
+import type { AttributionMethod, MetricName, PatchDirection, PatchMethod, PatchSweep, PathReceiver } from "./types";
 
 export const SWEEP_NAMES: readonly PatchSweep[] = PATCH_SWEEPS.map((s) => s.name);
 export const METRIC_NAMES: readonly MetricName[] = METRICS.map((m) => m.name);
@@ -38,4 +38,13 @@ export function checkAttributionMethod(value: unknown): AttributionMethod {
   const method = checkMethod(value);
   if (method === "exact") throw new Error("attribute() estimates sweeps (atp, atp-star); exact sweeps run through patch()");
   return method;
+}
+
+/** A path-patching receiver: whole-number layer and head, and an input of the table (q, k, v). */
+export function checkReceiver(value: PathReceiver): PathReceiver {
+  const { layer, head } = value;
+  if (!Number.isInteger(layer) || !Number.isInteger(head) || layer < 0 || head < 0) {
+    throw new Error(`a receiver needs a whole-number layer and head (got ${String(layer)}.${String(head)})`);
+  }
+  return { layer, head, input: check(value.input, PATH_RECEIVER_INPUTS, "receiver input") };
 }

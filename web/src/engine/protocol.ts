@@ -2,7 +2,7 @@
 // (worker.ts). Requests carry an id; the worker answers with progress messages and then
 // exactly one result or error for that id. Large arrays travel as transferred buffers.
 
-import type { BackendChoice, GenerateOptions, GenerateStep, BackendInfo, ModelConfig, ModelSource, PatchDirection, PatchItem, PatchMethod, PatchSweep, Processing, WebgpuOptions } from "./types";
+import type { BackendChoice, GenerateOptions, GenerateStep, BackendInfo, ModelConfig, ModelSource, PatchDirection, PatchItem, PatchMethod, PatchSweep, PathReceiver, Processing, WebgpuOptions } from "./types";
 
 export interface InitArgs {
   /** URL of the directory holding wasm/ and models/. */
@@ -40,8 +40,8 @@ export interface WireHook {
   fnSource?: string;
 }
 
-export interface WirePatchRequest {
-  sweep: string;
+/** A prompt pair and the metric read off it: what every patching method shares. */
+export interface WirePromptPair {
   cleanTokens: Int32Array;
   corruptedTokens: Int32Array;
   pairs: Array<[number, number]>;
@@ -50,6 +50,10 @@ export interface WirePatchRequest {
   position: number;
   normalize: boolean;
   direction: PatchDirection;
+}
+
+export interface WirePatchRequest extends WirePromptPair {
+  sweep: string;
   /** "exact" (default), "atp" or "atp-star". */
   method?: PatchMethod;
   /** Several sweeps, each by its method, from one pair of baseline runs (the core's PatchRequest.items). */
@@ -90,6 +94,8 @@ export type Request =
   /** Attribution patching: every sweep from one session (two forwards and one backward). */
   | { op: "attribute"; args: WirePatchRequest & { method: PatchMethod; sweeps: PatchSweep[] } }
   | { op: "patchDataset"; args: { request: WirePatchRequest; jsonl: string; bootstrap: number; seed: number; prependBos: boolean } }
+  /** Path patching: one job, one sender head per event-loop turn. */
+  | { op: "pathPatch"; args: WirePromptPair & { receivers: PathReceiver[] } }
   | { op: "compareSweeps"; args: { estimate: Float64Array; exact: Float64Array } }
   | { op: "logitLens"; args: { tokens: Int32Array; positions: number[]; pairs: Array<[number, number]>; k: number } }
   | { op: "componentAttribution"; args: { tokens: Int32Array; position: number; pairs: Array<[number, number]> } }

@@ -179,6 +179,18 @@ async function patchDataset(id: number, args: Extract<Request, { op: "patchDatas
   return result;
 }
 
+/** Path patching on the wasm model, one sender head per event-loop turn. */
+async function pathPatch(id: number, args: Extract<Request, { op: "pathPatch" }>["args"]): Promise<unknown> {
+  const checkpoint = () => {
+    if (cancelled.has(id)) throw abortError("path patching");
+  };
+  checkpoint();
+  const job = requireModel().startPathPatch(args);
+  if (!job) unwrap(core!.lastError());
+  const progress = (fraction: number) => post({ id, type: "progress", progress: { stage: "patch", fraction } });
+  return drivePatchJob(job!, null, checkpoint, progress);
+}
+
 /**
  * Runs a patch job (host, device or dataset: one Embind class) one chunk per event-loop turn, so a
  * cancel message can arrive between chunks; on the device each step first awaits the flush
@@ -403,6 +415,8 @@ async function handle(message: RequestMessage): Promise<unknown> {
       return attribute(id, message.args);
     case "patchDataset":
       return patchDataset(id, message.args);
+    case "pathPatch":
+      return pathPatch(id, message.args);
     case "compareSweeps":
       if (!core) throw new Error("the engine is not initialised");
       return core.compareSweeps(message.args.estimate, message.args.exact);

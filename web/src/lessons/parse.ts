@@ -6,6 +6,7 @@ import {
   ANSWERS, COMPARATORS, DIRECTIVES, INPUTS, LIMITS, METRICS, VIEWS, isOneOf,
   type AnswerName, type Comparator, type InputName, type MetricName, type ViewName,
 } from "./table";
+import { parseReceiverList } from "../state/experiment";
 
 export type LessonInputs = Partial<Record<InputName, string>>;
 
@@ -225,11 +226,16 @@ function finiteNumber(text: string, what: string): number {
 
 function viewBlock(args: string, fields: Map<string, string[]>): Block {
   if (!isOneOf(VIEWS, args)) fail(`':::view' names one view (known: ${Object.keys(VIEWS).join(", ")})`);
-  checkKnown(fields, ["layer", "head", "position", "k"]);
+  checkKnown(fields, ["layer", "head", "position", "k", "receivers"]);
   const params: Record<string, string> = {};
   for (const [k, v] of fields) {
     if (v.length > 1) fail(`'${k}:' is given twice`);
-    if (!/^-?\d{1,4}$/.test(v[0])) fail(`'${k}:' is a whole number`);
+    if (k === "receivers") {
+      const read = parseReceiverList(v[0]);
+      if ("problem" in read) fail(`'receivers:' ${read.problem}`);
+    } else if (!/^-?\d{1,4}$/.test(v[0])) {
+      fail(`'${k}:' is a whole number`);
+    }
     params[k] = v[0];
   }
   return { kind: "view", view: args as ViewName, params };

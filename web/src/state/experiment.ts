@@ -1,6 +1,7 @@
 // The experiment a page shows: everything a shared URL restores. Pure data and validation.
 
-import { METRICS as METRIC_TABLE, PATCH_METHODS, type MetricName, type PatchMethod, type PatchSweep } from "../engine/generated/patching";
+import { METRICS as METRIC_TABLE, PATCH_DIRECTIONS, PATCH_METHODS, PATH_RECEIVER_INPUTS, type MetricName, type PatchDirection, type PatchMethod,
+  type PatchSweep } from "../engine/generated/patching";
 import { TOKEN_INPUTS, type TokenInput } from "./token-ids";
 
 /** The sweeps the lab draws: every one whose result is a layer x position or layer x head map. */
@@ -89,6 +90,10 @@ export interface Experiment {
   /** Heads ablated in the steered column, "layer.head" each, and how (zero or mean over the prompt). */
   ablateHeads: string[];
   ablation: AblationChoice;
+  /** Path patching's receivers, "layer.head:input" each (input q, k or v); empty: the logits. */
+  pathReceivers: string[];
+  /** Path patching's direction: noising (the IOI paper's) patches corrupted senders into the clean run. */
+  pathDirection: PatchDirection;
 }
 
 export const DEFAULT_EXPERIMENT: Readonly<Experiment> = Object.freeze<Experiment>({
@@ -127,6 +132,8 @@ export const DEFAULT_EXPERIMENT: Readonly<Experiment> = Object.freeze<Experiment
   steerBy: "activations",
   ablateHeads: [],
   ablation: "zero",
+  pathReceivers: [],
+  pathDirection: "noising",
 });
 
 // Bounds of a shared link: each is the most the lab itself can write, so a link holding more was
@@ -154,6 +161,8 @@ export const MAX_SEED = 2147483647;  // the core's and the CLI's seed bound
 export const MAX_STEER_COEF = 1000;
 /** Heads ablated at once in a link (the lab's box holds a few; 12 x 12 for GPT-2 small is the most useful). */
 export const MAX_ABLATED_HEADS = 144;
+/** Path-patching receivers in a link: a few heads' q, k and v (the IOI paper's largest set has 9). */
+export const MAX_PATH_RECEIVERS = 32;
 
 /** The inputs a patching result depends on; a result computed from other inputs is stale. */
 export type PatchInputs = Pick<Experiment, "model" | "processing" | "tokenInput" | "clean" | "corrupted" | "answer" | "wrong" | "metric" | "normalize">;
@@ -177,6 +186,7 @@ export const FIELD_LABELS: Record<keyof Experiment, string> = {
   genPrompt: "generation prompt", maxNewTokens: "max new tokens", temperature: "temperature", genTopK: "sampling top-k",
   topP: "top-p", seed: "seed", steerHook: "steering hook", steerLayer: "steering layer", steerCoef: "steering coefficient",
   steerFrom: "steering from", steerTo: "steering to", steerBy: "steering by", ablateHeads: "ablated heads", ablation: "ablation",
+  pathReceivers: "path receivers", pathDirection: "path direction",
 };
 
 const MODEL_NAME = /^[\w.-]+(\/[\w.-]+)?$/;
@@ -231,23 +241,37 @@ const sweepList: Field = (v, key) => {
   return { value: [...list] };
 };
 
-const HEAD = /^(\d{1,3})\.(\d{1,5})$/;
+/**
+ * A list of head entries ("layer.head", optionally ":input"), each at most once and within the
+ * loader's limits (the model's own are checked on load); entries come back in canonical form.
+ */
+function headEntries(pattern: RegExp, max: number, what: string): Field {
+  return (v, key) => {
+    const list = typeof v === "string" ? (v === "" ? [] : v.split(",", max + 1)) : v;
+    if (!Array.isArray(list)) return { problem: `${key} is not a list` };
+    if (list.length > max) return { problem: `${key} lists more than ${max} ${what.split(" ")[0]}s` };
+    const seen = new Set<string>();
+    for (const entry of list) {
+      const m = typeof entry === "string" ? pattern.exec(entry) : null;
+      if (!m || Number(m[1]) >= MAX_LAYERS || Number(m[2]) >= MAX_HEADS) return { problem: `${key} lists ${excerpt(entry)}, which is not a ${what}` };
+      const canonical = `${Number(m[1])}.${Number(m[2])}${m[3] ? `:${m[3]}` : ""}`;
+      if (seen.has(canonical)) return { problem: `${key} lists ${canonical} twice` };
+      seen.add(canonical);
+    }
+    return { value: [...seen] };
+  };
+}
 
-/** "layer.head" entries, each at most once and within the loader's limits (the model's are checked on load). */
-const headList: Field = (v, key) => {
-  const list = typeof v === "string" ? (v === "" ? [] : v.split(",", MAX_ABLATED_HEADS + 1)) : v;
-  if (!Array.isArray(list)) return { problem: `${key} is not a list` };
-  if (list.length > MAX_ABLATED_HEADS) return { problem: `${key} lists more than ${MAX_ABLATED_HEADS} heads` };
-  const seen = new Set<string>();
-  for (const h of list) {
-    const m = typeof h === "string" ? HEAD.exec(h) : null;
-    if (!m || Number(m[1]) >= MAX_LAYERS || Number(m[2]) >= MAX_HEADS) return { problem: `${key} lists ${excerpt(h)}, which is not a head (layer.head)` };
-    const canonical = `${Number(m[1])}.${Number(m[2])}`;
-    if (seen.has(canonical)) return { problem: `${key} lists ${canonical} twice` };
-    seen.add(canonical);
-  }
-  return { value: [...seen] };
-};
+const headList = headEntries(/^(\d{1,3})\.(\d{1,5})()$/, MAX_ABLATED_HEADS, "head (layer.head)");
+const receiverList = headEntries(new RegExp(`^(\\d{1,3})\\.(\\d{1,5}):(${PATH_RECEIVER_INPUTS.join("|")})$`), MAX_PATH_RECEIVERS,
+  "receiver (layer.head:q, :k or :v)");
+
+/** Parses the lab's receivers box ("3.0:q, 3.1:q"; empty or "logits": the logits). */
+export function parseReceiverList(text: string): { receivers: string[] } | { problem: string } {
+  const entries = text.split(",").map((x) => x.trim()).filter((x) => x !== "" && x !== "logits");
+  const read = receiverList(entries.join(","), "pathReceivers");
+  return "problem" in read ? { problem: read.problem } : { receivers: read.value as string[] };
+}
 
 /** Parses the lab's head box ("1.3, 0.2"): the heads, or the problem with the text. */
 export function parseHeadList(text: string): { heads: string[] } | { problem: string } {
@@ -266,10 +290,12 @@ const FIELDS: Record<keyof Experiment, Field> = {
   genTopK: int(0, MAX_SAMPLE_TOP_K), topP: decimal(MIN_TOP_P, 1), seed: int(0, MAX_SEED), steerHook: choice(STEER_HOOKS),
   steerLayer: int(0, MAX_LAYERS - 1), steerCoef: decimal(-MAX_STEER_COEF, MAX_STEER_COEF), steerFrom: text(MAX_ANSWER),
   steerTo: text(MAX_ANSWER), steerBy: choice(STEER_BY), ablateHeads: headList, ablation: choice(ABLATIONS),
+  pathReceivers: receiverList, pathDirection: choice(PATCH_DIRECTIONS),
 };
 
 export function defaultExperiment(): Experiment {
-  return { ...DEFAULT_EXPERIMENT, sweeps: [...DEFAULT_EXPERIMENT.sweeps], ablateHeads: [...DEFAULT_EXPERIMENT.ablateHeads] };
+  return { ...DEFAULT_EXPERIMENT, sweeps: [...DEFAULT_EXPERIMENT.sweeps], ablateHeads: [...DEFAULT_EXPERIMENT.ablateHeads],
+    pathReceivers: [...DEFAULT_EXPERIMENT.pathReceivers] };
 }
 
 /**
@@ -320,6 +346,11 @@ export function checkAgainstModel(e: Experiment, cfg: ModelLimits): { fixes: Par
   if (outside.length) {
     problems.push(`ablated head${outside.length > 1 ? "s" : ""} ${outside.join(", ")} out of range for this model (layers 0–${cfg.n_layers - 1}, heads 0–${cfg.n_heads - 1})`);
     fixes.ablateHeads = e.ablateHeads.filter((h) => !outside.includes(h));
+  }
+  const beyond = e.pathReceivers.filter((r) => { const [l, hd] = r.split(/[.:]/).map(Number); return l >= cfg.n_layers || hd >= cfg.n_heads; });
+  if (beyond.length) {
+    problems.push(`path receiver${beyond.length > 1 ? "s" : ""} ${beyond.join(", ")} out of range for this model (layers 0–${cfg.n_layers - 1}, heads 0–${cfg.n_heads - 1})`);
+    fixes.pathReceivers = e.pathReceivers.filter((r) => !beyond.includes(r));
   }
   checkActivationsExist(e, cfg, fixes, problems);
   return { fixes, problems };

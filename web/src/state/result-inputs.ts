@@ -20,6 +20,13 @@ export function generateInputs(e: Experiment): GenerateInputs {
     steerBy, ablateHeads: [...e.ablateHeads], ablation };
 }
 
+/** A path-patching run: the prompt pair and metric, its receivers and direction. */
+export type PathInputs = PatchInputs & Pick<Experiment, "pathReceivers" | "pathDirection">;
+
+export function pathInputs(e: Experiment): PathInputs {
+  return { ...patchInputs(e), pathReceivers: [...e.pathReceivers], pathDirection: e.pathDirection };
+}
+
 export function patchRunInputs(e: Experiment): PatchRunInputs {
   return { ...patchInputs(e), sweeps: [...e.sweeps] };
 }

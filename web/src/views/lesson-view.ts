@@ -6,7 +6,7 @@ import type { LessonController } from "../app/lesson-controller";
 import type { Block, QuestionBlock, YourTurnBlock } from "../lessons/parse";
 import { sanitizedLessonHtml } from "../lessons/markdown";
 import { VIEWS, type ViewName } from "../lessons/table";
-import type { ViewChoice } from "../state/experiment";
+import { parseReceiverList, type ViewChoice } from "../state/experiment";
 import { el, replaceChildren } from "./dom";
 
 export interface BundledLesson { file: string; title: string }
@@ -15,6 +15,7 @@ export interface BundledLesson { file: string; title: string }
 const VIEW_TAB: Record<ViewName, ViewChoice> = {
   "tokens": "predict", "predictions": "predict", "residual-norms": "inside", "attention": "inside", "logit-lens": "inside",
   "dla": "inside", "head-detectors": "inside", "patching": "patch", "attribution": "patch", "training": "inside",
+  "path-patching": "patch",
 };
 
 function markdown(text: string, inline = false): HTMLElement {
@@ -30,8 +31,14 @@ function viewBlock(lab: LabController, view: ViewName, params: Record<string, st
     if (params.head !== undefined) patch.head = Number(params.head);
     if (params.k !== undefined) patch.topK = Math.max(1, Math.min(20, Number(params.k)));
     if (view === "attribution") patch.method = "atp";
+    if (view === "path-patching") {
+      const read = parseReceiverList(params.receivers ?? "logits");
+      patch.pathReceivers = "problem" in read ? [] : read.receivers;
+      patch.pathDirection = "noising";
+    }
     lab.update(patch);
     if (view === "patching" || view === "attribution") void lab.runPatch();
+    if (view === "path-patching") void lab.path.run();
     if (view === "training") void lab.training.scoreAll().catch(() => undefined);  // the view shows the error
   };
   return el("div", { class: "lesson-view", "data-lesson-view": view },
