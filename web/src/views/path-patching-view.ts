@@ -16,11 +16,16 @@ import { viewCodeButton } from "./tl-code-view";
 function receiversField(lab: LabController): { field: HTMLElement; render: () => void } {
   const input = el("input", { type: "text", size: 24, "aria-label": "path patching receivers", "data-testid": "path-receivers",
     placeholder: "logits, or e.g. 3.0:q, 3.1:q" });
-  const problem = el("span", { class: "notice", "data-testid": "path-receivers-problem" });
+  const problem = el("span", { class: "notice", role: "status", "data-testid": "path-receivers-problem" });
+  const say = (text: string) => {
+    problem.textContent = text;
+    problem.hidden = text === "";  // an empty notice would still draw its box
+  };
+  say("");
   input.addEventListener("change", () => {
     const read = parseReceiverList(input.value);
-    if ("problem" in read) return void (problem.textContent = `${read.problem}.`);
-    problem.textContent = "";
+    if ("problem" in read) return say(`${read.problem}.`);
+    say("");
     lab.update({ pathReceivers: read.receivers });
   });
   const render = () => {
