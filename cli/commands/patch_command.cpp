@@ -177,10 +177,14 @@ Result<std::vector<PathReceiver>> parse_receivers(const Arguments& args) {
   size_t start = 0;
   while (start <= list.size()) {
     const size_t end = std::min(list.find(',', start), list.size());
-    HOOKLAB_ASSIGN_OR_RETURN(PathReceiver r, parse_path_receiver(std::string_view(list).substr(start, end - start)));
+    std::string_view entry = std::string_view(list).substr(start, end - start);
+    start = end + 1;
+    while (!entry.empty() && entry.front() == ' ') entry.remove_prefix(1);  // "9.9:q, 10.0:q", as the lab takes it
+    while (!entry.empty() && entry.back() == ' ') entry.remove_suffix(1);
+    if (entry.empty()) continue;
+    HOOKLAB_ASSIGN_OR_RETURN(PathReceiver r, parse_path_receiver(entry));
     receivers.push_back(r);
     if (receivers.size() > 4096) return usage_error("--receivers lists more than 4096 receivers");
-    start = end + 1;
   }
   return receivers;
 }

@@ -75,7 +75,7 @@ test("path patching: the map equals the engine, a click follows the circuit back
   await expect(page.getByTestId("path-results")).toHaveAttribute("data-stale", "true");
 });
 
-test("path patching refuses bad receivers by name, and a cancelled run leaves the engine usable", async ({ page }) => {
+test("path patching refuses bad receivers by name, a layer-0 click says why, and a cancelled run leaves the engine usable", async ({ page }) => {
   await openLab(page, "v=1&view=patch&pathReceivers=9.0%3Aq");
   await expect(page.locator('[data-notice="warning"]').first()).toContainText("path receiver 9.0:q out of range for this model");
   await expect(page.getByTestId("path-receivers")).toHaveValue("logits");
@@ -84,14 +84,24 @@ test("path patching refuses bad receivers by name, and a cancelled run leaves th
   await expect(page.getByTestId("path-receivers-problem")).toContainText("not a receiver (layer.head:q, :k or :v)");
   await expect(page.locator("body")).not.toContainText("undefined");
 
+  // Cancel: aborted right after it starts, the job stops between senders; the engine answers the next call.
+  const cancelled = await page.evaluate(async () => {
+    const { lab } = (window as unknown as LabWindow).hooklabLab;
+    const abort = new AbortController();
+    const run = lab.loadedModel.pathPatch({ clean: "When Mary and John went to the store, John gave a drink to",
+      corrupted: "When Mary and John went to the store, Mary gave a drink to", answers: [[" Mary", " John"]] }, { signal: abort.signal });
+    abort.abort();
+    return run.then(() => "finished", (e: Error) => e.name);
+  });
+  expect(cancelled).toBe("AbortError");
   await page.getByTestId("path-receivers").fill("3.0:q, 3.1:k");
   await page.getByTestId("path-receivers").press("Enter");
   await page.getByTestId("run-path").click();
-  await page.getByTestId("cancel-path").click();
-  await expect(page.getByTestId("path-status")).toHaveText(/Cancelled\.|^$/, { timeout: 60_000 });
-  await page.getByTestId("run-path").click();
   await expect(page.getByTestId("path-result")).toHaveAttribute("data-receivers", "3.0:q,3.1:k", { timeout: 60_000 });
   await expect(page.getByTestId("path-strongest")).toContainText("→ 3.0:q, 3.1:k");
+  await page.locator('[data-heatmap="path-patching"] rect[data-row="0"][data-col="1"]').click();
+  await expect(page.locator('[data-notice="warning"]').filter({ hasText: "No head can reach the queries of L0H1" })).toHaveCount(1);
+  await expect(page.getByTestId("path-receivers")).toHaveValue("3.0:q, 3.1:k");
 });
 
 test("a malformed receivers link is refused with a notice and the default kept", async ({ page }) => {

@@ -393,7 +393,7 @@ test("path-patch: every sender to the logits or to receiver heads, normalised wi
   assert.deepEqual([logits.method, logits.direction, logits.shape, logits.receivers, logits.cells_computed], ["path", "noising", [2, 4], [], 8]);
   assert.equal(logits.receiving_metric, logits.clean_metric);
   assert.ok(logits.values.some((v) => Math.abs(v - logits.receiving_metric) > 1e-4), "some sender moves the metric");
-  const q = ok(...base, "--receivers", "1.2:q,1.0:v", "--normalize", "--direction", "denoising");
+  const q = ok(...base, "--receivers", "1.2:q, 1.0:v,", "--normalize", "--direction", "denoising");
   assert.deepEqual([q.receivers, q.cells_computed, q.normalized], [["1.2:q", "1.0:v"], 4, true]);
   assert.ok(q.receiving_metric === 0, String(q.receiving_metric));  // normalised: the corrupted (receiving) run is 0
   q.values.slice(4).forEach((v) => assert.ok(v === 0, String(v)));  // layer-1 senders cannot reach layer-1 receivers

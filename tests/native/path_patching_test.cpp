@@ -94,14 +94,16 @@ TEST(PathPatching, ProgressReachesOneAndCancelStops) {
   const json c = fixture_cases().at(0);
   const HookedTransformer& m = shared_repo_model(c["model"].get<std::string>());
   PathPatchRequest request = request_for(c, MetricKind::kLogitDiff);
+  // The job itself: one sender a step, its progress rising to exactly 1 at the last step.
+  auto job = PathPatchJob::start(m, request).value();
   std::vector<double> seen;
-  request.progress = [&](double p) {
-    seen.push_back(p);
-    return true;
-  };
-  ASSERT_TRUE(path_patch(m, request).ok());
-  ASSERT_FALSE(seen.empty());
+  for (bool done = false; !done;) {
+    done = job->step().value();
+    seen.push_back(job->progress());
+  }
+  ASSERT_EQ(seen.size(), static_cast<size_t>(m.cfg().n_layers * m.cfg().n_heads));
   EXPECT_EQ(seen.back(), 1.0);
+  EXPECT_LT(seen[seen.size() - 2], 1.0);
   EXPECT_TRUE(std::is_sorted(seen.begin(), seen.end()));
   request.progress = [](double p) { return p < 0.3; };
   auto cancelled = path_patch(m, request);

@@ -5,7 +5,7 @@ export * from "../../web/src/lessons/grade";
 export { lessonMarkdownToHtml, safeUrl } from "../../web/src/lessons/markdown";
 export { parseTrainingRecord, inductionFormationStep, bestHead, TRAINING_LIMITS } from "../../web/src/analysis/training";
 export { isPlainPath } from "../../web/src/engine/paths";
-export { receiversLabel } from "../../web/src/analysis/path-patching";
+export { receiversLabel, towardSource } from "../../web/src/analysis/path-patching";
 import { pathEffects, strongestSender } from "../../web/src/analysis/path-patching";
 /** Effects as a plain array and the strongest sender, for assertions. */
 export function pathEffectsFor(result: { values: number[]; shape: number[]; receivingMetric: number }, direction: "drop" | "raise" = "drop") {

@@ -231,4 +231,10 @@ test("a path-patching view takes receivers (the logits or layer.head:q|k|v); any
   assert.equal(L.pathEffectsFor({ values: [2, 2], shape: [1, 2], receivingMetric: 2 }).strongest, null);
   assert.deepEqual(L.pathEffectsFor({ values: [3, 1], shape: [1, 2], receivingMetric: 2 }, "raise").strongest, { layer: 0, head: 0, effect: 1 });
   assert.equal(L.receiversLabel([]), "the logits");
+  // Toward the source run: down in noising when clean > corrupted, up when the metric is lower-is-better (rank).
+  assert.equal(L.towardSource({ cleanMetric: 5, corruptedMetric: -5 }, "noising", false), "drop");
+  assert.equal(L.towardSource({ cleanMetric: 0, corruptedMetric: 900 }, "noising", false), "raise");
+  assert.equal(L.towardSource({ cleanMetric: 5, corruptedMetric: -5 }, "denoising", false), "raise");
+  assert.equal(L.towardSource({ cleanMetric: 0, corruptedMetric: 900 }, "noising", true), "drop");
+  assert.equal(L.towardSource({ cleanMetric: 0, corruptedMetric: 900 }, "denoising", true), "raise");
 });

@@ -151,7 +151,10 @@ test("path patching in the wasm module matches the PyTorch reference on every fi
   assert.equal(bad([{ layer: 99, head: 0, input: "q" }]), null);
   assert.match(module.lastError().error, /receiver 99.0:q is not a head of this model/);
   assert.equal(bad([{ layer: "x" }]), null);
-  assert.match(module.lastError().error, /needs a layer, a head and an input/);
+  assert.match(module.lastError().error, /needs a whole-number layer and head and an input/);
+  assert.equal(bad([{ layer: 1.5, head: 0, input: "q" }]), null);
+  assert.equal(bad("2.0:q"), null);
+  assert.match(module.lastError().error, /receivers must be an array/);
   for (const m of models.values()) m.delete();
 });
 

@@ -2,6 +2,8 @@
 // can post progress and see a cancel message between chunks.
 #include <emscripten/bind.h>
 
+#include <cmath>
+
 #include "hooklab/path_patching.h"
 #include "hooklab/patching.h"
 #include "js_values.h"
@@ -42,19 +44,28 @@ namespace {
 // Every head's q, k and v, a few times over: more is a malformed request, not a use.
 constexpr int kMaxReceiversPerHead = 12;
 
+// A layer or head index from JavaScript: a whole number, bounded before it is converted to int
+// (the model's own range is checked when the job starts).
+bool whole_index(const val& v) {
+  if (!v.isNumber()) return false;
+  const double x = v.as<double>();
+  return x >= 0 && x < 1e6 && x == std::floor(x);
+}
+
 Result<PathPatchRequest> parse_path_patch_request(const val& r, const ModelConfig& cfg) {
   PathPatchRequest request;
   HOOKLAB_RETURN_IF_ERROR(read_prompt_pair(r, request));
   const val receivers = has(r, "receivers") ? r["receivers"] : val::array();
+  if (!receivers.isArray()) return make_error(ErrorCode::kInvalidArgument, "receivers must be an array");
   const int n = receivers["length"].as<int>();
   if (n > kMaxReceiversPerHead * cfg.n_layers * cfg.n_heads) {
     return make_error(ErrorCode::kInvalidArgument, "too many receivers (" + std::to_string(n) + ")");
   }
   for (int i = 0; i < n; ++i) {
     const val item = receivers[i];
-    if (!item["layer"].isNumber() || !item["head"].isNumber() || !item["input"].isString()) {
+    if (!whole_index(item["layer"]) || !whole_index(item["head"]) || !item["input"].isString()) {
       return make_error(ErrorCode::kInvalidArgument,
-                        "receiver " + std::to_string(i) + " needs a layer, a head and an input");
+                        "receiver " + std::to_string(i) + " needs a whole-number layer and head and an input");
     }
     PathReceiver receiver{item["layer"].as<int>(), item["head"].as<int>()};
     HOOKLAB_ASSIGN_OR_RETURN(receiver.input, parse_path_receiver_input(item["input"].as<std::string>()));

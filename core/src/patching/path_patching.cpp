@@ -85,7 +85,8 @@ Result<PathReceiver> parse_path_receiver(std::string_view text) {
   };
   if (!number(text.substr(0, dot), r.layer) || !number(text.substr(dot + 1, colon - dot - 1), r.head)) return fail();
   auto input = parse_path_receiver_input(text.substr(colon + 1));
-  if (!input.ok()) return make_error(input.error().code, "receiver " + quote_excerpt(text) + ": " + input.error().message);
+  if (!input.ok())
+    return make_error(input.error().code, "receiver " + quote_excerpt(text) + ": " + input.error().message);
   r.input = *input;
   return r;
 }

@@ -15,9 +15,20 @@ export function pathEffects(result: { values: ArrayLike<number>; shape: number[]
 }
 
 /**
- * The sender whose path lowers the metric most (the largest drop; in noising, the head that
- * carries most of the clean behaviour through these receivers), or null when no sender moves it.
- * With `direction` "raise": the largest rise (denoising restores the clean behaviour upwards).
+ * Which way a sender moves the metric when it carries the source run's behaviour: toward the
+ * source run's value. Normalised, the receiving run reads 1 in noising and 0 in denoising, the
+ * source the other; raw, it depends on which of clean and corrupted is larger (and a metric such
+ * as rank, where lower is better, follows the same rule).
+ */
+export function towardSource(r: { cleanMetric: number; corruptedMetric: number }, direction: "noising" | "denoising", normalized: boolean): "drop" | "raise" {
+  const source = normalized ? (direction === "noising" ? 0 : 1) : direction === "noising" ? r.corruptedMetric : r.cleanMetric;
+  const receiving = normalized ? 1 - source : direction === "noising" ? r.cleanMetric : r.corruptedMetric;
+  return source < receiving ? "drop" : "raise";
+}
+
+/**
+ * The sender that moves the metric most in `direction` ("drop": the largest fall; "raise": the
+ * largest rise), or null when no sender moves it that way.
  */
 export function strongestSender(e: PathEffects, direction: "drop" | "raise" = "drop"): { layer: number; head: number; effect: number } | null {
   let best = -1;

@@ -3,7 +3,7 @@
 // the lesson's choice from a closed table (lessons/table.ts); reading an answer out of the
 // numbers (argmax, correlation, halves) is pure and lives in lessons/grade.ts.
 import type { HookedTransformer, PathReceiver } from "../engine";
-import { pathEffects, strongestSender } from "../analysis/path-patching";
+import { pathEffects, strongestSender, towardSource } from "../analysis/path-patching";
 import { inductionFormationStep, type CheckpointScores } from "../analysis/training";
 import { answerText, argmax, argmaxHead, halfLossDrop, pearson, type HeadRef } from "../lessons/grade";
 import { ANSWERS, type AnswerName, type MetricName } from "../lessons/table";
@@ -44,11 +44,11 @@ async function residPrePatching(model: HookedTransformer, inputs: LessonInputs, 
   return (await model.attribute({ ...request, method: "atp" })) as { values: Float64Array; shape: number[] };
 }
 
-/** The sender with the largest drop of the logit difference through `receivers` (path patching, noising). */
+/** The sender that moves the logit difference most toward the corrupted run's through `receivers` (path patching, noising). */
 async function strongestPath(model: HookedTransformer, inputs: LessonInputs, receivers: PathReceiver[]): Promise<HeadRef> {
   const result = await model.pathPatch({ clean: need(inputs, "clean"), corrupted: need(inputs, "corrupted"), answers: await answerPair(model, inputs),
     direction: "noising", receivers });
-  const strongest = strongestSender(pathEffects(result), "drop");
+  const strongest = strongestSender(pathEffects(result), towardSource(result, "noising", false));
   if (!strongest) throw new Error(`no head lowers the logit difference through ${receivers.length ? "these receivers" : "the logits"} on this model`);
   return strongest;
 }

@@ -56,6 +56,8 @@ export class PathController<S extends PathSlice> {
     const s = this.state, e = s.experiment;
     const inputs = pathInputs(e);
     if (!model || blocked) {
+      this.abort?.abort();  // a run still in flight must not replace this error with its result
+      this.abort = undefined;
       this.set({ status: "error", progress: 0, inputs, error: `cannot run path patching: ${blocked ?? "the model is not loaded"}` });
       return;
     }

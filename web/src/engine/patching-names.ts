@@ -43,7 +43,8 @@ export function checkAttributionMethod(value: unknown): AttributionMethod {
 /** A path-patching receiver: whole-number layer and head, and an input of the table (q, k, v). */
 export function checkReceiver(value: PathReceiver): PathReceiver {
   const { layer, head } = value;
-  if (!Number.isInteger(layer) || !Number.isInteger(head) || layer < 0 || head < 0) {
+  const index = (v: number) => Number.isInteger(v) && v >= 0 && v < 1 << 20;  // far beyond any model's layers or heads
+  if (!index(layer) || !index(head)) {
     throw new Error(`a receiver needs a whole-number layer and head (got ${String(layer)}.${String(head)})`);
   }
   return { layer, head, input: check(value.input, PATH_RECEIVER_INPUTS, "receiver input") };

@@ -35,6 +35,7 @@ function viewBlock(lab: LabController, view: ViewName, params: Record<string, st
       const read = parseReceiverList(params.receivers ?? "logits");
       patch.pathReceivers = "problem" in read ? [] : read.receivers;
       patch.pathDirection = "noising";
+      patch.metric = "logit_diff";  // what the lesson's questions grade
     }
     lab.update(patch);
     if (view === "patching" || view === "attribution") void lab.runPatch();

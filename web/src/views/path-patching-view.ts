@@ -3,7 +3,7 @@
 // map of each sender's effect through those receivers only. Clicking a head makes its queries
 // the receivers and runs again: the paper's step from name movers to the heads that steer them.
 import type { LabController } from "../app/lab-controller";
-import { pathEffects, receiversLabel, strongestSender } from "../analysis/path-patching";
+import { pathEffects, receiversLabel, strongestSender, towardSource } from "../analysis/path-patching";
 import { describeMetric } from "../analysis/patching-metric";
 import { PATCH_DIRECTIONS } from "../engine";
 import { parseReceiverList } from "../state/experiment";
@@ -45,7 +45,7 @@ function resultBlock(lab: LabController): HTMLElement | null {
   const { result, inputs } = lab.state.path;
   if (!result || !inputs) return null;
   const effects = pathEffects(result);
-  const strongest = strongestSender(effects, inputs.pathDirection === "noising" ? "drop" : "raise");
+  const strongest = strongestSender(effects, towardSource(result, inputs.pathDirection, inputs.normalize));
   const rows = Array.from({ length: effects.layers }, (_, l) => `L${l}`);
   const cols = Array.from({ length: effects.heads }, (_, h) => `H${h}`);
   const run = inputs.pathDirection === "noising" ? "clean" : "corrupted";
@@ -54,6 +54,7 @@ function resultBlock(lab: LabController): HTMLElement | null {
       id: "path-patching", title: `Sender heads → ${receiversLabel(result.receivers)} · change of ${describeMetric(inputs)} from the ${run} run`,
       rowLabels: rows, colLabels: cols, values: effects.effects, xLabel: "sender head", yLabel: "sender layer", scale: "diverging",
       onCellClick: (l, h) => {
+        if (l === 0) return lab.notify({ kind: "warning", text: `No head can reach the queries of L0H${h}: nothing runs before layer 0.` });
         lab.update({ pathReceivers: [`${l}.${h}:q`] });
         void lab.path.run();
       },
@@ -62,7 +63,7 @@ function resultBlock(lab: LabController): HTMLElement | null {
       + "(a sender at or after the last receiver's layer cannot reach it) · click a head to make its queries the receivers"),
     el("p", { "data-testid": "path-strongest" }, strongest
       ? `Strongest path: L${strongest.layer}H${strongest.head} → ${receiversLabel(result.receivers)} (${formatNumber(strongest.effect, 3)}).`
-      : "No sender moves the metric through these receivers."));
+      : "No sender moves the metric toward the source run through these receivers."));
 }
 
 export function pathPatchingView(lab: LabController): HTMLElement {
@@ -91,6 +92,6 @@ export function pathPatchingView(lab: LabController): HTMLElement {
   render();
   return section("Path patching",
     el("p", { class: "muted" }, "Each sender head's effect on the metric through the receivers only: every other head is frozen, "
-      + "so the change reaches the receivers (the logits, or heads' queries, keys or values) along the direct path alone."),
+      + "so the change reaches the receivers (the logits, or heads' queries, keys or values) only through the residual stream and the MLPs."),
     el("div", { class: "row" }, receivers.field, direction.field, run, cancel, status), viewCodeButton(lab, "path"), progress, stale, results);
 }
