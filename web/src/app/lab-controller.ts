@@ -136,7 +136,8 @@ export class LabController {
     });
     this.attribution = new AttributionController(this.store, () => this.model);
     this.generator = new GenerateController(this.store, () => this.model);
-    this.path = new PathController(this.store, () => this.model, () => this.patchBlocker({ needsSweeps: false }));
+    this.path = new PathController(this.store, () => this.model, () => this.patchBlocker({ needsSweeps: false }),
+      () => this.patchInputsSettled());
     this.training = new TrainingController(this.store, { assetBase: options.assetBase, model: () => this.model, tokenPool: () => this.tokenPool() });
   }
 
@@ -307,7 +308,32 @@ export class LabController {
 
   private schedulePatchInputs(): void {
     clearTimeout(this.patchInputsTimer);
-    this.patchInputsTimer = setTimeout(() => void this.refreshPatchInputs(), 200);
+    this.patchInputsPending = true;
+    this.patchInputsTimer = setTimeout(() => {
+      this.patchInputsPending = false;
+      void this.refreshPatchInputs();
+    }, 200);
+  }
+
+  private patchInputsPending = false;
+
+  /**
+   * Resolves once the prompt pair and answers in the store belong to the experiment (no edit
+   * waiting to be tokenized), or after `timeoutMs`: a run started right after an edit (a lesson's
+   * Show button) then reads the new prompts, not "tokenizing…" or the old ones.
+   */
+  patchInputsSettled(timeoutMs = 15_000): Promise<void> {
+    const settled = () => !this.patchInputsPending && !this.state.busy.has("patch-inputs");
+    if (settled()) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        stop();
+        clearTimeout(timer);
+        resolve();
+      };
+      const stop = this.store.subscribe(() => settled() && done());
+      const timer = setTimeout(done, timeoutMs);
+    });
   }
 
   private insideTimer?: ReturnType<typeof setTimeout>;

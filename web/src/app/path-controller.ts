@@ -40,7 +40,7 @@ export class PathController<S extends PathSlice> {
   private abort?: AbortController;
 
   constructor(private readonly store: Store<S>, private readonly model: () => HookedTransformer | undefined,
-    private readonly blocker: () => string | undefined) {}
+    private readonly blocker: () => string | undefined, private readonly inputsSettled: () => Promise<void>) {}
 
   private get state(): Readonly<S> {
     return this.store.get();
@@ -51,6 +51,8 @@ export class PathController<S extends PathSlice> {
   }
 
   async run(): Promise<void> {
+    // A run asked for right after an edit (a lesson's Show button) waits for the new prompts' tokens.
+    await this.inputsSettled();
     const model = this.model();
     const blocked = this.blocker();
     const s = this.state, e = s.experiment;
