@@ -49,22 +49,16 @@ ForwardHook replace_hook(HookRef ref, TensorView source, std::vector<int> heads)
   return hook;
 }
 
-// Run A's hooks: every head's z from the receiving run, the sender's from the source run.
+// Run A's hooks: every head's z from the receiving run, the sender's from the source run. Up to
+// and including the sender's layer nothing has changed yet, so the other heads there already
+// hold their receiving-run values: only the sender and the heads after it need a hook.
 std::vector<ForwardHook> freeze_all_but_sender(const ActivationCache& receiving, const ActivationCache& source,
-                                               int n_layers, int n_heads, int sender_layer, int sender_head) {
-  std::vector<ForwardHook> hooks;
-  for (int l = 0; l < n_layers; ++l) {
+                                               int n_layers, int sender_layer, int sender_head) {
+  const HookRef sender_z{HookPoint::kZ, sender_layer};
+  std::vector<ForwardHook> hooks{replace_hook(sender_z, *source.view(sender_z), {sender_head})};
+  for (int l = sender_layer + 1; l < n_layers; ++l) {
     const HookRef z{HookPoint::kZ, l};
-    if (l != sender_layer) {
-      hooks.push_back(replace_hook(z, *receiving.view(z), {}));  // no heads listed: every head
-      continue;
-    }
-    std::vector<int> others;
-    for (int h = 0; h < n_heads; ++h) {
-      if (h != sender_head) others.push_back(h);
-    }
-    if (!others.empty()) hooks.push_back(replace_hook(z, *receiving.view(z), std::move(others)));
-    hooks.push_back(replace_hook(z, *source.view(z), {sender_head}));
+    hooks.push_back(replace_hook(z, *receiving.view(z), {}));  // no heads listed: every head
   }
   return hooks;
 }
@@ -111,7 +105,7 @@ struct PathPatchJob::State {
 Result<double> PathPatchJob::State::sender_cell(int layer, int head) const {
   const ModelConfig& cfg = model->cfg();
   RunOptions run_a;
-  run_a.hooks = freeze_all_but_sender(receiving.cache, source.cache, cfg.n_layers, cfg.n_heads, layer, head);
+  run_a.hooks = freeze_all_but_sender(receiving.cache, source.cache, cfg.n_layers, layer, head);
   if (request.receivers.empty()) {
     HOOKLAB_ASSIGN_OR_RETURN(RunOutput out, model->run(receiving_tokens, run_a));
     return evaluate_metric(request.metric, out.logits);

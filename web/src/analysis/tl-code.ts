@@ -6,7 +6,7 @@
 
 import { PATCH_SWEEPS, PATH_RECEIVER_INPUTS, type MetricName, type PatchDirection, type PatchMethod, type PatchSweep }
   from "../engine/generated/patching";
-import type { Experiment } from "../state/experiment";
+import { receiverOf, type Experiment } from "../state/experiment";
 import { parseTokenIds, type TokenInput } from "../state/token-ids";
 
 /** How a sweep's cells index an activation (TransformerLens's output shape of the sweep). */
@@ -608,7 +608,7 @@ export function specFromExperiment(e: Experiment, view: TlView,
     case "patching": return { ...base, ...patch, view, clean: e.clean, corrupted: e.corrupted };
     case "dataset": return { ...base, ...patch, view, dataset: e.dataset, bootstrap: 1000, seed: 1 };
     case "path": return { ...base, ...patch, view, clean: e.clean, corrupted: e.corrupted, direction: e.pathDirection,
-      receivers: e.pathReceivers.map((r) => { const [l, h, input] = r.split(/[.:]/); return [Number(l), Number(h), input]; }) };
+      receivers: e.pathReceivers.map((r) => { const { layer, head, input } = receiverOf(r); return [layer, head, input]; }) };
     case "generate": return { ...base, view, prompt: e.genPrompt, maxNewTokens: e.maxNewTokens, temperature: e.temperature,
       topK: e.genTopK, topP: e.topP, seed: e.seed,
       steering: { by: e.steerBy, hook: e.steerHook, layer: e.steerLayer, coefficient: e.steerCoef, from: e.steerFrom, to: e.steerTo },

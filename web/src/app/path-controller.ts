@@ -2,8 +2,8 @@
 // or some heads' q, k or v), run on demand with progress and cancel. Views read the store;
 // nothing here renders.
 
-import type { HookedTransformer, PathPatchResult, PathReceiver, PathReceiverInput } from "../engine";
-import type { Experiment } from "../state/experiment";
+import type { HookedTransformer, PathPatchResult } from "../engine";
+import { receiverOf, type Experiment } from "../state/experiment";
 import { pathInputs, type PathInputs } from "../state/result-inputs";
 import type { Store } from "./store";
 
@@ -28,12 +28,6 @@ export interface PathSlice {
 
 export function idlePathState(): PathState {
   return { status: "idle", progress: 0 };
-}
-
-/** "3.0:q" -> {layer: 3, head: 0, input: "q"} (the experiment holds validated entries). */
-export function receiverOf(entry: string): PathReceiver {
-  const [layer, head, input] = entry.split(/[.:]/);
-  return { layer: Number(layer), head: Number(head), input: input as PathReceiverInput };
 }
 
 export class PathController<S extends PathSlice> {

@@ -1,7 +1,7 @@
 // The experiment a page shows: everything a shared URL restores. Pure data and validation.
 
 import { METRICS as METRIC_TABLE, PATCH_DIRECTIONS, PATCH_METHODS, PATH_RECEIVER_INPUTS, type MetricName, type PatchDirection, type PatchMethod,
-  type PatchSweep } from "../engine/generated/patching";
+  type PatchSweep, type PathReceiverInput } from "../engine/generated/patching";
 import { TOKEN_INPUTS, type TokenInput } from "./token-ids";
 
 /** The sweeps the lab draws: every one whose result is a layer x position or layer x head map. */
@@ -266,6 +266,12 @@ const headList = headEntries(/^(\d{1,3})\.(\d{1,5})()$/, MAX_ABLATED_HEADS, "hea
 const receiverList = headEntries(new RegExp(`^(\\d{1,3})\\.(\\d{1,5}):(${PATH_RECEIVER_INPUTS.join("|")})$`), MAX_PATH_RECEIVERS,
   "receiver (layer.head:q, :k or :v)");
 
+/** "3.0:q" -> {layer: 3, head: 0, input: "q"}: one entry of a validated pathReceivers list. */
+export function receiverOf(entry: string): { layer: number; head: number; input: PathReceiverInput } {
+  const [layer, head, input] = entry.split(/[.:]/);
+  return { layer: Number(layer), head: Number(head), input: input as PathReceiverInput };
+}
+
 /** Parses the lab's receivers box ("3.0:q, 3.1:q"; empty or "logits": the logits). */
 export function parseReceiverList(text: string): { receivers: string[] } | { problem: string } {
   const entries = text.split(",").map((x) => x.trim()).filter((x) => x !== "" && x !== "logits");
@@ -347,7 +353,7 @@ export function checkAgainstModel(e: Experiment, cfg: ModelLimits): { fixes: Par
     problems.push(`ablated head${outside.length > 1 ? "s" : ""} ${outside.join(", ")} out of range for this model (layers 0–${cfg.n_layers - 1}, heads 0–${cfg.n_heads - 1})`);
     fixes.ablateHeads = e.ablateHeads.filter((h) => !outside.includes(h));
   }
-  const beyond = e.pathReceivers.filter((r) => { const [l, hd] = r.split(/[.:]/).map(Number); return l >= cfg.n_layers || hd >= cfg.n_heads; });
+  const beyond = e.pathReceivers.filter((r) => receiverOf(r).layer >= cfg.n_layers || receiverOf(r).head >= cfg.n_heads);
   if (beyond.length) {
     problems.push(`path receiver${beyond.length > 1 ? "s" : ""} ${beyond.join(", ")} out of range for this model (layers 0–${cfg.n_layers - 1}, heads 0–${cfg.n_heads - 1})`);
     fixes.pathReceivers = e.pathReceivers.filter((r) => !beyond.includes(r));
