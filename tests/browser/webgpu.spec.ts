@@ -400,3 +400,133 @@ test("a WebGPU sweep reports progress per chunk and can be cancelled; the model 
   expect(r.last).toBe(1);
   expect(r.worst).toBeLessThan(1);
 });
+
+test("generation on WebGPU: KV-cached steps equal the float64 reference fixtures and wasm; edits run on wasm", async ({ page }) => {
+  await open(page);
+  const r = await page.evaluate(async () => {
+    const { HookedTransformer } = window.hooklab;
+    const manifest = await (await fetch("/repo/tests/fixtures/generation/manifest.json")).json();
+    const loaded = new Map<string, Awaited<ReturnType<typeof HookedTransformer.load>>[]>();
+    const problems: string[] = [];
+    const ran: Record<string, string> = {};
+    let worst = 0;
+    for (const c of manifest.cases) {
+      const key = `${c.model}|${c.processing}`;
+      if (!loaded.has(key)) {
+        const url = { url: `/repo/${c.model}/` };
+        loaded.set(key, [await HookedTransformer.load(url, { processing: c.processing, backend: "webgpu" }),
+          await HookedTransformer.load(url, { processing: c.processing, backend: "wasm" })]);
+      }
+      const [gpu, wasm] = loaded.get(key)!;
+      const s = c.sampling, st = c.steering;
+      const options = {
+        maxNewTokens: c.max_new_tokens, temperature: s.temperature, topK: s.top_k, topP: s.top_p, freqPenalty: s.freq_penalty, seed: s.seed,
+        steering: st ? [{ hook: st.hook, layer: st.layer, coefficient: st.coefficient, from: st.from, to: st.to, positions: st.positions, by: st.by }] : [],
+      };
+      const streamed: number[] = [];
+      const out = await gpu.generate(c.prompt, { ...options, onToken: (step, i) => streamed[i] = step.token });
+      const onWasm = await wasm.generate(c.prompt, options);
+      ran[c.id] = out.backend;
+      const tokens = out.steps.map((x) => x.token);
+      if (tokens.join() !== c.tokens.join()) problems.push(`${c.id}: tokens ${tokens} vs ${c.tokens}`);
+      if (streamed.join() !== c.tokens.join()) problems.push(`${c.id}: streamed ${streamed}`);
+      if (onWasm.steps.map((x) => x.token).join() !== tokens.join()) problems.push(`${c.id}: wasm chose other tokens`);
+      c.steps.forEach((ref: { prob: number; sample_prob: number; top: number[][] }, k: number) => {
+        const mine = out.steps[k];
+        if (mine.top.map((t) => t.token).join() !== ref.top.map((t) => t[0]).join()) problems.push(`${c.id} step ${k}: top-5`);
+        for (const d of [mine.prob - ref.prob, mine.sampleProb - ref.sample_prob, ...mine.top.map((t, j) => t.prob - ref.top[j][1])]) worst = Math.max(worst, Math.abs(d));
+      });
+    }
+    for (const models of loaded.values()) models.forEach((m) => m.dispose());
+    return { problems, worst, ran, steered: manifest.cases.filter((c: { steering?: unknown }) => c.steering).map((c: { id: string }) => c.id) };
+  });
+  console.log(`  WebGPU generation: worst |prob - reference| ${r.worst.toExponential(2)}; ran on ${[...new Set(Object.values(r.ran))].join(", ")}`);
+  expect(r.problems).toEqual([]);
+  expect(r.worst).toBeLessThanOrEqual(1e-5);
+  for (const [id, backend] of Object.entries(r.ran)) {
+    // Plain sampling on the GPU; steering edits activations, which only wasm does.
+    if (r.steered.includes(id)) expect(backend, id).not.toMatch(/^webgpu/);
+    else expect(backend, id).toMatch(/^webgpu/);
+  }
+  expect(Object.values(r.ran).filter((b) => b.startsWith("webgpu")).length).toBeGreaterThanOrEqual(5);
+});
+
+test("generation on WebGPU fills the context: every step equals a full GPU forward of its prefix", async ({ page }) => {
+  await open(page);
+  const r = await page.evaluate(async () => {
+    const { HookedTransformer } = window.hooklab;
+    const gpu = await HookedTransformer.load({ url: "/repo/models/testdata/tiny-a/" }, { backend: "webgpu" });
+    const prompt = await gpu.toTokens("The cat sat on the mat and");
+    const room = gpu.cfg.n_ctx - prompt.length;
+    const out = await gpu.generate(prompt, { maxNewTokens: room, temperature: 1.1, seed: 4 });
+    let worst = 0;
+    const problems: string[] = [];
+    for (const k of [0, 1, Math.floor(room / 2), room - 1]) {
+      // The step's top-5 probabilities from the KV-cached step, against the softmax of a full
+      // forward (on the GPU, no cache) over the prompt and the tokens chosen before step k.
+      const prefix = out.tokens.subarray(0, prompt.length + k);
+      const full = await gpu.runWithCache(prefix, { namesFilter: () => false });
+      const V = gpu.cfg.d_vocab, row = full.logits.data.subarray((prefix.length - 1) * V, prefix.length * V);
+      const max = Math.max(...row);
+      let sum = 0;
+      for (const x of row) sum += Math.exp(x - max);
+      for (const t of out.steps[k].top) worst = Math.max(worst, Math.abs(Math.exp(row[t.token] - max) / sum - t.prob));
+      if (full.backend !== out.backend) problems.push(`step ${k}: full forward on ${full.backend}`);
+    }
+    const tooLong = await gpu.generate(prompt, { maxNewTokens: room + 1 }).then(() => "no error", (e: Error) => e.message);
+    const backend = out.backend, steps = out.steps.length, length = out.tokens.length, nCtx = gpu.cfg.n_ctx;
+    gpu.dispose();
+    return { worst, problems, tooLong, backend, steps, room, length, nCtx };
+  });
+  expect(r.problems).toEqual([]);
+  expect(r.backend).toMatch(/^webgpu/);
+  expect(r.steps).toBe(r.room);
+  expect(r.length).toBe(r.nCtx);
+  expect(r.worst).toBeLessThanOrEqual(1e-5);
+  expect(r.tooLong).toMatch(/maxNewTokens/);
+});
+
+test("generation on WebGPU: Stop between tokens keeps the GPU model usable; a lost GPU restarts it on wasm", async ({ page }) => {
+  await open(page);
+  const r = await page.evaluate(async () => {
+    const { HookedTransformer } = window.hooklab;
+    const url = { url: "/repo/models/testdata/tiny-a/" };
+    const gpu = await HookedTransformer.load(url, { backend: "webgpu" });
+    const wasm = await HookedTransformer.load(url, { backend: "wasm" });
+    const options = { maxNewTokens: 20, temperature: 0.9, seed: 2 };
+    const controller = new AbortController();
+    let seen = 0;
+    const stopped = await gpu.generate("Hello world", { ...options, signal: controller.signal, onToken: () => ++seen === 3 && controller.abort() })
+      .then(() => "finished", (e: Error) => e.name);
+    const again = await gpu.generate("Hello world", options);
+    const ref = await wasm.generate("Hello world", options);
+    const indices: number[] = [];
+    let lost = false;
+    const afterLoss = await gpu.generate("Hello world", {
+      ...options,
+      onToken: (_step, i) => {
+        indices.push(i);
+        if (!lost && i === 4) {
+          lost = true;
+          window.hooklab.testing.simulateDeviceLoss(gpu);
+        }
+      },
+    });
+    const out = {
+      stopped, seen, againBackend: again.backend, same: again.steps.map((s) => s.token).join() === ref.steps.map((s) => s.token).join(),
+      lossBackend: afterLoss.backend, wasmName: wasm.cfg.backend, lossSame: afterLoss.steps.map((s) => s.token).join() === ref.steps.map((s) => s.token).join(),
+      restartedAt: indices.indexOf(0, 1), kind: gpu.backend.kind,
+    };
+    gpu.dispose();
+    wasm.dispose();
+    return out;
+  });
+  expect(r.stopped).toBe("AbortError");
+  expect(r.seen).toBeLessThan(20);
+  expect(r.againBackend).toMatch(/^webgpu/);
+  expect(r.same).toBe(true);
+  expect(r.lossBackend).toBe(r.wasmName);
+  expect(r.lossSame).toBe(true);
+  expect(r.restartedAt).toBeGreaterThan(0);
+  expect(r.kind).toBe("wasm");
+});

@@ -223,6 +223,38 @@ TEST(Generate, ASeededSampleIsTheSameOnEveryBackendAndThreadCount) {
   }
 }
 
+// The contract the WebGPU path drives (device_generation.cpp): it runs pending() itself and
+// hands the last row of logits to accept(). Fed from full forwards, that equals step().
+TEST(Generate, AcceptingLogitsFromOutsideEqualsStepping) {
+  const HookedTransformer& m = tiny_a();
+  GenerateOptions options;
+  options.max_new_tokens = 12;
+  options.sampling = {0.9, 20, 0.95, 0.3};
+  options.seed = 11;
+  auto stepped = generate(m, m.to_tokens("The cat sat on the mat"), options);
+  ASSERT_TRUE(stepped.ok()) << stepped.error().message;
+  auto driven = Generator::start(m, m.to_tokens("The cat sat on the mat"), options);
+  ASSERT_TRUE(driven.ok());
+  const int64_t V = m.cfg().d_vocab;
+  while (!driven->done()) {
+    const int64_t first = driven->pending_first(), count = static_cast<int64_t>(driven->pending().size());
+    ASSERT_EQ(first + count, static_cast<int64_t>(driven->tokens().size()));
+    ASSERT_EQ(count, first == 0 ? driven->prompt_length() : 1) << "the prompt first, then one token per step";
+    auto out = m.run(driven->tokens(), RunOptions{});
+    ASSERT_TRUE(out.ok());
+    const std::span<const float> last(out->logits.data() + (first + count - 1) * V, static_cast<size_t>(V));
+    ASSERT_TRUE(driven->accept(last.first(static_cast<size_t>(V - 1))).status().ok() == false)
+        << "a row of the wrong length is refused";
+    ASSERT_TRUE(driven->accept(last).ok());
+  }
+  EXPECT_EQ(std::vector<int32_t>(driven->tokens().begin(), driven->tokens().end()),
+            std::vector<int32_t>(stepped->tokens().begin(), stepped->tokens().end()));
+  for (size_t i = 0; i < stepped->steps().size(); ++i) {
+    EXPECT_NEAR(driven->steps()[i].chosen.prob, stepped->steps()[i].chosen.prob, 1e-5) << i;
+  }
+  EXPECT_FALSE(driven->accept(std::span<const float>()).ok()) << "a finished generation accepts nothing";
+}
+
 TEST(Generate, SampledStepsRecordTheFullForwardsProbabilities) {
   const HookedTransformer& m = tiny_a();
   GenerateOptions options;

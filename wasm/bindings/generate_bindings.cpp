@@ -4,6 +4,7 @@
 
 #include <cmath>
 
+#include "device/device_generation.h"
 #include "hooklab/generation.h"
 #include "js_values.h"
 #include "run_values.h"
@@ -148,6 +149,8 @@ Status parse_sampling(const val& o, int64_t prompt_length, const ModelConfig& cf
   return {};
 }
 
+}  // namespace
+
 Result<GenerateOptions> parse_generate_options(const HookedTransformer& model, int64_t prompt_length, const val& o,
                                                std::vector<std::shared_ptr<std::vector<float>>>& hook_data) {
   const ModelConfig& cfg = model.cfg();
@@ -171,6 +174,8 @@ Result<GenerateOptions> parse_generate_options(const HookedTransformer& model, i
   return out;
 }
 
+namespace {
+
 val token_value(const HookedTransformer& model, const TokenProbability& t) {
   val out = val::object();
   out.set("token", t.token);
@@ -182,26 +187,46 @@ val token_value(const HookedTransformer& model, const TokenProbability& t) {
 
 }  // namespace
 
+WasmGenerator::WasmGenerator(const HookedTransformer& model, Generator generator,
+                             std::vector<std::shared_ptr<std::vector<float>>> hook_data)
+    : model_(&model), host_(std::move(generator)), hook_data_(std::move(hook_data)) {}
+
+WasmGenerator::WasmGenerator(const HookedTransformer& model, std::unique_ptr<DeviceGeneration> device)
+    : model_(&model), device_(std::move(device)) {}
+
+WasmGenerator::~WasmGenerator() = default;
+
+const Generator& WasmGenerator::generator() const { return device_ ? device_->generator() : *host_; }
+
+val WasmGenerator::begin_step() {
+  if (device_ && !device_->done()) {
+    if (Status encoded = device_->begin_step(); !encoded.ok()) return error_value(encoded.error());
+  }
+  val out = val::object();
+  out.set("ok", true);
+  return out;
+}
+
 val WasmGenerator::step() {
   val out = val::object();
-  if (generator_.done()) {
+  if (generator().done()) {
     out.set("done", true);
     return out;
   }
-  auto sampled = generator_.step();
+  auto sampled = device_ ? device_->finish_step() : host_->step();
   if (!sampled.ok()) return error_value(sampled.error());
   const HookedTransformer& model = *model_;
   val step = token_value(model, sampled->chosen);
   val top = val::array();
   for (const TokenProbability& t : sampled->top) top.call<void>("push", token_value(model, t));
   step.set("top", top);
-  out.set("done", generator_.done());
+  out.set("done", generator().done());
   out.set("step", step);
   return out;
 }
 
 val WasmGenerator::tokens() const {
-  const std::span<const int32_t> all = generator_.tokens();
+  const std::span<const int32_t> all = generator().tokens();
   return int32_copy(std::vector<int32_t>(all.begin(), all.end()));
 }
 
@@ -221,6 +246,7 @@ EMSCRIPTEN_BINDINGS(hooklab_generation) {
   using namespace emscripten;
   using hooklab::wasm::WasmGenerator;
   class_<WasmGenerator>("Generator")
+      .function("beginStep", &WasmGenerator::begin_step)
       .function("step", &WasmGenerator::step)
       .function("done", &WasmGenerator::done)
       .function("tokens", &WasmGenerator::tokens)

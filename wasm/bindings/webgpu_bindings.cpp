@@ -12,5 +12,6 @@ EMSCRIPTEN_BINDINGS(hooklab_webgpu) {
       .function("beginRun", &WebgpuSession::begin_run)
       .function("finishRun", &WebgpuSession::finish_run)
       .function("abandonRun", &WebgpuSession::abandon_run)
-      .function("startPatch", &WebgpuSession::start_patch, allow_raw_pointers());  // a PatchJob
+      .function("startPatch", &WebgpuSession::start_patch, allow_raw_pointers())         // a PatchJob
+      .function("startGenerate", &WebgpuSession::start_generate, allow_raw_pointers());  // a Generator
 }

@@ -1,5 +1,6 @@
 #include "webgpu_session.h"
 
+#include "device/device_generation.h"
 #include "device/webgpu_backend.h"
 #include "js_values.h"
 #include "patch_request.h"
@@ -58,6 +59,16 @@ WasmPatchJob* WebgpuSession::start_patch(const val& request_value) {
   if (!job.ok()) return set_last_error(job.error());
   return new WasmPatchJob(std::unique_ptr<ResumablePatchJob>(std::move(job).value()),
                           std::function<val(ResumablePatchJob&)>(patch_results_value));
+}
+
+WasmGenerator* WebgpuSession::start_generate(const val& tokens_value, const val& options) {
+  std::vector<int32_t> prompt = int32_vector(tokens_value);
+  std::vector<std::shared_ptr<std::vector<float>>> hook_data;
+  auto parsed = parse_generate_options(*model_, static_cast<int64_t>(prompt.size()), options, hook_data);
+  if (!parsed.ok()) return set_last_error(parsed.error());
+  auto generation = DeviceGeneration::start(*model_, *device_, weights_, std::move(prompt), std::move(parsed).value());
+  if (!generation.ok()) return set_last_error(generation.error());
+  return new WasmGenerator(*model_, std::move(generation).value());
 }
 
 }  // namespace hooklab::wasm

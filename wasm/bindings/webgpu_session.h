@@ -12,6 +12,7 @@
 #include "device/device_forward.h"
 #include "device/device_patching.h"
 #include "device/device_weights.h"
+#include "wasm_generator.h"
 #include "wasm_model.h"
 #include "wasm_patch_job.h"
 
@@ -31,6 +32,9 @@ class WebgpuSession {
   void abandon_run() { run_.reset(); }
   // Encodes the sweep's two baseline runs; null with lastError() set.
   WasmPatchJob* start_patch(const val& request);  // exact items only
+  // A generation whose steps run on the device against its KV cache (Model.startGenerate's
+  // options without hooks, steering or ablations); null with lastError() set.
+  WasmGenerator* start_generate(const val& tokens, const val& options);
 
  private:
   WebgpuSession() = default;

@@ -91,8 +91,8 @@ struct GenerateOptions {
 
 class Generator {
  public:
-  // Checks every option, the prompt (prompt + max_new_tokens must fit in n_ctx) and the hooks,
-  // and allocates the KV cache; runs nothing yet (mean ablations run the prompt once).
+  // Checks every option, the prompt (prompt + max_new_tokens must fit in n_ctx) and the hooks;
+  // runs nothing yet (mean ablations run the prompt once). step() allocates the KV cache.
   static Result<Generator> start(const HookedTransformer& model, std::vector<int32_t> prompt, GenerateOptions options);
 
   // True after max_new_tokens steps, or after the end-of-text token with stop_at_eos.
@@ -101,13 +101,21 @@ class Generator {
   // (cancelled, a hook's error) changes nothing, so step() may be called again.
   Result<SampledToken> step();
 
+  // For a backend that runs the forward itself (the WebGPU path, device_generation.h, which
+  // takes plain sampling only): the tokens the next step runs, at absolute positions
+  // pending_first().., and the choice of the next token from the logits of the last of them
+  // (d_vocab floats). accept() is step() without the forward; a failure changes nothing.
+  int64_t pending_first() const { return cached_; }
+  std::span<const int32_t> pending() const;
+  Result<SampledToken> accept(std::span<const float> last_logits);
+
   std::span<const int32_t> tokens() const { return tokens_; }  // prompt, then the generated tokens
   int64_t prompt_length() const { return prompt_length_; }
   const std::vector<SampledToken>& steps() const { return steps_; }
   bool stopped_at_eos() const { return stopped_at_eos_; }
 
  private:
-  Generator(const HookedTransformer& model, GenerateOptions options, KvCache kv, std::vector<int32_t> prompt);
+  Generator(const HookedTransformer& model, GenerateOptions options, std::vector<int32_t> prompt);
   // The hooks of a step that runs `count` positions from absolute position `first`.
   Result<std::vector<ForwardHook>> step_hooks(int64_t first, int64_t count) const;
   Result<std::optional<ForwardHook>> steering_hook(const Steering& steering, int64_t first, int64_t count) const;
@@ -115,7 +123,8 @@ class Generator {
 
   const HookedTransformer* model_;
   GenerateOptions options_;
-  KvCache kv_;
+  KvCache kv_;          // the host's; allocated by the first step()
+  int64_t cached_ = 0;  // positions already run (the tokens before pending())
   SplitMix64 rng_;
   std::vector<int32_t> tokens_;
   int64_t prompt_length_;

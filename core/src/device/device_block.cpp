@@ -72,16 +72,28 @@ DeviceRows run_device_block(const DeviceBlockContext& ctx, DeviceBlockHooks& hoo
   hooks.after(ref(HookPoint::kK), k);
   hooks.after(ref(HookPoint::kV), v);
 
-  const DeviceRows scores = hooks.place(ref(HookPoint::kAttnScores), ws.attn_scores);  // [B, H, P, P]
-  dev.attention_scores({scores, q, k, B, H, Dh, P, P, 0, ctx.cfg.attn_scale_for_layer(l)});
+  // Keys and values attended over: this run's, or (KV-cached step) the cache's rows with
+  // this step's appended, the queries then being rows past..past + P of the sequence.
+  DeviceRows keys = k, values = v;
+  int64_t past = 0;
+  if (ctx.kv != nullptr) {
+    past = ctx.kv->length();
+    keys = ctx.kv->keys(l), values = ctx.kv->values(l);
+    dev.copy_rows(keys.shifted(past * D), k, 1, P, D);
+    dev.copy_rows(values.shifted(past * D), v, 1, P, D);
+  }
+  const int64_t nk = past + P;
+
+  const DeviceRows scores = hooks.place(ref(HookPoint::kAttnScores), ws.attn_scores);  // [B, H, P, nk]
+  dev.attention_scores({scores, q, keys, B, H, Dh, P, nk, past, ctx.cfg.attn_scale_for_layer(l)});
   hooks.after(ref(HookPoint::kAttnScores), scores);
 
-  const DeviceRows pattern = hooks.place(ref(HookPoint::kPattern), ws.pattern);  // [B, H, P, P]
-  dev.softmax_rows(pattern.span(), scores.span(), B * H * P, P);
+  const DeviceRows pattern = hooks.place(ref(HookPoint::kPattern), ws.pattern);  // [B, H, P, nk]
+  dev.softmax_rows(pattern.span(), scores.span(), B * H * P, nk);
   hooks.after(ref(HookPoint::kPattern), pattern);
 
   const DeviceRows z = hooks.place(ref(HookPoint::kZ), ws.z);  // [B, P, H, Dh]
-  dev.attention_mix({z, pattern, v, B, H, Dh, P, P});
+  dev.attention_mix({z, pattern, values, B, H, Dh, P, nk});
   hooks.after(ref(HookPoint::kZ), z);
 
   const DeviceRows attn_out = hooks.place(ref(HookPoint::kAttnOut), ws.attn_out);  // [B, P, D]

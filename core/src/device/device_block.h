@@ -4,6 +4,7 @@
 // DeviceBlockHooks.
 #pragma once
 
+#include "device/device_kv_cache.h"
 #include "device/device_weights.h"
 #include "device/device_workspace.h"
 #include "hooklab/hook_points.h"
@@ -30,6 +31,9 @@ struct DeviceBlockContext {
   int64_t batch = 1;
   int64_t positions = 0;
   bool use_attn_result = false;
+  // A KV-cached step (batch 1): the block stores its keys and values at kv->length() and
+  // attends over the cached rows too. The workspace's scores hold kv->length() + positions keys.
+  const DeviceKvCache* kv = nullptr;
 };
 
 // LayerNorm (or LayerNormPre) of batch * positions rows with its scale/normalized hooks.

@@ -5,6 +5,7 @@
 #include "device/device_forward.h"
 
 #include <algorithm>
+#include <string>
 
 #include "device/device_block.h"
 #include "model/hook_dispatch.h"
@@ -65,6 +66,18 @@ Status encode_logits(DeviceBackend& device, const ModelConfig& cfg, const Device
   return {};
 }
 
+Status check_kv_step(const DeviceRunOptions& options, int64_t positions) {
+  if (options.kv == nullptr) return {};
+  if (options.cache_filter) return make_error(ErrorCode::kInvalidArgument, "a KV-cached device step caches nothing");
+  const int64_t past = options.kv->length();
+  if (past + positions > options.kv->capacity()) {
+    return make_error(ErrorCode::kInvalidArgument,
+                      "the KV cache holds " + std::to_string(past) + " positions and " + std::to_string(positions) +
+                          " more exceed n_ctx = " + std::to_string(options.kv->capacity()));
+  }
+  return {};
+}
+
 }  // namespace
 
 DeviceRun::~DeviceRun() {
@@ -82,6 +95,8 @@ Result<std::unique_ptr<DeviceRun>> encode_device_forward(DeviceBackend& device, 
                                                          const DeviceRunOptions& options) {
   HOOKLAB_RETURN_IF_ERROR(device.status());
   const int64_t P = static_cast<int64_t>(tokens.size()), D = cfg.d_model;
+  HOOKLAB_RETURN_IF_ERROR(check_kv_step(options, P));
+  const int64_t past = options.kv != nullptr ? options.kv->length() : 0;
   std::unique_ptr<DeviceRun> run(new DeviceRun());
   run->device_ = &device;
   run->n_layers_ = cfg.n_layers;
@@ -102,9 +117,10 @@ Result<std::unique_ptr<DeviceRun>> encode_device_forward(DeviceBackend& device, 
     }
   }
 
-  HOOKLAB_ASSIGN_OR_RETURN(DeviceWorkspace ws, DeviceWorkspace::allocate(device, cfg, 1, P, options.use_attn_result));
+  HOOKLAB_ASSIGN_OR_RETURN(DeviceWorkspace ws,
+                           DeviceWorkspace::allocate(device, cfg, 1, P, options.use_attn_result, past + P));
   CachingHooks hooks(device, run->slots_, cfg.n_layers, P);
-  const DeviceBlockContext ctx{device, cfg, weights, ws, 1, P, options.use_attn_result};
+  const DeviceBlockContext ctx{device, cfg, weights, ws, 1, P, options.use_attn_result, options.kv};
 
   std::vector<uint32_t> token_ids(tokens.begin(), tokens.end());
   HOOKLAB_ASSIGN_OR_RETURN(DeviceBufferId token_buffer, device.allocate(P));
@@ -115,8 +131,8 @@ Result<std::unique_ptr<DeviceRun>> encode_device_forward(DeviceBackend& device, 
   const DeviceRows embed = hooks.place(embed_ref, ws.embed);  // [1, P, D]
   device.embed(embed, {token_buffer, 0}, P, weights.w_e);
   hooks.after(embed_ref, embed);
-  const DeviceRows pos_embed = hooks.place(pos_ref, ws.pos_embed);  // [1, P, D]
-  device.copy_rows(pos_embed, {weights.w_pos, 0, D, 0}, 1, P, D);
+  const DeviceRows pos_embed = hooks.place(pos_ref, ws.pos_embed);        // [1, P, D]
+  device.copy_rows(pos_embed, {weights.w_pos, past * D, D, 0}, 1, P, D);  // positions past..past + P
   hooks.after(pos_ref, pos_embed);
 
   DeviceRows resid = hooks.place({HookPoint::kResidPre, 0}, ws.resid_pre);

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "device/device_kv_cache.h"
 #include "device/device_weights.h"
 #include "hooklab/hooked_transformer.h"
 
@@ -24,6 +25,10 @@ struct DeviceRunOptions {
   bool return_logits = true;
   // >= 0: compute and read back only this row of the logits (output.logits is [1, 1, V]).
   int logits_row = -1;
+  // A KV-cached step: the tokens sit at positions kv->length().. and attend over the cache
+  // too; their keys and values are written into it (the caller advances it after the flush).
+  // Caches nothing (no cache_filter).
+  const DeviceKvCache* kv = nullptr;
 };
 
 class DeviceRun {

@@ -3,21 +3,18 @@
 // that are cached live in slots of their own instead (device_forward.cpp).
 #pragma once
 
-#include <vector>
-
+#include "device/device_buffers.h"
 #include "hooklab/config.h"
-#include "hooklab/device_backend.h"
 
 namespace hooklab {
 
 class DeviceWorkspace {
  public:
+  // `keys`: keys each query row attends over (0: `positions`); a KV-cached step attends over
+  // the cached rows as well, so its scores and pattern rows are that long.
   static Result<DeviceWorkspace> allocate(DeviceBackend& device, const ModelConfig& cfg, int64_t batch,
-                                          int64_t positions, bool use_attn_result);
+                                          int64_t positions, bool use_attn_result, int64_t keys = 0);
   DeviceWorkspace() = default;
-  DeviceWorkspace(DeviceWorkspace&& other) noexcept { *this = std::move(other); }
-  DeviceWorkspace& operator=(DeviceWorkspace&& other) noexcept;
-  ~DeviceWorkspace() { release(); }
 
   // Floats of the largest buffer one sequence needs (sizes the batch to the binding limit).
   static int64_t largest_per_sequence(const ModelConfig& cfg, int64_t positions);
@@ -28,9 +25,7 @@ class DeviceWorkspace {
       resid_mid, ln2_scale, ln2_normalized, mlp_pre, mlp_post, mlp_out, resid_post, ln_final_scale, ln_final_normalized;
 
  private:
-  void release();
-  DeviceBackend* device_ = nullptr;
-  std::vector<DeviceBufferId> buffers_;
+  OwnedDeviceBuffers buffers_;
 };
 
 }  // namespace hooklab

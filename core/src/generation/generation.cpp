@@ -144,10 +144,9 @@ Result<std::vector<float>> unembedding_direction(const HookedTransformer& model,
   return direction;
 }
 
-Generator::Generator(const HookedTransformer& model, GenerateOptions options, KvCache kv, std::vector<int32_t> prompt)
+Generator::Generator(const HookedTransformer& model, GenerateOptions options, std::vector<int32_t> prompt)
     : model_(&model),
       options_(std::move(options)),
-      kv_(std::move(kv)),
       rng_(options_.seed),
       tokens_(std::move(prompt)),
       prompt_length_(static_cast<int64_t>(tokens_.size())) {}
@@ -155,14 +154,13 @@ Generator::Generator(const HookedTransformer& model, GenerateOptions options, Kv
 Result<Generator> Generator::start(const HookedTransformer& model, std::vector<int32_t> prompt,
                                    GenerateOptions options) {
   HOOKLAB_RETURN_IF_ERROR(check_options(model, prompt, options));
-  HOOKLAB_ASSIGN_OR_RETURN(KvCache kv, KvCache::allocate(model.cfg()));
   std::vector<std::shared_ptr<const Tensor>> means;
   for (const HeadAblation& a : options.ablations) {
     std::shared_ptr<const Tensor> mean;
     if (a.kind == AblationKind::kMean) { HOOKLAB_ASSIGN_OR_RETURN(mean, prompt_mean_z(model, prompt, a.layer)); }
     means.push_back(std::move(mean));
   }
-  Generator generator(model, std::move(options), std::move(kv), std::move(prompt));
+  Generator generator(model, std::move(options), std::move(prompt));
   generator.head_means_ = std::move(means);
   return generator;
 }
@@ -228,27 +226,40 @@ Result<std::vector<ForwardHook>> Generator::step_hooks(int64_t first, int64_t co
   return hooks;
 }
 
+std::span<const int32_t> Generator::pending() const {
+  return std::span<const int32_t>(tokens_).subspan(static_cast<size_t>(cached_));
+}
+
 Result<SampledToken> Generator::step() {
   if (done()) return bad("the generation is finished");
+  // The host's KV cache is allocated at the first step: a device-driven generation has its own.
+  if (kv_.capacity() == 0) { HOOKLAB_ASSIGN_OR_RETURN(kv_, KvCache::allocate(model_->cfg())); }
   // The first step runs the prompt; later ones the token chosen last (the cache holds the rest).
-  const int64_t first = kv_.length();
-  const std::span<const int32_t> fresh(tokens_.data() + first, tokens_.size() - static_cast<size_t>(first));
+  const std::span<const int32_t> fresh = pending();
   RunOptions run;
-  HOOKLAB_ASSIGN_OR_RETURN(run.hooks, step_hooks(first, static_cast<int64_t>(fresh.size())));
+  HOOKLAB_ASSIGN_OR_RETURN(run.hooks, step_hooks(cached_, static_cast<int64_t>(fresh.size())));
   run.cancel = options_.cancel;
-  const int64_t cached = kv_.length();
   Result<RunOutput> out = model_->run_with_kv_cache(fresh, kv_, run);
   if (!out.ok()) return out.error();
   const int64_t vocab = model_->cfg().d_vocab;
-  const std::span<const float> last(out->logits.data() + (static_cast<int64_t>(fresh.size()) - 1) * vocab,
-                                    static_cast<size_t>(vocab));
-  SplitMix64 rng = rng_;
-  Result<SampledToken> sampled = sample_next_token(last, options_.sampling, tokens_, rng, options_.top_n);
-  if (!sampled.ok()) {
-    kv_.truncate(cached);  // nothing of a failed step stays
-    return sampled.error();
+  Result<SampledToken> sampled =
+      accept(std::span<const float>(out->logits.data(), static_cast<size_t>(out->logits.numel()))
+                 .subspan(static_cast<size_t>((static_cast<int64_t>(fresh.size()) - 1) * vocab)));
+  if (!sampled.ok()) kv_.truncate(cached_);  // nothing of a failed step stays
+  return sampled;
+}
+
+Result<SampledToken> Generator::accept(std::span<const float> last_logits) {
+  if (done()) return bad("the generation is finished");
+  if (static_cast<int64_t>(last_logits.size()) != model_->cfg().d_vocab) {
+    return bad("a step's logits have " + std::to_string(last_logits.size()) +
+               " values, expected d_vocab = " + std::to_string(model_->cfg().d_vocab));
   }
+  SplitMix64 rng = rng_;
+  Result<SampledToken> sampled = sample_next_token(last_logits, options_.sampling, tokens_, rng, options_.top_n);
+  if (!sampled.ok()) return sampled.error();
   rng_ = rng;
+  cached_ = static_cast<int64_t>(tokens_.size());
   tokens_.push_back(sampled->chosen.token);
   steps_.push_back(*sampled);
   stopped_at_eos_ = options_.stop_at_eos && sampled->chosen.token == options_.eos_token;

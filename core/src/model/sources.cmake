@@ -56,7 +56,9 @@ if(EMSCRIPTEN)
     src/device/device_weights.cpp
     src/device/device_workspace.cpp
     src/device/device_block.cpp
+    src/device/device_kv_cache.cpp
     src/device/device_forward.cpp
+    src/device/device_generation.cpp
     src/device/device_patch_injection.cpp
     src/device/device_patching.cpp
     src/device/webgpu_backend.cpp

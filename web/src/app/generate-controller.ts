@@ -94,7 +94,8 @@ export class GenerateController<S extends GenerateSlice> {
       const tokens = await promptTokens(model, e.tokenInput, e.genPrompt, e.prependBos);
       const out = await model.generate(tokens, {
         ...generateOptions(e, name === "steered"), signal,
-        onToken: (step) => {
+        onToken: (step, index) => {
+          steps.length = index;  // a restart on wasm after a lost GPU streams from index 0 again
           steps.push(step);
           if (!signal.aborted) this.setColumn(name, { status: "running", steps: [...steps] });
         },

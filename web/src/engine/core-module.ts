@@ -50,6 +50,8 @@ export interface EmbindWebgpuSession {
   abandonRun(): void;
   /** Exact items only; null with lastError() set. */
   startPatch(request: unknown): EmbindPatchJob | null;
+  /** Plain sampling (no hooks, steering or ablations) with a KV cache on the GPU; null with lastError() set. */
+  startGenerate(tokens: Int32Array, options: unknown): EmbindGenerator | null;
   delete(): void;
 }
 
@@ -80,8 +82,12 @@ export interface EmbindModel {
   delete(): void;
 }
 
-/** wasm/bindings/wasm_generator.h: step() produces one token. */
+/**
+ * wasm/bindings/wasm_generator.h: beginStep(), then (on the GPU) the flush, then step()
+ * produces one token.
+ */
 export interface EmbindGenerator {
+  beginStep(): Result<{ ok: true }>;
   step(): Result<{ done: boolean; step?: GenerateStep }>;
   done(): boolean;
   tokens(): Int32Array;

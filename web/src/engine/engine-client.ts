@@ -15,7 +15,7 @@ type LoadArgs = { source: ModelSource; processing: Processing; hubEndpoint?: str
 type Pending = {
   resolve: (value: unknown) => void;
   reject: (error: Error) => void;
-  onProgress?: (progress: { stage?: string; fraction: number; step?: GenerateStep }) => void;
+  onProgress?: (progress: { stage?: string; fraction: number; step?: GenerateStep; stepIndex?: number }) => void;
 };
 
 export class EngineError extends Error {

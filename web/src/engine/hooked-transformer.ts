@@ -396,8 +396,10 @@ export class HookedTransformer {
   /**
    * TransformerLens's generate(): samples maxNewTokens tokens (temperature 0 is greedy) on the
    * KV-cached forward, with steering, head ablations and fwdHooks active in every step. Tokens
-   * stream through onToken one per step; a seeded sample is the same as the CLI's. Runs on the
-   * wasm model whatever the backend (hooks and steering live there).
+   * stream through onToken one per step; a seeded sample is the same as the CLI's. Plain
+   * sampling runs on the GPU when the model is there (KV cache on the device); steering,
+   * ablations and fwdHooks run on the wasm model (activation edits live there). If the GPU is
+   * lost mid-generation, it restarts on wasm and onToken sees the steps again from index 0.
    *
    *   const out = await model.generate("Once upon a time", { maxNewTokens: 20, temperature: 0.7, seed: 1,
    *     onToken: (step) => console.log(step.str, step.prob) });
@@ -406,11 +408,10 @@ export class HookedTransformer {
     const tokens = await this.toTokens(input, options);
     const { onToken, signal, fwdHooks, prependBos: _prependBos, ...rest } = options;
     const wire: WireGenerateOptions = { ...rest, hooks: this.wireHooks(fwdHooks ?? [], this.hookNames(false)) };
-    let index = 0;
     return this.engine.call<GenerateResult>({ op: "generate", args: { tokens, options: wire } }, {
       signal,
       onProgress: (p) => {
-        if (p.step) onToken?.(p.step, index++);
+        if (p.step && p.stepIndex !== undefined) onToken?.(p.step, p.stepIndex);
       },
     });
   }

@@ -111,7 +111,7 @@ export type Request =
 export type RequestMessage = Request & { id: number };
 
 export type ResponseMessage =
-  | { id: number; type: "progress"; progress: { stage?: string; fraction: number; loadedBytes?: number; totalBytes?: number; file?: string; step?: GenerateStep } }
+  | { id: number; type: "progress"; progress: { stage?: string; fraction: number; loadedBytes?: number; totalBytes?: number; file?: string; step?: GenerateStep; stepIndex?: number } }
   /** workerMs: how long the worker computed the answer (from starting the request to posting the
    *  result, without waiting in its queue or the transfer to the page). */
   | { id: number; type: "result"; value: unknown; workerMs: number }

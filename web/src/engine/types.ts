@@ -417,4 +417,6 @@ export interface GenerateResult {
   generatedText: string;
   steps: GenerateStep[];
   stoppedAtEos: boolean;
+  /** What ran it: "webgpu (<adapter>)" or the wasm kernel family, as ModelConfig.backend. */
+  backend: string;
 }

@@ -216,30 +216,45 @@ async function drivePatchJob(job: EmbindPatchJob, gpuPath: GpuPath | null, check
 }
 
 /**
- * Generation on the wasm model (hooks, steering and ablation live there), one token per
- * event-loop turn: each step goes to the page as a progress message, and a cancel is seen
- * between tokens — the generator is dropped and the model is untouched.
+ * Generation, one token per event-loop turn: each step goes to the page as a progress message,
+ * and a cancel is seen between tokens — the generator is dropped and the model is untouched.
+ * Plain sampling runs on the GPU when the model is there (its KV cache on the device); hooks,
+ * steering and ablation edit activations, which only the wasm model does.
  */
 async function generate(id: number, tokens: Int32Array, options: WireGenerateOptions): Promise<unknown> {
   const m = requireModel();
-  const generator: EmbindGenerator | null = m.startGenerate(tokens, { ...options, hooks: wireHooks(options.hooks) });
+  const wire = { ...options, hooks: wireHooks(options.hooks) };
+  const edits = (options.steering?.length ?? 0) + (options.ablateHeads?.length ?? 0) + (wire.hooks?.length ?? 0) > 0;
+  return onGpuOrWasm(id,
+    edits ? null : (g) => driveGenerator(id, g.session.startGenerate(tokens, wire), options, g.name, g),
+    () => driveGenerator(id, m.startGenerate(tokens, wire), options, m.config().backend, null));
+}
+
+async function driveGenerator(id: number, generator: EmbindGenerator | null, options: WireGenerateOptions,
+  backend: string, gpuPath: GpuPath | null): Promise<unknown> {
   if (!generator) unwrap(core!.lastError());
+  const m = requireModel();
   try {
     const steps: unknown[] = [];
     const total = Math.max(options.maxNewTokens ?? 10, 1);
     while (!generator!.done()) {
       if (cancelled.has(id)) throw abortError("the generation");
+      unwrap(generator!.beginStep());
+      if (gpuPath) await core!.hooklabWebgpu.flush();
       const { step } = unwrap(generator!.step());
       steps.push(step);
-      post({ id, type: "progress", progress: { stage: "generate", fraction: steps.length / total, step } });
+      post({ id, type: "progress", progress: { stage: "generate", fraction: steps.length / total, step, stepIndex: steps.length - 1 } });
       await new Promise((resolve) => setTimeout(resolve, 0));
     }
     const all = generator!.tokens();
     const promptLength = generator!.promptLength();
     return {
-      tokens: all, promptLength, steps, stoppedAtEos: generator!.stoppedAtEos(),
+      tokens: all, promptLength, steps, stoppedAtEos: generator!.stoppedAtEos(), backend,
       text: m.decode(all), generatedText: m.decode(all.subarray(promptLength)),
     };
+  } catch (e) {
+    if (gpuPath) core!.hooklabWebgpu.discardReads();
+    throw e;
   } finally {
     generator!.delete();
   }
