@@ -451,7 +451,7 @@ test("generation on WebGPU: KV-cached steps equal the float64 reference fixtures
   expect(Object.values(r.ran).filter((b) => b.startsWith("webgpu")).length).toBeGreaterThanOrEqual(5);
 });
 
-test("generation on WebGPU fills the context: every step equals a full GPU forward of its prefix", async ({ page }) => {
+test("generation on WebGPU fills the context: every step's top-5 equals a full GPU forward of its prefix", async ({ page }) => {
   await open(page);
   const r = await page.evaluate(async () => {
     const { HookedTransformer } = window.hooklab;
@@ -461,7 +461,7 @@ test("generation on WebGPU fills the context: every step equals a full GPU forwa
     const out = await gpu.generate(prompt, { maxNewTokens: room, temperature: 1.1, seed: 4 });
     let worst = 0;
     const problems: string[] = [];
-    for (const k of [0, 1, Math.floor(room / 2), room - 1]) {
+    for (let k = 0; k < room; k++) {
       // The step's top-5 probabilities from the KV-cached step, against the softmax of a full
       // forward (on the GPU, no cache) over the prompt and the tokens chosen before step k.
       const prefix = out.tokens.subarray(0, prompt.length + k);
@@ -474,6 +474,8 @@ test("generation on WebGPU fills the context: every step equals a full GPU forwa
       if (full.backend !== out.backend) problems.push(`step ${k}: full forward on ${full.backend}`);
     }
     const tooLong = await gpu.generate(prompt, { maxNewTokens: room + 1 }).then(() => "no error", (e: Error) => e.message);
+    const none = await gpu.generate(prompt, { maxNewTokens: 0 });
+    if (none.steps.length !== 0 || none.tokens.length !== prompt.length || !none.backend.startsWith("webgpu")) problems.push("maxNewTokens 0");
     const backend = out.backend, steps = out.steps.length, length = out.tokens.length, nCtx = gpu.cfg.n_ctx;
     gpu.dispose();
     return { worst, problems, tooLong, backend, steps, room, length, nCtx };
@@ -493,7 +495,8 @@ test("generation on WebGPU: Stop between tokens keeps the GPU model usable; a lo
     const url = { url: "/repo/models/testdata/tiny-a/" };
     const gpu = await HookedTransformer.load(url, { backend: "webgpu" });
     const wasm = await HookedTransformer.load(url, { backend: "wasm" });
-    const options = { maxNewTokens: 20, temperature: 0.9, seed: 2 };
+    // 50 tokens: the loss, asked for at step 4, reaches the worker long before the last step.
+    const options = { maxNewTokens: 50, temperature: 0.9, seed: 2 };
     const controller = new AbortController();
     let seen = 0;
     const stopped = await gpu.generate("Hello world", { ...options, signal: controller.signal, onToken: () => ++seen === 3 && controller.abort() })
@@ -522,7 +525,7 @@ test("generation on WebGPU: Stop between tokens keeps the GPU model usable; a lo
     return out;
   });
   expect(r.stopped).toBe("AbortError");
-  expect(r.seen).toBeLessThan(20);
+  expect(r.seen).toBeLessThan(50);
   expect(r.againBackend).toMatch(/^webgpu/);
   expect(r.same).toBe(true);
   expect(r.lossBackend).toBe(r.wasmName);

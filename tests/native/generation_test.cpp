@@ -253,6 +253,18 @@ TEST(Generate, AcceptingLogitsFromOutsideEqualsStepping) {
     EXPECT_NEAR(driven->steps()[i].chosen.prob, stepped->steps()[i].chosen.prob, 1e-5) << i;
   }
   EXPECT_FALSE(driven->accept(std::span<const float>()).ok()) << "a finished generation accepts nothing";
+
+  auto mixed = Generator::start(m, m.to_tokens("The cat sat on the mat"), options);
+  ASSERT_TRUE(mixed.ok());
+  auto out = m.run(mixed->tokens(), RunOptions{});
+  ASSERT_TRUE(out.ok());
+  ASSERT_TRUE(mixed
+                  ->accept(std::span<const float>(out->logits.data() + (mixed->prompt_length() - 1) * V,
+                                                  static_cast<size_t>(V)))
+                  .ok());
+  const Result<SampledToken> refused = mixed->step();
+  ASSERT_FALSE(refused.ok()) << "step() after accept() would run without the cached prompt";
+  EXPECT_NE(refused.error().message.find("accept()"), std::string::npos) << refused.error().message;
 }
 
 TEST(Generate, SampledStepsRecordTheFullForwardsProbabilities) {

@@ -104,7 +104,8 @@ class Generator {
   // For a backend that runs the forward itself (the WebGPU path, device_generation.h, which
   // takes plain sampling only): the tokens the next step runs, at absolute positions
   // pending_first().., and the choice of the next token from the logits of the last of them
-  // (d_vocab floats). accept() is step() without the forward; a failure changes nothing.
+  // (d_vocab floats). accept() is step() without the forward; a failure changes nothing. One
+  // generation uses one or the other: step() after accept() is an error.
   int64_t pending_first() const { return cached_; }
   std::span<const int32_t> pending() const;
   Result<SampledToken> accept(std::span<const float> last_logits);

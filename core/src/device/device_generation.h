@@ -33,7 +33,6 @@ class DeviceGeneration {
   // After the flush: the next token from the last position's logits. A failed step (device
   // error, a non-finite logit) leaves the cache and the tokens as they were.
   Result<SampledToken> finish_step();
-  void abandon_step() { run_.reset(); }
 
   const Generator& generator() const { return generator_; }
 

@@ -234,6 +234,7 @@ Result<SampledToken> Generator::step() {
   if (done()) return bad("the generation is finished");
   // The host's KV cache is allocated at the first step: a device-driven generation has its own.
   if (kv_.capacity() == 0) { HOOKLAB_ASSIGN_OR_RETURN(kv_, KvCache::allocate(model_->cfg())); }
+  if (kv_.length() != cached_) return bad("step() cannot follow accept(): the host's KV cache lacks those positions");
   // The first step runs the prompt; later ones the token chosen last (the cache holds the rest).
   const std::span<const int32_t> fresh = pending();
   RunOptions run;
