@@ -117,8 +117,11 @@ Result<std::unique_ptr<DeviceRun>> encode_device_forward(DeviceBackend& device, 
     }
   }
 
-  HOOKLAB_ASSIGN_OR_RETURN(DeviceWorkspace ws,
-                           DeviceWorkspace::allocate(device, cfg, 1, P, options.use_attn_result, past + P));
+  DeviceWorkspace own;
+  if (options.workspace == nullptr) {
+    HOOKLAB_ASSIGN_OR_RETURN(own, DeviceWorkspace::allocate(device, cfg, 1, P, options.use_attn_result, past + P));
+  }
+  DeviceWorkspace& ws = options.workspace != nullptr ? *options.workspace : own;
   CachingHooks hooks(device, run->slots_, cfg.n_layers, P);
   const DeviceBlockContext ctx{device, cfg, weights, ws, 1, P, options.use_attn_result, options.kv};
 

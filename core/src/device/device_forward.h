@@ -11,6 +11,7 @@
 
 #include "device/device_kv_cache.h"
 #include "device/device_weights.h"
+#include "device/device_workspace.h"
 #include "hooklab/hooked_transformer.h"
 
 namespace hooklab {
@@ -29,6 +30,9 @@ struct DeviceRunOptions {
   // too; their keys and values are written into it (the caller advances it after the flush).
   // Caches nothing (no cache_filter).
   const DeviceKvCache* kv = nullptr;
+  // Scratch kept by the caller across runs (a generation's one-token steps), sized for at least
+  // these positions and keys; nullptr: the run allocates its own.
+  DeviceWorkspace* workspace = nullptr;
 };
 
 class DeviceRun {

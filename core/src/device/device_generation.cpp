@@ -22,6 +22,14 @@ Status DeviceGeneration::begin_step() {
   const std::span<const int32_t> fresh = generator_.pending();  // kv_ holds the positions before them
   DeviceRunOptions options;
   options.kv = &kv_;
+  if (fresh.size() == 1) {  // every step after the prompt: one scratch for all, keys up to n_ctx
+    if (!step_workspace_) {
+      HOOKLAB_ASSIGN_OR_RETURN(DeviceWorkspace ws,
+                               DeviceWorkspace::allocate(*device_, model_->cfg(), 1, 1, false, kv_.capacity()));
+      step_workspace_ = std::make_unique<DeviceWorkspace>(std::move(ws));
+    }
+    options.workspace = step_workspace_.get();
+  }
   options.logits_row = static_cast<int>(fresh.size()) - 1;  // only the last position chooses
   HOOKLAB_ASSIGN_OR_RETURN(run_, encode_device_forward(*device_, model_->cfg(), *weights_, fresh, options));
   run_positions_ = static_cast<int64_t>(fresh.size());

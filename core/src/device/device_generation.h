@@ -45,7 +45,8 @@ class DeviceGeneration {
   const DeviceWeights* weights_;
   Generator generator_;
   DeviceKvCache kv_;
-  std::unique_ptr<DeviceRun> run_;  // the step between begin_step and finish_step
+  std::unique_ptr<DeviceWorkspace> step_workspace_;  // the one-token steps' scratch, made once
+  std::unique_ptr<DeviceRun> run_;                   // the step between begin_step and finish_step
   int64_t run_positions_ = 0;
 };
 
