@@ -60,37 +60,68 @@ GemmPlan plan_gemm(const MatmulArgs& args, int threads, int64_t mr) {
       plan.row_blocks = std::min<int64_t>(ceil_div(args.m, mr), 2 * threads);
     }
   }
+  if (args.m == 1) {
+    // One row runs whole groups of panels per micro-kernel call (gemm_row_tile): blocks of whole
+    // groups leave no panel to the slower one-panel tile.
+    const auto group = static_cast<int64_t>(kGemmRowPanels);
+    plan.panels_per_block = std::min(plan.panels, ceil_div(plan.panels_per_block, group) * group);
+    plan.column_blocks = ceil_div(plan.panels, plan.panels_per_block);
+  }
   const int64_t tiles = ceil_div(args.m, mr);
   plan.rows_per_block = ceil_div(tiles, plan.row_blocks) * mr;
   plan.row_blocks = ceil_div(args.m, plan.rows_per_block);
   return plan;
 }
 
+// The micro-kernel reads 8 bias values per panel; the caller's bias holds exactly `cols`, so the
+// last, partial panel gets a zero-padded copy.
+struct PanelBias {
+  const float* bias;
+  int64_t full_panels;
+  alignas(16) float tail[kPanelWidth] = {};
+
+  PanelBias(const MatmulArgs& args, int64_t panel_end) : bias(args.bias), full_panels(args.w->cols / kPanelWidth) {
+    if (bias != nullptr && panel_end > full_panels) {
+      for (int64_t n = full_panels * kPanelWidth; n < args.w->cols; ++n) tail[n % kPanelWidth] = bias[n];
+    }
+  }
+  const float* of(int64_t p) const {
+    return bias == nullptr ? nullptr : (p < full_panels ? bias + p * kPanelWidth : tail);
+  }
+};
+
+// One tile of `rows` rows (starting at a / c) across panels [panel_begin, panel_end).
+void gemm_row_tile(const MatmulArgs& args, const GemmKernel& gemm_kernel, int64_t rows, const float* a, float* c,
+                   int64_t panel_begin, int64_t panel_end, const PanelBias& bias) {
+  const PackedMatrix& w = *args.w;
+  const size_t kc = static_cast<size_t>(args.k_end - args.k_begin);
+  const GemmMicrokernelFn kernel = gemm_kernel.tiles[rows - 1];
+  int64_t p = panel_begin;
+  if (rows == 1) {
+    // A single row: whole groups of full panels in one call, several accumulator chains at once.
+    const auto group = static_cast<int64_t>(kGemmRowPanels);
+    const size_t panel_stride = static_cast<size_t>(kPanelWidth * w.rows);
+    for (; p + group <= std::min(panel_end, bias.full_panels); p += group) {
+      f32_gemm_1x32__wasmsimd_loadsplat(kc, a, w.panel(p) + args.k_begin * kPanelWidth, panel_stride, bias.of(p),
+                                        c + p * kPanelWidth);
+    }
+  }
+  for (; p < panel_end; ++p) {
+    const int64_t col = p * kPanelWidth;
+    const size_t nc = static_cast<size_t>(std::min<int64_t>(w.cols - col, kPanelWidth));
+    kernel(kc, a, static_cast<size_t>(args.lda), w.panel(p) + args.k_begin * kPanelWidth, bias.of(p), c + col,
+           static_cast<size_t>(args.ldc), nc);
+  }
+}
+
 // Rows [row_begin, row_end) x panels [panel_begin, panel_end) of the output.
 void gemm_block(const MatmulArgs& args, const GemmKernel& gemm_kernel, int64_t row_begin, int64_t row_end,
                 int64_t panel_begin, int64_t panel_end) {
-  const PackedMatrix& w = *args.w;
-  const size_t kc = static_cast<size_t>(args.k_end - args.k_begin);
-  const size_t lda = static_cast<size_t>(args.lda);
-  const size_t ldc = static_cast<size_t>(args.ldc);
-  // The micro-kernel reads 8 bias values per panel; the caller's bias holds exactly `cols`,
-  // so the last, partial panel gets a zero-padded copy.
-  alignas(16) float tail_bias[kPanelWidth] = {};
-  const int64_t full_panels = w.cols / kPanelWidth;
-  if (args.bias != nullptr && panel_end > full_panels) {
-    for (int64_t n = full_panels * kPanelWidth; n < w.cols; ++n) tail_bias[n % kPanelWidth] = args.bias[n];
-  }
+  const PanelBias bias(args, panel_end);
   const int64_t mr = static_cast<int64_t>(gemm_kernel.mr);
   for (int64_t i = row_begin; i < row_end; i += mr) {
-    const GemmMicrokernelFn kernel = gemm_kernel.tiles[std::min(row_end - i, mr) - 1];
-    const float* a = args.a + i * args.lda;
-    float* c = args.c + i * args.ldc;
-    for (int64_t p = panel_begin; p < panel_end; ++p) {
-      const int64_t col = p * kPanelWidth;
-      const float* bias = args.bias == nullptr ? nullptr : (p < full_panels ? args.bias + col : tail_bias);
-      const size_t nc = static_cast<size_t>(std::min<int64_t>(w.cols - col, kPanelWidth));
-      kernel(kc, a, lda, w.panel(p) + args.k_begin * kPanelWidth, bias, c + col, ldc, nc);
-    }
+    gemm_row_tile(args, gemm_kernel, std::min(row_end - i, mr), args.a + i * args.lda, args.c + i * args.ldc,
+                  panel_begin, panel_end, bias);
   }
 }
 

@@ -28,6 +28,16 @@ void f32_gemm_2x8__wasmsimd_loadsplat(size_t kc, const float* a, size_t lda, con
 void f32_gemm_1x8__wasmsimd_loadsplat(size_t kc, const float* a, size_t lda, const float* w, const float* bias,
                                       float* c, size_t ldc, size_t nc);
 
+// One A row times kGemmRowPanels whole consecutive panels, panel_stride floats apart: the
+// single-row product of a generation step (see f32_gemm_wasmsimd_loadsplat.cpp). Every column
+// must exist (no partial panel); bias, when set, holds 8 * kGemmRowPanels floats. Bit-identical
+// to running the 1x8 tile on each panel.
+using GemmRowMicrokernelFn = void (*)(size_t kc, const float* a, const float* w, size_t panel_stride, const float* bias,
+                                      float* c);
+void f32_gemm_1x32__wasmsimd_loadsplat(size_t kc, const float* a, const float* w, size_t panel_stride,
+                                       const float* bias, float* c);
+inline constexpr size_t kGemmRowPanels = 4;
+
 // Splat family (f32_gemm_splat.cpp): A read 4 k steps at a time, lanes broadcast by shuffles.
 void f32_gemm_4x8__wasmsimd_splat(size_t kc, const float* a, size_t lda, const float* w, const float* bias, float* c,
                                   size_t ldc, size_t nc);
