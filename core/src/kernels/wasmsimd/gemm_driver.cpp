@@ -46,27 +46,26 @@ GemmPlan plan_gemm(const MatmulArgs& args, int threads, int64_t mr) {
   const int64_t kc = args.k_end - args.k_begin;
   GemmPlan plan;
   plan.panels = ceil_div(w.cols, kPanelWidth);
-  const int64_t panel_bytes = std::max<int64_t>(kc, 1) * kPanelWidth * static_cast<int64_t>(sizeof(float));
-  plan.panels_per_block = std::clamp<int64_t>(kPanelBlockBytes / panel_bytes, 1, plan.panels);
-  plan.column_blocks = ceil_div(plan.panels, plan.panels_per_block);
+  // Blocks are whole units of panels: one panel, or for a single row the group of panels that
+  // one micro-kernel call takes (gemm_row_tile), so that no block leaves a panel to the slower
+  // one-panel tile.
+  const int64_t unit = args.m == 1 ? static_cast<int64_t>(kGemmRowPanels) : 1;
+  const int64_t units = ceil_div(plan.panels, unit);
+  const int64_t unit_bytes = std::max<int64_t>(kc, 1) * kPanelWidth * static_cast<int64_t>(sizeof(float)) * unit;
+  int64_t units_per_block = std::clamp<int64_t>(kPanelBlockBytes / unit_bytes, 1, units);
+  plan.column_blocks = ceil_div(units, units_per_block);
   plan.row_blocks = 1;
   if (threads > 1) {
-    // Equal-sized column blocks, a multiple of the thread count when there are enough panels.
-    const int64_t wanted = std::min(plan.panels, ceil_div(plan.column_blocks, threads) * threads);
-    plan.panels_per_block = ceil_div(plan.panels, wanted);
-    plan.column_blocks = ceil_div(plan.panels, plan.panels_per_block);
+    // Equal-sized column blocks, a multiple of the thread count when there are enough units.
+    const int64_t wanted = std::min(units, ceil_div(plan.column_blocks, threads) * threads);
+    units_per_block = ceil_div(units, wanted);
+    plan.column_blocks = ceil_div(units, units_per_block);
     if (plan.column_blocks % threads != 0) {
       // Too few panels to share evenly: also split rows, into whole tiles.
       plan.row_blocks = std::min<int64_t>(ceil_div(args.m, mr), 2 * threads);
     }
   }
-  if (args.m == 1) {
-    // One row runs whole groups of panels per micro-kernel call (gemm_row_tile): blocks of whole
-    // groups leave no panel to the slower one-panel tile.
-    const auto group = static_cast<int64_t>(kGemmRowPanels);
-    plan.panels_per_block = std::min(plan.panels, ceil_div(plan.panels_per_block, group) * group);
-    plan.column_blocks = ceil_div(plan.panels, plan.panels_per_block);
-  }
+  plan.panels_per_block = std::min(plan.panels, units_per_block * unit);
   const int64_t tiles = ceil_div(args.m, mr);
   plan.rows_per_block = ceil_div(tiles, plan.row_blocks) * mr;
   plan.row_blocks = ceil_div(args.m, plan.rows_per_block);

@@ -32,8 +32,6 @@ void f32_gemm_1x8__wasmsimd_loadsplat(size_t kc, const float* a, size_t lda, con
 // single-row product of a generation step (see f32_gemm_wasmsimd_loadsplat.cpp). Every column
 // must exist (no partial panel); bias, when set, holds 8 * kGemmRowPanels floats. Bit-identical
 // to running the 1x8 tile on each panel.
-using GemmRowMicrokernelFn = void (*)(size_t kc, const float* a, const float* w, size_t panel_stride, const float* bias,
-                                      float* c);
 void f32_gemm_1x32__wasmsimd_loadsplat(size_t kc, const float* a, const float* w, size_t panel_stride,
                                        const float* bias, float* c);
 inline constexpr size_t kGemmRowPanels = 4;
