@@ -11,7 +11,7 @@ if(NOT EMSCRIPTEN)
   hooklab_add_test(gradient_parity_test SOURCES native/gradient_parity_test.cpp LIBS hooklab_test_support)
   hooklab_add_test(gpt2_small_golden_test SOURCES native/gpt2_small_golden_test.cpp LIBS hooklab_test_support SKIP_RETURN_CODE 77)
   foreach(test model_loading_errors_test hooks_and_cache_test patching_engines_test analysis_parity_test half_precision_test attribution_test generation_test
-              path_patching_test)
+              path_patching_test thread_pool_test)
     hooklab_add_test(${test} SOURCES native/${test}.cpp LIBS hooklab_test_support GTest::gtest_main)
   endforeach()
 endif()

@@ -10,6 +10,8 @@
 
 namespace hooklab {
 
+// log(sum_i exp(logits[i])) of one row: the log-normaliser that turns a logit into a log-probability.
+double log_sum_exp(const float* logits, int64_t vocab);
 // log_softmax of one row of logits.
 std::vector<double> log_softmax(const float* logits, int64_t vocab);
 
@@ -26,6 +28,8 @@ struct TopKEntry {
 };
 // The k most likely next tokens after `position` (ties broken by lower id).
 std::vector<TopKEntry> top_k(const float* logits, int64_t vocab, int k);
+// The same with the row's log_sum_exp already known (a generation step needs it for the chosen token too).
+std::vector<TopKEntry> top_k(const float* logits, int64_t vocab, int k, double log_z);
 // 0-based rank of `token` among the logits (number of strictly larger logits).
 int64_t token_rank(const float* logits, int64_t vocab, int32_t token);
 

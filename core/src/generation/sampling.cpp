@@ -116,10 +116,13 @@ Result<SampledToken> sample_next_token(std::span<const float> logits, const Samp
                             ? static_cast<int32_t>(std::max_element(p.begin(), p.end()) - p.begin())
                             : draw_token(p, rng);
   const int64_t vocab = static_cast<int64_t>(logits.size());
-  const std::vector<double> log_probs = log_softmax(logits.data(), vocab);
+  // One log-normaliser for the chosen token and the top entries: 50k double exps are a few
+  // percent of a GPT-2-small step.
+  const double log_z = log_sum_exp(logits.data(), vocab);
   SampledToken out;
-  out.chosen = {token, std::exp(log_probs[static_cast<size_t>(token)]), p[static_cast<size_t>(token)]};
-  for (const TopKEntry& e : top_k(logits.data(), vocab, top_n)) {
+  out.chosen = {token, std::exp(static_cast<double>(logits[static_cast<size_t>(token)]) - log_z),
+                p[static_cast<size_t>(token)]};
+  for (const TopKEntry& e : top_k(logits.data(), vocab, top_n, log_z)) {
     out.top.push_back({e.token, e.prob, p[static_cast<size_t>(e.token)]});
   }
   return out;

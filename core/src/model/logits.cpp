@@ -7,12 +7,16 @@
 
 namespace hooklab {
 
-std::vector<double> log_softmax(const float* logits, int64_t vocab) {
+double log_sum_exp(const float* logits, int64_t vocab) {
   double max = -std::numeric_limits<double>::infinity();
   for (int64_t i = 0; i < vocab; ++i) max = std::max(max, static_cast<double>(logits[i]));
   double sum = 0.0;
   for (int64_t i = 0; i < vocab; ++i) sum += std::exp(static_cast<double>(logits[i]) - max);
-  const double log_z = max + std::log(sum);
+  return max + std::log(sum);
+}
+
+std::vector<double> log_softmax(const float* logits, int64_t vocab) {
+  const double log_z = log_sum_exp(logits, vocab);
   std::vector<double> out(static_cast<size_t>(vocab));
   for (int64_t i = 0; i < vocab; ++i) out[static_cast<size_t>(i)] = static_cast<double>(logits[i]) - log_z;
   return out;
@@ -39,16 +43,19 @@ double mean_loss(const Tensor& logits, std::span<const int32_t> tokens) {
 }
 
 std::vector<TopKEntry> top_k(const float* logits, int64_t vocab, int k) {
+  return top_k(logits, vocab, k, log_sum_exp(logits, vocab));
+}
+
+std::vector<TopKEntry> top_k(const float* logits, int64_t vocab, int k, double log_z) {
   k = static_cast<int>(std::min<int64_t>(std::max(k, 0), vocab));
   std::vector<int32_t> ids(static_cast<size_t>(vocab));
   std::iota(ids.begin(), ids.end(), 0);
   auto better = [&](int32_t a, int32_t b) { return logits[a] != logits[b] ? logits[a] > logits[b] : a < b; };
   std::partial_sort(ids.begin(), ids.begin() + k, ids.end(), better);
-  const std::vector<double> lp = log_softmax(logits, vocab);
   std::vector<TopKEntry> out;
   for (int i = 0; i < k; ++i) {
     const int32_t id = ids[static_cast<size_t>(i)];
-    out.push_back({id, logits[id], std::exp(lp[static_cast<size_t>(id)])});
+    out.push_back({id, logits[id], std::exp(static_cast<double>(logits[id]) - log_z)});
   }
   return out;
 }
