@@ -72,7 +72,7 @@ def check_single_token_names():
     return {n: i[0] for n, i in zip(ioi_spec.NAMES, ids)}
 
 
-def template_vocab(names=True):
+def template_vocab(names=True, grammar=False):
     """Every token that any template (train or held-out), place, object, name or filler can produce."""
     texts = ([" " + n for n in ioi_spec.NAMES] if names else []) + [" " + p for p in ioi_spec.PLACES] + \
         [" " + o for o in ioi_spec.OBJECTS]
@@ -88,23 +88,34 @@ def template_vocab(names=True):
             texts.append(ex["prompt"] + ex["answer"])
     texts += [" " + p for p in ioi_spec.AFTER_PLACE + ioi_spec.BEFORE_S2] + [", " + p for p in ioi_spec.BEFORE_S2] + \
         [". " + p[0].upper() + p[1:] + "," for p in ioi_spec.BEFORE_S2]
+    if grammar:
+        parts = ioi_spec.GRAMMAR_CONJ + ioi_spec.GRAMMAR_LEAD + ioi_spec.GRAMMAR_VP1 + ioi_spec.GRAMMAR_VP2 + ioi_spec.GRAMMAR_JOIN
+        for part in parts:
+            text = part.format(place="store", place2="store", obj="a drink")
+            texts += [" " + text.strip(" ,."), text]
     for f in ioi_spec.FILLER_FRAMES:
         texts.append(f.format(N="Mary" if names else "", place="store", obj="a drink"))
     return {t for seq in gpt2_tokens.encode_many(texts) for t in seq}
 
 
-def nonce_names(text_vocab):
+def nonce_names(text_vocab, grammar):
     """Capitalised single-token words of the text vocabulary that are not names or template words."""
     strings = gpt2_tokens.token_strings(text_vocab)
     avoid = set(ioi_spec.NAMES) | NONCE_STOP
-    frame_ids = template_vocab(names=False)
+    frame_ids = template_vocab(names=False, grammar=grammar)
     return sorted(s.strip() for i, s in zip(text_vocab, strings)
                   if re.fullmatch(r" [A-Z][a-z]{2,}", s) and s.strip() not in avoid and i not in frame_ids)
 
 
-def ioi_docs(rng, n, names, nonce, nonce_share):
-    exs = [ioi_spec.make_ioi(rng, rng.choice(ioi_spec.TRAIN_TEMPLATES), nonce if rng.random() < nonce_share else names,
-                             vary=True) for _ in range(n)]
+def ioi_docs(rng, n, names, nonce, nonce_share, grammar_share):
+    exs = []
+    for _ in range(n):
+        # grammar_share None: no draw at all, so the committed run's data stays the same
+        if grammar_share is not None and rng.random() < grammar_share:
+            template, vary = ioi_spec.grammar_template(rng), False
+        else:
+            template, vary = rng.choice(ioi_spec.TRAIN_TEMPLATES), True
+        exs.append(ioi_spec.make_ioi(rng, template, nonce if rng.random() < nonce_share else names, vary=vary))
     ids = gpt2_tokens.encode_many([e["prompt"] + e["answer"] for e in exs])
     return [[BOS] + seq for seq in ids]
 
@@ -193,11 +204,14 @@ def write_eval_sets(seed, pool, eval_dir):
         f.write("\n")
 
 
-def stage_docs(rng, stage, n_rows, train_names, nonce, text_docs):
+def stage_docs(rng, stage, n_rows, train_names, nonce, text_docs, grammar_share):
     """IOI, filler and text documents of one curriculum stage (induction docs come later,
     once the vocabulary is known)."""
     budget = {k: int(stage["token_share"][k] * n_rows * N_CTX * 1.02) for k in KINDS}  # slack for packing
-    docs = [("ioi", d) for d in ioi_docs(rng, budget["ioi"] // 18, train_names, nonce, stage["nonce_share"])]
+    # Documents per token budget: a train template averages ~18 tokens, a grammar frame ~20.
+    share = None if grammar_share == 0 else (grammar_share if stage["name"] != STAGES[0]["name"] else 0.0)
+    per_doc = 18 if share is None else 20
+    docs = [("ioi", d) for d in ioi_docs(rng, budget["ioi"] // per_doc, train_names, nonce, stage["nonce_share"], share)]
     docs += [("filler", d) for d in filler_docs(rng, budget["filler"] // 16)]
     n_tok = 0
     while n_tok < budget["text"]:
@@ -217,6 +231,8 @@ def main():
     ap.add_argument("--tokens", type=int, default=4_000_000, help="training tokens (rows x 128)")
     ap.add_argument("--out", default=os.path.join(HERE, "data"))
     ap.add_argument("--eval-dir", default=EVAL_DIR, help="where the eval sets go (they depend on the vocabulary)")
+    ap.add_argument("--grammar-share", type=float, default=0.0,
+                    help="share of IOI documents in stages B and C framed by ioi_spec.grammar_template (0 = the committed run)")
     args = ap.parse_args()
     rng = random.Random(args.seed)
     os.makedirs(args.out, exist_ok=True)
@@ -224,15 +240,17 @@ def main():
     check_single_token_names()
     train_names, heldout_names = ioi_spec.split_names(args.seed)
     text_docs, text_stats = text_corpus.build_text_docs(gpt2_tokens.encode_many)
-    nonce = nonce_names(sorted({t for d in text_docs for t in d}))
+    grammar = args.grammar_share > 0
+    nonce = nonce_names(sorted({t for d in text_docs for t in d}), grammar)
     n_rows_total = args.tokens // N_CTX
     stage_rows = [int(round(st["row_share"] * n_rows_total)) for st in STAGES]
     stage_rows[-1] = n_rows_total - sum(stage_rows[:-1])
-    per_stage = [stage_docs(rng, st, n, train_names, nonce, text_docs) for st, n in zip(STAGES, stage_rows)]
+    per_stage = [stage_docs(rng, st, n, train_names, nonce, text_docs, args.grammar_share)
+                 for st, n in zip(STAGES, stage_rows)]
     # The trained vocabulary: everything the documents use, plus anything a held-out template
     # could produce (those ids then still get trained embeddings through the induction data).
     vocab = sorted(({t for d in text_docs for t in d} | {t for docs, _ in per_stage for _, d in docs for t in d}
-                    | template_vocab()) - {BOS})
+                    | template_vocab(grammar=grammar)) - {BOS})
     pool = vocab  # ids for random induction sequences: exactly the trained vocabulary
     parts = []
     for st, n, (docs, budget) in zip(STAGES, stage_rows, per_stage):
@@ -253,7 +271,7 @@ def main():
                         vocab=np.array(vocab_all, dtype=np.int32))
     kinds_tokens = {k: int((kind == i).sum()) for i, k in enumerate(KINDS)}
     kinds_loss = {k: int(((kind == i) & (weight > 0)).sum()) for i, k in enumerate(KINDS)}
-    stats = {"seed": args.seed, "rows": n_rows_total, "n_ctx": N_CTX, "tokens": n_rows_total * N_CTX,
+    stats = {"seed": args.seed, **({"grammar_share": args.grammar_share} if grammar else {}), "rows": n_rows_total, "n_ctx": N_CTX, "tokens": n_rows_total * N_CTX,
              "row_utilisation": round(util, 4), "stages": STAGES, "stage_rows": stage_rows,
              "tokens_by_kind": kinds_tokens, "keep_prob": KEEP_PROB, "key_weight": KEY_WEIGHT,
              "loss_positions_by_kind": kinds_loss, "active_vocab": len(vocab_all),

@@ -141,3 +141,54 @@ def make_ioi(rng, template, names, form=None, vary=False):
 
 def make_filler(rng, names):
     return rng.choice(FILLER_FRAMES).format(N=rng.choice(names), place=rng.choice(PLACES), obj=rng.choice(OBJECTS))
+
+
+# A clause grammar for training frames (generate_data.py --grammar-share; off for the committed
+# run): many lead-ins (including place phrases right before the pair), first-clause verb
+# phrases, joins and second-clause actions. Phrases of the held-out templates are not in it, and
+# a frame equal to a held-out template is refused.
+GRAMMAR_CONJ = ["When", "After", "While", "Once", "Since", "Just after", "Right after", "The moment",
+                "Even though", "Although", "Every time", "Soon after", "Whenever", "Now that"]
+GRAMMAR_VP1 = ["went to the {place}", "walked to the {place}", "met at the {place}", "were waiting at the {place}",
+               "arrived at the {place}", "had lunch at the {place}", "stayed at the {place}",
+               "looked around the {place}", "cleaned the {place}", "visited the {place}", "talked for a while",
+               "played a game", "were working late", "ran into each other at the {place}", "got to the {place}",
+               "stopped by the {place}", "were sitting in the {place}", "moved to the {place}",
+               "rested near the {place}", "were talking in the {place}", "opened the {place}",
+               "painted the {place}", "were reading in the {place}", "had a picnic", "cooked dinner",
+               "went for a swim", "were chatting outside the {place}", "left for the {place}"]
+GRAMMAR_LEAD = ["One day, ", "Yesterday, ", "Last year, ", "On Friday, ", "In the afternoon, ", "Later, ",
+                "It was a sunny day. ", "It was raining. ", "The day was cold. ", "Nobody was around. ",
+                "Inside the {place}, ", "Outside the {place}, ", "Behind the {place}, ", "Near the {place}, ",
+                "Far from the {place}, ", "Back at the {place}, ", "In front of the {place}, ",
+                "Next to the {place}, ", "On the way to the {place}, ", "Not far from the {place}, ",
+                "Close to the {place}, ", "Across from the {place}, ", "After a morning at the {place}, ",
+                "Following a visit to the {place}, ", "On their way home from the {place}, ",
+                "After an hour in the {place}, ", "At the back of the {place}, ", "Deep inside the {place}, "]
+GRAMMAR_JOIN_SUB = [", ", ", after a while ", ", once again ", ", later ", ", without a word "]  # after a "When ..." clause
+GRAMMAR_JOIN = [", and ", ". ", ", so ", ". Then ", ". Later, ", ", and then ", ". After that, ", ", but ",
+                ". Soon ", ". In the end, ", ". The {place2} was busy, and ", ". It got dark, and "]
+GRAMMAR_VP2 = ["gave {obj} to", "handed {obj} to", "passed {obj} to", "sent {obj} to", "showed {obj} to",
+               "offered {obj} to", "lent {obj} to", "threw {obj} to", "sold {obj} to", "brought {obj} to",
+               "gave it to", "said hello to", "talked to", "wrote a note to", "made {obj} for", "bought {obj} for",
+               "decided to give {obj} to", "wanted to give {obj} to", "returned {obj} to", "read a story to",
+               "explained the plan to", "sang a song for", "waved to", "told a joke to", "took {obj} to"]
+
+
+def grammar_template(rng):
+    """One training frame from the clause grammar: either '{Conj} X and Y VP1{join}S VP2' or
+    '{Lead}X and Y VP1{join}S VP2', optionally with a lead before the conjunction too."""
+    vp1, vp2 = rng.choice(GRAMMAR_VP1), rng.choice(GRAMMAR_VP2)
+    if rng.random() < 0.5:
+        lead = rng.choice(GRAMMAR_LEAD) if rng.random() < 0.4 else ""
+        conj = rng.choice(GRAMMAR_CONJ)
+        if lead and not lead.endswith(". "):
+            conj = conj[0].lower() + conj[1:]
+        join = rng.choice(GRAMMAR_JOIN_SUB)
+        head = lead + conj + " {X} and {Y} "
+    else:
+        head = rng.choice(GRAMMAR_LEAD) + "{X} and {Y} "
+        join = rng.choice(GRAMMAR_JOIN)
+    template = (head.replace("{place}", "{place2}") + vp1 + join + "{S} " + vp2)
+    assert template not in HELDOUT_TEMPLATES
+    return template
