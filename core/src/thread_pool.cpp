@@ -39,7 +39,7 @@ ThreadPool::~ThreadPool() {
 void ThreadPool::parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn) {
   if (n <= 0) return;
   grain = std::max<int64_t>(grain, 1);
-  // Rounded down, so that every chunk has at least `grain` items.
+  // Rounded down, so that every chunk but the last has at least `grain` items.
   const int64_t max_chunks = std::max<int64_t>(n / grain, 1);
   if (workers_.empty() || max_chunks == 1) {
     fn(0, n);

@@ -35,7 +35,8 @@ class ThreadPool {
   int threads() const { return static_cast<int>(workers_.size()) + 1; }
 
   // Calls fn(begin, end) over disjoint chunks covering [0, n); returns when all are done.
-  // Chunks are at least `grain` items. Not reentrant: do not call from inside fn.
+  // Every chunk but the one ending at n has at least `grain` items. fn must not throw (the
+  // kernels do not). Not reentrant, and one caller at a time: do not call from inside fn.
   void parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn);
 
   // How long an idle worker, or a caller whose chunks are done, polls before it sleeps.
