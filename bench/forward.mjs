@@ -7,7 +7,10 @@
 //
 //   npm run bench:forward          (builds the wasm core and the web bundle first)
 //   node bench/forward.mjs [--T 8,32,128] [--threads 1,2] [--reps 15] [--reps-long 10]
-//        [--peak-ms 300] [--gemm-ms 300] [--skip-ort] [--skip-startup] [--dist DIR] [--port 4190] [--quick]
+//        [--peak-ms 300] [--gemm-ms 300] [--skip-ort] [--skip-startup] [--skip-f16] [--dist DIR] [--port 4190] [--quick]
+//
+// f16 rows ("weights": "f16", unless --skip-f16): the same model loaded with f16 weight matrices in
+// memory (LoadOptions.weights), in a page of its own, timed in the same alternating rounds.
 //
 // Start-up rows (unless --skip-startup): from a page opening the model to its first top-k, in a
 // browser profile of its own: cold = from the test server (the local stand-in for the hub: the
@@ -37,6 +40,7 @@ const peakReps = quick ? 3 : 5;
 const gemmMs = Number(arg("gemm-ms", quick ? 100 : 300));
 const skipOrt = flag("skip-ort");
 const skipStartup = flag("skip-startup");
+const withF16 = !flag("skip-f16");
 const warmReps = quick ? 1 : 3;
 const MB = 1e6;  // memory columns are decimal megabytes
 
@@ -67,16 +71,17 @@ const forwardFlops = (cfg, T) => gemmFlops(cfg, T) + 4 * cfg.n_layers * cfg.d_mo
 
 // ---- hooklab (engine harness page) -------------------------------------------------------------------
 
-async function openHooklab(browser, url, threads) {
+async function openHooklab(browser, url, threads, weights = "f32") {
   const page = await openHarness(browser, url, threads);
-  const info = await page.evaluate(async ({ threads }) => {
+  const info = await page.evaluate(async ({ threads, weights }) => {
     const t0 = performance.now();
     // backend "wasm": the wasm SIMD kernels are what is measured, even where a GPU is offered.
     window.benchModel = await window.hooklab.HookedTransformer.load({ url: "/repo/build/bench/gpt2-small-random-f32/" },
-      { threads, backend: "wasm" });
+      { threads, backend: "wasm", weights });
     const m = window.benchModel;
     return { loadMs: performance.now() - t0, cfg: m.cfg, variant: m.variant, isolated: self.crossOriginIsolated };
-  }, { threads });
+  }, { threads, weights });
+  if (info.cfg.weights !== weights) throw new Error(`hooklab loaded ${info.cfg.weights} weights; wanted ${weights}`);
   const expected = threads > 1 ? "mt" : "st";
   if (info.variant !== expected || (threads > 1 && info.cfg.threads !== threads)) {
     throw new Error(`hooklab ran the ${info.variant} build with ${info.cfg.threads} threads; wanted ${expected} with ${threads}`);
@@ -248,6 +253,7 @@ try {
   for (const threads of threadsList) {
     console.error(`\n== ${threads} thread(s): loading hooklab${skipOrt ? "" : " and onnxruntime-web"}...`);
     const hooklab = await openHooklab(browser, server.url, threads);
+    const half = withF16 ? await openHooklab(browser, server.url, threads, "f16") : undefined;
     let ort;
     if (!skipOrt) {
       try {
@@ -287,10 +293,15 @@ try {
       // on a shared machine falls on both alike. The pauses let one page's threads go idle
       // (ORT's pool spins a while after each run) before the other system starts.
       for (let w = 0; w < 2; w++) await hooklabRound(hooklab.page, tokens);
+      if (half) for (let w = 0; w < 2; w++) await hooklabRound(half.page, tokens);
       if (ort) await ort.page.evaluate(({ tokens }) => window.ortPeer.time(tokens, 0, 2), { tokens });
-      const rounds = [], ortMs = [];
+      const rounds = [], halfRounds = [], ortMs = [];
       for (let r = 0; r < n; r++) {
         rounds.push(await hooklabRound(hooklab.page, tokens, r % 2 === 1));
+        if (half) {
+          await pause(100);
+          halfRounds.push(await hooklabRound(half.page, tokens, r % 2 === 1));
+        }
         if (!ort) continue;
         await pause(100);
         ortMs.push(...await ort.page.evaluate(({ tokens }) => window.ortPeer.time(tokens, 1, 0), { tokens }));
@@ -325,7 +336,26 @@ try {
           load_average_1min: load });
         line += `, onnxruntime-web ${oms.toFixed(1)} ms`;
       }
+      if (half) {
+        const plainMs = halfRounds.map((x) => x.plainMs), cacheMs = halfRounds.map((x) => x.cacheMs);
+        const { wasmMemoryBytes } = await hooklabWorkerTimes(half.page, tokens);
+        runs[`hooklab-f16/${threads}/${T}`] = { plainMs, cacheMs, wasmMemoryBytes };
+        const hms = median(plainMs);
+        rows.push({
+          system: "hooklab", weights: "f16", threads, T, median_ms: hms, gflops: forwardFlops(cfg, T) / hms / 1e6,
+          peak_memory_mb: wasmMemoryBytes / MB, build: half.info.variant, backend: half.info.cfg.backend, runs: n,
+          cache_median_ms: median(cacheMs), cache_overhead: median(cacheMs) / hms, weight_mb: half.info.cfg.weight_bytes / MB,
+          f32_over_f16: ms / hms, median_paired_f32_over_f16: median(rounds.map((x, i) => x.plainMs / plainMs[i])),
+          ...(ort ? { ort_over_f16: median(ortMs) / hms, median_paired_ort_over_f16: median(ortMs.map((o, i) => o / plainMs[i])) } : {}),
+          load_average_1min: load,
+        });
+        line += `, hooklab f16 weights ${hms.toFixed(1)} ms`;
+      }
       console.error(`${line} (load ${load})`);
+    }
+    if (half) {
+      await half.page.evaluate(() => window.benchModel.dispose());
+      await half.page.close();
     }
     if (ort) {
       await ort.page.evaluate(() => window.ortPeer.release());
@@ -373,7 +403,7 @@ const endLoad = loadAverage();
 
 // ---- report ------------------------------------------------------------------------------------------------
 
-const find = (system, threads, T) => rows.find((r) => r.system === system && r.threads === threads && r.T === T);
+const find = (system, threads, T, weights) => rows.find((r) => r.system === system && r.threads === threads && r.T === T && r.weights === weights);
 const f = (x, d = 1, w = 7) => (x === undefined || x === null ? "-" : x.toFixed(d)).padStart(w);
 console.log(`\nGPT-2-small-shaped random model (12 layers, 768, 12 heads, 3072, vocab 50257) in headless Chromium, ` +
   `${cpus()[0].model} (${cpus().length} cores); load average ${startLoad.join(", ")} at start, ${endLoad.join(", ")} at end`);
@@ -396,7 +426,21 @@ for (const threads of threadsList) {
   if (o) console.log(`  ${threads} thread(s): ${(o.median_ms / h.median_ms).toFixed(2)}x faster than onnxruntime-web (paired rounds: ${o.median_paired_ratio_to_hooklab.toFixed(2)}x) (target >= 1.5: ${verdict(o.median_ms / h.median_ms >= 1.5)})`);
   if (h.gemm_percent_of_peak !== undefined) console.log(`  ${threads} thread(s): GEMM at ${h.gemm_percent_of_peak.toFixed(0)}% of the measured peak (forward overall ${h.forward_percent_of_peak.toFixed(0)}%) (target >= 75%: ${verdict(h.gemm_percent_of_peak >= 75)})`);
 }
-const hooklabRows = rows.filter((r) => r.system === "hooklab" && r.measure === undefined);
+const halfRows = rows.filter((r) => r.weights === "f16");
+if (halfRows.length) {
+  console.log("\nf16 weights in memory (same model and rounds): thr T | ms  | f32 ms / f16 ms (paired) | ORT ms / f16 ms (paired) | weights MB | peak memory MB");
+  for (const r of halfRows) {
+    console.log(`${String(r.threads).padStart(3)} ${String(r.T).padStart(4)} | ${f(r.median_ms, 1, 8)} | ${f(r.f32_over_f16, 2, 6)} (${f(r.median_paired_f32_over_f16, 2, 4)}) |` +
+      ` ${f(r.ort_over_f16, 2, 6)} (${f(r.median_paired_ort_over_f16, 2, 4)}) | ${f(r.weight_mb, 0, 6)} | ${f(r.peak_memory_mb, 0, 6)}`);
+  }
+  for (const threads of threadsList) {
+    const r8 = halfRows.find((r) => r.threads === threads && r.T === 8);
+    if (r8?.ort_over_f16 !== undefined) console.log(`  ${threads} thread(s), T=8, f16 weights: ${r8.ort_over_f16.toFixed(2)}x onnxruntime-web (target >= 1.3: ${verdict(r8.ort_over_f16 >= 1.3)})`);
+  }
+  const peak = Math.max(...halfRows.map((r) => r.peak_memory_mb));
+  console.log(`  peak wasm memory with f16 weights, worst row: ${(peak / 1000).toFixed(3)} GB (target <= 0.45 GB: ${verdict(peak <= 450)})`);
+}
+const hooklabRows = rows.filter((r) => r.system === "hooklab" && r.measure === undefined && r.weights === undefined);
 const worstCache = Math.max(...hooklabRows.map((r) => r.cache_overhead));
 const worstWorkerCache = Math.max(...hooklabRows.map((r) => r.worker_cache_overhead));
 console.log(`  run_with_cache (all ${hooklabRows[0].cache_entries} hooks) / forward, worst row: ${worstCache.toFixed(3)} incl. moving the cache to the page, ` +

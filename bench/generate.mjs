@@ -9,7 +9,11 @@
 // (bench/kernels/stream_bandwidth.c). Prints one table and writes bench/results/generate.json.
 //
 //   npm run bench:generate
-//   node bench/generate.mjs [--prompts 16,128] [--threads 1,2] [--new-tokens 64] [--reps 3] [--skip-ort] [--port 4191]
+//   node bench/generate.mjs [--prompts 16,128] [--threads 1,2] [--new-tokens 64] [--reps 3] [--skip-ort] [--skip-f16] [--port 4191]
+//
+// f16 rows ("weights": "f16", unless --skip-f16): the same model with f16 weight matrices in memory
+// (LoadOptions.weights), in a page of its own, in the same alternating runs; its floor counts the
+// matrices at 2 bytes.
 import { execFileSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
@@ -26,6 +30,7 @@ const threadsList = arg("threads", "1,2").split(",").map(Number);
 const newTokens = Number(arg("new-tokens", 64));
 const reps = Number(arg("reps", 3));
 const skipOrt = flag("skip-ort");
+const withF16 = !flag("skip-f16");
 const loadAverage = () => loadavg().map((x) => Number(x.toFixed(2)));
 const pause = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -38,20 +43,23 @@ execFileSync("emcc", ["-O3", "-msimd128", "--no-entry", "-sSTANDALONE_WASM", "-s
 if (!skipOrt) copyOrtRuntime();
 
 /** Bytes one step with `context` cached positions reads: every matrix and vector of the blocks, the
- *  unembedding, one row of each embedding, and the cached keys and values (f32). */
-function stepBytes(cfg, context) {
+ *  unembedding, one row of each embedding, and the cached keys and values (f32; the matrices at
+ *  2 bytes with f16 weights). */
+function stepBytes(cfg, context, weights = "f32") {
   const { n_layers: L, d_model: D, d_mlp: M, d_vocab: V } = cfg;
-  const block = D * 3 * D + 3 * D + D * D + D + D * M + M + M * D + D + 4 * D;
-  return 4 * (L * block + D * V + V + 2 * D + 2 * D + 2 * L * context * D);
+  const matrices = L * (D * 3 * D + D * D + D * M + M * D) + D * V;
+  const vectors = L * (3 * D + D + M + D + 4 * D) + V + 2 * D + 2 * D + 2 * L * context * D;
+  return (weights === "f16" ? 2 : 4) * matrices + 4 * vectors;
 }
 
-async function openHooklab(browser, url, threads) {
+async function openHooklab(browser, url, threads, weights = "f32") {
   const page = await openHarness(browser, url, threads);
-  const info = await page.evaluate(async ({ threads }) => {
+  const info = await page.evaluate(async ({ threads, weights }) => {
     window.benchModel = await window.hooklab.HookedTransformer.load({ url: "/repo/build/bench/gpt2-small-random-f32/" },
-      { threads, backend: "wasm" });
+      { threads, backend: "wasm", weights });
     return { cfg: window.benchModel.cfg, variant: window.benchModel.variant };
-  }, { threads });
+  }, { threads, weights });
+  if (info.cfg.weights !== weights) throw new Error(`hooklab loaded ${info.cfg.weights} weights; wanted ${weights}`);
   if (info.variant !== (threads > 1 ? "mt" : "st") || (threads > 1 && info.cfg.threads !== threads)) {
     throw new Error(`hooklab ran the ${info.variant} build with ${info.cfg.threads} threads; wanted ${threads}`);
   }
@@ -92,11 +100,18 @@ function summarize(system, threads, T, runs, load) {
 }
 
 /** hooklab and (when loaded) ORT alternating run by run at one prompt length, then their rows. */
-async function measurePrompt(hooklab, ort, threads, T, checks) {
+async function measurePrompt(hooklab, half, ort, threads, T, checks) {
   const tokens = tokensFor(T);
   const load = loadAverage()[0];
   const first = await hooklabGenerate(hooklab.page, tokens);  // warm-up, and the tokens compared below
-  const ours = [], theirs = [];
+  const ours = [], halves = [], theirs = [];
+  if (half) {
+    // Greedy tokens agree until the f16 rounding flips a near tie (a random model has many).
+    const f16 = await hooklabGenerate(half.page, tokens);
+    let agree = 0;
+    while (agree < newTokens && f16.generated[agree] === first.generated[agree]) agree++;
+    checks.push({ threads, prompt_length: T, f16_weights_greedy_tokens_equal_before_first_difference: agree, of: newTokens });
+  }
   let peer;
   if (ort) {
     peer = await ortGenerate(ort.page, tokens, hooklab.cfg);
@@ -107,12 +122,17 @@ async function measurePrompt(hooklab, ort, threads, T, checks) {
   }
   for (let r = 0; r < reps; r++) {
     ours.push(await hooklabGenerate(hooklab.page, tokens));
+    if (half) {
+      await pause(200);
+      halves.push(await hooklabGenerate(half.page, tokens));
+    }
     if (!ort) continue;
     await pause(200);  // let one system's threads go idle before the other starts
     theirs.push(await ortGenerate(ort.page, tokens, hooklab.cfg));
     await pause(200);
   }
   const rows = [summarize("hooklab", threads, T, ours, load)];
+  if (half) rows.push({ ...summarize("hooklab", threads, T, halves, load), weights: "f16" });
   if (ort) rows.push(summarize("onnxruntime-web", threads, T, theirs, load));
   return rows;
 }
@@ -120,12 +140,13 @@ async function measurePrompt(hooklab, ort, threads, T, checks) {
 async function measureThreads(browser, url, threads, rows, checks, runs) {
   console.error(`\n== ${threads} thread(s): loading hooklab${skipOrt ? "" : " and onnxruntime-web"}...`);
   const hooklab = await openHooklab(browser, url, threads);
+  const half = withF16 ? await openHooklab(browser, url, threads, "f16") : undefined;
   const ort = skipOrt ? undefined : await openOrt(browser, url, threads, "/repo/build/bench/gpt2-small-random-kv.onnx");
   const bandwidth = await streamBandwidth(hooklab.page, threads);
   for (const T of prompts) {
-    const measured = await measurePrompt(hooklab, ort, threads, T, checks);
+    const measured = await measurePrompt(hooklab, half, ort, threads, T, checks);
     rows.push(...measured);
-    console.error(measured.map((r) => `${threads}t T=${T} ${r.system}: ${r.ms_per_token.toFixed(1)} ms/token`).join("; "));
+    console.error(measured.map((r) => `${threads}t T=${T} ${r.system}${r.weights ? ` ${r.weights}` : ""}: ${r.ms_per_token.toFixed(1)} ms/token`).join("; "));
   }
   bandwidth.push(...await streamBandwidth(hooklab.page, threads));  // before and after, under the same load
   runs[`stream-bandwidth/${threads}`] = bandwidth;
@@ -136,6 +157,14 @@ async function measureThreads(browser, url, threads, rows, checks, runs) {
     const ms = bytes / (gbPerS * 1e6);
     rows.push({ system: "memory floor", threads, prompt_length: T, new_tokens: newTokens, ms_per_token: ms, tokens_per_s: 1000 / ms,
       step_bytes: bytes, stream_gb_per_s: gbPerS });
+    if (!half) continue;
+    const halfBytes = stepBytes(hooklab.cfg, context, "f16");
+    rows.push({ system: "memory floor", weights: "f16", threads, prompt_length: T, new_tokens: newTokens, ms_per_token: halfBytes / (gbPerS * 1e6),
+      tokens_per_s: (gbPerS * 1e9) / halfBytes, step_bytes: halfBytes, stream_gb_per_s: gbPerS });
+  }
+  if (half) {
+    await half.page.evaluate(() => window.benchModel.dispose());
+    await half.page.close();
   }
   if (ort) {
     await ort.page.evaluate(() => window.ortPeer.release());
@@ -146,7 +175,7 @@ async function measureThreads(browser, url, threads, rows, checks, runs) {
 }
 
 function printTable(rows, machine) {
-  const find = (system, threads, T) => rows.find((r) => r.system === system && r.threads === threads && r.prompt_length === T);
+  const find = (system, threads, T, weights) => rows.find((r) => r.system === system && r.threads === threads && r.prompt_length === T && r.weights === weights);
   console.log(`\nKV-cached greedy generation, ${newTokens} new tokens, GPT-2-small-shaped random model, Chromium; ${machine}`);
   console.log("(a shared machine: other work ran at the same time; load averages are in the JSON)");
   console.log("threads prompt | hooklab ms/token tok/s prompt ms | ORT ms/token tok/s prompt ms | hooklab/ORT tok/s (target >= 1.3) | floor ms/token (GB/s) | hooklab / floor (target <= 1.5)");
@@ -157,6 +186,16 @@ function printTable(rows, machine) {
       console.log(`${f(threads, 0, 7)} ${f(T, 0, 6)} | ${f(h.ms_per_token, 1, 16)} ${f(h.tokens_per_s, 1, 5)} ${f(h.prompt_ms, 0, 9)} |` +
         ` ${f(o?.ms_per_token, 1, 12)} ${f(o?.tokens_per_s, 1, 5)} ${f(o?.prompt_ms, 0, 9)} | ${f(o ? h.tokens_per_s / o.tokens_per_s : undefined, 2, 34)} |` +
         ` ${f(m.ms_per_token, 1, 14)} (${m.stream_gb_per_s.toFixed(1)}) | ${f(h.ms_per_token / m.ms_per_token, 2, 30)}`);
+    }
+  }
+  if (!rows.some((r) => r.weights === "f16")) return;
+  console.log("\nf16 weights in memory (same runs): threads prompt | ms/token tok/s | f32 ms / f16 ms | ORT ms / f16 ms | f16 floor ms/token | f16 / its floor");
+  for (const threads of threadsList) {
+    for (const T of prompts) {
+      const h = find("hooklab", threads, T, "f16"), h32 = find("hooklab", threads, T), o = find("onnxruntime-web", threads, T);
+      const m = find("memory floor", threads, T, "f16");
+      console.log(`${f(threads, 0, 7)} ${f(T, 0, 6)} | ${f(h.ms_per_token, 1, 8)} ${f(h.tokens_per_s, 1, 5)} | ${f(h32.ms_per_token / h.ms_per_token, 2, 15)} |` +
+        ` ${f(o ? o.ms_per_token / h.ms_per_token : undefined, 2, 15)} | ${f(m.ms_per_token, 1, 18)} | ${f(h.ms_per_token / m.ms_per_token, 2, 16)}`);
     }
   }
 }
@@ -180,6 +219,7 @@ writeFileSync(join(root, "bench/results/generate.json"), JSON.stringify({
   notes: ["greedy (temperature 0), 64 new tokens, no EOS stop; ms_per_token = median over runs of the mean of steps 2..64 (one cached step each); prompt_ms = the first step (the prompt and the first token)",
     "hooklab: model.generate on the wasm backend, step times as onToken reaches the page; onnxruntime-web: the wasm EP on the KV export, one session.run per step fed the previous presents, argmax in the page",
     "memory floor: step_bytes (all block weights, the unembedding, one embedding row each, cached K and V at the mean context, f32) / the streaming read bandwidth of `threads` Web Workers measured in the hooklab page before and after the runs",
+    "rows with weights 'f16': the same model loaded with f16 weight matrices in memory, measured in the same alternating runs; its memory floor counts the matrices at 2 bytes",
     "the machine is shared with other engineers' builds and tests: timings carry that noise; the runs alternate the systems so it falls on both"],
   checks, rows, runs,
 }, null, 1) + "\n");

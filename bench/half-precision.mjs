@@ -4,6 +4,9 @@
 // each converted copy, with TransformerLens processing and without; per copy it reports
 // max |logit error| (absolute, and relative to the position's max |logit|), max |prob error|,
 // top-1 agreement and KL(reference || copy). Writes bench/results/half_precision.json.
+// Beside the converted files, each model is also loaded from its reference file with f16
+// weights in memory (the lab's "f16 weights", LoadOptions.weights): copy "f16 in memory", where
+// the processed matrices are rounded rather than the file's tensors.
 //
 //   node bench/half-precision.mjs            (needs npm run build:native and build:wasm)
 //
@@ -65,24 +68,29 @@ function convert(dir, name, dtype) {
 
 // --- the models ------------------------------------------------------------------------------
 
+/** The reference file itself, loaded with f16 weight matrices in memory. */
+function inMemoryF16(dir) {
+  return { dtype: "f16 in memory", dir, weights: "f16" };
+}
+
 function models() {
   const list = [];
   const random = ensureGpt2SmallRandom();
   list.push({ name: "gpt2-small-random", weights: "random", reference: { dtype: "f32", dir: random },
-    copies: ["f16", "bf16"].map((d) => ({ dtype: d, dir: convert(random, "gpt2-small-random", d) })) });
+    copies: [...["f16", "bf16"].map((d) => ({ dtype: d, dir: convert(random, "gpt2-small-random", d) })), inMemoryF16(random)] });
   const gpt2 = process.env.HOOKLAB_GPT2_DIR ?? join(root, "models/gpt2");
   if (existsSync(join(gpt2, "model.safetensors"))) {
     // The hub's GPT-2 is f32; whatever it is stored in, the reference is its f32 copy.
     const f32 = convert(gpt2, "gpt2", "f32");
     list.push({ name: "gpt2", weights: "trained", reference: { dtype: "f32", dir: f32 },
-      copies: ["f16", "bf16"].map((d) => ({ dtype: d, dir: convert(f32, "gpt2", d) })) });
+      copies: [...["f16", "bf16"].map((d) => ({ dtype: d, dir: convert(f32, "gpt2", d) })), inMemoryF16(f32)] });
   } else {
     console.error(`real GPT-2 not found (set HOOKLAB_GPT2_DIR or put it in models/gpt2): skipped`);
   }
   const demo = join(root, "models/hooklab-demo");
   const stored = safetensorsDtype(join(demo, "model.safetensors"));
   list.push({ name: "hooklab-demo", weights: "trained", reference: { dtype: `${stored} (as stored)`, dir: demo },
-    copies: ["f32", "bf16"].map((d) => ({ dtype: d, dir: convert(demo, "hooklab-demo", d) })) });
+    copies: [...["f32", "bf16"].map((d) => ({ dtype: d, dir: convert(demo, "hooklab-demo", d) })), inMemoryF16(demo)] });
   return list;
 }
 
@@ -91,27 +99,30 @@ function models() {
 const vocabText = readFileSync(join(root, "models/tokenizer/encoder.json"), "utf8");
 const mergesText = readFileSync(join(root, "models/tokenizer/vocab.bpe"), "utf8");
 
-function load(core, dir, processing) {
+function load(core, dir, processing, weights = "f32") {
   const bytes = readFileSync(join(dir, "model.safetensors"));
   const model = core.loadModel({
     config: readFileSync(join(dir, "config.json"), "utf8"), vocab: vocabText, merges: mergesText,
     weights: { size: bytes.length, read(offset, length, pointer) { core.HEAPU8.set(bytes.subarray(offset, offset + length), pointer); } },
-  }, { processing, threads: 1 });
+  }, { processing, weights, threads: 1 });
   if (!model) throw new Error(`${dir}: ${core.lastError().error}`);
   return model;
 }
 
 /** Logits [P, V] of every prompt (tokens from the reference, cut to n_ctx). */
-function allLogits(core, dir, processing, tokenLists) {
-  const model = load(core, dir, processing);
+function allLogits(core, dir, processing, tokenLists, weights = "f32") {
+  const model = load(core, dir, processing, weights);
   try {
     const nCtx = model.config().n_ctx;
     if (!tokenLists.length) for (const p of PROMPTS) tokenLists.push(Int32Array.from(model.toTokens(p, true)).subarray(0, nCtx));
-    return tokenLists.map((tokens) => {
+    const logits = tokenLists.map((tokens) => {
       const out = model.run(tokens, { returnLogits: true });
       if (out.error) throw new Error(`${dir}: ${out.error}`);
       return { logits: out.logits, vocab: out.logitsShape[2] };
     });
+    // The processed weights' bytes in the engine's memory.
+    logits.weightBytes = model.config().weight_bytes;
+    return logits;
   } finally {
     model.delete();
   }
@@ -188,9 +199,11 @@ async function main() {
       let maxLogit = 0;
       for (const { logits } of ref) for (const v of logits) maxLogit = Math.max(maxLogit, Math.abs(v));
       for (const copy of model.copies) {
-        const errors = compareLogits(ref, allLogits(core, copy.dir, processing, tokens));
+        const logits = allLogits(core, copy.dir, processing, tokens, copy.weights);
+        const errors = compareLogits(ref, logits);
         rows.push({ model: model.name, weights: model.weights, processing, reference: model.reference.dtype,
           copy: copy.dtype, file_bytes: statSync(join(copy.dir, "model.safetensors")).size,
+          memory_weight_bytes: logits.weightBytes, reference_memory_weight_bytes: ref.weightBytes,
           max_abs_ref_logit: maxLogit, ...errors });
         console.error(`${model.name} ${processing} ${copy.dtype}: done`);
       }
@@ -199,9 +212,9 @@ async function main() {
 
   const fmt = (v, d = 2) => (v === 0 ? "0" : v.toExponential(d));
   console.log(`${PROMPTS.length} prompts; errors of each copy against the reference weights (wasm core, single thread)`);
-  console.log("model               weights  processing  ref             copy  positions  max|Δlogit|  rel       max|Δp|    top-1 %   KL mean    KL max");
+  console.log("model               weights  processing  ref             copy           positions  max|Δlogit|  rel       max|Δp|    top-1 %   KL mean    KL max");
   for (const r of rows) {
-    console.log([r.model.padEnd(19), r.weights.padEnd(8), r.processing.padEnd(11), r.reference.padEnd(15), r.copy.padEnd(5),
+    console.log([r.model.padEnd(19), r.weights.padEnd(8), r.processing.padEnd(11), r.reference.padEnd(15), r.copy.padEnd(14),
       String(r.positions).padStart(9), fmt(r.max_abs_logit_error).padStart(12), fmt(r.max_rel_logit_error).padStart(9),
       fmt(r.max_abs_prob_error).padStart(10), r.top1_agreement_pct.toFixed(2).padStart(9), fmt(r.kl_mean).padStart(10),
       fmt(r.kl_max).padStart(9)].join(" "));

@@ -8,7 +8,7 @@
 namespace hooklab::cli {
 
 const std::set<std::string>& model_options() {
-  static const std::set<std::string> kOptions = {"model", "threads", "tokenizer", "backend"};
+  static const std::set<std::string> kOptions = {"model", "threads", "tokenizer", "backend", "weights"};
   return kOptions;
 }
 
@@ -38,6 +38,13 @@ Result<std::unique_ptr<HookedTransformer>> load_model(const Arguments& args) {
   options.model_name = dir;
   options.processing =
       args.has("no-processing") ? ProcessingOptions::none() : ProcessingOptions::transformer_lens_default();
+  if (auto weights = args.get("weights")) {
+    if (*weights == weight_precision_name(WeightPrecision::kF16)) {
+      options.weight_precision = WeightPrecision::kF16;
+    } else if (*weights != weight_precision_name(WeightPrecision::kF32)) {
+      return usage_error("--weights must be f32 or f16");
+    }
+  }
   if (auto backend = args.get("backend")) {
     if (*backend == "reference") {
       options.backend = BackendKind::kReference;

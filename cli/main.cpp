@@ -65,7 +65,8 @@ constexpr const char* kUsage =
     "  convert   --model DIR --out DIR --dtype f16|bf16|f32   rewrite the weights in another dtype\n"
     "model options: --no-processing (Hugging Face weights, no TransformerLens folding),\n"
     "               --threads N (default: 1 for models narrower than 512, else up to 4),\n"
-    "               --tokenizer DIR (default models/tokenizer), --no-bos\n";
+    "               --tokenizer DIR (default models/tokenizer), --no-bos,\n"
+    "               --weights f32|f16 (f16: the matrices kept as f16 in memory, half the bytes)\n";
 
 int exit_code(const hooklab::Error& error) { return error.code == hooklab::ErrorCode::kInvalidArgument ? 2 : 1; }
 

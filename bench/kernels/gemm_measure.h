@@ -28,12 +28,12 @@ struct GemmWeights {
 inline std::unique_ptr<GemmWeights> make_gemm_weights(int64_t k, int64_t n) {
   auto weights = std::make_unique<GemmWeights>();
   weights->w = PackedMatrix{nullptr, k, n};
-  weights->storage.assign(static_cast<size_t>(weights->w.storage_floats()), 0.0f);
+  weights->storage.assign(static_cast<size_t>(weights->w.storage_elements()), 0.0f);
   weights->w.data = weights->storage.data();
   weights->bias.resize(static_cast<size_t>(n));
   uint32_t state = 12345;
   for (int64_t row = 0; row < k; ++row) {
-    for (int64_t col = 0; col < n; ++col) weights->w.at(row, col) = next_value(state);
+    for (int64_t col = 0; col < n; ++col) weights->w.data[weights->w.index(row, col)] = next_value(state);
   }
   for (float& x : weights->bias) x = next_value(state);
   return weights;

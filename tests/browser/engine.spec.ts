@@ -16,6 +16,10 @@ for (const isolated of [false, true]) {
     const report = await page.evaluate(async (isolated) => {
       const { HookedTransformer } = window.hooklab;
       const manifest = await (await fetch("/repo/tests/fixtures/manifest.json")).json();
+      // f16 weights in memory (tests/fixtures/f16-weights): 1e-4 after processing, as
+      // tests/native/reference_parity_test.cpp explains.
+      const f16 = await (await fetch("/repo/tests/fixtures/f16-weights/manifest.json")).json();
+      const cases = [...manifest.cases, ...f16.cases];
       const npy = async (path: string) => {
         const buf = await (await fetch(path)).arrayBuffer();
         const bytes = new Uint8Array(buf);
@@ -36,12 +40,15 @@ for (const isolated of [false, true]) {
       const models = new Map<string, Awaited<ReturnType<typeof HookedTransformer.load>>>();
       const problems: string[] = [];
       let worst = 0, checked = 0, variant = "";
-      for (const c of manifest.cases) {
-        const key = `${c.model}|${c.processing}`;
+      for (const c of cases) {
+        const weights = c.weight_precision ?? "f32";
+        const rel = weights === "f16" && c.processing !== "none" ? 1e-4 : 1e-5;
+        const key = `${c.model}|${c.processing}|${weights}`;
         if (!models.has(key)) {
-          models.set(key, await HookedTransformer.load({ url: `/repo/${c.model}/` }, { processing: c.processing, threads: isolated ? 2 : 1 }));
+          models.set(key, await HookedTransformer.load({ url: `/repo/${c.model}/` }, { processing: c.processing, weights, threads: isolated ? 2 : 1 }));
         }
         const model = models.get(key)!;
+        if (model.cfg.weights !== weights) problems.push(`${c.id}: loaded with ${model.cfg.weights} weights`);
         variant = model.variant;
         const tokens = await model.toTokens(c.prompt, { prependBos: c.prepend_bos });
         if (Array.from(tokens).join() !== c.tokens.join()) problems.push(`${c.id}: tokens`);
@@ -54,7 +61,7 @@ for (const isolated of [false, true]) {
           if (got.shape.join() !== (name === "logits" ? caseManifest.logits_shape : ref.shape).join()) problems.push(`${c.id} ${name}: shape`);
           let maxRef = 0, maxDiff = 0;
           for (let i = 0; i < ref.data.length; i++) if (Number.isFinite(ref.data[i])) maxRef = Math.max(maxRef, Math.abs(ref.data[i]));
-          const tol = 1e-5 * Math.max(1, maxRef);
+          const tol = rel * Math.max(1, maxRef);
           for (let i = 0; i < ref.data.length; i++) {
             const a = got.data[i], e = ref.data[i];
             if (!Number.isFinite(e) || !Number.isFinite(a)) {

@@ -83,6 +83,40 @@ test("user journey: tokens, top-k, a resid_pre sweep equal to the engine, attent
   expect(dialogs).toEqual([]);
 });
 
+test("f16 weights: the model reloads with half the matrix memory, predictions stay within the rounding, the link keeps it", async ({ page, context }) => {
+  await openLab(page);
+  const config = page.getByTestId("model-config");
+  await expect(config).toContainText("f32 weights");
+  const topRow = page.getByTestId("topk-table").locator("tbody tr").first();
+  await expect(topRow).toBeVisible();
+  const read = async () => ({ token: await topRow.getAttribute("data-token"),
+    logit: Number(await topRow.locator("td[data-logit]").getAttribute("data-logit")) });
+  const f32 = await read();
+  const megabytes = async () => Number(/weights ([\d.]+) MB/.exec((await config.textContent()) ?? "")![1]);
+  const f32Bytes = await megabytes();
+
+  await page.getByTestId("weights-select").selectOption("f16");
+  await expect(config).toContainText("f16 weights", { timeout: 60_000 });
+  await expect(topRow).toBeVisible();
+  const f16 = await read();
+  expect(f16.token).toBe(f32.token);
+  // docs/half-precision.md: the rounding moves a logit by at most 8u = 3.9e-3 of the largest.
+  console.log(`top logit f32 ${f32.logit}, f16 ${f16.logit}`);
+  expect(Math.abs(f16.logit - f32.logit)).toBeLessThan(3.9e-3 * Math.max(1, Math.abs(f32.logit)));
+  expect(f16.logit).not.toBe(f32.logit);
+  // The demo's matrices are most of its weights: the total falls by well over a quarter.
+  expect(await megabytes()).toBeLessThan(0.75 * f32Bytes);
+
+  await page.getByTestId("share").click();
+  const other = await context.newPage();
+  await openLab(other, page.url().split("#")[1]);
+  await expect(other.getByTestId("weights-select")).toHaveValue("f16");
+  await expect(other.getByTestId("model-config")).toContainText("f16 weights", { timeout: 60_000 });
+  const again = other.getByTestId("topk-table").locator("tbody tr").first();
+  await expect(again).toHaveAttribute("data-token", f16.token!);
+  expect(Number(await again.locator("td[data-logit]").getAttribute("data-logit"))).toBe(f16.logit);
+});
+
 test("a shared patching link opens with the same heatmap", async ({ page, context }) => {
   await openLab(page, "v=1&view=patch&sweeps=resid_pre,head_out");
   await expect(page.locator('[data-heatmap="patch-head_out"]')).toBeVisible({ timeout: 60_000 });

@@ -214,17 +214,23 @@ test("a model too large for wasm memory is refused from its config.json, before 
     // download is tried; GPT-2 large fits (3.1 GiB) and gets as far as the missing file.
     const url = await attempt({ url: "/repo/build/bench/gpt2-xl-config-only/" });
     const large = await attempt({ url: "/repo/build/bench/gpt2-large-config-only/" });
+    // With f16 weights (3.1 GiB) GPT-2 XL passes the check too.
+    const xlHalf = await HookedTransformer.load({ url: "/repo/build/bench/gpt2-xl-config-only/" }, { weights: "f16" })
+      .then((m) => (m.dispose(), "loaded"), (e: Error) => e.message);
     const config = await (await fetch("/repo/models/testdata/tiny-a/config.json")).text();
     const weights = await (await fetch("/repo/models/testdata/tiny-a/model.safetensors")).arrayBuffer();
     const model = await HookedTransformer.load({ files: { config, weights } });
     const after = (await model.loss("Hello world!")).mean;
     model.dispose();
-    return { files, url, large, after };
+    return { files, url, large, xlHalf, after };
   }, xl);
   for (const message of [r.files, r.url]) {
     expect(message).toMatch(/needs 6\.\d GiB of memory for its weights/);
     expect(message).toContain("at most 4.0 GiB");
+    expect(message).toContain("with f16 weights it would need 3.1 GiB and fit");
   }
+  expect(r.xlHalf).toContain("model.safetensors");
+  expect(r.xlHalf).not.toContain("memory");
   expect(r.large).toContain("model.safetensors");
   expect(r.large).not.toContain("memory");
   expect(Math.abs(r.after - TINY_A_LOSS)).toBeLessThan(1e-4);

@@ -20,14 +20,18 @@ test("every hook and the logits: WebGPU matches wasm on the committed fixtures (
     const manifest = await (await fetch("/repo/tests/fixtures/manifest.json")).json();
     // The attention-only model (TransformerLens attn_only: no MLP blocks) too, with hook_result.
     const attnOnly = await (await fetch("/repo/tests/fixtures/attn-only/manifest.json")).json();
-    const cases = [...manifest.cases, ...attnOnly.cases.flatMap((c: { id: string }) => [c, { ...c, id: `${c.id}-result`, attn_result: true }])];
+    // f16 weights in memory: the device gets them widened to f32 (tiny-b's in windows).
+    const f16 = await (await fetch("/repo/tests/fixtures/f16-weights/manifest.json")).json();
+    const cases = [...manifest.cases, ...attnOnly.cases.flatMap((c: { id: string }) => [c, { ...c, id: `${c.id}-result`, attn_result: true }]),
+      ...f16.cases];
     const problems: string[] = [];
     let worst = 0, checked = 0;
     const backends: string[] = [];
     const architectures = new Set<string>();
     const loaded = new Map<string, [Awaited<ReturnType<typeof HookedTransformer.load>>, Awaited<ReturnType<typeof HookedTransformer.load>>]>();
     for (const c of cases) {
-      const key = `${c.model}|${c.processing}`;
+      const weights = c.weight_precision ?? "f32";
+      const key = `${c.model}|${c.processing}|${weights}`;
       if (!loaded.has(key)) {
         const url = { url: `/repo/${c.model}/` };
         // tiny-b runs with 512 KiB bindings: its unembedding and embedding (4.8 MB each) are
@@ -35,8 +39,8 @@ test("every hook and the logits: WebGPU matches wasm on the committed fixtures (
         // unembedding is split under the default 128 MiB limit.
         const webgpu = c.model.endsWith("tiny-b") ? { maxBindingBytes: 512 * 1024 } : {};
         loaded.set(key, [
-          await HookedTransformer.load(url, { processing: c.processing, backend: "wasm" }),
-          await HookedTransformer.load(url, { processing: c.processing, backend: "webgpu", webgpu }),
+          await HookedTransformer.load(url, { processing: c.processing, weights, backend: "wasm" }),
+          await HookedTransformer.load(url, { processing: c.processing, weights, backend: "webgpu", webgpu }),
         ]);
       }
       const [wasm, gpu] = loaded.get(key)!;
@@ -76,7 +80,8 @@ test("every hook and the logits: WebGPU matches wasm on the committed fixtures (
     `backend ${report.backends.join(", ")}, adapter.info.architecture ${report.architectures.join(", ")}`);
   expect(report.problems).toEqual([]);
   expect(report.checked).toBeGreaterThan(400);
-  expect(report.models).toContain("models/testdata/tiny-attn|default");
+  expect(report.models).toContain("models/testdata/tiny-attn|default|f32");
+  expect(report.models).toContain("models/testdata/tiny-b|default|f16");
   expect(report.architectures).toEqual(["swiftshader"]);
   expect(report.backends.every((b) => b.startsWith("webgpu"))).toBe(true);
 });

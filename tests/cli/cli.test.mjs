@@ -63,6 +63,20 @@ for (const id of ["tiny-b-mary-none", "tiny-a-unicode-default", "tiny-c-full-ctx
   });
 }
 
+test("cache --weights f16 equals the reference with its matrices rounded to f16; f32 weights do not", () => {
+  const f16 = JSON.parse(readFileSync(join(root, "tests/fixtures/f16-weights/manifest.json"), "utf8"));
+  const c = f16.cases.find((x) => x.id === "tiny-a-mary-none-f16");
+  const cache = (weights) => {
+    const out = mkdtempSync(join(tmpdir(), "hooklab-cache-f16-"));
+    const listed = ok("cache", "--model", join(root, c.model), "--no-processing", "--weights", weights, "--prompt", c.prompt, "--out", out);
+    assert.deepEqual(listed.tokens, c.tokens);
+    return compareNpyDirs(out, join(root, c.dir));
+  };
+  for (const r of cache("f16")) assert.ok(r.ok, `${r.file}: ${r.detail ?? `${r.maxDiff} > ${r.tol}`}`);
+  assert.ok(cache("f32").some((r) => !r.ok), "f32 weights must miss the f16 reference");
+  fails(2, "--weights must be f32 or f16", "run", "--model", tinyA, "--weights", "f8", "--prompt", "x");
+});
+
 test("cache --names filters by regular expression", () => {
   const out = mkdtempSync(join(tmpdir(), "hooklab-cache-"));
   const listed = ok("cache", "--model", tinyA, "--prompt", "Hi", "--names", "hook_pattern$", "--out", out);

@@ -99,7 +99,45 @@ struct MatmulCase {
   int64_t k_begin, k_end;  // k_end < 0: rows
   bool bias;
   int64_t lda_pad, ldc_pad;  // extra floats per row of A / C
+  WeightPrecision precision = WeightPrecision::kF32;
+  float a_scale = 1.0f;  // A's values are in [-a_scale, a_scale)
 };
+
+// A random [rows, cols] PackedMatrix in `precision` (values in [-1, 1), rounded to f16 for f16
+// storage), its storage appended to keep_alive (prepared matrices must outlive the backends).
+PackedMatrix random_weights(int64_t rows, int64_t cols, WeightPrecision precision, Rng& rng,
+                            std::vector<std::vector<float>>& keep_alive) {
+  PackedMatrix w{nullptr, rows, cols};
+  const bool f16 = precision == WeightPrecision::kF16;
+  // Padding stays zero (also as f16: all bits zero); f16 storage is two values per float.
+  std::vector<float> storage(static_cast<size_t>(f16 ? (w.storage_elements() + 1) / 2 : w.storage_elements()), 0.0f);
+  if (f16) {
+    w.halves = reinterpret_cast<uint16_t*>(storage.data());
+  } else {
+    w.data = storage.data();
+  }
+  for (int64_t k = 0; k < rows; ++k) {
+    for (int64_t n = 0; n < cols; ++n) {
+      const float v = rng.uniform(-1.0f, 1.0f);
+      if (f16) {
+        w.halves[w.index(k, n)] = f32_to_f16(v);
+      } else {
+        w.data[w.index(k, n)] = v;
+      }
+    }
+  }
+  keep_alive.push_back(std::move(storage));
+  return w;
+}
+
+// The same matrix with its f16 values widened into f32 storage.
+PackedMatrix widened_copy(const PackedMatrix& w, std::vector<std::vector<float>>& keep_alive) {
+  std::vector<float> storage(static_cast<size_t>(w.storage_elements()));
+  read_storage(storage.data(), w, 0, w.storage_elements());
+  PackedMatrix out{storage.data(), w.rows, w.cols};
+  keep_alive.push_back(std::move(storage));
+  return out;
+}
 
 // Each row of `whole` (args' product) recomputed as a one-row product must match it bit for bit.
 void check_rows_alone(MatmulArgs args, const std::vector<float>& whole, const Backend& backend, const std::string& what,
@@ -121,6 +159,22 @@ void check_rows_alone(MatmulArgs args, const std::vector<float>& whole, const Ba
   }
 }
 
+// The product over f16 weights against the same backend's product over their widened f32 copy.
+void check_same_as_widened(MatmulArgs args, const PackedMatrix& widened, const std::vector<float>& got,
+                           Backend& backend, const std::string& what, Reporter& report) {
+  if (!backend.prepare_matmul(widened, args.bias).ok()) {
+    report.fail("matmul " + what + ": prepare_matmul of the widened copy failed");
+    return;
+  }
+  std::vector<float> expected(got.size(), kNan);
+  args.w = &widened;
+  args.c = expected.data();
+  backend.matmul(args);
+  if (std::memcmp(expected.data(), got.data(), got.size() * sizeof(float)) != 0) {
+    report.fail("matmul " + what + ": differs from the same product over the f16 values widened to f32");
+  }
+}
+
 // prepare_matmul() may cache per weight pointer (XNNPACK does) and requires the weights to
 // outlive the backend, so every case's weights and bias move into `keep_alive`, which main()
 // holds until the backends are gone. (Fresh backends per case would be the other way, but under
@@ -133,16 +187,11 @@ void run_matmul(const MatmulCase& tc, std::vector<NamedBackend>& backends, std::
   const int64_t lda = kc + tc.lda_pad;
   const int64_t ldc = tc.cols + tc.ldc_pad;
   Rng rng(static_cast<uint64_t>(tc.m * 1000003 + tc.rows * 1009 + tc.cols + tc.k_begin));
-  PackedMatrix w{nullptr, tc.rows, tc.cols};
-  std::vector<float> w_storage(static_cast<size_t>(w.storage_floats()), 0.0f);  // padding stays zero
-  w.data = w_storage.data();
-  for (int64_t k = 0; k < tc.rows; ++k) {
-    for (int64_t n = 0; n < tc.cols; ++n) w.at(k, n) = rng.uniform(-1.0f, 1.0f);
-  }
+  const PackedMatrix w = random_weights(tc.rows, tc.cols, tc.precision, rng, keep_alive);
   std::vector<float> bias(static_cast<size_t>(tc.cols));
   rng.fill(bias, -1.0f, 1.0f);
   std::vector<float> a(static_cast<size_t>(std::max<int64_t>(tc.m * lda, 1)));
-  rng.fill(a, -1.0f, 1.0f);
+  rng.fill(a, -tc.a_scale, tc.a_scale);
 
   MatmulArgs args;
   args.a = a.data();
@@ -160,7 +209,12 @@ void run_matmul(const MatmulCase& tc, std::vector<NamedBackend>& backends, std::
 
   const std::string shape =
       join({kv("m", tc.m), kv("K", tc.rows), "k=[" + std::to_string(tc.k_begin) + ":" + std::to_string(k_end) + ")",
-            kv("N", tc.cols), tc.bias ? "bias" : "nobias", kv("lda", lda), kv("ldc", ldc)});
+            kv("N", tc.cols), tc.bias ? "bias" : "nobias", kv("lda", lda), kv("ldc", ldc),
+            std::string(weight_precision_name(tc.precision)) +
+                (tc.a_scale != 1.0f ? ",a_scale=" + std::to_string(static_cast<int64_t>(tc.a_scale)) : "")});
+  // f16 weights are widened exactly, then multiplied as f32: the product must equal, bit for bit,
+  // the same backend's product with the widened values in f32 storage.
+  const PackedMatrix widened = w.is_f16() ? widened_copy(w, keep_alive) : w;
   for (NamedBackend& nb : backends) {
     const Status prepared = nb.backend->prepare_matmul(w, args.bias);
     if (!prepared.ok()) {
@@ -191,10 +245,10 @@ void run_matmul(const MatmulCase& tc, std::vector<NamedBackend>& backends, std::
         report.fail("matmul " + shape + " " + label + ": not bit-identical to " + kernels.front());
       }
       check_rows_alone(args, got, *nb.backend, shape + " " + label, report);
+      if (w.is_f16()) check_same_as_widened(args, widened, got, *nb.backend, shape + " " + label, report);
     }
     if (!kernels.front().empty()) (void)nb.backend->select_gemm_kernel(kernels.front());
   }
-  keep_alive.push_back(std::move(w_storage));
   keep_alive.push_back(std::move(bias));
 }
 
@@ -289,6 +343,17 @@ std::vector<MatmulCase> matmul_cases() {
   cases.push_back({1030, 64, 130, 0, -1, true, 0, 0});
   cases.push_back({3001, 768, 72, 0, -1, false, 0, 0});
   cases.push_back({258, 9, 8, 0, -1, true, 0, 0});
+  // f16 weights: every M tail with GPT-2 widths, the unembedding, a K sub-range, a narrow matrix.
+  for (int64_t m : {1, 2, 5, 7, 17, 64})
+    cases.push_back({m, 768, 3072, 0, -1, m % 2 == 0, 0, 0, WeightPrecision::kF16});
+  cases.push_back({1, 768, 50257, 0, -1, true, 0, 0, WeightPrecision::kF16});
+  cases.push_back({5, 3072, 768, 0, -1, true, 1, 2, WeightPrecision::kF16});
+  cases.push_back({17, 768, 768, 64, 128, true, 0, 0, WeightPrecision::kF16});
+  cases.push_back({3, 7, 9, 0, -1, true, 0, 0, WeightPrecision::kF16});
+  // A single row with values past 2^15: the fused f16 kernel's rescaled row would overflow, so
+  // the product widens its panels instead; one past 2^15 among small ones does the same.
+  cases.push_back({1, 768, 1000, 0, -1, true, 0, 0, WeightPrecision::kF16, 1e5f});
+  cases.push_back({1, 64, 4000, 0, -1, false, 0, 0, WeightPrecision::kF16, 40000.0f});
   return cases;
 }
 
@@ -493,6 +558,7 @@ struct TransposedCase {
   int64_t k_begin, k_end;    // k_end < 0: rows
   int64_t lda_pad, ldc_pad;  // extra floats per row of a / c
   bool prepare = true;       // prepare_matmul(W) first, as a model does at load
+  WeightPrecision precision = WeightPrecision::kF32;
 };
 
 // a's row padding and the floats past its last row are NaN: a kernel that reads a beyond
@@ -505,12 +571,7 @@ void run_matmul_transposed(const TransposedCase& tc, std::vector<NamedBackend>& 
   const int64_t lda = tc.cols + tc.lda_pad;
   const int64_t ldc = kc + tc.ldc_pad;
   Rng rng(static_cast<uint64_t>(tc.m * 1000033 + tc.rows * 1013 + tc.cols + tc.k_begin * 7));
-  PackedMatrix w{nullptr, tc.rows, tc.cols};
-  std::vector<float> w_storage(static_cast<size_t>(w.storage_floats()), 0.0f);
-  w.data = w_storage.data();
-  for (int64_t k = 0; k < tc.rows; ++k) {
-    for (int64_t n = 0; n < tc.cols; ++n) w.at(k, n) = rng.uniform(-1.0f, 1.0f);
-  }
+  const PackedMatrix w = random_weights(tc.rows, tc.cols, tc.precision, rng, keep_alive);
   std::vector<float> a(static_cast<size_t>(tc.m * lda + kPanelWidth), kNan);
   for (int64_t i = 0; i < tc.m; ++i) {
     for (int64_t n = 0; n < tc.cols; ++n) a[static_cast<size_t>(i * lda + n)] = rng.uniform(-1.0f, 1.0f);
@@ -529,7 +590,8 @@ void run_matmul_transposed(const TransposedCase& tc, std::vector<NamedBackend>& 
 
   const std::string shape =
       join({kv("m", tc.m), kv("K", tc.rows), "k=[" + std::to_string(tc.k_begin) + ":" + std::to_string(k_end) + ")",
-            kv("N", tc.cols), kv("lda", lda), kv("ldc", ldc), tc.prepare ? "prepared" : "unprepared"});
+            kv("N", tc.cols), kv("lda", lda), kv("ldc", ldc), tc.prepare ? "prepared" : "unprepared",
+            weight_precision_name(tc.precision)});
   for (NamedBackend& nb : backends) {
     const Status prepared = tc.prepare ? nb.backend->prepare_matmul(w, nullptr) : Status{};
     if (!prepared.ok()) {
@@ -547,7 +609,6 @@ void run_matmul_transposed(const TransposedCase& tc, std::vector<NamedBackend>& 
     const double error = std::max(normalized_error(ref, got), normalized_error(ref, again));
     report.record("matmul_T", shape, nb.label, error, reduction_tolerance(tc.cols));
   }
-  keep_alive.push_back(std::move(w_storage));
 }
 
 std::vector<TransposedCase> matmul_transposed_cases() {
@@ -582,6 +643,11 @@ std::vector<TransposedCase> matmul_transposed_cases() {
   cases.push_back({1030, 64, 130, 0, -1, 0, 0});
   cases.push_back({3001, 72, 768, 0, -1, 0, 0});
   cases.push_back({258, 9, 8, 0, -1, 0, 0});
+  // f16 weights (widened as they are read): one row and many, a W_U block, a head's K range.
+  for (int64_t m : {1, 3, 17}) cases.push_back({m, 768, 3072, 0, -1, 0, 0, true, WeightPrecision::kF16});
+  cases.push_back({5, 768, 1024, 0, -1, 50257 - 1024, 0, true, WeightPrecision::kF16});
+  cases.push_back({17, 768, 768, 64, 128, 11 * 768, 768 - 64, true, WeightPrecision::kF16});
+  cases.push_back({2, 9, 7, 0, -1, 0, 0, false, WeightPrecision::kF16});
   return cases;
 }
 

@@ -58,14 +58,15 @@ std::vector<uint8_t> assemble(const std::string& header, const std::string& data
 }
 
 Result<std::unique_ptr<HookedTransformer>> load_bytes(const std::string& config, std::vector<uint8_t> weights,
-                                                      const std::string& vocab = valid_parts().vocab) {
+                                                      const std::string& vocab = valid_parts().vocab,
+                                                      const LoadOptions& options = {}) {
   ModelFiles files;
   files.config_json = config;
   files.config_name = "config.json";
   files.weights = make_memory_source("model.safetensors", std::move(weights));
   files.vocab_json = vocab;
   files.merges = valid_parts().merges;
-  return HookedTransformer::load(files, LoadOptions{});
+  return HookedTransformer::load(files, options);
 }
 
 Result<std::unique_ptr<HookedTransformer>> load_with_header(const json& header, const std::string& data) {
@@ -270,6 +271,24 @@ TEST(ModelLoadingErrors, NonFiniteWeights) {
   expect_error(load_with_header(valid_parts().header, data), ErrorCode::kInvalidModel, {"ln_f.weight", "non-finite"});
 }
 
+// f16 weights in memory cannot hold a weight beyond 65504 (here 99840 in the bf16 file): the load
+// says which tensor and how to load it instead; in f32 the same file loads.
+TEST(ModelLoadingErrors, WeightOutsideTheF16RangeWithF16Weights) {
+  std::string data = valid_parts().data;
+  const auto& fc = valid_parts().header["h.0.mlp.c_fc.weight"]["data_offsets"];
+  const uint16_t bf16_99840 = 0x47c3;
+  std::memcpy(data.data() + fc[0].get<size_t>() + 6, &bf16_99840, 2);
+  LoadOptions f16;
+  f16.weight_precision = WeightPrecision::kF16;
+  for (const ProcessingOptions& processing : {ProcessingOptions{}, ProcessingOptions::none()}) {
+    f16.processing = processing;
+    expect_error(
+        load_bytes(valid_parts().config, assemble(valid_parts().header.dump(), data), valid_parts().vocab, f16),
+        ErrorCode::kInvalidModel, {"h.0.mlp.c_fc.weight", "f16 range", "f32 weights"});
+  }
+  EXPECT_TRUE(load_with_header(valid_parts().header, data).ok());
+}
+
 // The classes below are files the reference implementation (huggingface/safetensors) refuses.
 TEST(ModelLoadingErrors, BytesAfterTheLastTensor) {
   expect_error(load_with_header_text(valid_parts().header.dump(), valid_parts().data + "trailing"),
@@ -459,13 +478,23 @@ TEST(ModelLoadingErrors, WeightsBytesFromTheConfigMatchTheLoad) {
   for (const char* dir : {"models/testdata/tiny-a", "models/testdata/tiny-attn", "models/testdata/tiny-c"}) {
     const std::string config = read_json_file(repo_path(std::string(dir) + "/config.json")).dump();
     for (const ProcessingOptions& processing : {ProcessingOptions{}, ProcessingOptions::none()}) {
-      LoadOptions options;
-      options.processing = processing;
-      auto model = load_repo_model(dir, options);
-      ASSERT_TRUE(model.ok()) << dir << ": " << model.error().message;
-      auto bytes = HookedTransformer::weights_bytes(config, "config.json", processing);
-      ASSERT_TRUE(bytes.ok()) << bytes.error().message;
-      EXPECT_EQ(bytes.value(), static_cast<int64_t>(model.value()->weights().bytes())) << dir;
+      int64_t f32_bytes = 0;
+      for (WeightPrecision precision : kWeightPrecisions) {
+        LoadOptions options;
+        options.processing = processing;
+        options.weight_precision = precision;
+        auto model = load_repo_model(dir, options);
+        ASSERT_TRUE(model.ok()) << dir << ": " << model.error().message;
+        auto bytes = HookedTransformer::weights_bytes(config, "config.json", processing, precision);
+        ASSERT_TRUE(bytes.ok()) << bytes.error().message;
+        EXPECT_EQ(bytes.value(), static_cast<int64_t>(model.value()->weights().bytes())) << dir;
+        // f16 halves the matrices and W_E; W_pos and the vectors stay f32.
+        if (precision == WeightPrecision::kF32) {
+          f32_bytes = bytes.value();
+        } else {
+          EXPECT_LT(bytes.value(), f32_bytes) << dir;
+        }
+      }
     }
   }
   // GPT-2 XL's config: 1.56 G parameters plus the processed unembedding, over 6 GB in float32.
@@ -475,6 +504,11 @@ TEST(ModelLoadingErrors, WeightsBytesFromTheConfigMatchTheLoad) {
   ASSERT_TRUE(xl_bytes.ok()) << xl_bytes.error().message;
   EXPECT_GT(xl_bytes.value(), int64_t{6} * 1000 * 1000 * 1000);
   EXPECT_LT(xl_bytes.value(), int64_t{7} * 1000 * 1000 * 1000);
+  // With f16 weights GPT-2 XL's fall under 4 GB: 3.27 GB, W_pos and the vectors in f32 included.
+  auto xl_f16 = HookedTransformer::weights_bytes(xl, "config.json", ProcessingOptions{}, WeightPrecision::kF16);
+  ASSERT_TRUE(xl_f16.ok()) << xl_f16.error().message;
+  EXPECT_GT(xl_f16.value(), int64_t{3} * 1000 * 1000 * 1000);
+  EXPECT_LT(xl_f16.value(), int64_t{4} * 1000 * 1000 * 1000);
   EXPECT_FALSE(HookedTransformer::weights_bytes("{\"n_layer\": -1}", "config.json", ProcessingOptions{}).ok());
 }
 

@@ -37,11 +37,11 @@ Result<std::unique_ptr<HookedTransformer>> load_repo_model(const std::string& re
 
 const HookedTransformer& shared_repo_model(const std::string& relative_dir, const LoadOptions& options) {
   static std::map<std::string, std::unique_ptr<HookedTransformer>> models;
-  const std::string key = relative_dir + "|" + std::to_string(options.processing.fold_ln) +
-                          std::to_string(options.processing.center_writing_weights) +
-                          std::to_string(options.processing.center_unembed) +
-                          std::to_string(options.processing.fold_value_biases) + "|" +
-                          std::to_string(static_cast<int>(options.backend)) + "|" + std::to_string(options.threads);
+  const std::string key =
+      relative_dir + "|" + std::to_string(options.processing.fold_ln) +
+      std::to_string(options.processing.center_writing_weights) + std::to_string(options.processing.center_unembed) +
+      std::to_string(options.processing.fold_value_biases) + "|" + std::to_string(static_cast<int>(options.backend)) +
+      "|" + std::to_string(options.threads) + "|" + weight_precision_name(options.weight_precision);
   auto& slot = models[key];
   if (!slot) {
     auto loaded = load_repo_model(relative_dir, options);

@@ -79,6 +79,8 @@ function everySpec() {
         specs.push(T.specFromExperiment({ ...e, model, processing, position: view === "lens" ? 3 : null, head: view === "attention" ? 1 : null }, view));
       }
     }
+    // f16 weights: the rounding written out (official models) or named (the others).
+    specs.push(T.specFromExperiment({ ...e, model, weights: "f16" }, "predictions"));
   }
   const differentiable = new Set(T.METRICS.filter((m) => m.differentiable).map((m) => m.name));
   for (const { name: sweep } of T.PATCH_SWEEPS) {
@@ -169,6 +171,16 @@ test("every TransformerLens name the code uses is listed in the TransformerLens 
   // The check can fail: a name TransformerLens does not have is caught.
   const bogus = python(API_NAMES, ["model.run_with_cach(tokens)\n"]);
   assert.ok(!allowed.has(Object.keys(bogus)[0]));
+});
+
+test("f16 weights: the code rounds the same matrices to f16, or says that the lab did", () => {
+  const official = T.tlCode(T.specFromExperiment({ ...T.DEFAULT_EXPERIMENT, model: "openai-community/gpt2", weights: "f16" }, "predictions"));
+  for (const w of ["W_Q", "W_K", "W_V", "W_O", "W_in", "W_out", "W_U", "W_E"]) assert.ok(official.includes(w), w);
+  assert.ok(official.includes("W.to(torch.float16).to(torch.float32)"));
+  const f32 = T.tlCode(T.specFromExperiment({ ...T.DEFAULT_EXPERIMENT, model: "openai-community/gpt2" }, "predictions"));
+  assert.ok(!f32.includes("float16"));
+  const demo = T.tlCode(T.specFromExperiment({ ...T.DEFAULT_EXPERIMENT, weights: "f16" }, "predictions"));
+  assert.match(demo, /held the weight matrices in f16/);
 });
 
 test("token-id input: the ids are written as tensors, BOS first when the lab prepends it, answers as the ids themselves", () => {

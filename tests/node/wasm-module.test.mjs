@@ -12,6 +12,11 @@ import { readNpy, compareArrays, keptLogitColumns } from "../tools/npy.mjs";
 
 const root = new URL("../..", import.meta.url).pathname;
 const fixtures = JSON.parse(readFileSync(join(root, "tests/fixtures/manifest.json"), "utf8"));
+// f16 weights in memory against the reference with its processed matrices rounded to f16.
+const f16Fixtures = JSON.parse(readFileSync(join(root, "tests/fixtures/f16-weights/manifest.json"), "utf8"));
+// As tests/native/reference_parity_test.cpp explains: after processing, the two sides' f32
+// processing can round a weight lying at an f16 midpoint to neighbouring f16 values.
+const F16_PROCESSED_REL_TOLERANCE = 1e-4;
 const vocab = readFileSync(join(root, "models/tokenizer/encoder.json"), "utf8");
 const merges = readFileSync(join(root, "models/tokenizer/vocab.bpe"), "utf8");
 
@@ -22,8 +27,8 @@ function files(module, dir, bytes = readFileSync(join(root, dir, "model.safetens
   };
 }
 
-function load(module, dir, processing = "default", threads = 1) {
-  const model = module.loadModel(files(module, dir), { processing, threads });
+function load(module, dir, processing = "default", threads = 1, weights = "f32") {
+  const model = module.loadModel(files(module, dir), { processing, threads, weights });
   if (!model) throw new Error(module.lastError().error);
   return model;
 }
@@ -32,14 +37,17 @@ function hookNamesInOrder(manifestDir) {
   return JSON.parse(readFileSync(join(root, manifestDir, "manifest.json"), "utf8")).hooks;
 }
 
-async function checkFixtures(variant, threads) {
+async function checkFixtures(variant, threads, cases = fixtures.cases) {
   const module = await loadHooklabModule(variant);
   const models = new Map();
   let worst = 0;
-  for (const c of fixtures.cases) {
-    const key = `${c.model}|${c.processing}`;
-    if (!models.has(key)) models.set(key, load(module, c.model, c.processing, threads));
+  for (const c of cases) {
+    const weights = c.weight_precision ?? "f32";
+    const rel = weights === "f16" && c.processing !== "none" ? F16_PROCESSED_REL_TOLERANCE : 1e-5;
+    const key = `${c.model}|${c.processing}|${weights}`;
+    if (!models.has(key)) models.set(key, load(module, c.model, c.processing, threads, weights));
     const model = models.get(key);
+    assert.equal(model.config().weights, weights, `${c.id}: weights in memory`);
     const tokens = model.toTokens(c.prompt, c.prepend_bos);
     assert.deepEqual(Array.from(tokens), c.tokens, `${c.id}: tokens`);
     const hooks = hookNamesInOrder(c.dir);
@@ -50,14 +58,14 @@ async function checkFixtures(variant, threads) {
       const ref = readNpy(join(root, c.dir, `${entry.name}.npy`));
       assert.deepEqual(entry.shape, ref.shape, `${c.id} ${entry.name}: shape`);
       const n = ref.values.length;
-      const cmp = compareArrays(out.cache.arena.subarray(entry.offset, entry.offset + n), ref.values);
+      const cmp = compareArrays(out.cache.arena.subarray(entry.offset, entry.offset + n), ref.values, rel);
       assert.ok(cmp.ok, `${c.id} ${entry.name}: max|diff| ${cmp.maxDiff} > ${cmp.tol} ${cmp.detail ?? ""}`);
       worst = Math.max(worst, cmp.maxDiff / cmp.tol);
     }
     const logits = readNpy(join(root, c.dir, "logits.npy"));
     const manifest = JSON.parse(readFileSync(join(root, c.dir, "manifest.json"), "utf8"));
     assert.deepEqual(out.logitsShape, manifest.logits_shape);
-    const cmp = compareArrays(keptLogitColumns(out.logits, out.logitsShape, manifest.logit_columns), logits.values);
+    const cmp = compareArrays(keptLogitColumns(out.logits, out.logitsShape, manifest.logit_columns), logits.values, rel);
     assert.ok(cmp.ok, `${c.id} logits: max|diff| ${cmp.maxDiff} > ${cmp.tol}`);
     worst = Math.max(worst, cmp.maxDiff / cmp.tol);
   }
@@ -68,6 +76,17 @@ async function checkFixtures(variant, threads) {
 test("single-threaded wasm build matches the PyTorch reference on every hook", async () => {
   const worst = await checkFixtures("st", 1);
   console.log(`  worst max|diff| / tolerance: ${worst.toFixed(3)}`);
+});
+
+test("single-threaded wasm build with f16 weights in memory matches the reference rounded to f16", async () => {
+  const worst = await checkFixtures("st", 1, f16Fixtures.cases);
+  console.log(`  worst max|diff| / tolerance: ${worst.toFixed(3)}`);
+  const module = await loadHooklabModule("st");
+  const f32 = module.modelMemoryNeed(readFileSync(join(root, "models/testdata/tiny-a/config.json"), "utf8"), "default", "f32");
+  const f16 = module.modelMemoryNeed(readFileSync(join(root, "models/testdata/tiny-a/config.json"), "utf8"), "default", "f16");
+  assert.ok(f16.weightBytes < f32.weightBytes, "f16 matrices take less memory");
+  assert.equal(module.loadModel(files(module, "models/testdata/tiny-a"), { weights: "f8" }), null);
+  assert.match(module.lastError().error, /unknown weight precision 'f8'/);
 });
 
 test("a malformed model file is a clear error and the module stays usable", async () => {

@@ -332,6 +332,28 @@ class HookedGPT2:
         m.load_info = info
         return m
 
+    # hooklab's f16 weight storage (LoadOptions::weight_precision, the lab's "f16 weights"): the
+    # processed matrices W_Q, W_K, W_V, W_O, W_in, W_out, W_U and the token embedding W_E rounded
+    # to the nearest f16 (ties to even: torch's .half()) and computed with as before; W_pos,
+    # biases and LayerNorm weights keep their precision.
+    F16_MATRICES = ("attn.W_Q", "attn.W_K", "attn.W_V", "attn.W_O", "mlp.W_in", "mlp.W_out", "unembed.W_U",
+                    "embed.W_E")
+
+    def round_matrices_to_f16(self) -> "HookedGPT2":
+        for k in list(self.w):
+            if k.endswith(self.F16_MATRICES) and k.split(".")[0] in ("blocks", "unembed", "embed"):
+                if self.w[k].abs().max().item() > 65504.0:
+                    raise ValueError(f"{k} is outside the f16 range")
+                self.w[k] = self.w[k].half().to(self.w[k].dtype)
+        return self
+
+    def to_dtype(self, dtype: torch.dtype) -> "HookedGPT2":
+        """The same (already processed) weights in another dtype, e.g. a float64 check of a float32 model."""
+        m = HookedGPT2(self.cfg, {k: v.to(dtype) for k, v in self.w.items()}, self.normalization_type,
+                       self.use_attn_result, self.processing)
+        m.model_dir = getattr(self, "model_dir", None)
+        return m
+
     # ---- weight accessors (TL names) ----
     def W(self, name: str) -> torch.Tensor:
         return self.w[name]

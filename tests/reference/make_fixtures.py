@@ -787,6 +787,45 @@ ATTN_ONLY_MODEL = dict(layers=2, d_model=32, heads=4, n_ctx=24, vocab=1000, seed
 ATTN_ONLY_PROMPT = " the, and of a. to in is the, and of"
 
 
+# f16 weights in memory (LoadOptions::weight_precision = kF16): the float32 reference with its
+# processed matrices rounded to f16 (HookedGPT2.round_matrices_to_f16), every hook and the logits;
+# tests/native/reference_parity_test.cpp loads these cases with f16 weights.
+F16_CASES = [dict(model=m, prompt=p, processing=proc)
+             for m, p in (("tiny-a", "mary"), ("tiny-b", "unicode"), ("tiny-c", "full-ctx"))
+             for proc in ("default", "none")]
+
+
+def make_f16_weights(models: dict, tok: dict) -> None:
+    fix = os.path.join(REPO, "tests", "fixtures", "f16-weights")
+    if os.path.isdir(fix):
+        shutil.rmtree(fix)
+    cases = []
+    for c in F16_CASES:
+        text, bos = PROMPTS[c["prompt"]]
+        tokens = ([BOS] if bos else []) + tok[text]
+        mdir = os.path.join(REPO, models[c["model"]]["dir"])
+        model = HookedGPT2.from_dir(mdir, c["processing"]).round_matrices_to_f16()
+        cid = f"{c['model']}-{c['prompt']}-{c['processing']}-f16"
+        out = os.path.join(fix, cid)
+        extra = {"id": cid, "model": models[c["model"]]["dir"], "prompt": text, "prepend_bos": bos,
+                 "weight_precision": "f16"}
+        man = run_case(model, tokens, out, extra)
+        logits32, cache32 = model.run_with_cache(tokens)
+        logits64, cache64 = model.to_dtype(torch.float64).run_with_cache(tokens)
+        worst = max((cache32[h].double() - cache64[h])[torch.isfinite(cache64[h])].abs().max().item()
+                    for h in model.hook_names())
+        worst = max(worst, (logits32.double() - logits64).abs().max().item())
+        man["f64_max_abs_diff"] = worst
+        dump_json(man, os.path.join(out, "manifest.json"))
+        cases.append({"id": cid, "model": models[c["model"]]["dir"], "prompt": text, "prepend_bos": bos,
+                      "tokens": tokens, "processing": c["processing"], "attn_result": False,
+                      "weight_precision": "f16", "dir": rel(out), "loss": man["loss"],
+                      "loss_per_token": man["loss_per_token"]})
+        print(f"  f16 weights {cid:32s} loss {man['loss']:.6f} max|f32-f64| {worst:.1e}", flush=True)
+    dump_json({"version": 1, "generated_by": GENERATED_BY + " --only-f16-weights", "cases": cases},
+              os.path.join(fix, "manifest.json"))
+
+
 def make_attn_only() -> None:
     """models/testdata/tiny-attn (TransformerLens attn_only, vocab_size 1000 < GPT-2's 50257, so
     bos_token_id 0) and tests/fixtures/attn-only: every hook under both processings."""
@@ -880,6 +919,7 @@ def main(argv=None) -> int:
     g.add_argument("--only-gradients", action="store_true",
                    help="regenerate only tests/fixtures/gradients and tests/fixtures/attribution")
     g.add_argument("--only-generation", action="store_true", help="regenerate only tests/fixtures/generation")
+    g.add_argument("--only-f16-weights", action="store_true", help="regenerate only tests/fixtures/f16-weights")
     g.add_argument("--only-attn-only", action="store_true",
                    help="regenerate only models/testdata/tiny-attn and tests/fixtures/attn-only")
     g.add_argument("--only-path-patching", action="store_true",
@@ -900,6 +940,9 @@ def main(argv=None) -> int:
     tok = dict(zip(texts, tokenize(texts)))
     if a.only_attn_only:
         make_attn_only()
+        return 0
+    if a.only_f16_weights:
+        make_f16_weights(model_dirs(), tok)
         return 0
     if a.only_generation:
         t0 = time.time()
@@ -937,6 +980,7 @@ def main(argv=None) -> int:
     clean_fixtures()
     t0 = time.time()
     make_forward(models, tok, stats)
+    make_f16_weights(models, tok)
     t_fwd = time.time() - t0
     t_patch = t_grad = 0.0
     if not a.only_forward:

@@ -27,6 +27,14 @@ Result<HookActionKind> action_kind(const std::string& kind) {
                     "unknown hook kind '" + kind + "' (replace, zero, meanAblate, add, read, callback)");
 }
 
+// The lab's names of the weight precisions (weight_precision_name: "f32", "f16").
+Result<WeightPrecision> weight_precision_named(const std::string& name) {
+  for (WeightPrecision p : kWeightPrecisions) {
+    if (name == weight_precision_name(p)) return p;
+  }
+  return make_error(ErrorCode::kInvalidArgument, "unknown weight precision '" + name + "' (f32 or f16)");
+}
+
 // The lab's processing names: "none" (the checkpoint's weights as they are) or TransformerLens's
 // default processing.
 ProcessingOptions processing_named(const std::string& name) {
@@ -112,6 +120,11 @@ WasmModel* load_model(const val& files, const val& options) {
 #endif
   if (has(options, "name")) load.model_name = options["name"].as<std::string>();
   if (has(options, "gemmKernel")) load.gemm_kernel = options["gemmKernel"].as<std::string>();
+  if (has(options, "weights")) {
+    auto precision = weight_precision_named(options["weights"].as<std::string>());
+    if (!precision.ok()) return set_last_error(precision.error());
+    load.weight_precision = *precision;
+  }
   if (has(options, "onProgress")) {
     val on_progress = options["onProgress"];
     load.progress = [on_progress](double fraction) {
@@ -127,8 +140,15 @@ WasmModel* load_model(const val& files, const val& options) {
 // {weightBytes, limitBytes}: what loading the model config.json describes will allocate for
 // its processed weights, and the most the module's memory can hold; null (lastError) for a
 // config the load would refuse.
-val model_memory_need(const std::string& config_json, const std::string& processing_name) {
-  auto bytes = HookedTransformer::weights_bytes(config_json, "config.json", processing_named(processing_name));
+val model_memory_need(const std::string& config_json, const std::string& processing_name,
+                      const std::string& weights_name) {
+  auto precision = weight_precision_named(weights_name);
+  if (!precision.ok()) {
+    set_last_error(precision.error());
+    return val::null();
+  }
+  auto bytes =
+      HookedTransformer::weights_bytes(config_json, "config.json", processing_named(processing_name), *precision);
   if (!bytes.ok()) {
     set_last_error(bytes.error());
     return val::null();
@@ -136,6 +156,13 @@ val model_memory_need(const std::string& config_json, const std::string& process
   val out = val::object();
   out.set("weightBytes", static_cast<double>(bytes.value()));
   out.set("limitBytes", static_cast<double>(HOOKLAB_WASM_MAX_MEMORY_BYTES));
+  return out;
+}
+
+// The closed set of weight precisions, for the generated TypeScript union.
+val weight_precisions_value() {
+  val out = val::array();
+  for (WeightPrecision p : kWeightPrecisions) out.call<void>("push", std::string(weight_precision_name(p)));
   return out;
 }
 
@@ -166,6 +193,7 @@ val WasmModel::config() const {
   out.set("backend", model_->backend().name());
   out.set("threads", model_->backend().threads());
   out.set("weight_bytes", static_cast<double>(model_->weights().bytes()));
+  out.set("weights", std::string(weight_precision_name(model_->weights().precision)));
   out.set("tokenizer", std::string(model_->tokenizer().kind_name()));
   return out;
 }
@@ -261,6 +289,7 @@ EMSCRIPTEN_BINDINGS(hooklab_model) {
   using hooklab::wasm::WasmModel;
   function("loadModel", &hooklab::wasm::load_model, allow_raw_pointers());
   function("modelMemoryNeed", &hooklab::wasm::model_memory_need);
+  function("weightPrecisions", &hooklab::wasm::weight_precisions_value);
   function("lastError", &hooklab::wasm::last_error);
   class_<WasmModel>("Model")
       .function("config", &WasmModel::config)

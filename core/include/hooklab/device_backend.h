@@ -19,6 +19,7 @@
 
 #include "hooklab/packed_matrix.h"
 #include "hooklab/status.h"
+#include "hooklab/weights.h"
 
 namespace hooklab {
 
@@ -164,8 +165,11 @@ class DeviceBackend {
   // --- weights (uploaded once) ---
   Result<DeviceBufferId> upload_vector(const float* host, int64_t count);
   Result<DeviceMatrix> upload_matrix(const PackedMatrix& w, const float* bias);
-  Result<DeviceTable> upload_table(const float* host, int64_t rows, int64_t cols);
+  Result<DeviceTable> upload_table(const EmbeddingTable& host);
   void release(DeviceMatrix& m);
+  // Storage elements [first, first + count) of w into dst as f32.
+  void upload_panels(const PackedMatrix& w, DeviceSpan dst, int64_t first, int64_t count);
+  void upload_rows(const EmbeddingTable& host, DeviceSpan dst, int64_t first, int64_t count);
   void release(DeviceTable& t);
 
   // --- kernels ---

@@ -66,6 +66,9 @@ struct LoadOptions {
   // A GEMM micro-kernel of the backend (Backend::gemm_kernels(), e.g. the pick of
   // tune_gemm_kernel on this machine); empty keeps the backend's default.
   std::string gemm_kernel;
+  // kF16 keeps W_QKV, W_O, W_in, W_out, W_U and W_E as f16 (the processed weights rounded to
+  // nearest even): about half the memory, at the cost of that rounding in every product.
+  WeightPrecision weight_precision = WeightPrecision::kF32;
 };
 
 struct RunOptions {
@@ -104,7 +107,8 @@ class HookedTransformer {
   // describes (an error for a config load() would refuse): known from config.json alone, so a
   // caller can refuse a model too large for its memory before reading or downloading weights.
   static Result<int64_t> weights_bytes(std::string_view config_json, std::string_view config_name,
-                                       const ProcessingOptions& processing);
+                                       const ProcessingOptions& processing,
+                                       WeightPrecision precision = WeightPrecision::kF32);
 
   const ModelConfig& cfg() const { return cfg_; }
   const Tokenizer& tokenizer() const { return *tokenizer_; }

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "hooklab/byte_source.h"
+#include "hooklab/half.h"
 #include "hooklab/tensor.h"
 
 namespace hooklab {
@@ -64,10 +65,5 @@ struct TensorToWrite {
 // Serialises tensors (in the given order) into safetensors bytes.
 Result<std::vector<uint8_t>> write_safetensors(const std::vector<TensorToWrite>& tensors,
                                                const std::vector<std::pair<std::string, std::string>>& metadata);
-
-float f16_to_f32(uint16_t h);
-float bf16_to_f32(uint16_t b);
-uint16_t f32_to_f16(float f);
-uint16_t f32_to_bf16(float f);
 
 }  // namespace hooklab

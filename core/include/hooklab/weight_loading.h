@@ -36,6 +36,7 @@ using LoadProgress = std::function<bool(double fraction)>;
 // unties it (tie_word_embeddings: false); the
 // attention mask buffers h.{i}.attn.bias / masked_bias are ignored) and loads them.
 Result<ModelWeights> load_gpt2_weights(const SafetensorsFile& file, const ModelConfig& cfg,
-                                       const ProcessingOptions& processing, const LoadProgress& progress = {});
+                                       const ProcessingOptions& processing, const LoadProgress& progress = {},
+                                       WeightPrecision precision = WeightPrecision::kF32);
 
 }  // namespace hooklab

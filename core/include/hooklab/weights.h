@@ -19,6 +19,19 @@
 
 namespace hooklab {
 
+// A row-major table [rows, cols] (the token embedding W_E), read a row at a time: f32, or f16 when
+// the model is loaded with f16 weights (exactly one of data / halves is set).
+struct EmbeddingTable {
+  float* data = nullptr;
+  int64_t rows = 0;
+  int64_t cols = 0;
+  uint16_t* halves = nullptr;
+
+  bool is_f16() const { return halves != nullptr; }
+  // Rows [first, first + count) as f32, row-major, into out.
+  void read_rows(int64_t first, int64_t count, float* out) const;
+};
+
 struct LayerWeights {
   float* ln1_w = nullptr;  // (D) — only when LayerNorm is not folded
   float* ln1_b = nullptr;  // (D)
@@ -36,7 +49,7 @@ struct LayerWeights {
 
 struct ModelWeights {
   FloatBuffer storage;     // owns every tensor below
-  float* w_e = nullptr;    // (V, D) row-major: token embedding W_E
+  EmbeddingTable w_e;      // (V, D): token embedding W_E
   float* w_pos = nullptr;  // (C, D) row-major: positional embedding W_pos
   std::vector<LayerWeights> layers;
   float* ln_final_w = nullptr;     // (D) — only when LayerNorm is not folded
@@ -44,13 +57,18 @@ struct ModelWeights {
   PackedMatrix w_u;                // (D, V): unembedding W_U
   float* b_u = nullptr;            // (V) b_U
   bool layer_norm_folded = false;  // true: LayerNormPre (centre and scale only)
+  // The storage of the PackedMatrix weights (W_QKV, W_O, W_in, W_out, W_U) and of W_E; W_pos,
+  // biases and LayerNorm vectors are always f32.
+  WeightPrecision precision = WeightPrecision::kF32;
 
   // Allocates zeroed storage for cfg and carves it. Bias vectors are padded to whole panels
   // with zeros so kernels can load them 8 at a time.
-  static Result<ModelWeights> allocate(const ModelConfig& cfg, bool layer_norm_folded);
+  static Result<ModelWeights> allocate(const ModelConfig& cfg, bool layer_norm_folded,
+                                       WeightPrecision precision = WeightPrecision::kF32);
   // What allocate() would take, in bytes, without allocating: a model too large for the memory
   // at hand is refused before anything is read.
-  static int64_t storage_bytes(const ModelConfig& cfg, bool layer_norm_folded);
+  static int64_t storage_bytes(const ModelConfig& cfg, bool layer_norm_folded,
+                               WeightPrecision precision = WeightPrecision::kF32);
   size_t bytes() const { return storage.size() * sizeof(float); }
 };
 

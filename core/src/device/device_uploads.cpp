@@ -2,6 +2,7 @@
 // each fit one storage binding, so a 154 MB unembedding works under the default 128 MiB
 // limit (and becomes a single window where the device granted a higher one).
 #include <algorithm>
+#include <vector>
 
 #include "hooklab/device_backend.h"
 
@@ -20,6 +21,36 @@ Result<DeviceBufferId> DeviceBackend::upload_vector(const float* host, int64_t c
   return id;
 }
 
+// The device computes in f32: f16 storage is widened on the way, a bounded piece at a time.
+void DeviceBackend::upload_panels(const PackedMatrix& w, DeviceSpan dst, int64_t first, int64_t count) {
+  if (!w.is_f16()) {
+    upload(dst, w.data + first, count);
+    return;
+  }
+  constexpr int64_t kPieceFloats = int64_t{1} << 18;  // 1 MiB of f32
+  std::vector<float> piece(static_cast<size_t>(std::min(count, kPieceFloats)));
+  for (int64_t done = 0; done < count; done += kPieceFloats) {
+    const int64_t n = std::min(kPieceFloats, count - done);
+    read_storage(piece.data(), w, first + done, n);
+    upload({dst.buffer, dst.offset + done}, piece.data(), n);
+  }
+}
+
+// Rows [first, first + count) of the table into dst as f32 (f16 widened a bounded piece at a time).
+void DeviceBackend::upload_rows(const EmbeddingTable& host, DeviceSpan dst, int64_t first, int64_t count) {
+  if (!host.is_f16()) {
+    upload(dst, host.data + first * host.cols, count * host.cols);
+    return;
+  }
+  const int64_t piece_rows = std::max<int64_t>(1, (int64_t{1} << 18) / host.cols);
+  std::vector<float> piece(static_cast<size_t>(std::min(count, piece_rows) * host.cols));
+  for (int64_t done = 0; done < count; done += piece_rows) {
+    const int64_t n = std::min(piece_rows, count - done);
+    host.read_rows(first + done, n, piece.data());
+    upload({dst.buffer, dst.offset + done * host.cols}, piece.data(), n * host.cols);
+  }
+}
+
 Result<DeviceMatrix> DeviceBackend::upload_matrix(const PackedMatrix& w, const float* bias) {
   DeviceMatrix m;
   m.rows = w.rows;
@@ -34,7 +65,7 @@ Result<DeviceMatrix> DeviceBackend::upload_matrix(const PackedMatrix& w, const f
       release(m);
       return id.error();
     }
-    upload({*id, 0}, w.data + p * panel_floats, (end - p) * panel_floats);
+    upload_panels(w, {*id, 0}, p * panel_floats, (end - p) * panel_floats);
     m.windows.push_back({*id, p, end});
   }
   if (bias != nullptr) {
@@ -48,8 +79,9 @@ Result<DeviceMatrix> DeviceBackend::upload_matrix(const PackedMatrix& w, const f
   return m;
 }
 
-Result<DeviceTable> DeviceBackend::upload_table(const float* host, int64_t rows, int64_t cols) {
+Result<DeviceTable> DeviceBackend::upload_table(const EmbeddingTable& host) {
   DeviceTable t;
+  const int64_t rows = host.rows, cols = host.cols;
   t.rows = rows;
   t.cols = cols;
   const int64_t per_window = std::max<int64_t>(1, window_bytes(limits()) / (cols * 4));
@@ -60,7 +92,7 @@ Result<DeviceTable> DeviceBackend::upload_table(const float* host, int64_t rows,
       release(t);
       return id.error();
     }
-    upload({*id, 0}, host + r * cols, (end - r) * cols);
+    upload_rows(host, {*id, 0}, r, end - r);
     t.windows.push_back({*id, r, end});
   }
   return t;

@@ -15,7 +15,7 @@ Result<DeviceWeights> DeviceWeights::upload(DeviceBackend& device, const ModelCo
   DeviceWeights w;
   w.device_ = &device;  // from here on, whatever was uploaded is released on failure
   const int64_t D = cfg.d_model;
-  HOOKLAB_ASSIGN_OR_RETURN(w.w_e, device.upload_table(host.w_e, cfg.d_vocab, D));
+  HOOKLAB_ASSIGN_OR_RETURN(w.w_e, device.upload_table(host.w_e));
   HOOKLAB_ASSIGN_OR_RETURN(w.w_pos, device.upload_vector(host.w_pos, static_cast<int64_t>(cfg.n_ctx) * D));
   for (const LayerWeights& lw : host.layers) {
     DeviceLayerWeights& dl = w.layers.emplace_back();

@@ -27,7 +27,7 @@ struct TimedProduct {
 TimedProduct make_product(int64_t rows, int64_t depth) {
   TimedProduct p;
   p.w = PackedMatrix{nullptr, depth, kWidth};
-  p.weights.assign(static_cast<size_t>(p.w.storage_floats()), 0.0f);
+  p.weights.assign(static_cast<size_t>(p.w.storage_elements()), 0.0f);
   p.w.data = p.weights.data();
   // Small non-zero values: zeros or denormals could take another path through the FPU.
   for (size_t i = 0; i < p.weights.size(); ++i) p.weights[i] = 0.001f * static_cast<float>(i % 13);

@@ -180,7 +180,7 @@ class Backward {
     std::vector<double> total(static_cast<size_t>(n * D), 0.0);
     constexpr int64_t kBlockColumns = 1024;  // a multiple of the panel width
     for (int64_t n0 = 0; n0 < V; n0 += kBlockColumns) {
-      const PackedMatrix block{w_.w_u.data + n0 * w_.w_u.rows, w_.w_u.rows, std::min(kBlockColumns, V - n0)};
+      const PackedMatrix block = w_.w_u.column_panels(n0 / kPanelWidth, std::min(kBlockColumns, V - n0));
       be_.matmul_transposed({ws_.final_rows, D, seed.rows.data() + n0, V, n, &block, 0, D});
       for (int64_t i = 0; i < n * D; ++i) total[static_cast<size_t>(i)] += ws_.final_rows[i];
     }

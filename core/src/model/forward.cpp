@@ -101,7 +101,7 @@ class Forward {
     const int64_t P = p_, D = cfg_.d_model;
 
     float* embed = slot({HookPoint::kEmbed, -1}, ws_.embed);  // [1, P, D]
-    for (int64_t i = 0; i < P; ++i) std::memcpy(embed + i * D, w_.w_e + tokens[i] * D, sizeof(float) * D);
+    for (int64_t i = 0; i < P; ++i) w_.w_e.read_rows(tokens[i], 1, embed + i * D);
     HOOKLAB_RETURN_IF_ERROR(fire({HookPoint::kEmbed, -1}, embed));
 
     float* pos_embed = slot({HookPoint::kPosEmbed, -1}, ws_.pos_embed);   // [1, P, D]

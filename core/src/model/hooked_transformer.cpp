@@ -113,7 +113,8 @@ Result<std::unique_ptr<HookedTransformer>> HookedTransformer::load(const ModelFi
   // The backend first: a kernel it does not have is refused before the weights are read.
   HOOKLAB_ASSIGN_OR_RETURN(model->backend_, make_backend(options.backend, options.threads));
   if (!options.gemm_kernel.empty()) HOOKLAB_RETURN_IF_ERROR(model->backend_->select_gemm_kernel(options.gemm_kernel));
-  HOOKLAB_ASSIGN_OR_RETURN(model->weights_, load_gpt2_weights(file, model->cfg_, options.processing, options.progress));
+  HOOKLAB_ASSIGN_OR_RETURN(model->weights_, load_gpt2_weights(file, model->cfg_, options.processing, options.progress,
+                                                              options.weight_precision));
 
   const ModelWeights& w = model->weights_;
   for (const LayerWeights& l : w.layers) {
@@ -128,9 +129,9 @@ Result<std::unique_ptr<HookedTransformer>> HookedTransformer::load(const ModelFi
 }
 
 Result<int64_t> HookedTransformer::weights_bytes(std::string_view config_json, std::string_view config_name,
-                                                 const ProcessingOptions& processing) {
+                                                 const ProcessingOptions& processing, WeightPrecision precision) {
   HOOKLAB_ASSIGN_OR_RETURN(ModelConfig cfg, parse_hf_gpt2_config(config_json, config_name));
-  return ModelWeights::storage_bytes(cfg, processing.fold_ln);
+  return ModelWeights::storage_bytes(cfg, processing.fold_ln, precision);
 }
 
 std::vector<int32_t> HookedTransformer::to_tokens(std::string_view text, bool prepend_bos) const {

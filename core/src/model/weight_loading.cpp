@@ -211,15 +211,33 @@ class Loader {
 
   Status load_embeddings(const CheckpointTensors& t) {
     const int64_t d = cfg_.d_model;
-    HOOKLAB_RETURN_IF_ERROR(ck_.read_all(t.wte, w_.w_e));
+    HOOKLAB_RETURN_IF_ERROR(load_token_embedding(t.wte));
     HOOKLAB_RETURN_IF_ERROR(ck_.read_all(t.wpe, w_.w_pos));
-    if (opt_.center_writing_weights) {
-      center_rows(w_.w_e, cfg_.d_vocab, d);
-      center_rows(w_.w_pos, cfg_.n_ctx, d);
-    }
+    if (opt_.center_writing_weights) center_rows(w_.w_pos, cfg_.n_ctx, d);
     if (!w_.layer_norm_folded) {
       HOOKLAB_RETURN_IF_ERROR(ck_.read_all(t.ln_f_w, w_.ln_final_w));
       HOOKLAB_RETURN_IF_ERROR(ck_.read_all(t.ln_f_b, w_.ln_final_b));
+    }
+    return {};
+  }
+
+  // W_E, centred per row (center_writing_weights); f16 storage takes it in row blocks, so the
+  // load never holds it in f32 as well.
+  Status load_token_embedding(const TensorInfo* wte) {
+    const int64_t d = cfg_.d_model, v = cfg_.d_vocab;
+    EmbeddingTable& w_e = w_.w_e;
+    if (!w_e.is_f16()) {
+      HOOKLAB_RETURN_IF_ERROR(ck_.read_all(wte, w_e.data));
+      if (opt_.center_writing_weights) center_rows(w_e.data, v, d);
+      return {};
+    }
+    constexpr int64_t kBlockRows = 512;
+    std::vector<float> block(static_cast<size_t>(kBlockRows * d));
+    for (int64_t row = 0; row < v; row += kBlockRows) {
+      const int64_t n = std::min(kBlockRows, v - row);
+      HOOKLAB_RETURN_IF_ERROR(ck_.read_rows(wte, row, n, d, block.data()));
+      if (opt_.center_writing_weights) center_rows(block.data(), n, d);
+      if (!store_f16(w_e.halves + row * d, block.data(), n * d)) return outside_f16_range(wte);
     }
     return {};
   }
@@ -242,7 +260,7 @@ class Loader {
       std::copy(ln_w.begin(), ln_w.end(), l.ln1_w);
       std::copy(ln_b.begin(), ln_b.end(), l.ln1_b);
     }
-    pack_matrix(l.w_qkv, s);
+    HOOKLAB_RETURN_IF_ERROR(pack(l.w_qkv, s, t.c_attn_w));
 
     HOOKLAB_RETURN_IF_ERROR(ck_.read_all(t.c_proj_w, s));
     HOOKLAB_RETURN_IF_ERROR(ck_.read_all(t.c_proj_b, l.b_o));
@@ -260,7 +278,7 @@ class Loader {
       }
       std::fill(b_v, b_v + d, 0.0f);
     }
-    pack_matrix(l.w_o, s);
+    HOOKLAB_RETURN_IF_ERROR(pack(l.w_o, s, t.c_proj_w));
 
     if (cfg_.attn_only) return {};
     // MLP: c_fc (reads ln_2) and c_proj (writes).
@@ -275,7 +293,7 @@ class Loader {
       std::copy(ln_w.begin(), ln_w.end(), l.ln2_w);
       std::copy(ln_b.begin(), ln_b.end(), l.ln2_b);
     }
-    pack_matrix(l.w_in, s);
+    HOOKLAB_RETURN_IF_ERROR(pack(l.w_in, s, t.c_fc_w));
 
     HOOKLAB_RETURN_IF_ERROR(ck_.read_all(t.mlp_proj_w, s));
     HOOKLAB_RETURN_IF_ERROR(ck_.read_all(t.mlp_proj_b, l.b_out));
@@ -283,7 +301,7 @@ class Loader {
       center_rows(s, m, d);
       center_vector(l.b_out, d);
     }
-    pack_matrix(l.w_out, s);
+    HOOKLAB_RETURN_IF_ERROR(pack(l.w_out, s, t.mlp_proj_w));
     return {};
   }
 
@@ -339,13 +357,23 @@ class Loader {
           transposed[static_cast<size_t>(k * n + r)] = block[static_cast<size_t>(r * d + k)] - mean;
       }
       // `transposed` holds W_U[:, row:row+n] row-major with stride n; pack it into place.
-      PackedMatrix slice = w_.w_u;
-      slice.data = w_.w_u.data + (row / kPanelWidth) * kPanelWidth * d;
-      slice.cols = n;
-      pack_matrix(slice, transposed.data());
+      PackedMatrix slice = w_.w_u.column_panels(row / kPanelWidth, n);
+      HOOKLAB_RETURN_IF_ERROR(pack(slice, transposed.data(), t.unembed));
     }
     if (opt_.center_unembed) center_vector(w_.b_u, v);
     return {};
+  }
+
+  // Packs processed values into place; f16 storage cannot hold a value beyond its range.
+  Status pack(PackedMatrix& dst, const float* src, const TensorInfo* from) const {
+    return pack_matrix(dst, src) ? Status{} : outside_f16_range(from);
+  }
+
+  Status outside_f16_range(const TensorInfo* from) const {
+    return make_error(
+        ErrorCode::kInvalidModel,
+        ck_.file().file_name() + ": tensor '" + from->name +
+            "' has a value outside the f16 range (|x| > 65504) after processing; load it with f32 weights");
   }
 
   const Checkpoint& ck_;
@@ -361,11 +389,12 @@ class Loader {
 }  // namespace
 
 Result<ModelWeights> load_gpt2_weights(const SafetensorsFile& file, const ModelConfig& cfg,
-                                       const ProcessingOptions& processing, const LoadProgress& progress) {
+                                       const ProcessingOptions& processing, const LoadProgress& progress,
+                                       WeightPrecision precision) {
   std::unique_ptr<Checkpoint> holder;
   Checkpoint* ck = nullptr;
   HOOKLAB_ASSIGN_OR_RETURN(CheckpointTensors tensors, find_tensors(file, cfg, &ck, holder));
-  HOOKLAB_ASSIGN_OR_RETURN(ModelWeights weights, ModelWeights::allocate(cfg, processing.fold_ln));
+  HOOKLAB_ASSIGN_OR_RETURN(ModelWeights weights, ModelWeights::allocate(cfg, processing.fold_ln, precision));
   Loader loader(*ck, cfg, processing, weights, progress);
   HOOKLAB_RETURN_IF_ERROR(loader.load(tensors));
   return weights;

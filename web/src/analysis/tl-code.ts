@@ -6,6 +6,7 @@
 
 import { PATCH_SWEEPS, PATH_RECEIVER_INPUTS, type MetricName, type PatchDirection, type PatchMethod, type PatchSweep }
   from "../engine/generated/patching";
+import type { WeightPrecisionName } from "../engine/generated/model-options";
 import { receiverOf, type Experiment } from "../state/experiment";
 import { parseTokenIds, type TokenInput } from "../state/token-ids";
 
@@ -45,6 +46,8 @@ export interface ModelSpec {
   /** The lab's model id: "hooklab-demo", a hub id, or "local". */
   model: string;
   processing: "default" | "none";
+  /** "f16": the lab held the weight matrices in f16 (default "f32"). */
+  weights?: WeightPrecisionName;
   /** "ids": the prompt and answer boxes hold token ids, written as tensors (default "text"). */
   tokenInput?: TokenInput;
 }
@@ -127,11 +130,23 @@ function pyBool(v: boolean): string {
   return v ? "True" : "False";
 }
 
+// The lab's f16 weights: the processed matrices rounded to f16 once, everything computed in f32.
+const ROUND_MATRICES_TO_F16 = [
+  "# hooklab held the weight matrices in f16 (rounded once, after processing; all arithmetic in",
+  "# float32). The same rounding here reproduces its numbers:",
+  "with torch.no_grad():",
+  "    for block in model.blocks:",
+  "        for W in (block.attn.W_Q, block.attn.W_K, block.attn.W_V, block.attn.W_O, block.mlp.W_in, block.mlp.W_out):",
+  "            W.copy_(W.to(torch.float16).to(torch.float32))",
+  "    for W in (model.embed.W_E, model.unembed.W_U):",
+  "        W.copy_(W.to(torch.float16).to(torch.float32))",
+];
+
 function loadModel(spec: ModelSpec): string[] {
   const tlName = TL_MODEL_NAMES[spec.model];
   if (tlName) {
     const loader = spec.processing === "none" ? "from_pretrained_no_processing" : "from_pretrained";
-    return [`model = HookedTransformer.${loader}(${pyString(tlName)})`];
+    return [`model = HookedTransformer.${loader}(${pyString(tlName)})`, ...(spec.weights === "f16" ? ROUND_MATRICES_TO_F16 : [])];
   }
   const where = spec.model === "local" ? "path/to/your/model" : spec.model.includes("/") ? spec.model : `models/${spec.model}`;
   const bundled = spec.model !== "local" && !spec.model.includes("/");
@@ -141,6 +156,8 @@ function loadModel(spec: ModelSpec): string[] {
     ...(bundled ? ["# The path below is the model's directory in the hooklab repository."] : []),
     "from transformer_lens.model_bridge import TransformerBridge",
     `model = TransformerBridge.boot_transformers(${pyString(where)})`,
+    ...(spec.weights === "f16" ? ["# hooklab held the weight matrices in f16 (rounded once, after processing; all arithmetic in",
+      "# float32), so its numbers differ from these by that rounding (docs/half-precision.md)."] : []),
   ];
 }
 
@@ -593,7 +610,7 @@ function ablationCode(ab: GenerateAblation): string[] {
 /** What a lab view shows, as a code spec: the experiment's own inputs (lessons call this too). */
 export function specFromExperiment(e: Experiment, view: TlView,
   options: { sweep?: PatchSweep; seqLen?: number; pair?: AnswerPair } = {}): TlCodeSpec {
-  const base = { model: e.model, processing: e.processing, tokenInput: e.tokenInput };
+  const base = { model: e.model, processing: e.processing, weights: e.weights, tokenInput: e.tokenInput };
   const prompt = { prompt: e.prompt, prependBos: e.prependBos };
   // The inside views' pair as resolved (the prompt's top two predictions unless the user chose).
   const pair = options.pair ?? { answer: e.insideAnswer || e.answer, wrong: e.insideWrong || e.wrong };

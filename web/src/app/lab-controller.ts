@@ -174,7 +174,8 @@ export class LabController {
     const before = this.state.experiment;
     const experiment = { ...before, ...patch };
     this.store.set({ experiment });
-    if (patch.model !== undefined && patch.model !== before.model || patch.processing !== undefined && patch.processing !== before.processing) {
+    const reload = (["model", "processing", "weights"] as const).some((k) => patch[k] !== undefined && patch[k] !== before[k]);
+    if (reload) {
       void this.loadModel();
       return;
     }
@@ -194,7 +195,7 @@ export class LabController {
   }
 
   async loadModel(): Promise<void> {
-    const { model, processing } = this.state.experiment;
+    const { model, processing, weights } = this.state.experiment;
     this.loadAbort?.abort();
     this.loadAbort = new AbortController();
     const generation = ++this.generation;
@@ -215,7 +216,7 @@ export class LabController {
     try {
       const source = model.includes("/") ? { hub: model } : { bundled: model };
       const loaded = await HookedTransformer.load(source, {
-        processing, assetBase: this.options.assetBase, hubEndpoint: this.options.hubEndpoint,
+        processing, weights, assetBase: this.options.assetBase, hubEndpoint: this.options.hubEndpoint,
         singleThreaded: this.options.singleThreaded, signal: this.loadAbort.signal,
         onProgress: (progress) => {
           if (generation === this.generation) this.store.set({ model: { phase: "loading", progress } });
@@ -258,7 +259,8 @@ export class LabController {
       prompt: undefined, predictions: undefined, inside: undefined });
     try {
       const loaded = await HookedTransformer.load({ files }, {
-        processing: this.state.experiment.processing, assetBase: this.options.assetBase, singleThreaded: this.options.singleThreaded,
+        processing: this.state.experiment.processing, weights: this.state.experiment.weights, assetBase: this.options.assetBase,
+        singleThreaded: this.options.singleThreaded,
         onProgress: (progress) => generation === this.generation && this.store.set({ model: { phase: "loading", progress } }),
       });
       if (generation !== this.generation) return loaded.dispose();

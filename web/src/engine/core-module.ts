@@ -11,7 +11,9 @@ export interface EmbindModule {
   /** What loading the model `config` (config.json's text) describes allocates for its processed
    *  weights, and the most the module's memory can hold; null with lastError() set for a config
    *  the load would refuse. */
-  modelMemoryNeed(config: string, processing: string): { weightBytes: number; limitBytes: number } | null;
+  modelMemoryNeed(config: string, processing: string, weights: string): { weightBytes: number; limitBytes: number } | null;
+  /** The weight precisions' names ("f32", "f16"): web/src/engine/generated/model-options.ts. */
+  weightPrecisions(): string[];
   lastError(): { error: string; code: string };
   hookPointTable(): unknown[];
   /** The fastest GEMM micro-kernel on this machine, or a remembered one; null with lastError() set. */

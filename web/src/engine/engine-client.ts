@@ -7,10 +7,10 @@
 // model is reloaded (from the browser's model store when it came from the hub).
 
 import { chooseVariant } from "./core-module";
-import type { GemmTuning, InitArgs, LoadResult, Request, RequestMessage, ResponseMessage } from "./protocol";
+import type { GemmTuning, InitArgs, LoadArgs, LoadResult, Request, RequestMessage, ResponseMessage } from "./protocol";
+import type { WeightPrecisionName } from "./generated/model-options";
 import type { BackendChoice, GenerateStep, BackendInfo, ModelSource, Processing, WebgpuOptions } from "./types";
 
-type LoadArgs = { source: ModelSource; processing: Processing; hubEndpoint?: string; backend?: BackendChoice; webgpu?: WebgpuOptions };
 
 type Pending = {
   resolve: (value: unknown) => void;
@@ -183,8 +183,8 @@ export class EngineClient {
     }
   }
 
-  async load(source: ModelSource, processing: Processing, options: { onProgress?: Pending["onProgress"]; signal?: AbortSignal; hubEndpoint?: string; backend?: BackendChoice; webgpu?: WebgpuOptions } = {}): Promise<LoadResult> {
-    const args: LoadArgs = { source, processing, hubEndpoint: options.hubEndpoint, backend: options.backend, webgpu: options.webgpu };
+  async load(source: ModelSource, processing: Processing, options: { onProgress?: Pending["onProgress"]; signal?: AbortSignal; hubEndpoint?: string; backend?: BackendChoice; webgpu?: WebgpuOptions; weights?: WeightPrecisionName } = {}): Promise<LoadResult> {
+    const args: LoadArgs = { source, processing, hubEndpoint: options.hubEndpoint, backend: options.backend, webgpu: options.webgpu, weights: options.weights };
     const result = await this.call<LoadResult>({ op: "load", args }, options);
     this.lastLoad = args;
     return result;

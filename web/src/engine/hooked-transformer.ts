@@ -124,6 +124,7 @@ export class HookedTransformer {
         hubEndpoint: options.hubEndpoint,
         backend: options.backend ?? preferredBackend(),
         webgpu: options.webgpu,
+        weights: options.weights,
         onProgress: (p) => options.onProgress?.({ ...p, stage: p.stage === "download" ? "download" : "load" }),
       });
       return new HookedTransformer(engine, loaded.cfg, loaded.variant, loaded.backend);

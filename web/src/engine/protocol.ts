@@ -2,6 +2,7 @@
 // (worker.ts). Requests carry an id; the worker answers with progress messages and then
 // exactly one result or error for that id. Large arrays travel as transferred buffers.
 
+import type { WeightPrecisionName } from "./generated/model-options";
 import type { BackendChoice, GenerateOptions, GenerateStep, BackendInfo, ModelConfig, ModelSource, PatchDirection, PatchItem, PatchMethod, PatchSweep, PathReceiver, Processing, WebgpuOptions } from "./types";
 
 export interface InitArgs {
@@ -78,9 +79,19 @@ export interface WireGrad {
   bwdHooks: WireHook[];
 }
 
+/** The load request: where the model comes from and how it is held. */
+export interface LoadArgs {
+  source: ModelSource;
+  processing: Processing;
+  hubEndpoint?: string;
+  backend?: BackendChoice;
+  webgpu?: WebgpuOptions;
+  weights?: WeightPrecisionName;
+}
+
 export type Request =
   | { op: "init"; args: InitArgs }
-  | { op: "load"; args: { source: ModelSource; processing: Processing; hubEndpoint?: string; backend?: BackendChoice; webgpu?: WebgpuOptions } }
+  | { op: "load"; args: LoadArgs }
   | { op: "toTokens"; args: { text: string; prependBos: boolean } }
   | { op: "strTokens"; args: { tokens: Int32Array } }
   | { op: "decode"; args: { tokens: Int32Array } }

@@ -1,5 +1,6 @@
 // Public types of the hooklab engine API (TransformerLens names in camelCase).
 
+import type { WeightPrecisionName } from "./generated/model-options";
 import type { MetricName, PatchDirection, PatchMethod, PatchSweep, PathReceiverInput } from "./generated/patching";
 
 /** A dense float32 tensor, row-major, TransformerLens shape (batch dimension 1 included). */
@@ -38,6 +39,8 @@ export interface ModelConfig {
   backend: string;
   threads: number;
   weight_bytes: number;
+  /** How the weight matrices are held in memory (LoadOptions.weights). */
+  weights: WeightPrecisionName;
   /** "gpt2" (GPT-2's files), "bpe" (the model's own byte-level BPE) or "wordlevel". */
   tokenizer: "gpt2" | "bpe" | "wordlevel";
 }
@@ -103,6 +106,13 @@ export interface LoadOptions {
    */
   backend?: BackendChoice;
   webgpu?: WebgpuOptions;
+  /**
+   * How the weight matrices (W_Q/K/V, W_O, W_in, W_out, W_U and W_E) are held in memory: "f32" (default)
+   * or "f16", the processed weights rounded to f16 and widened inside the kernels: about half the
+   * memory, at the cost of that rounding (README gives the measured logit change). Unlike
+   * TransformerLens's dtype="float16", activations and arithmetic stay f32.
+   */
+  weights?: WeightPrecisionName;
 }
 
 export type BackendChoice = "auto" | "webgpu" | "wasm";

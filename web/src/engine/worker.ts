@@ -326,13 +326,17 @@ const ENGINE_OVERHEAD_BYTES = 256 * 2 ** 20;
 /** Refuses, from config.json alone, a model whose weights cannot fit the module's memory, so
  *  nothing is downloaded or allocated for it. A config the core refuses is left to the load,
  *  which says why. */
-function refuseIfTooLarge(module: EmbindModule, config: string, processing: string | undefined): void {
-  const need = module.modelMemoryNeed(config, processing ?? "default");
+function refuseIfTooLarge(module: EmbindModule, config: string, processing: string | undefined, weights: string): void {
+  const need = module.modelMemoryNeed(config, processing ?? "default", weights);
   if (!need || need.weightBytes + ENGINE_OVERHEAD_BYTES <= need.limitBytes) return;
   const gb = (bytes: number) => (bytes / 2 ** 30).toFixed(1);
-  throw new Error(`this model needs ${gb(need.weightBytes)} GiB of memory for its weights (float32, processed), and the ` +
+  const held = weights === "f16" ? "f16 matrices" : "float32";
+  const half = weights === "f16" ? null : module.modelMemoryNeed(config, processing ?? "default", "f16");
+  const hint = half && half.weightBytes + ENGINE_OVERHEAD_BYTES <= half.limitBytes
+    ? `; with f16 weights it would need ${gb(half.weightBytes)} GiB and fit` : "";
+  throw new Error(`this model needs ${gb(need.weightBytes)} GiB of memory for its weights (${held}, processed), and the ` +
     `engine's WebAssembly memory holds at most ${gb(need.limitBytes)} GiB: it cannot be loaded in the browser ` +
-    `(its weights were neither read nor downloaded)`);
+    `(its weights were neither read nor downloaded)${hint}`);
 }
 
 /** Opens the source's files, replaces the loaded model (and its GPU path) and picks the backend. */
@@ -344,7 +348,7 @@ async function loadModel(id: number, args: Args<"load">): Promise<unknown> {
   const opened = await openModel(args.source, {
     assetBase,
     heap,
-    checkConfig: (config) => refuseIfTooLarge(core!, config, args.processing),
+    checkConfig: (config) => refuseIfTooLarge(core!, config, args.processing, args.weights ?? "f32"),
     signal: aborter.signal,
     hubEndpoint: args.hubEndpoint,
     onProgress: (p) => post({ id, type: "progress", progress: p }),
@@ -360,6 +364,7 @@ async function loadModel(id: number, args: Args<"load">): Promise<unknown> {
       weights: opened.weights, weightsName: opened.weightsName,
     }, {
       processing: args.processing,
+      weights: args.weights ?? "f32",
       threads: variant === "mt" ? threads : 1,
       name: opened.name,
       ...(gemmTuning?.kernel ? { gemmKernel: gemmTuning.kernel } : {}),

@@ -2,6 +2,7 @@
 
 import { METRICS as METRIC_TABLE, PATCH_DIRECTIONS, PATCH_METHODS, PATH_RECEIVER_INPUTS, type MetricName, type PatchDirection, type PatchMethod,
   type PatchSweep, type PathReceiverInput } from "../engine/generated/patching";
+import { WEIGHT_PRECISIONS, type WeightPrecisionName } from "../engine/generated/model-options";
 import { TOKEN_INPUTS, type TokenInput } from "./token-ids";
 
 /** The sweeps the lab draws: every one whose result is a layer x position or layer x head map. */
@@ -46,6 +47,8 @@ export interface Experiment {
   /** "hooklab-demo" (bundled) or a Hugging Face id such as "openai-community/gpt2". */
   model: string;
   processing: "default" | "none";
+  /** How the model's weight matrices are held: "f32", or "f16" (half the memory; logits move by the rounding). */
+  weights: WeightPrecisionName;
   prompt: string;
   prependBos: boolean;
   /** How the prompt, answer and generation boxes are read: as text, or as token ids ("12 7 3 9"). */
@@ -99,6 +102,7 @@ export interface Experiment {
 export const DEFAULT_EXPERIMENT: Readonly<Experiment> = Object.freeze<Experiment>({
   model: "hooklab-demo",
   processing: "default",
+  weights: "f32",
   prompt: "When Mary and John went to the store, John gave a drink to",
   prependBos: true,
   tokenInput: "text",
@@ -165,11 +169,11 @@ export const MAX_ABLATED_HEADS = 144;
 export const MAX_PATH_RECEIVERS = 32;
 
 /** The inputs a patching result depends on; a result computed from other inputs is stale. */
-export type PatchInputs = Pick<Experiment, "model" | "processing" | "tokenInput" | "clean" | "corrupted" | "answer" | "wrong" | "metric" | "normalize">;
+export type PatchInputs = Pick<Experiment, "model" | "processing" | "weights" | "tokenInput" | "clean" | "corrupted" | "answer" | "wrong" | "metric" | "normalize">;
 
 export function patchInputs(e: Experiment): PatchInputs {
-  const { model, processing, tokenInput, clean, corrupted, answer, wrong, metric, normalize } = e;
-  return { model, processing, tokenInput, clean, corrupted, answer, wrong, metric, normalize };
+  const { model, processing, weights, tokenInput, clean, corrupted, answer, wrong, metric, normalize } = e;
+  return { model, processing, weights, tokenInput, clean, corrupted, answer, wrong, metric, normalize };
 }
 
 /** The inputs a patching result depends on: an estimate and an exact sweep compare only when equal. */
@@ -179,7 +183,7 @@ export function patchInputsKey(e: Experiment): string {
 
 /** What the notices call each field (a stale result names the inputs that changed). */
 export const FIELD_LABELS: Record<keyof Experiment, string> = {
-  model: "model", processing: "weight processing", prompt: "prompt", prependBos: "prepend BOS", tokenInput: "token input", position: "position",
+  model: "model", processing: "weight processing", weights: "weights in memory", prompt: "prompt", prependBos: "prepend BOS", tokenInput: "token input", position: "position",
   layer: "layer", head: "head", topK: "top-k", clean: "clean prompt", corrupted: "corrupted prompt", answer: "answer",
   wrong: "wrong token", metric: "metric", normalize: "normalisation", sweeps: "activations to patch", method: "estimate method",
   dataset: "dataset", insideAnswer: "inside answer", insideWrong: "inside wrong token", view: "view",
@@ -287,7 +291,7 @@ export function parseHeadList(text: string): { heads: string[] } | { problem: st
 
 /** How each field of a link is read; the keys are the link's field names. */
 const FIELDS: Record<keyof Experiment, Field> = {
-  model: modelName, processing: choice(["default", "none"]), prompt: text(MAX_TEXT), prependBos: flag, tokenInput: choice(TOKEN_INPUTS),
+  model: modelName, processing: choice(["default", "none"]), weights: choice(WEIGHT_PRECISIONS), prompt: text(MAX_TEXT), prependBos: flag, tokenInput: choice(TOKEN_INPUTS),
   position: int(0, MAX_POSITION, true), layer: int(0, MAX_LAYERS - 1), head: int(0, MAX_HEADS - 1, true), topK: int(1, MAX_TOP_K),
   clean: text(MAX_TEXT), corrupted: text(MAX_TEXT), answer: text(MAX_ANSWER), wrong: text(MAX_ANSWER), metric: choice(METRICS),
   normalize: flag, sweeps: sweepList, method: choice(METHODS), dataset: text(DATASET_SHARE_LIMIT),

@@ -5,18 +5,18 @@ import { FIELD_LABELS, patchInputs, type Experiment, type PatchInputs } from "./
 /** An exact patching run: its inputs and the activations it patched. */
 export type PatchRunInputs = PatchInputs & Pick<Experiment, "sweeps">;
 /** The inside views: the prompt's tokens, the selected position and their own answer pair. */
-export type InsideInputs = Pick<Experiment, "model" | "processing" | "tokenInput" | "prompt" | "prependBos" | "position" | "insideAnswer" | "insideWrong">;
+export type InsideInputs = Pick<Experiment, "model" | "processing" | "weights" | "tokenInput" | "prompt" | "prependBos" | "position" | "insideAnswer" | "insideWrong">;
 /** A dataset run: the pairs, and what each pair is patched and measured with (not the prompts above it). */
-export type DatasetInputs = Pick<Experiment, "model" | "processing" | "tokenInput" | "answer" | "wrong" | "metric" | "normalize" | "sweeps" | "dataset" | "method">;
+export type DatasetInputs = Pick<Experiment, "model" | "processing" | "weights" | "tokenInput" | "answer" | "wrong" | "metric" | "normalize" | "sweeps" | "dataset" | "method">;
 
 /** A generation: the model, its prompt and every sampling and steering setting (the seed fixes the draws). */
-export type GenerateInputs = Pick<Experiment, "model" | "processing" | "tokenInput" | "prependBos" | "genPrompt" | "maxNewTokens" | "temperature" | "genTopK"
+export type GenerateInputs = Pick<Experiment, "model" | "processing" | "weights" | "tokenInput" | "prependBos" | "genPrompt" | "maxNewTokens" | "temperature" | "genTopK"
   | "topP" | "seed" | "steerHook" | "steerLayer" | "steerCoef" | "steerFrom" | "steerTo" | "steerBy" | "ablateHeads" | "ablation">;
 
 export function generateInputs(e: Experiment): GenerateInputs {
-  const { model, processing, tokenInput, prependBos, genPrompt, maxNewTokens, temperature, genTopK, topP, seed, steerHook, steerLayer, steerCoef, steerFrom, steerTo,
+  const { model, processing, weights, tokenInput, prependBos, genPrompt, maxNewTokens, temperature, genTopK, topP, seed, steerHook, steerLayer, steerCoef, steerFrom, steerTo,
     steerBy, ablation } = e;
-  return { model, processing, tokenInput, prependBos, genPrompt, maxNewTokens, temperature, genTopK, topP, seed, steerHook, steerLayer, steerCoef, steerFrom, steerTo,
+  return { model, processing, weights, tokenInput, prependBos, genPrompt, maxNewTokens, temperature, genTopK, topP, seed, steerHook, steerLayer, steerCoef, steerFrom, steerTo,
     steerBy, ablateHeads: [...e.ablateHeads], ablation };
 }
 
@@ -32,13 +32,13 @@ export function patchRunInputs(e: Experiment): PatchRunInputs {
 }
 
 export function insideInputs(e: Experiment): InsideInputs {
-  const { model, processing, tokenInput, prompt, prependBos, position, insideAnswer, insideWrong } = e;
-  return { model, processing, tokenInput, prompt, prependBos, position, insideAnswer, insideWrong };
+  const { model, processing, weights, tokenInput, prompt, prependBos, position, insideAnswer, insideWrong } = e;
+  return { model, processing, weights, tokenInput, prompt, prependBos, position, insideAnswer, insideWrong };
 }
 
 export function datasetInputs(e: Experiment): DatasetInputs {
-  const { model, processing, tokenInput, answer, wrong, metric, normalize, dataset, method } = e;
-  return { model, processing, tokenInput, answer, wrong, metric, normalize, sweeps: [...e.sweeps], dataset, method };
+  const { model, processing, weights, tokenInput, answer, wrong, metric, normalize, dataset, method } = e;
+  return { model, processing, weights, tokenInput, answer, wrong, metric, normalize, sweeps: [...e.sweeps], dataset, method };
 }
 
 /**

@@ -3,6 +3,7 @@
 // (WebGPU or wasm SIMD) with a selector to force either.
 import type { LabController } from "../app/lab-controller";
 import { BACKEND_CHANGE_EVENT, preferredBackend, setPreferredBackend } from "../engine/hooked-transformer";
+import type { WeightPrecisionName } from "../engine/generated/model-options";
 import type { BackendChoice, BackendInfo } from "../engine/types";
 import { el, formatNumber, replaceChildren } from "./dom";
 import type { Experiment } from "../state/experiment";
@@ -46,6 +47,10 @@ export function modelBar(lab: LabController, onLocalFiles: (files: File[]) => vo
   const processing = el("select", { "aria-label": "weight processing" },
     el("option", { value: "default" }, "TransformerLens processing"), el("option", { value: "none" }, "no processing (HF logits)"));
   processing.addEventListener("change", () => lab.update({ processing: processing.value as "default" | "none" }));
+  const weights = el("select", { "aria-label": "weights in memory", "data-testid": "weights-select",
+    title: "f16: the weight matrices rounded to f16 in memory, half the bytes (logits move by that rounding)" },
+  el("option", { value: "f32" }, "f32 weights"), el("option", { value: "f16" }, "f16 weights (half the memory)"));
+  weights.addEventListener("change", () => lab.update({ weights: weights.value as WeightPrecisionName }));
   const fileInput = el("input", { type: "file", multiple: true, accept: ".json,.safetensors,.txt", hidden: true, "aria-label": "model files" });
   fileInput.addEventListener("change", () => fileInput.files && onLocalFiles([...fileInput.files]));
   const openButton = el("button", { class: "secondary", onclick: () => fileInput.click(), title: "config.json + model.safetensors (+ the model's tokenizer.json, or vocab.json + merges.txt)" }, "Open files…");
@@ -71,6 +76,7 @@ export function modelBar(lab: LabController, onLocalFiles: (files: File[]) => vo
     const s = lab.state;
     select.value = MODEL_CHOICES.some((m) => m.id === s.experiment.model) ? s.experiment.model : "local";
     processing.value = s.experiment.processing;
+    weights.value = s.experiment.weights;
     const m = s.model;
     if (m.phase === "loading") {
       const p = m.progress;
@@ -93,12 +99,12 @@ export function modelBar(lab: LabController, onLocalFiles: (files: File[]) => vo
       replaceChildren(status, el("span", { "data-testid": "model-config" },
         `${c.model_name || s.experiment.model}: ${c.n_layers} layers · ${c.n_heads} heads · d_model ${c.d_model} · d_mlp ${c.d_mlp} · ` +
         `n_ctx ${c.n_ctx} · ${formatNumber(c.total_params / 1e6, 1)}M parameters (n_params ${formatNumber(c.n_params / 1e6, 2)}M) · ` +
-        `${c.normalization_type} · `, backendBadge));
+        `${c.normalization_type} · ${c.weights} weights ${megabytes(c.weight_bytes)} · `, backendBadge));
     } else {
       replaceChildren(status);
     }
   };
   lab.store.subscribe((_, changed) => (changed.has("model") || changed.has("cfg") || changed.has("experiment")) && render());
   render();
-  return el("div", { class: "row model-bar" }, select, processing, backendSelect, openButton, fileInput, status);
+  return el("div", { class: "row model-bar" }, select, processing, weights, backendSelect, openButton, fileInput, status);
 }

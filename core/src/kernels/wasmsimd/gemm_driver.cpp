@@ -13,9 +13,13 @@
 #include "kernels/wasmsimd/gemm_driver.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstddef>
+#include <vector>
 
+#include "kernels/wasmsimd/f16_simd.h"
 #include "kernels/wasmsimd/gemm_microkernels.h"
+#include "kernels/wasmsimd/vector_kernels.h"
 
 namespace hooklab::wasmsimd {
 namespace {
@@ -89,9 +93,38 @@ struct PanelBias {
   }
 };
 
+// Where the micro-kernels read panels [first_panel, ...) of the weights from, each panel's
+// rows [k_begin, k_end) of the product: the matrix itself (f32 storage), or a per-thread copy
+// of the block widened from f16.
+struct PanelSource {
+  const float* first;  // row k_begin of panel first_panel
+  int64_t first_panel;
+  int64_t stride;  // floats from one panel to the next
+
+  const float* of(int64_t p) const { return first + (p - first_panel) * stride; }
+};
+
+PanelSource panels_in_place(const MatmulArgs& args, int64_t panel_begin) {
+  const PackedMatrix& w = *args.w;
+  return {w.panel(panel_begin) + args.k_begin * kPanelWidth, panel_begin, kPanelWidth * w.rows};
+}
+
+// Widens rows [k_begin, k_end) of panels [panel_begin, panel_end) into `buffer` (grown once per
+// thread to one block): f16 weights are read once per block, then every row tile reads f32.
+PanelSource panels_widened(const MatmulArgs& args, int64_t panel_begin, int64_t panel_end, std::vector<float>& buffer) {
+  const PackedMatrix& w = *args.w;
+  const int64_t panel_floats = (args.k_end - args.k_begin) * kPanelWidth;
+  buffer.resize(static_cast<size_t>((panel_end - panel_begin) * panel_floats));
+  for (int64_t p = panel_begin; p < panel_end; ++p) {
+    widen_f16(buffer.data() + (p - panel_begin) * panel_floats, w.panel_halves(p) + args.k_begin * kPanelWidth,
+              panel_floats);
+  }
+  return {buffer.data(), panel_begin, panel_floats};
+}
+
 // One tile of `rows` rows (starting at a / c) across panels [panel_begin, panel_end).
 void gemm_row_tile(const MatmulArgs& args, const GemmKernel& gemm_kernel, int64_t rows, const float* a, float* c,
-                   int64_t panel_begin, int64_t panel_end, const PanelBias& bias) {
+                   const PanelSource& panels, int64_t panel_begin, int64_t panel_end, const PanelBias& bias) {
   const PackedMatrix& w = *args.w;
   const size_t kc = static_cast<size_t>(args.k_end - args.k_begin);
   const GemmMicrokernelFn kernel = gemm_kernel.tiles[rows - 1];
@@ -99,28 +132,65 @@ void gemm_row_tile(const MatmulArgs& args, const GemmKernel& gemm_kernel, int64_
   if (rows == 1) {
     // A single row: whole groups of full panels in one call, several accumulator chains at once.
     const auto group = static_cast<int64_t>(kGemmRowPanels);
-    const size_t panel_stride = static_cast<size_t>(kPanelWidth * w.rows);
     for (; p + group <= std::min(panel_end, bias.full_panels); p += group) {
-      f32_gemm_1x32__wasmsimd_loadsplat(kc, a, w.panel(p) + args.k_begin * kPanelWidth, panel_stride, bias.of(p),
+      f32_gemm_1x32__wasmsimd_loadsplat(kc, a, panels.of(p), static_cast<size_t>(panels.stride), bias.of(p),
                                         c + p * kPanelWidth);
     }
   }
   for (; p < panel_end; ++p) {
     const int64_t col = p * kPanelWidth;
     const size_t nc = static_cast<size_t>(std::min<int64_t>(w.cols - col, kPanelWidth));
-    kernel(kc, a, static_cast<size_t>(args.lda), w.panel(p) + args.k_begin * kPanelWidth, bias.of(p), c + col,
-           static_cast<size_t>(args.ldc), nc);
+    kernel(kc, a, static_cast<size_t>(args.lda), panels.of(p), bias.of(p), c + col, static_cast<size_t>(args.ldc), nc);
   }
 }
 
-// Rows [row_begin, row_end) x panels [panel_begin, panel_end) of the output.
+// The one row of a single-row product over f16 weights, times 2^112 for the fused kernel; null
+// where that scaling would overflow (|a| >= 2^15) or a is not finite: the product then widens
+// its panels instead (same values, slower).
+const float* rebiased_row(const MatmulArgs& args, std::vector<float>& buffer) {
+  if (args.m != 1 || !args.w->is_f16()) return nullptr;
+  const int64_t kc = args.k_end - args.k_begin;
+  buffer.resize(static_cast<size_t>(kc));
+  for (int64_t k = 0; k < kc; ++k) {
+    const float a = args.a[k];
+    if (!(std::fabs(a) < 0x1p15f)) return nullptr;
+    buffer[static_cast<size_t>(k)] = a * kF16Rebias;
+  }
+  return buffer.data();
+}
+
+// Whole groups of full f16 panels from panel_begin with the fused one-row kernel; returns the
+// first panel it left (the partial last panel and a group's remainder).
+int64_t gemm_row_f16(const MatmulArgs& args, const float* a_rebiased, int64_t panel_begin, int64_t panel_end,
+                     const PanelBias& bias) {
+  const PackedMatrix& w = *args.w;
+  const auto group = static_cast<int64_t>(kGemmRowPanels);
+  const size_t kc = static_cast<size_t>(args.k_end - args.k_begin);
+  const size_t panel_stride = static_cast<size_t>(kPanelWidth * w.rows);
+  int64_t p = panel_begin;
+  for (; p + group <= std::min(panel_end, bias.full_panels); p += group) {
+    f16w_gemm_1x32__wasmsimd_loadsplat(kc, a_rebiased, w.panel_halves(p) + args.k_begin * kPanelWidth, panel_stride,
+                                       bias.of(p), args.c + p * kPanelWidth);
+  }
+  return p;
+}
+
+// Rows [row_begin, row_end) x panels [panel_begin, panel_end) of the output. a_rebiased: see
+// rebiased_row (single-row f16 products only).
 void gemm_block(const MatmulArgs& args, const GemmKernel& gemm_kernel, int64_t row_begin, int64_t row_end,
-                int64_t panel_begin, int64_t panel_end) {
+                int64_t panel_begin, int64_t panel_end, const float* a_rebiased) {
+  // Per thread: concurrent products never share it.
+  thread_local std::vector<float> widened;
   const PanelBias bias(args, panel_end);
+  const int64_t first =
+      a_rebiased != nullptr ? gemm_row_f16(args, a_rebiased, panel_begin, panel_end, bias) : panel_begin;
+  if (first == panel_end) return;
+  const PanelSource panels =
+      args.w->is_f16() ? panels_widened(args, first, panel_end, widened) : panels_in_place(args, first);
   const int64_t mr = static_cast<int64_t>(gemm_kernel.mr);
   for (int64_t i = row_begin; i < row_end; i += mr) {
-    gemm_row_tile(args, gemm_kernel, std::min(row_end - i, mr), args.a + i * args.lda, args.c + i * args.ldc,
-                  panel_begin, panel_end, bias);
+    gemm_row_tile(args, gemm_kernel, std::min(row_end - i, mr), args.a + i * args.lda, args.c + i * args.ldc, panels,
+                  first, panel_end, bias);
   }
 }
 
@@ -131,6 +201,8 @@ void gemm(const MatmulArgs& args, const GemmKernel& kernel, ThreadPool& pool) {
   const int64_t macs = args.m * (args.k_end - args.k_begin) * args.w->cols;
   const int threads = macs >= kMinParallelMacs ? pool.threads() : 1;
   const GemmPlan plan = plan_gemm(args, threads, static_cast<int64_t>(kernel.mr));
+  thread_local std::vector<float> rebiased;  // the caller's: read by every thread until parallel_for returns
+  const float* a_rebiased = rebiased_row(args, rebiased);
   auto run_tasks = [&](int64_t task_begin, int64_t task_end) {
     for (int64_t t = task_begin; t < task_end; ++t) {
       const int64_t column_block = t / plan.row_blocks;
@@ -139,7 +211,7 @@ void gemm(const MatmulArgs& args, const GemmKernel& kernel, ThreadPool& pool) {
       const int64_t panel_end = std::min(plan.panels, panel_begin + plan.panels_per_block);
       const int64_t row_begin = row_block * plan.rows_per_block;
       const int64_t row_end = std::min(args.m, row_begin + plan.rows_per_block);
-      gemm_block(args, kernel, row_begin, row_end, panel_begin, panel_end);
+      gemm_block(args, kernel, row_begin, row_end, panel_begin, panel_end, a_rebiased);
     }
   };
   if (threads == 1) {

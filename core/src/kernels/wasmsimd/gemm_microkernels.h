@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 
 namespace hooklab::wasmsimd {
 
@@ -35,6 +36,11 @@ void f32_gemm_1x8__wasmsimd_loadsplat(size_t kc, const float* a, size_t lda, con
 void f32_gemm_1x32__wasmsimd_loadsplat(size_t kc, const float* a, const float* w, size_t panel_stride,
                                        const float* bias, float* c);
 inline constexpr size_t kGemmRowPanels = 4;
+// The same over f16 panels (panel_stride in f16 values), with the A row multiplied by 2^112
+// (kF16Rebias, f16_simd.h): bit-identical to the f32 kernel over the widened weights, as long as
+// that scaling is exact (every |a| < 2^15; the driver checks).
+void f16w_gemm_1x32__wasmsimd_loadsplat(size_t kc, const float* a_rebiased, const uint16_t* w, size_t panel_stride,
+                                        const float* bias, float* c);
 
 // Splat family (f32_gemm_splat.cpp): A read 4 k steps at a time, lanes broadcast by shuffles.
 void f32_gemm_4x8__wasmsimd_splat(size_t kc, const float* a, size_t lda, const float* w, const float* bias, float* c,

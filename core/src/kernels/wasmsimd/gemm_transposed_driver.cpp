@@ -22,6 +22,7 @@
 
 #include "kernels/wasmsimd/gemm_driver.h"
 #include "kernels/wasmsimd/gemm_microkernels.h"
+#include "kernels/wasmsimd/vector_kernels.h"
 
 namespace hooklab::wasmsimd {
 namespace {
@@ -96,11 +97,15 @@ WeightBlock pack_block(const MatmulTransposedArgs& args, int64_t panel_begin, in
   const int64_t tile_floats = panels * kKr * kPanelWidth + 16;
   buffer.resize(static_cast<size_t>(ceil_div(k_end - k_begin, kKr) * tile_floats));
   for (int64_t p = panel_begin; p < panel_end; ++p) {
-    const float* src = w.panel(p) + args.k_begin * kPanelWidth;
+    const int64_t first = p * kPanelWidth * w.rows + args.k_begin * kPanelWidth;
     for (int64_t k = k_begin; k < k_end; k += kKr) {
       const int64_t ks = std::min(kKr, k_end - k);
-      float* tile = buffer.data() + (k - k_begin) / kKr * tile_floats;
-      copy_rows(tile + (p - panel_begin) * ks * kPanelWidth, src + k * kPanelWidth, ks);
+      float* tile = buffer.data() + (k - k_begin) / kKr * tile_floats + (p - panel_begin) * ks * kPanelWidth;
+      if (w.is_f16()) {
+        widen_f16(tile, w.halves + first + k * kPanelWidth, ks * kPanelWidth);
+      } else {
+        copy_rows(tile, w.data + first + k * kPanelWidth, ks);
+      }
     }
   }
   return {buffer.data(), tile_floats, kKr * kPanelWidth, true};
@@ -146,8 +151,9 @@ void transposed_block(const MatmulTransposedArgs& args, const TransposedPlan& pl
                       int64_t k_begin, int64_t k_end) {
   // Per thread, grown once to one block (kBlockBytes): concurrent calls never share it.
   thread_local std::vector<float> pack_buffer;
-  // A single row tile reads each weight once: packing would only add a copy.
-  const bool pack = row_end - row_begin > kMr;
+  // A single row tile reads each weight once: packing would only add a copy (f16 weights are
+  // always packed, which widens them).
+  const bool pack = row_end - row_begin > kMr || args.w->is_f16();
   for (int64_t pb = 0; pb < plan.panels; pb += plan.panels_per_block) {
     const int64_t pe = std::min(plan.panels, pb + plan.panels_per_block);
     WeightBlock wb;

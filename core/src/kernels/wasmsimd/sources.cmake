@@ -4,6 +4,8 @@ if(EMSCRIPTEN)
     src/kernels/wasmsimd/f32_gemm_wasmsimd_loadsplat.cpp
     src/kernels/wasmsimd/f32_gemm_wasmsimd_splat.cpp
     src/kernels/wasmsimd/gemm_driver.cpp
+    src/kernels/wasmsimd/f16_widen.cpp
+    src/kernels/wasmsimd/f16w_gemm_1x32_wasmsimd.cpp
     src/kernels/wasmsimd/f32_gemm_transposed_wasmsimd.cpp
     src/kernels/wasmsimd/gemm_transposed_driver.cpp
     src/kernels/wasmsimd/layer_norm.cpp

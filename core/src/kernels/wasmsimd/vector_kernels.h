@@ -8,6 +8,9 @@
 
 namespace hooklab::wasmsimd {
 
+// dst[i] = the f16 value src[i] as f32 (exact), i in [0, n).
+void widen_f16(float* dst, const uint16_t* src, int64_t n);
+
 // Rows [row_begin, row_end) of args.
 void layer_norm_rows(const LayerNormArgs& args, int64_t row_begin, int64_t row_end);
 

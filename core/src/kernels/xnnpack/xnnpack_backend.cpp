@@ -52,7 +52,7 @@ class XnnpackBackend final : public Backend {
 
   Status prepare_matmul(const PackedMatrix& w, const float* bias) override {
     // Preparing again (new values at the same address) repacks: the old operators hold a copy.
-    const Key key{w.data, bias, w.rows, w.cols};
+    const Key key{w.storage(), bias, w.rows, w.cols};
     if (auto old = operators_.find(key); old != operators_.end()) {
       for (const ColumnBlock& block : old->second) xnn_delete_operator(block.op);
       operators_.erase(old);
@@ -94,7 +94,7 @@ class XnnpackBackend final : public Backend {
   void matmul(const MatmulArgs& args) const override {
     const PackedMatrix& w = *args.w;
     const bool whole = args.k_begin == 0 && args.k_end == w.rows;
-    auto it = whole ? operators_.find(Key{w.data, args.bias, w.rows, w.cols}) : operators_.end();
+    auto it = whole ? operators_.find(Key{w.storage(), args.bias, w.rows, w.cols}) : operators_.end();
     if (it == operators_.end() || args.m == 0) {
       parallel_rows(args);
       return;
@@ -242,8 +242,8 @@ class XnnpackBackend final : public Backend {
   // Whether prepare_matmul() has seen w (with any bias): only such matrices are promised to stay
   // unchanged at their address, which a cached operator (a copy of the values) relies on.
   bool prepared(const PackedMatrix& w) const {
-    auto it = operators_.lower_bound(Key{w.data, nullptr, 0, 0});
-    for (; it != operators_.end() && it->first.w == w.data; ++it) {
+    auto it = operators_.lower_bound(Key{w.storage(), nullptr, 0, 0});
+    for (; it != operators_.end() && it->first.w == w.storage(); ++it) {
       if (it->first.rows == w.rows && it->first.cols == w.cols) return true;
     }
     return false;
@@ -254,7 +254,7 @@ class XnnpackBackend final : public Backend {
   // it happens once per matrix, under its own mutex so forward runs are not held up.
   xnn_operator_t transposed_operator(const PackedMatrix& w) const {
     std::lock_guard<std::mutex> lock(transposed_mutex_);
-    const Key key{w.data, nullptr, w.rows, w.cols};
+    const Key key{w.storage(), nullptr, w.rows, w.cols};
     if (auto it = transposed_.find(key); it != transposed_.end()) return it->second;
     std::vector<float> row_major(static_cast<size_t>(w.rows * w.cols));
     unpack_matrix(row_major.data(), w);
@@ -271,7 +271,7 @@ class XnnpackBackend final : public Backend {
   // prepare_matmul() with new values at w's address: the transposed operator holds the old.
   void drop_transposed(const PackedMatrix& w) {
     std::lock_guard<std::mutex> lock(transposed_mutex_);
-    if (auto it = transposed_.find(Key{w.data, nullptr, w.rows, w.cols}); it != transposed_.end()) {
+    if (auto it = transposed_.find(Key{w.storage(), nullptr, w.rows, w.cols}); it != transposed_.end()) {
       if (it->second != nullptr) xnn_delete_operator(it->second);
       transposed_.erase(it);
     }
@@ -300,9 +300,12 @@ class XnnpackBackend final : public Backend {
     const int64_t full = w.cols / kPanelWidth;
     for (int64_t k = k_begin; k < k_end; ++k) {
       float lanes[kPanelWidth] = {};
-      const float* wk = w.data + (args.k_begin + k) * kPanelWidth;
+      const int64_t row = (args.k_begin + k) * kPanelWidth;
       for (int64_t p = 0; p < full; ++p) {
-        for (int64_t l = 0; l < kPanelWidth; ++l) lanes[l] += a[p * kPanelWidth + l] * wk[p * kPanelWidth * w.rows + l];
+        for (int64_t l = 0; l < kPanelWidth; ++l) {
+          const int64_t at = row + p * kPanelWidth * w.rows + l;
+          lanes[l] += a[p * kPanelWidth + l] * (w.is_f16() ? f16_to_f32(w.halves[at]) : w.data[at]);
+        }
       }
       float acc = 0.0f;
       for (int64_t l = 0; l < kPanelWidth; ++l) acc += lanes[l];
@@ -318,7 +321,7 @@ class XnnpackBackend final : public Backend {
   };
 
   struct Key {
-    const float* w;
+    const void* w;  // PackedMatrix::storage()
     const float* bias;
     int64_t rows;
     int64_t cols;
