@@ -9,6 +9,7 @@
 //
 // The bias is added after the k loop, not used as the initial accumulator, so each output
 // rounds in the same order as the reference (sum, then + bias).
+#include "kernels/wasmsimd/gemm_1row.h"
 #include "kernels/wasmsimd/gemm_microkernels.h"
 #include "kernels/wasmsimd/gemm_tile_store.h"
 
@@ -54,47 +55,14 @@ inline void gemm_loadsplat(size_t kc, const float* a, size_t lda, const float* w
   for (size_t r = 0; r < MR; ++r) store_row_8(c + r * ldc, acc_lo[r], acc_hi[r], nc);
 }
 
-// One A row times NP whole panels (columns 8 * NP). The 1x8 tile has only two accumulator
-// chains, so each k step waits for the previous add: with one row (a generation step) that
-// latency, not memory, bounded the product. NP panels give 2 * NP independent chains; each
-// output still sums k ascending, mul then add, bias last, exactly as the 1x8 tile does.
-template <size_t NP>
-inline void gemm_1row_loadsplat(size_t kc, const float* a, const float* w, size_t panel_stride, const float* bias,
-                                float* c) {
-  const float* w_panel[NP];
-  v128_t acc_lo[NP];
-  v128_t acc_hi[NP];
-#pragma clang loop unroll(full)
-  for (size_t p = 0; p < NP; ++p) {
-    w_panel[p] = w + p * panel_stride;
-    acc_lo[p] = wasm_f32x4_const_splat(0.0f);
-    acc_hi[p] = wasm_f32x4_const_splat(0.0f);
-  }
-  for (size_t k = 0; k < kc; ++k) {
-    const v128_t a_splat = wasm_v128_load32_splat(a + k);
-#pragma clang loop unroll(full)
-    for (size_t p = 0; p < NP; ++p) {
-      acc_lo[p] = wasm_f32x4_add(acc_lo[p], wasm_f32x4_mul(a_splat, wasm_v128_load(w_panel[p])));
-      acc_hi[p] = wasm_f32x4_add(acc_hi[p], wasm_f32x4_mul(a_splat, wasm_v128_load(w_panel[p] + 4)));
-      w_panel[p] += 8;
-    }
-  }
-#pragma clang loop unroll(full)
-  for (size_t p = 0; p < NP; ++p) {
-    if (bias != nullptr) {
-      acc_lo[p] = wasm_f32x4_add(acc_lo[p], wasm_v128_load(bias + 8 * p));
-      acc_hi[p] = wasm_f32x4_add(acc_hi[p], wasm_v128_load(bias + 8 * p + 4));
-    }
-    wasm_v128_store(c + 8 * p, acc_lo[p]);
-    wasm_v128_store(c + 8 * p + 4, acc_hi[p]);
-  }
-}
-
 }  // namespace
 
 void f32_gemm_1x32__wasmsimd_loadsplat(size_t kc, const float* a, const float* w, size_t panel_stride,
                                        const float* bias, float* c) {
-  gemm_1row_loadsplat<4>(kc, a, w, panel_stride, bias, c);
+  gemm_1row_loadsplat<kGemmRowPanels>(kc, a, w, panel_stride, bias, c, [](const float* row, v128_t& lo, v128_t& hi) {
+    lo = wasm_v128_load(row);
+    hi = wasm_v128_load(row + 4);
+  });
 }
 
 void f32_gemm_6x8__wasmsimd_loadsplat(size_t kc, const float* a, size_t lda, const float* w, const float* bias,
