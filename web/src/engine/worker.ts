@@ -330,7 +330,7 @@ function refuseIfTooLarge(module: EmbindModule, config: string, processing: stri
   const need = module.modelMemoryNeed(config, processing ?? "default", weights);
   if (!need || need.weightBytes + ENGINE_OVERHEAD_BYTES <= need.limitBytes) return;
   const gb = (bytes: number) => (bytes / 2 ** 30).toFixed(1);
-  const held = weights === "f16" ? "f16 matrices" : "float32";
+  const held = weights === "f16" ? "f16" : "float32";
   const half = weights === "f16" ? null : module.modelMemoryNeed(config, processing ?? "default", "f16");
   const hint = half && half.weightBytes + ENGINE_OVERHEAD_BYTES <= half.limitBytes
     ? `; with f16 weights it would need ${gb(half.weightBytes)} GiB and fit` : "";
