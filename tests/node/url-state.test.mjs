@@ -33,6 +33,7 @@ function assertValid(e) {
   assert.ok(typeof e.prependBos === "boolean" && typeof e.normalize === "boolean");
   assert.ok(S.METRICS.includes(e.metric) && S.METHODS.includes(e.method) && S.VIEWS.includes(e.view));
   assert.ok(["default", "none"].includes(e.processing));
+  assert.ok(S.WEIGHT_PRECISIONS.includes(e.weights));
   assert.ok(e.model.length <= S.MAX_MODEL_NAME);
   assert.ok(e.sweeps.length <= S.SWEEP_CHOICES.length && new Set(e.sweeps).size === e.sweeps.length);
   assert.ok(e.sweeps.every((s) => S.SWEEP_CHOICES.includes(s)));
@@ -93,7 +94,8 @@ function experimentArbitrary() {
     fc.string({ unit: "grapheme", maxLength: max }), fc.string({ unit: "binary", minLength: max - 5, maxLength: max })).map((s) => s.slice(0, max));
   const modelName = fc.oneof(fc.constant("hooklab-demo"), fc.stringMatching(/^[\w.-]{1,40}\/[\w.-]{1,40}$/));
   return fc.record({
-    model: modelName, processing: fc.constantFrom("default", "none"), prompt: text(S.MAX_TEXT), prependBos: fc.boolean(),
+    model: modelName, processing: fc.constantFrom("default", "none"), weights: fc.constantFrom(...S.WEIGHT_PRECISIONS),
+    prompt: text(S.MAX_TEXT), prependBos: fc.boolean(),
     tokenInput: fc.constantFrom("text", "ids"),
     position: fc.option(fc.integer({ min: 0, max: S.MAX_POSITION })), layer: fc.integer({ min: 0, max: S.MAX_LAYERS - 1 }),
     head: fc.option(fc.integer({ min: 0, max: S.MAX_HEADS - 1 })), topK: fc.integer({ min: 1, max: S.MAX_TOP_K }),
