@@ -81,4 +81,12 @@ bool store_f16(uint16_t* out, const float* in, int64_t n) {
   return finite;
 }
 
+void read_f32_or_f16(float* out, const float* f32, const uint16_t* f16, int64_t first, int64_t count) {
+  if (f32 != nullptr) {
+    std::memcpy(out, f32 + first, static_cast<size_t>(count) * sizeof(float));
+    return;
+  }
+  for (int64_t i = 0; i < count; ++i) out[i] = f16_to_f32(f16[first + i]);
+}
+
 }  // namespace hooklab

@@ -61,11 +61,7 @@ void read_column(float* out, const PackedMatrix& src, int64_t n) {
 }
 
 void read_storage(float* out, const PackedMatrix& src, int64_t first, int64_t count) {
-  if (!src.is_f16()) {
-    std::memcpy(out, src.data + first, static_cast<size_t>(count) * sizeof(float));
-    return;
-  }
-  for (int64_t i = 0; i < count; ++i) out[i] = f16_to_f32(src.halves[first + i]);
+  read_f32_or_f16(out, src.data, src.halves, first, count);
 }
 
 }  // namespace hooklab

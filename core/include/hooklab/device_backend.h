@@ -167,9 +167,8 @@ class DeviceBackend {
   Result<DeviceMatrix> upload_matrix(const PackedMatrix& w, const float* bias);
   Result<DeviceTable> upload_table(const EmbeddingTable& host);
   void release(DeviceMatrix& m);
-  // Storage elements [first, first + count) of w into dst as f32.
-  void upload_panels(const PackedMatrix& w, DeviceSpan dst, int64_t first, int64_t count);
-  void upload_rows(const EmbeddingTable& host, DeviceSpan dst, int64_t first, int64_t count);
+  // Weight storage elements [first, first + count), f32 (f32 != null) or f16, into dst as f32.
+  void upload_weights(DeviceSpan dst, const float* f32, const uint16_t* f16, int64_t first, int64_t count);
   void release(DeviceTable& t);
 
   // --- kernels ---

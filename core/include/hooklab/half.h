@@ -17,5 +17,8 @@ uint16_t f32_to_bf16(float f);
 // out[i] = f32_to_f16(in[i]) for i < n; false when some in[i] is not finite in f16 (|x| > 65504,
 // inf or NaN), which weights kept as f16 cannot hold.
 bool store_f16(uint16_t* out, const float* in, int64_t n);
+// Elements [first, first + count) of weight storage held either as f32 (f32 != null) or as f16,
+// into out as f32: a copy, or an exact widening. The one reader of both storages.
+void read_f32_or_f16(float* out, const float* f32, const uint16_t* f16, int64_t first, int64_t count);
 
 }  // namespace hooklab

@@ -21,33 +21,19 @@ Result<DeviceBufferId> DeviceBackend::upload_vector(const float* host, int64_t c
   return id;
 }
 
-// The device computes in f32: f16 storage is widened on the way, a bounded piece at a time.
-void DeviceBackend::upload_panels(const PackedMatrix& w, DeviceSpan dst, int64_t first, int64_t count) {
-  if (!w.is_f16()) {
-    upload(dst, w.data + first, count);
+// The device computes in f32: f16 weights are widened on the way, a bounded piece at a time.
+void DeviceBackend::upload_weights(DeviceSpan dst, const float* f32, const uint16_t* f16, int64_t first,
+                                   int64_t count) {
+  if (f32 != nullptr) {
+    upload(dst, f32 + first, count);
     return;
   }
   constexpr int64_t kPieceFloats = int64_t{1} << 18;  // 1 MiB of f32
   std::vector<float> piece(static_cast<size_t>(std::min(count, kPieceFloats)));
   for (int64_t done = 0; done < count; done += kPieceFloats) {
     const int64_t n = std::min(kPieceFloats, count - done);
-    read_storage(piece.data(), w, first + done, n);
+    read_f32_or_f16(piece.data(), nullptr, f16, first + done, n);
     upload({dst.buffer, dst.offset + done}, piece.data(), n);
-  }
-}
-
-// Rows [first, first + count) of the table into dst as f32 (f16 widened a bounded piece at a time).
-void DeviceBackend::upload_rows(const EmbeddingTable& host, DeviceSpan dst, int64_t first, int64_t count) {
-  if (!host.is_f16()) {
-    upload(dst, host.data + first * host.cols, count * host.cols);
-    return;
-  }
-  const int64_t piece_rows = std::max<int64_t>(1, (int64_t{1} << 18) / host.cols);
-  std::vector<float> piece(static_cast<size_t>(std::min(count, piece_rows) * host.cols));
-  for (int64_t done = 0; done < count; done += piece_rows) {
-    const int64_t n = std::min(piece_rows, count - done);
-    host.read_rows(first + done, n, piece.data());
-    upload({dst.buffer, dst.offset + done * host.cols}, piece.data(), n * host.cols);
   }
 }
 
@@ -65,7 +51,7 @@ Result<DeviceMatrix> DeviceBackend::upload_matrix(const PackedMatrix& w, const f
       release(m);
       return id.error();
     }
-    upload_panels(w, {*id, 0}, p * panel_floats, (end - p) * panel_floats);
+    upload_weights({*id, 0}, w.data, w.halves, p * panel_floats, (end - p) * panel_floats);
     m.windows.push_back({*id, p, end});
   }
   if (bias != nullptr) {
@@ -92,7 +78,7 @@ Result<DeviceTable> DeviceBackend::upload_table(const EmbeddingTable& host) {
       release(t);
       return id.error();
     }
-    upload_rows(host, {*id, 0}, r, end - r);
+    upload_weights({*id, 0}, host.data, host.halves, r * cols, (end - r) * cols);
     t.windows.push_back({*id, r, end});
   }
   return t;

@@ -1,6 +1,5 @@
 #include "hooklab/weights.h"
 
-#include <algorithm>
 #include <functional>
 
 namespace hooklab {
@@ -87,13 +86,7 @@ int64_t total_floats(const std::vector<Slot>& slots) {
 }  // namespace
 
 void EmbeddingTable::read_rows(int64_t first, int64_t count, float* out) const {
-  const int64_t n = count * cols;
-  if (!is_f16()) {
-    std::copy_n(data + first * cols, n, out);
-    return;
-  }
-  const uint16_t* in = halves + first * cols;
-  for (int64_t i = 0; i < n; ++i) out[i] = f16_to_f32(in[i]);
+  read_f32_or_f16(out, data, halves, first * cols, count * cols);
 }
 
 int64_t ModelWeights::storage_bytes(const ModelConfig& cfg, bool layer_norm_folded, WeightPrecision precision) {
