@@ -6,7 +6,8 @@
 //   /repo/       read-only repository files the tests compare against (fixtures, test models);
 //                bench/pages/ and build/bench/ort/ under it are cross-origin isolated
 //   /hub/        a stand-in for the Hugging Face hub: /hub/api/models/<id>/tree/<rev> and
-//                /hub/<id>/resolve/<rev>/<file>, with range requests, serving models/testdata.
+//                /hub/<id>/resolve/<rev>/<file>, with range requests, serving models/testdata
+//                (and the generated models of build/bench).
 //                Test ids inject faults: test/drop-<model> drops the connection mid-file once,
 //                test/badsize-<model> announces a wrong size, test/corrupt-<model> a wrong
 //                SHA-256, test/missing answers 404. GET /__hub-log lists the hub requests (path
@@ -16,7 +17,7 @@
 //
 //   node tests/browser/server.mjs [--port 4173] [--dist web/dist]
 import { createServer } from "node:http";
-import { createReadStream, existsSync, readFileSync, statSync } from "node:fs";
+import { closeSync, createReadStream, existsSync, openSync, readSync, statSync } from "node:fs";
 import { createHash } from "node:crypto";
 import { extname, join, normalize, resolve } from "node:path";
 
@@ -98,17 +99,29 @@ function sendFile(req, res, file, headers = {}, { truncateAt } = {}) {
 }
 
 const shaCache = new Map();
+// In 64 MiB reads: a GPT-2-large-sized file (3.1 GB) is over Node's 2 GiB readFileSync limit.
 function sha256(file) {
-  if (!shaCache.has(file)) shaCache.set(file, createHash("sha256").update(readFileSync(file)).digest("hex"));
+  if (!shaCache.has(file)) {
+    const hash = createHash("sha256");
+    const buffer = Buffer.alloc(64 << 20);
+    const fd = openSync(file, "r");
+    try {
+      for (let n; (n = readSync(fd, buffer, 0, buffer.length, null)) > 0;) hash.update(buffer.subarray(0, n));
+    } finally {
+      closeSync(fd);
+    }
+    shaCache.set(file, hash.digest("hex"));
+  }
   return shaCache.get(file);
 }
 
-// test/<fault>-<model> -> {fault, dir}; anything else -> models/testdata/<name>, models/<name>
-// or a model with its own tokenizer files from tests/fixtures/own-tokenizer/<name>.
+// test/<fault>-<model> -> {fault, dir}; anything else -> models/testdata/<name>, models/<name>,
+// a model with its own tokenizer files from tests/fixtures/own-tokenizer/<name>, or a generated
+// GPT-2-sized random model in build/bench/<name> (models/tools/random-gpt2.mjs).
 function hubModel(id) {
   const m = /^test\/(?:(drop|badsize|corrupt)-)?([\w.-]+)$/.exec(id);
   if (!m) return undefined;
-  for (const base of ["models/testdata", "models", "tests/fixtures/own-tokenizer"]) {
+  for (const base of ["models/testdata", "models", "tests/fixtures/own-tokenizer", "build/bench"]) {
     const dir = join(root, base, m[2]);
     if (existsSync(join(dir, "config.json"))) return { fault: m[1], dir };
   }

@@ -57,6 +57,13 @@ TEST(ThreadPool, BackToBackCallsWhileWorkersSpin) {
   for (int call = 0; call < 2000; ++call) expect_exact_cover(pool, 1 + call % 97, 1 + call % 5);
 }
 
+// More threads than cores: workers are often descheduled between seeing a job and claiming a
+// chunk, so a worker late from a job that already ended meets the next one.
+TEST(ThreadPool, OversubscribedWorkersLateFromEarlierJobs) {
+  ThreadPool pool(8);
+  for (int call = 0; call < 3000; ++call) expect_exact_cover(pool, 1 + call % 61, 1 + call % 3);
+}
+
 TEST(ThreadPool, CallsFurtherApartThanTheSpinFindSleepingWorkers) {
   ThreadPool pool(2);
   const auto gap = std::chrono::duration<double>(ThreadPool::kSpinSeconds * 20);

@@ -219,7 +219,9 @@ export class LabController {
         processing, weights, assetBase: this.options.assetBase, hubEndpoint: this.options.hubEndpoint,
         singleThreaded: this.options.singleThreaded, signal: this.loadAbort.signal,
         onProgress: (progress) => {
-          if (generation === this.generation) this.store.set({ model: { phase: "loading", progress } });
+          if (generation !== this.generation) return;
+          if (progress.notStored) this.notify({ kind: "warning", text: `${progress.file ?? model}: ${progress.notStored}.` });
+          this.store.set({ model: { phase: "loading", progress } });
         },
       });
       previous?.model.dispose();

@@ -10,6 +10,12 @@
 //   download.json  {url, size, sha256} of a download in progress
 //   meta.json      {url, size, sha256}, written last, only after the checks pass
 // Only a directory with meta.json is a stored model; a failed download is deleted.
+//
+// A store that runs out of room mid-download (a private window keeps it in memory, with a limit
+// of 1.3-1.7 GB in Chromium that navigator.storage.estimate() does not show; a full disk) makes
+// the file's sync handle write short or throw QuotaExceededError. The download then goes on into
+// memory, with the prefix already written read back, so the model still loads, checked the same
+// way; it is not kept, and the progress says so (LoadProgress.notStored).
 
 import { Sha256 } from "./sha256";
 import type { LoadProgress } from "./types";
@@ -183,29 +189,72 @@ function checkComplete(fileName: string, size: number, sha256: string, expected:
   }
 }
 
+/** A file held in memory as the chunks it arrived in: never joined, so never held twice. */
+class MemoryFile {
+  private chunks: Uint8Array[] = [];
+  private starts: number[] = [];
+  size = 0;
+
+  append(chunk: Uint8Array): void {
+    this.chunks.push(chunk);
+    this.starts.push(this.size);
+    this.size += chunk.length;
+  }
+
+  /** Copies bytes [offset, offset + into.length) into `into`. */
+  copy(offset: number, into: Uint8Array): void {
+    if (offset < 0 || offset + into.length > this.size) throw new RangeError(`read [${offset}, ${offset + into.length}) of a ${this.size}-byte file`);
+    let lo = 0, hi = this.starts.length - 1;
+    while (lo < hi) {  // the last chunk starting at or before offset
+      const mid = (lo + hi + 1) >> 1;
+      if (this.starts[mid] <= offset) lo = mid; else hi = mid - 1;
+    }
+    for (let done = 0, c = lo; done < into.length; c++) {
+      const from = offset + done - this.starts[c];
+      const part = this.chunks[c].subarray(from, Math.min(this.chunks[c].length, from + into.length - done));
+      into.set(part, done);
+      done += part.length;
+    }
+  }
+
+  asStoredFile(ctx: DownloadContext): StoredFile {
+    return fileReadBy(this.size, (into, offset) => this.copy(offset, into), () => {
+      this.chunks = [];
+      this.starts = [];
+    }, ctx);
+  }
+}
+
 /** Downloads without a persistent store (no OPFS): into memory, same checks. */
 async function downloadToMemory(url: string, expected: Expected, ctx: DownloadContext, fileName: string): Promise<StoredFile> {
-  let chunks: Uint8Array[] = [];
+  let memory = new MemoryFile();
   let hash = new Sha256();
   const size = await streamInto(url, 0, expected, ctx, fileName, (chunk) => {
-    chunks.push(chunk);
+    memory.append(chunk);
     hash.update(chunk);
   }, () => {
-    chunks = [];
+    memory = new MemoryFile();
     hash = new Sha256();
   });
   checkComplete(fileName, size, hash.hex(), expected);
-  const bytes = new Uint8Array(size);
-  let at = 0;
-  for (const c of chunks) {
-    bytes.set(c, at);
-    at += c.length;
+  return memory.asStoredFile(ctx);
+}
+
+function isQuotaError(e: unknown): boolean {
+  return (e as Error)?.name === "QuotaExceededError";
+}
+
+/** Bytes [0, size) of an open store file, read back into memory (the store ran out of room). */
+function readBack(access: SyncHandle, size: number, fileName: string): MemoryFile {
+  const memory = new MemoryFile();
+  const piece = 64 << 20;
+  for (let at = 0; at < size; at += piece) {
+    const chunk = new Uint8Array(Math.min(piece, size - at));
+    const n = access.read(chunk, { at });
+    if (n !== chunk.length) throw new Error(`${fileName}: the browser's store returned ${n} of ${chunk.length} bytes at ${at} while it ran out of room; load the model again`);
+    memory.append(chunk);
   }
-  return {
-    reader: { size, read: (offset, length, pointer) => ctx.heap().set(bytes.subarray(offset, offset + length), pointer) },
-    bytes: (offset, length) => bytes.slice(offset, offset + length),
-    close() {},
-  };
+  return memory;
 }
 
 async function openStoreDir(key: string): Promise<FileSystemDirectoryHandle | undefined> {
@@ -269,16 +318,101 @@ export async function listStored(): Promise<StoredModelFile[]> {
 }
 
 /** A complete file in the store, read through its open sync handle (closed by close()). */
-function storedFile(access: SyncHandle, size: number, ctx: DownloadContext): StoredFile {
+function storedFile(access: SyncHandle, size: number, ctx: DownloadContext, fileName: string): StoredFile {
+  // A short read would leave stale bytes where weights belong: refuse it instead.
+  return fileReadBy(size, (into, offset) => {
+    const n = access.read(into, { at: offset });
+    if (n !== into.length) {
+      throw new Error(`${fileName}: the browser's store returned ${n} of ${into.length} bytes at offset ${offset}; ` +
+        "remove the stored copy (removeStoredModel) and load the model again");
+    }
+  }, () => access.close(), ctx);
+}
+
+/** A StoredFile over `readInto(into, offset)`, which fills `into` with the bytes from offset. */
+function fileReadBy(size: number, readInto: (into: Uint8Array, offset: number) => void, close: () => void,
+                    ctx: DownloadContext): StoredFile {
   return {
-    reader: { size, read: (offset, length, pointer) => void access.read(ctx.heap().subarray(pointer, pointer + length), { at: offset }) },
+    reader: { size, read: (offset, length, pointer) => readInto(ctx.heap().subarray(pointer, pointer + length), offset) },
     bytes(offset, length) {
       const out = new Uint8Array(length);
-      access.read(out, { at: offset });
+      readInto(out, offset);
       return out;
     },
-    close: () => access.close(),
+    close,
   };
+}
+
+const NOT_KEPT = ": the model is loaded but not kept, and will be downloaded again next time";
+const NOT_STORED = `this browser's storage for the site is full or limited (as in a private window)${NOT_KEPT}`;
+const NO_STORE = `this browser gives the page no file storage (as some private windows do)${NOT_KEPT}`;
+
+/**
+ * Streams the file into the open store file from `start` (hashing the stored prefix first), and
+ * on into memory once the store runs out of room (`spilled`: the whole file from then on).
+ */
+async function streamIntoStore(access: SyncHandle, start: number, url: string, expected: Expected, ctx: DownloadContext,
+                               fileName: string): Promise<{ size: number; sha256: string; spilled?: MemoryFile }> {
+  let hash = new Sha256();
+  const prefix = new Uint8Array(1 << 20);
+  for (let at = 0; at < start; at += prefix.length) {
+    const n = access.read(prefix.subarray(0, Math.min(prefix.length, start - at)), { at });
+    hash.update(prefix.subarray(0, n));
+  }
+  let spilled: MemoryFile | undefined;
+  const size = await streamInto(url, start, expected, ctx, fileName, (chunk, at) => {
+    if (!spilled) {
+      let written = -1;
+      try {
+        written = access.write(chunk, { at });
+      } catch (e) {
+        if (!isQuotaError(e)) throw e;
+      }
+      if (written !== chunk.length) {  // Chromium's in-memory store writes short when full
+        spilled = readBack(access, at, fileName);
+        ctx.onProgress?.({ stage: "download", fraction: expected.size ? at / expected.size : 0, loadedBytes: at,
+          totalBytes: expected.size, file: fileName, notStored: NOT_STORED });
+      }
+    }
+    spilled?.append(chunk);
+    hash.update(chunk);
+  }, () => {
+    access.truncate(0);
+    if (spilled) spilled = new MemoryFile();
+    hash = new Sha256();
+  });
+  if (!spilled) {
+    try {
+      access.flush();
+    } catch (e) {
+      if (!isQuotaError(e)) throw e;
+      spilled = readBack(access, size, fileName);
+      ctx.onProgress?.({ stage: "download", fraction: 1, file: fileName, notStored: NOT_STORED });
+    }
+  }
+  return { size, sha256: hash.hex(), spilled };
+}
+
+/** Marks a checked download complete in the store, or, when the store has no room left, hands it over from memory. */
+async function finishDownload(dir: FileSystemDirectoryHandle, access: SyncHandle, url: string,
+                              streamed: { size: number; sha256: string; spilled?: MemoryFile }, ctx: DownloadContext,
+                              fileName: string): Promise<StoredFile> {
+  let memory = streamed.spilled;
+  if (!memory) {
+    try {
+      await writeJson(dir, "meta.json", { url, size: streamed.size, sha256: streamed.sha256 });
+      await dir.removeEntry("download.json");
+      return storedFile(access, streamed.size, ctx, fileName);
+    } catch (e) {
+      if (!isQuotaError(e)) throw e;
+      // Whole in the store, but it cannot be marked complete there: load it from memory.
+      memory = readBack(access, streamed.size, fileName);
+      ctx.onProgress?.({ stage: "download", fraction: 1, file: fileName, notStored: NOT_STORED });
+    }
+  }
+  access.close();
+  await discard(storeKey(url));
+  return memory.asStoredFile(ctx);
 }
 
 export async function downloadModelFile(file: RemoteFile, path: string, ctx: DownloadContext): Promise<StoredFile> {
@@ -290,7 +424,10 @@ async function downloadExpected(file: RemoteFile, path: string, ctx: DownloadCon
   const url = `${file.base}${path}`;
   const fileName = `${file.name}/${path}`;
   const dir = await openStoreDir(storeKey(url));
-  if (!dir) return downloadToMemory(url, expected, ctx, fileName);
+  if (!dir) {
+    ctx.onProgress?.({ stage: "download", fraction: 0, file: fileName, notStored: NO_STORE });
+    return downloadToMemory(url, expected, ctx, fileName);
+  }
 
   let access: SyncHandle;
   try {
@@ -305,7 +442,7 @@ async function downloadExpected(file: RemoteFile, path: string, ctx: DownloadCon
       (expected.size === undefined || expected.size === meta.size);
     if (meta && fresh && access.getSize() === meta.size) {
       ctx.onProgress?.({ stage: "download", fraction: 1, loadedBytes: meta.size, totalBytes: meta.size, file: fileName });
-      return storedFile(access, meta.size, ctx);
+      return storedFile(access, meta.size, ctx, fileName);
     }
     // Resume a download of the same file if one was interrupted; otherwise start over.
     const pending = await readJson<{ url: string; size?: number; sha256?: string }>(dir, "download.json");
@@ -320,34 +457,24 @@ async function downloadExpected(file: RemoteFile, path: string, ctx: DownloadCon
     } catch {
       /* none */
     }
-    await writeJson(dir, "download.json", { url, ...expected });
-    // Hash the prefix already on disk, then everything that streams in.
-    const hash = new Sha256();
-    const prefix = new Uint8Array(1 << 20);
-    for (let at = 0; at < start; at += prefix.length) {
-      const n = access.read(prefix.subarray(0, Math.min(prefix.length, start - at)), { at });
-      hash.update(prefix.subarray(0, n));
-    }
-    let restartedHash = hash;
-    const size = await streamInto(url, start, expected, ctx, fileName, (chunk, at) => {
-      access.write(chunk, { at });
-      restartedHash.update(chunk);
-    }, () => {
-      access.truncate(0);
-      restartedHash = new Sha256();
-    });
-    access.flush();
-    const sha256 = restartedHash.hex();
     try {
-      checkComplete(fileName, size, sha256, expected);
+      await writeJson(dir, "download.json", { url, ...expected });
+    } catch (e) {
+      if (!isQuotaError(e)) throw e;
+      access.close();
+      await discard(storeKey(url));
+      ctx.onProgress?.({ stage: "download", fraction: 0, file: fileName, notStored: NOT_STORED });
+      return downloadToMemory(url, expected, ctx, fileName);
+    }
+    const streamed = await streamIntoStore(access, start, url, expected, ctx, fileName);
+    try {
+      checkComplete(fileName, streamed.size, streamed.sha256, expected);
     } catch (e) {
       access.close();
       await discard(storeKey(url));
       throw e;
     }
-    await writeJson(dir, "meta.json", { url, size, sha256 });
-    await dir.removeEntry("download.json");
-    return storedFile(access, size, ctx);
+    return await finishDownload(dir, access, url, streamed, ctx, fileName);
   } catch (e) {
     try {
       access.close();

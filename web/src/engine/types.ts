@@ -83,6 +83,9 @@ export interface LoadProgress {
   loadedBytes?: number;
   totalBytes?: number;
   file?: string;
+  /** Set once when a downloaded file cannot be kept in the browser's store (full, or a private
+   *  window's limit): why. The model still loads, from memory; the next visit downloads it again. */
+  notStored?: string;
 }
 
 export interface LoadOptions {

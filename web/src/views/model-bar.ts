@@ -32,6 +32,10 @@ export const MODEL_CHOICES: ReadonlyArray<{ id: string; label: string; bytes: nu
   { id: "openai-community/gpt2", label: "GPT-2 small (hub)", bytes: 548_105_171 },
   { id: "distilbert/distilgpt2", label: "DistilGPT-2 (hub)", bytes: 352_833_716 },
   { id: "openai-community/gpt2-medium", label: "GPT-2 medium (hub)", bytes: 1_519_982_802 },
+  // (Its size: the hub file holds these tensors and 36 attention-mask buffers, about 3.25 GB.)
+  // 3.1 GiB of weights in f32 would leave the 4 GiB wasm memory little room: picking it picks f16
+  // weights too (1.6 GiB; the select can still switch back).
+  { id: "openai-community/gpt2-large", label: "GPT-2 large (hub, f16 weights)", bytes: 3_247_155_848, starter: { weights: "f16" } },
 ];
 
 function megabytes(bytes: number): string {
