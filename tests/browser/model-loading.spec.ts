@@ -39,12 +39,12 @@ async function hubLog(page: Page): Promise<HubRequest[]> {
 async function loadFromHub(page: Page, id: string) {
   return page.evaluate(async (id) => {
     const { HookedTransformer, listStoredModels } = window.hooklab;
-    const events: Array<{ stage: string; fraction: number; loadedBytes?: number; file?: string }> = [];
+    const events: Array<{ stage: string; fraction: number; loadedBytes?: number; file?: string; notStored?: string }> = [];
     let loss: number | undefined, error: string | undefined;
     try {
       const model = await HookedTransformer.load({ hub: id }, {
         hubEndpoint: `${location.origin}/hub`,
-        onProgress: (p) => events.push({ stage: p.stage, fraction: p.fraction, loadedBytes: p.loadedBytes, file: p.file }),
+        onProgress: (p) => events.push({ stage: p.stage, fraction: p.fraction, loadedBytes: p.loadedBytes, file: p.file, notStored: p.notStored }),
       });
       loss = (await model.loss("Hello world!")).mean;
       model.dispose();
@@ -189,6 +189,60 @@ test("a model the hub does not have gives a clear 404 error", async ({ page }) =
   expect(r.error).toContain("404");
   expect(r.error).toContain("not found");
   expect(r.stored).toEqual([]);
+});
+
+/**
+ * Fills the page's file store (outside the model store) until a write comes back short: the
+ * limit Chromium puts on a store kept in memory, as in this context and in private windows
+ * (1.3-1.7 GB here; navigator.storage.estimate() does not show it). Returns the bytes written.
+ */
+function fillStore(page: Page): Promise<number> {
+  return page.evaluate(() => {
+    const source = `onmessage = async () => {
+      const root = await navigator.storage.getDirectory();
+      const access = await (await root.getFileHandle("filler", { create: true })).createSyncAccessHandle();
+      const chunk = new Uint8Array(64 << 20);
+      let at = 0;
+      while (at < 16 * 2 ** 30 && access.write(chunk, { at }) === chunk.length) at += chunk.length;
+      access.close();
+      postMessage(at < 16 * 2 ** 30 ? at : -1);
+    };`;
+    const worker = new Worker(URL.createObjectURL(new Blob([source], { type: "text/javascript" })));
+    return new Promise<number>((resolve) => {
+      worker.onmessage = ({ data }) => {
+        worker.terminate();
+        resolve(data as number);
+      };
+      worker.postMessage(0);
+    });
+  });
+}
+
+test("a store with no room left: the model loads from memory with the same checks, is not kept, and the progress says so", async ({ page }) => {
+  test.setTimeout(600_000);
+  await open(page);
+  const filled = await fillStore(page);
+  expect(filled, "the store never wrote short (no limit within 16 GiB)").toBeGreaterThan(0);
+
+  const full = await loadFromHub(page, "test/tiny-a");
+  expect(full.error).toBeUndefined();
+  expect(Math.abs(full.loss! - TINY_A_LOSS)).toBeLessThan(1e-4);
+  const told = full.events.filter((e) => e.notStored);
+  expect(told).toHaveLength(1);
+  expect(told[0].file).toBe("test/tiny-a/model.safetensors");
+  expect(told[0].notStored).toContain("storage for the site is full or limited");
+  expect(told[0].notStored).toContain("not kept");
+  expect(full.stored.filter((f) => f.url.includes("/test/tiny-a/"))).toEqual([]);
+  // A corrupt download is still refused from memory.
+  const corrupt = await loadFromHub(page, "test/corrupt-tiny-a");
+  expect(corrupt.error).toContain("does not match");
+
+  // With room again, the same model is stored, and nothing says otherwise.
+  await page.evaluate(async () => (await navigator.storage.getDirectory()).removeEntry("filler"));
+  const roomy = await loadFromHub(page, "test/tiny-a");
+  expect(roomy.error).toBeUndefined();
+  expect(roomy.events.filter((e) => e.notStored)).toEqual([]);
+  expect(roomy.stored.some((f) => f.url.endsWith("/hub/test/tiny-a/resolve/main/model.safetensors"))).toBe(true);
 });
 
 /** A GPT-2 config.json of the given size, alone in a directory the test server serves under /repo/build/bench/. */

@@ -215,17 +215,19 @@ export class LabController {
     }
     try {
       const source = model.includes("/") ? { hub: model } : { bundled: model };
+      let notKept: string | undefined;  // said once the model is in use, not beside a failed load
       const loaded = await HookedTransformer.load(source, {
         processing, weights, assetBase: this.options.assetBase, hubEndpoint: this.options.hubEndpoint,
         singleThreaded: this.options.singleThreaded, signal: this.loadAbort.signal,
         onProgress: (progress) => {
           if (generation !== this.generation) return;
-          if (progress.notStored) this.notify({ kind: "warning", text: `${progress.file ?? model}: ${progress.notStored}.` });
+          if (progress.notStored) notKept = `${progress.file ?? model}: ${progress.notStored}.`;
           this.store.set({ model: { phase: "loading", progress } });
         },
       });
       previous?.model.dispose();
       if (generation !== this.generation) return loaded.dispose();
+      if (notKept) this.notify({ kind: "warning", text: notKept });
       await this.adopt(loaded, model);
     } catch (e) {
       if (generation !== this.generation) return previous?.model.dispose();

@@ -94,11 +94,15 @@ async function readJson<T>(dir: FileSystemDirectoryHandle, name: string): Promis
 async function writeJson(dir: FileSystemDirectoryHandle, name: string, value: unknown): Promise<void> {
   const handle = (await dir.getFileHandle(name, { create: true })) as FileHandleWithSync;
   const access = await handle.createSyncAccessHandle();
-  const bytes = new TextEncoder().encode(JSON.stringify(value));
-  access.truncate(0);
-  access.write(bytes, { at: 0 });
-  access.flush();
-  access.close();
+  try {
+    const bytes = new TextEncoder().encode(JSON.stringify(value));
+    access.truncate(0);
+    // A full in-memory store writes short instead of throwing (see the top of this file).
+    if (access.write(bytes, { at: 0 }) !== bytes.length) throw new DOMException(`${name} was written short`, "QuotaExceededError");
+    access.flush();
+  } finally {
+    access.close();  // an open handle would keep the entry from being deleted
+  }
 }
 
 export interface StoredFile {
@@ -161,21 +165,27 @@ async function streamInto(url: string, start: number, expected: Expected, ctx: D
       if (length > 0) total = offset + length;
     }
     const reader = response.body!.getReader();
-    try {
-      for (;;) {
-        const { done, value } = await reader.read();
-        if (done) break;
-        write(value, offset);
-        offset += value.length;
-        ctx.onProgress?.({ stage: "download", fraction: total ? offset / total : 0, loadedBytes: offset, totalBytes: total, file: fileName });
+    for (;;) {
+      let next: ReadableStreamReadResult<Uint8Array>;
+      try {
+        next = await reader.read();
+      } catch (e) {
+        if ((e as Error).name === "AbortError" || ctx.signal?.aborted) throw abortError();
+        if (attempt >= MAX_ATTEMPTS) {
+          throw new Error(`${fileName}: the connection dropped ${attempt} times (${(e as Error).message}); try again later`, { cause: e });
+        }
+        break;  // dropped mid-file: the next attempt asks for the rest with a range request
       }
-      return offset;
-    } catch (e) {
-      if ((e as Error).name === "AbortError" || ctx.signal?.aborted) throw abortError();
-      if (attempt >= MAX_ATTEMPTS) {
-        throw new Error(`${fileName}: the connection dropped ${attempt} times (${(e as Error).message}); try again later`, { cause: e });
+      if (next.done) return offset;
+      try {
+        write(next.value, offset);
+      } catch (e) {
+        // Where the bytes go failed, not the connection: no retry.
+        void reader.cancel().catch(() => undefined);
+        throw e;
       }
-      // Dropped mid-file: the next attempt asks for the rest with a range request.
+      offset += next.value.length;
+      ctx.onProgress?.({ stage: "download", fraction: total ? offset / total : 0, loadedBytes: offset, totalBytes: total, file: fileName });
     }
   }
 }
@@ -221,6 +231,7 @@ class MemoryFile {
     return fileReadBy(this.size, (into, offset) => this.copy(offset, into), () => {
       this.chunks = [];
       this.starts = [];
+      this.size = 0;
     }, ctx);
   }
 }
@@ -257,13 +268,14 @@ function readBack(access: SyncHandle, size: number, fileName: string): MemoryFil
   return memory;
 }
 
-async function openStoreDir(key: string): Promise<FileSystemDirectoryHandle | undefined> {
+/** The file's store directory, or why there is none: "full" (no room for it) or "none" (no OPFS, e.g. some private modes). */
+async function openStoreDir(key: string): Promise<FileSystemDirectoryHandle | "full" | "none"> {
   try {
     const root = await navigator.storage.getDirectory();
     const store = await root.getDirectoryHandle(STORE_DIR, { create: true });
     return await store.getDirectoryHandle(key, { create: true });
-  } catch {
-    return undefined;  // no OPFS here (e.g. some private modes)
+  } catch (e) {
+    return isQuotaError(e) ? "full" : "none";
   }
 }
 
@@ -333,7 +345,14 @@ function storedFile(access: SyncHandle, size: number, ctx: DownloadContext, file
 function fileReadBy(size: number, readInto: (into: Uint8Array, offset: number) => void, close: () => void,
                     ctx: DownloadContext): StoredFile {
   return {
-    reader: { size, read: (offset, length, pointer) => readInto(ctx.heap().subarray(pointer, pointer + length), offset) },
+    reader: {
+      size,
+      read: (offset, length, pointer) => {
+        const into = ctx.heap().subarray(pointer, pointer + length);
+        if (into.length !== length) throw new RangeError(`a read of ${length} bytes at ${pointer} is past the engine's memory`);
+        readInto(into, offset);
+      },
+    },
     bytes(offset, length) {
       const out = new Uint8Array(length);
       readInto(out, offset);
@@ -356,8 +375,14 @@ async function streamIntoStore(access: SyncHandle, start: number, url: string, e
   let hash = new Sha256();
   const prefix = new Uint8Array(1 << 20);
   for (let at = 0; at < start; at += prefix.length) {
-    const n = access.read(prefix.subarray(0, Math.min(prefix.length, start - at)), { at });
-    hash.update(prefix.subarray(0, n));
+    const piece = prefix.subarray(0, Math.min(prefix.length, start - at));
+    if (access.read(piece, { at }) !== piece.length) {  // the stored prefix cannot be trusted: start over
+      access.truncate(0);
+      start = 0;
+      hash = new Sha256();
+      break;
+    }
+    hash.update(piece);
   }
   let spilled: MemoryFile | undefined;
   const size = await streamInto(url, start, expected, ctx, fileName, (chunk, at) => {
@@ -370,6 +395,7 @@ async function streamIntoStore(access: SyncHandle, start: number, url: string, e
       }
       if (written !== chunk.length) {  // Chromium's in-memory store writes short when full
         spilled = readBack(access, at, fileName);
+        access.truncate(0);  // give the room back: in a private window the store is memory too
         ctx.onProgress?.({ stage: "download", fraction: expected.size ? at / expected.size : 0, loadedBytes: at,
           totalBytes: expected.size, file: fileName, notStored: NOT_STORED });
       }
@@ -387,6 +413,7 @@ async function streamIntoStore(access: SyncHandle, start: number, url: string, e
     } catch (e) {
       if (!isQuotaError(e)) throw e;
       spilled = readBack(access, size, fileName);
+      access.truncate(0);
       ctx.onProgress?.({ stage: "download", fraction: 1, file: fileName, notStored: NOT_STORED });
     }
   }
@@ -424,8 +451,8 @@ async function downloadExpected(file: RemoteFile, path: string, ctx: DownloadCon
   const url = `${file.base}${path}`;
   const fileName = `${file.name}/${path}`;
   const dir = await openStoreDir(storeKey(url));
-  if (!dir) {
-    ctx.onProgress?.({ stage: "download", fraction: 0, file: fileName, notStored: NO_STORE });
+  if (typeof dir === "string") {
+    ctx.onProgress?.({ stage: "download", fraction: 0, file: fileName, notStored: dir === "full" ? NOT_STORED : NO_STORE });
     return downloadToMemory(url, expected, ctx, fileName);
   }
 
@@ -433,8 +460,12 @@ async function downloadExpected(file: RemoteFile, path: string, ctx: DownloadCon
   try {
     const handle = (await dir.getFileHandle("data", { create: true })) as FileHandleWithSync;
     access = await handle.createSyncAccessHandle();
-  } catch {
-    return downloadToMemory(url, expected, ctx, fileName);  // locked by another tab: do not wait
+  } catch (e) {
+    if (isQuotaError(e)) {  // a full store refuses new files
+      await discard(storeKey(url));
+      ctx.onProgress?.({ stage: "download", fraction: 0, file: fileName, notStored: NOT_STORED });
+    }
+    return downloadToMemory(url, expected, ctx, fileName);  // else locked by another tab: do not wait
   }
   try {
     const meta = await readJson<{ url: string; size: number; sha256: string }>(dir, "meta.json");
