@@ -255,8 +255,12 @@ function isQuotaError(e: unknown): boolean {
   return (e as Error)?.name === "QuotaExceededError";
 }
 
-/** Bytes [0, size) of an open store file, read back into memory (the store ran out of room). */
-function readBack(access: SyncHandle, size: number, fileName: string): MemoryFile {
+/**
+ * The store ran out of room: bytes [0, size) of the open store file move into memory (the store
+ * file is emptied, giving the room back: in a private window the store is memory too), and the
+ * progress says the file will not be kept.
+ */
+function moveToMemory(access: SyncHandle, size: number, ctx: DownloadContext, fileName: string, total?: number): MemoryFile {
   const memory = new MemoryFile();
   const piece = 64 << 20;
   for (let at = 0; at < size; at += piece) {
@@ -265,6 +269,9 @@ function readBack(access: SyncHandle, size: number, fileName: string): MemoryFil
     if (n !== chunk.length) throw new Error(`${fileName}: the browser's store returned ${n} of ${chunk.length} bytes at ${at} while it ran out of room; load the model again`);
     memory.append(chunk);
   }
+  access.truncate(0);
+  ctx.onProgress?.({ stage: "download", fraction: total ? size / total : 1, loadedBytes: size, totalBytes: total, file: fileName,
+    notStored: NOT_STORED });
   return memory;
 }
 
@@ -394,10 +401,7 @@ async function streamIntoStore(access: SyncHandle, start: number, url: string, e
         if (!isQuotaError(e)) throw e;
       }
       if (written !== chunk.length) {  // Chromium's in-memory store writes short when full
-        spilled = readBack(access, at, fileName);
-        access.truncate(0);  // give the room back: in a private window the store is memory too
-        ctx.onProgress?.({ stage: "download", fraction: expected.size ? at / expected.size : 0, loadedBytes: at,
-          totalBytes: expected.size, file: fileName, notStored: NOT_STORED });
+        spilled = moveToMemory(access, at, ctx, fileName, expected.size);
       }
     }
     spilled?.append(chunk);
@@ -412,9 +416,7 @@ async function streamIntoStore(access: SyncHandle, start: number, url: string, e
       access.flush();
     } catch (e) {
       if (!isQuotaError(e)) throw e;
-      spilled = readBack(access, size, fileName);
-      access.truncate(0);
-      ctx.onProgress?.({ stage: "download", fraction: 1, file: fileName, notStored: NOT_STORED });
+      spilled = moveToMemory(access, size, ctx, fileName, size);
     }
   }
   return { size, sha256: hash.hex(), spilled };
@@ -433,8 +435,7 @@ async function finishDownload(dir: FileSystemDirectoryHandle, access: SyncHandle
     } catch (e) {
       if (!isQuotaError(e)) throw e;
       // Whole in the store, but it cannot be marked complete there: load it from memory.
-      memory = readBack(access, streamed.size, fileName);
-      ctx.onProgress?.({ stage: "download", fraction: 1, file: fileName, notStored: NOT_STORED });
+      memory = moveToMemory(access, streamed.size, ctx, fileName, streamed.size);
     }
   }
   access.close();
