@@ -84,17 +84,20 @@ function ortGenerate(page, tokens, cfg) {
     { tokens, newTokens, heads: cfg.n_heads, headDim: cfg.d_head ?? cfg.d_model / cfg.n_heads });
 }
 
-function streamBandwidth(page, threads) {
-  return page.evaluate(async ({ threads }) => {
+function streamBandwidth(page, threads, rounds = 5) {
+  return page.evaluate(async ({ threads, rounds }) => {
     const { measureStreamBandwidth } = await import("/repo/bench/pages/stream-bandwidth.mjs");
-    return measureStreamBandwidth({ wasmUrl: "/repo/build/bench/stream_bandwidth.wasm", threads });
-  }, { threads });
+    return measureStreamBandwidth({ wasmUrl: "/repo/build/bench/stream_bandwidth.wasm", threads, rounds });
+  }, { threads, rounds });
 }
+
+/** The mean time of a run's one-token steps (steps 2..N). */
+const perTokenMs = (run) => run.stepMs.slice(1).reduce((s, x) => s + x, 0) / (run.stepMs.length - 1);
 
 /** A row from each run's step times: the first step is the prompt, the rest one token each. */
 function summarize(system, threads, T, runs, load) {
   const prefill = median(runs.map((r) => r.stepMs[0]));
-  const perToken = median(runs.map((r) => r.stepMs.slice(1).reduce((s, x) => s + x, 0) / (r.stepMs.length - 1)));
+  const perToken = median(runs.map(perTokenMs));
   return { system, threads, prompt_length: T, new_tokens: newTokens, prompt_ms: prefill, ms_per_token: perToken,
     tokens_per_s: 1000 / perToken, runs: runs.length, load_average_1min: load };
 }
@@ -104,7 +107,7 @@ async function measurePrompt(hooklab, half, ort, threads, T, checks) {
   const tokens = tokensFor(T);
   const load = loadAverage()[0];
   const first = await hooklabGenerate(hooklab.page, tokens);  // warm-up, and the tokens compared below
-  const ours = [], halves = [], theirs = [];
+  const ours = [], halves = [], theirs = [], bandwidths = [];
   if (half) {
     // Greedy tokens agree until the f16 rounding flips a near tie (a random model has many).
     const f16 = await hooklabGenerate(half.page, tokens);
@@ -122,6 +125,10 @@ async function measurePrompt(hooklab, half, ort, threads, T, checks) {
   }
   for (let r = 0; r < reps; r++) {
     ours.push(await hooklabGenerate(hooklab.page, tokens));
+    // The floor again, right after: the machine's memory traffic from other work changes from
+    // minute to minute, so each run is also compared with the bandwidth of its own moment.
+    await pause(100);
+    bandwidths.push(median(await streamBandwidth(hooklab.page, threads, 3)));
     if (half) {
       await pause(200);
       halves.push(await hooklabGenerate(half.page, tokens));
@@ -131,8 +138,10 @@ async function measurePrompt(hooklab, half, ort, threads, T, checks) {
     theirs.push(await ortGenerate(ort.page, tokens, hooklab.cfg));
     await pause(200);
   }
-  const rows = [summarize("hooklab", threads, T, ours, load)];
-  if (half) rows.push({ ...summarize("hooklab", threads, T, halves, load), weights: "f16" });
+  const context = T + (newTokens - 2) / 2;
+  const paired = (runs, weights) => median(runs.map((r, i) => perTokenMs(r) / (stepBytes(hooklab.cfg, context, weights) / (bandwidths[i] * 1e6))));
+  const rows = [{ ...summarize("hooklab", threads, T, ours, load), floor_ratio_paired: paired(ours, "f32"), stream_gb_per_s_paired: bandwidths }];
+  if (half) rows.push({ ...summarize("hooklab", threads, T, halves, load), weights: "f16", floor_ratio_paired: paired(halves, "f16") });
   if (ort) rows.push(summarize("onnxruntime-web", threads, T, theirs, load));
   return rows;
 }
@@ -152,7 +161,7 @@ async function measureThreads(browser, url, threads, rows, checks, runs) {
   runs[`stream-bandwidth/${threads}`] = bandwidth;
   const gbPerS = median(bandwidth);
   for (const T of prompts) {
-    const context = T + (newTokens - 2) / 2;  // mean cached positions over the one-token steps
+    const context = T + (newTokens - 2) / 2;  // mean cached positions over the one-token steps (as in measurePrompt)
     const bytes = stepBytes(hooklab.cfg, context);
     const ms = bytes / (gbPerS * 1e6);
     rows.push({ system: "memory floor", threads, prompt_length: T, new_tokens: newTokens, ms_per_token: ms, tokens_per_s: 1000 / ms,
@@ -178,24 +187,24 @@ function printTable(rows, machine) {
   const find = (system, threads, T, weights) => rows.find((r) => r.system === system && r.threads === threads && r.prompt_length === T && r.weights === weights);
   console.log(`\nKV-cached greedy generation, ${newTokens} new tokens, GPT-2-small-shaped random model, Chromium; ${machine}`);
   console.log("(a shared machine: other work ran at the same time; load averages are in the JSON)");
-  console.log("threads prompt | hooklab ms/token tok/s prompt ms | ORT ms/token tok/s prompt ms | hooklab/ORT tok/s (target >= 1.3) | floor ms/token (GB/s) | hooklab / floor (target <= 1.5)");
+  console.log("threads prompt | hooklab ms/token tok/s prompt ms | ORT ms/token tok/s prompt ms | hooklab/ORT tok/s (target >= 1.3) | floor ms/token (GB/s) | hooklab / floor (target <= 1.5) | paired");
   const f = (x, d, w) => (x === undefined ? "-" : x.toFixed(d)).padStart(w);
   for (const threads of threadsList) {
     for (const T of prompts) {
       const h = find("hooklab", threads, T), o = find("onnxruntime-web", threads, T), m = find("memory floor", threads, T);
       console.log(`${f(threads, 0, 7)} ${f(T, 0, 6)} | ${f(h.ms_per_token, 1, 16)} ${f(h.tokens_per_s, 1, 5)} ${f(h.prompt_ms, 0, 9)} |` +
         ` ${f(o?.ms_per_token, 1, 12)} ${f(o?.tokens_per_s, 1, 5)} ${f(o?.prompt_ms, 0, 9)} | ${f(o ? h.tokens_per_s / o.tokens_per_s : undefined, 2, 34)} |` +
-        ` ${f(m.ms_per_token, 1, 14)} (${m.stream_gb_per_s.toFixed(1)}) | ${f(h.ms_per_token / m.ms_per_token, 2, 30)}`);
+        ` ${f(m.ms_per_token, 1, 14)} (${m.stream_gb_per_s.toFixed(1)}) | ${f(h.ms_per_token / m.ms_per_token, 2, 30)} | ${f(h.floor_ratio_paired, 2, 6)}`);
     }
   }
   if (!rows.some((r) => r.weights === "f16")) return;
-  console.log("\nf16 weights in memory (same runs): threads prompt | ms/token tok/s | f32 ms / f16 ms | ORT ms / f16 ms | f16 floor ms/token | f16 / its floor");
+  console.log("\nf16 weights in memory (same runs): threads prompt | ms/token tok/s | f32 ms / f16 ms | ORT ms / f16 ms | f16 floor ms/token | f16 / its floor | paired");
   for (const threads of threadsList) {
     for (const T of prompts) {
       const h = find("hooklab", threads, T, "f16"), h32 = find("hooklab", threads, T), o = find("onnxruntime-web", threads, T);
       const m = find("memory floor", threads, T, "f16");
       console.log(`${f(threads, 0, 7)} ${f(T, 0, 6)} | ${f(h.ms_per_token, 1, 8)} ${f(h.tokens_per_s, 1, 5)} | ${f(h32.ms_per_token / h.ms_per_token, 2, 15)} |` +
-        ` ${f(o ? o.ms_per_token / h.ms_per_token : undefined, 2, 15)} | ${f(m.ms_per_token, 1, 18)} | ${f(h.ms_per_token / m.ms_per_token, 2, 16)}`);
+        ` ${f(o ? o.ms_per_token / h.ms_per_token : undefined, 2, 15)} | ${f(m.ms_per_token, 1, 18)} | ${f(h.ms_per_token / m.ms_per_token, 2, 16)} | ${f(h.floor_ratio_paired, 2, 6)}`);
     }
   }
 }
@@ -219,6 +228,7 @@ writeFileSync(join(root, "bench/results/generate.json"), JSON.stringify({
   notes: ["greedy (temperature 0), 64 new tokens, no EOS stop; ms_per_token = median over runs of the mean of steps 2..64 (one cached step each); prompt_ms = the first step (the prompt and the first token)",
     "hooklab: model.generate on the wasm backend, step times as onToken reaches the page; onnxruntime-web: the wasm EP on the KV export, one session.run per step fed the previous presents, argmax in the page",
     "memory floor: step_bytes (all block weights, the unembedding, one embedding row each, cached K and V at the mean context, f32) / the streaming read bandwidth of `threads` Web Workers measured in the hooklab page before and after the runs",
+    "floor_ratio_paired (hooklab rows): the median over runs of the run's ms per token / the floor from the bandwidth measured right after that run (stream_gb_per_s_paired: 3 rounds each), so that a minute of other work on the machine falls on both sides of the ratio",
     "rows with weights 'f16': the same model loaded with f16 weight matrices in memory, measured in the same alternating runs; its memory floor counts the matrices at 2 bytes",
     "the machine is shared with other engineers' builds and tests: timings carry that noise; the runs alternate the systems so it falls on both"],
   checks, rows, runs,

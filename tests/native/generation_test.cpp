@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstdio>
 #include <map>
+#include <numeric>
 
 #include "hooklab/generation.h"
 #include "hooklab/logits.h"
@@ -607,6 +608,38 @@ TEST(Sampling, TopPKeepsTokensWhileTheMassBeforeThemIsAtMostP) {
   EXPECT_EQ(p[2], 0.0);
   const std::vector<double> tiny = distribution(logits, {1.0, 0, 1e-9, 0.0});
   EXPECT_EQ(tiny[1], 1.0) << "the most likely token is always kept";
+}
+
+// The nucleus of a vocabulary-sized distribution (keep_top_p sorts only a growing head of the
+// order) equals the rule applied to the full order: the same kept set, the same probabilities.
+TEST(Sampling, TopPOverAFullVocabularyKeepsWhatTheWholeOrderKeeps) {
+  std::vector<float> logits(50257);
+  SplitMix64 rng(7);
+  // Coarse values (many ties across the nucleus boundary) and a flat tail, so the nucleus runs
+  // from one token to most of the vocabulary as top_p grows.
+  for (float& v : logits) v = static_cast<float>(std::floor(rng.next_unit() * 40.0)) / 8.0f;
+  for (double top_p : {1e-6, 0.01, 0.3, 0.9, 0.999, 0.999999}) {
+    const std::vector<double> p = distribution(logits, {1.0, 0, top_p, 0.0});
+    std::vector<int32_t> order(logits.size());
+    std::iota(order.begin(), order.end(), 0);
+    std::sort(order.begin(), order.end(),
+              [&](int32_t a, int32_t b) { return logits[a] != logits[b] ? logits[a] > logits[b] : a < b; });
+    const std::vector<double> full = distribution(logits, {1.0, 0, 1.0, 0.0});
+    std::vector<bool> kept(logits.size(), false);
+    double before = 0.0, kept_mass = 0.0;
+    for (size_t j = 0; j < order.size() && (j == 0 || before <= top_p); ++j) {
+      kept[static_cast<size_t>(order[j])] = true;
+      kept_mass += full[static_cast<size_t>(order[j])];
+      before += full[static_cast<size_t>(order[j])];
+    }
+    size_t kept_count = 0;
+    for (size_t t = 0; t < logits.size(); ++t) {
+      kept_count += kept[t] ? 1 : 0;
+      ASSERT_EQ(p[t] > 0.0, kept[t]) << "top_p " << top_p << " token " << t;
+      if (kept[t]) { ASSERT_NEAR(p[t], full[t] / kept_mass, 1e-12 * p[t]) << "top_p " << top_p << " token " << t; }
+    }
+    std::printf("  top_p %g keeps %zu tokens\n", top_p, kept_count);
+  }
 }
 
 TEST(Sampling, FrequencyPenaltyIsSubtractedAfterTheTemperature) {

@@ -57,9 +57,9 @@ inline void gemm_loadsplat(size_t kc, const float* a, size_t lda, const float* w
 
 }  // namespace
 
-void f32_gemm_1x32__wasmsimd_loadsplat(size_t kc, const float* a, const float* w, size_t panel_stride,
+void f32_gemm_1x48__wasmsimd_loadsplat(size_t kc, const float* a, const float* w, size_t panel_stride,
                                        const float* bias, float* c) {
-  gemm_1row_loadsplat<kGemmRowPanels>(kc, a, w, panel_stride, bias, c, [](const float* row, v128_t& lo, v128_t& hi) {
+  gemm_1row_loadsplat<kF32RowPanels>(kc, a, w, panel_stride, bias, c, [](const float* row, v128_t& lo, v128_t& hi) {
     lo = wasm_v128_load(row);
     hi = wasm_v128_load(row + 4);
   });

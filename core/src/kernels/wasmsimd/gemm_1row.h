@@ -1,4 +1,4 @@
-// The one-row GEMM loop shared by f32 and f16 weights (f32_gemm_1x32__wasmsimd_loadsplat,
+// The one-row GEMM loop shared by f32 and f16 weights (f32_gemm_1x48__wasmsimd_loadsplat,
 // f16w_gemm_1x32__wasmsimd_loadsplat): one A row times NP whole panels (columns 8 * NP).
 //
 // The 1x8 tile has only two accumulator chains, so each k step waits for the previous add: with

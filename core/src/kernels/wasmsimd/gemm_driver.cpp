@@ -35,6 +35,11 @@ constexpr int64_t kMinParallelMacs = int64_t{1} << 18;
 
 int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
+// How many panels one call of the single-row kernel for these weights takes.
+int64_t row_kernel_panels(const PackedMatrix& w) {
+  return static_cast<int64_t>(w.is_f16() ? kF16RowPanels : kF32RowPanels);
+}
+
 struct GemmPlan {
   int64_t panels = 0;  // ceil(cols / 8)
   int64_t panels_per_block = 0;
@@ -53,10 +58,13 @@ GemmPlan plan_gemm(const MatmulArgs& args, int threads, int64_t mr) {
   // Blocks are whole units of panels: one panel, or for a single row the group of panels that
   // one micro-kernel call takes (gemm_row_tile), so that no block leaves a panel to the slower
   // one-panel tile.
-  const int64_t unit = args.m == 1 ? static_cast<int64_t>(kGemmRowPanels) : 1;
+  const int64_t unit = args.m == 1 ? row_kernel_panels(w) : 1;
   const int64_t units = ceil_div(plan.panels, unit);
   const int64_t unit_bytes = std::max<int64_t>(kc, 1) * kPanelWidth * static_cast<int64_t>(sizeof(float)) * unit;
-  int64_t units_per_block = std::clamp<int64_t>(kPanelBlockBytes / unit_bytes, 1, units);
+  // A single row reads each panel once, so there is nothing to keep in L2: its blocks are one
+  // kernel call each, the finest pieces for the threads to share (measured 3-8 % faster with 2
+  // threads than L2-sized blocks).
+  int64_t units_per_block = args.m == 1 ? 1 : std::clamp<int64_t>(kPanelBlockBytes / unit_bytes, 1, units);
   plan.column_blocks = ceil_div(units, units_per_block);
   plan.row_blocks = 1;
   if (threads > 1) {
@@ -131,10 +139,9 @@ void gemm_row_tile(const MatmulArgs& args, const GemmKernel& gemm_kernel, int64_
   int64_t p = panel_begin;
   if (rows == 1) {
     // A single row: whole groups of full panels in one call, several accumulator chains at once.
-    const auto group = static_cast<int64_t>(kGemmRowPanels);
+    const auto group = static_cast<int64_t>(kF32RowPanels);
     for (; p + group <= std::min(panel_end, bias.full_panels); p += group) {
-      f32_gemm_1x32__wasmsimd_loadsplat(kc, a, panels.of(p), static_cast<size_t>(panels.stride), bias.of(p),
-                                        c + p * kPanelWidth);
+      gemm_kernel.row(kc, a, panels.of(p), static_cast<size_t>(panels.stride), bias.of(p), c + p * kPanelWidth);
     }
   }
   for (; p < panel_end; ++p) {
@@ -161,16 +168,16 @@ const float* rebiased_row(const MatmulArgs& args, std::vector<float>& buffer) {
 
 // Whole groups of full f16 panels from panel_begin with the fused one-row kernel; returns the
 // first panel it left (the partial last panel and a group's remainder).
-int64_t gemm_row_f16(const MatmulArgs& args, const float* a_rebiased, int64_t panel_begin, int64_t panel_end,
-                     const PanelBias& bias) {
+int64_t gemm_row_f16(const MatmulArgs& args, const GemmKernel& gemm_kernel, const float* a_rebiased,
+                     int64_t panel_begin, int64_t panel_end, const PanelBias& bias) {
   const PackedMatrix& w = *args.w;
-  const auto group = static_cast<int64_t>(kGemmRowPanels);
+  const auto group = static_cast<int64_t>(kF16RowPanels);
   const size_t kc = static_cast<size_t>(args.k_end - args.k_begin);
   const size_t panel_stride = static_cast<size_t>(kPanelWidth * w.rows);
   int64_t p = panel_begin;
   for (; p + group <= std::min(panel_end, bias.full_panels); p += group) {
-    f16w_gemm_1x32__wasmsimd_loadsplat(kc, a_rebiased, w.panel_halves(p) + args.k_begin * kPanelWidth, panel_stride,
-                                       bias.of(p), args.c + p * kPanelWidth);
+    gemm_kernel.row_f16(kc, a_rebiased, w.panel_halves(p) + args.k_begin * kPanelWidth, panel_stride, bias.of(p),
+                        args.c + p * kPanelWidth);
   }
   return p;
 }
@@ -183,7 +190,7 @@ void gemm_block(const MatmulArgs& args, const GemmKernel& gemm_kernel, int64_t r
   thread_local std::vector<float> widened;
   const PanelBias bias(args, panel_end);
   const int64_t first =
-      a_rebiased != nullptr ? gemm_row_f16(args, a_rebiased, panel_begin, panel_end, bias) : panel_begin;
+      a_rebiased != nullptr ? gemm_row_f16(args, gemm_kernel, a_rebiased, panel_begin, panel_end, bias) : panel_begin;
   if (first == panel_end) return;
   const PanelSource panels =
       args.w->is_f16() ? panels_widened(args, first, panel_end, widened) : panels_in_place(args, first);

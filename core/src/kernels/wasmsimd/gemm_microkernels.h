@@ -29,18 +29,24 @@ void f32_gemm_2x8__wasmsimd_loadsplat(size_t kc, const float* a, size_t lda, con
 void f32_gemm_1x8__wasmsimd_loadsplat(size_t kc, const float* a, size_t lda, const float* w, const float* bias,
                                       float* c, size_t ldc, size_t nc);
 
-// One A row times kGemmRowPanels whole consecutive panels, panel_stride floats apart: the
+// One A row times kF32RowPanels whole consecutive panels, panel_stride floats apart: the
 // single-row product of a generation step (see f32_gemm_wasmsimd_loadsplat.cpp). Every column
-// must exist (no partial panel); bias, when set, holds 8 * kGemmRowPanels floats. Bit-identical
+// must exist (no partial panel); bias, when set, holds 8 * kF32RowPanels floats. Bit-identical
 // to running the 1x8 tile on each panel.
-void f32_gemm_1x32__wasmsimd_loadsplat(size_t kc, const float* a, const float* w, size_t panel_stride,
+void f32_gemm_1x48__wasmsimd_loadsplat(size_t kc, const float* a, const float* w, size_t panel_stride,
                                        const float* bias, float* c);
-inline constexpr size_t kGemmRowPanels = 4;
+// Six panels: twelve accumulator chains plus the A splat and a weight row fit x86-64's sixteen
+// SIMD registers, and six weight streams per thread kept a 2-core AMD EPYC's memory busier than
+// four (a GPT-2-small step's 49 products: 9.4 ms against 10.5 with 2 threads, 17.8 against 19.5
+// with 1); eight spill and were slower again.
+inline constexpr size_t kF32RowPanels = 6;
 // The same over f16 panels (panel_stride in f16 values), with the A row multiplied by 2^112
 // (kF16Rebias, f16_simd.h): bit-identical to the f32 kernel over the widened weights, as long as
-// that scaling is exact (every |a| < 2^15; the driver checks).
+// that scaling is exact (every |a| < 2^15; the driver checks). Four panels: widening needs
+// registers of its own, and six were no faster.
 void f16w_gemm_1x32__wasmsimd_loadsplat(size_t kc, const float* a_rebiased, const uint16_t* w, size_t panel_stride,
                                         const float* bias, float* c);
+inline constexpr size_t kF16RowPanels = 4;
 
 // Splat family (f32_gemm_splat.cpp): A read 4 k steps at a time, lanes broadcast by shuffles.
 void f32_gemm_4x8__wasmsimd_splat(size_t kc, const float* a, size_t lda, const float* w, const float* bias, float* c,
@@ -87,10 +93,20 @@ inline constexpr size_t kMaxGemmMr = 6;
 // ARM64 32, so the taller tiles pay on ARM and spill on x86), hence several and a choice at run
 // time. Every variant sums each output in the same order (k ascending, mul then add, bias
 // last), so the choice never changes a result.
+//
+// A single row (a generation step) takes the wide one-row kernels instead of tiles[0]. They are
+// called through these pointers like the tiles: called directly, binaryen inlined the f32 one into
+// the driver's task loop at link, where V8 compiled the same loop 7-10 % slower (a 1-thread
+// GPT-2-small step's 49 products: 19.4 ms against 18.0).
+using GemmRowFn = void (*)(size_t kc, const float* a, const float* w, size_t panel_stride, const float* bias, float* c);
+using F16GemmRowFn = void (*)(size_t kc, const float* a_rebiased, const uint16_t* w, size_t panel_stride,
+                              const float* bias, float* c);
 struct GemmKernel {
   const char* name;  // "<MR>x8_<variant>", shown in the backend's name
   size_t mr;
   GemmMicrokernelFn tiles[kMaxGemmMr];
+  GemmRowFn row = f32_gemm_1x48__wasmsimd_loadsplat;          // kF32RowPanels panels
+  F16GemmRowFn row_f16 = f16w_gemm_1x32__wasmsimd_loadsplat;  // kF16RowPanels panels
 };
 
 inline constexpr GemmKernel kGemmKernels[] = {
