@@ -91,6 +91,9 @@ function streamBandwidth(page, threads, rounds = 5) {
   }, { threads, rounds });
 }
 
+/** The mean number of cached positions over the one-token steps of a prompt of length T. */
+const meanContext = (T) => T + (newTokens - 2) / 2;
+
 /** The mean time of a run's one-token steps (steps 2..N). */
 const perTokenMs = (run) => run.stepMs.slice(1).reduce((s, x) => s + x, 0) / (run.stepMs.length - 1);
 
@@ -138,8 +141,7 @@ async function measurePrompt(hooklab, half, ort, threads, T, checks) {
     theirs.push(await ortGenerate(ort.page, tokens, hooklab.cfg));
     await pause(200);
   }
-  const context = T + (newTokens - 2) / 2;
-  const paired = (runs, weights) => median(runs.map((r, i) => perTokenMs(r) / (stepBytes(hooklab.cfg, context, weights) / (bandwidths[i] * 1e6))));
+  const paired = (runs, weights) => median(runs.map((r, i) => perTokenMs(r) / (stepBytes(hooklab.cfg, meanContext(T), weights) / (bandwidths[i] * 1e6))));
   const rows = [{ ...summarize("hooklab", threads, T, ours, load), floor_ratio_paired: paired(ours, "f32"), stream_gb_per_s_paired: bandwidths }];
   if (half) rows.push({ ...summarize("hooklab", threads, T, halves, load), weights: "f16", floor_ratio_paired: paired(halves, "f16") });
   if (ort) rows.push(summarize("onnxruntime-web", threads, T, theirs, load));
@@ -161,7 +163,7 @@ async function measureThreads(browser, url, threads, rows, checks, runs) {
   runs[`stream-bandwidth/${threads}`] = bandwidth;
   const gbPerS = median(bandwidth);
   for (const T of prompts) {
-    const context = T + (newTokens - 2) / 2;  // mean cached positions over the one-token steps (as in measurePrompt)
+    const context = meanContext(T);
     const bytes = stepBytes(hooklab.cfg, context);
     const ms = bytes / (gbPerS * 1e6);
     rows.push({ system: "memory floor", threads, prompt_length: T, new_tokens: newTokens, ms_per_token: ms, tokens_per_s: 1000 / ms,
