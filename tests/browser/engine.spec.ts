@@ -137,6 +137,55 @@ test("TransformerLens API: names, hooks, errors, and the worker survives bad inp
   expect(Math.abs((r.loss as number) - 18.4741233)).toBeLessThan(1e-4);
 });
 
+for (const isolated of [false, true]) {
+  test(`spare buffers (${isolated ? "pthreads" : "single-threaded"} build): later results go into memory the idle engine wrote, with the same values`, async ({ page }) => {
+    await open(page, isolated);
+    const r = await page.evaluate(async (isolated) => {
+      const { HookedTransformer } = window.hooklab;
+      const model = await HookedTransformer.load({ url: "/repo/models/testdata/tiny-a/" }, { threads: isolated ? 2 : 1 });
+      const prompt = "When Mary and John went to the store";
+      const cached1 = await model.runWithCache(prompt);
+      const plain1 = await model.runWithHooks(prompt, { fwdHooks: [] });
+      await model.whenIdle();
+      const prepared = (await model.memoryStats()).spareBuffers;
+      // Back to back, as a benchmark round runs them: a forward, then run_with_cache.
+      const plain2 = await model.runWithHooks(prompt, { fwdHooks: [] });
+      const cached2 = await model.runWithCache(prompt);
+      const used = (await model.memoryStats()).spareBuffers;
+      // Another length: new memory, the same values as a fresh engine would give.
+      const longer = await model.runWithCache(`${prompt} and then`);
+      const afterLonger = (await model.memoryStats()).spareBuffers;
+      // The loss's logits never leave the worker: the second loss writes into the first one's.
+      const loss1 = (await model.loss(prompt)).mean;
+      const afterLoss1 = (await model.memoryStats()).spareBuffers;
+      const loss2 = (await model.loss(prompt)).mean;
+      const afterLoss2 = (await model.memoryStats()).spareBuffers;
+      const same = (a: Float32Array, b: Float32Array) => a.length === b.length && a.every((x, i) => Object.is(x, b[i]));
+      const keys = cached1.cache.keys();
+      model.dispose();
+      return {
+        prepared, used, afterLonger, afterLoss1, afterLoss2, loss1, loss2,
+        logitsLength: plain1.logits.data.length, arenaLength: cached1.cache.arena.length,
+        plainSame: same(plain1.logits.data, plain2.logits.data), cachedLogitsSame: same(cached1.logits.data, cached2.logits.data),
+        cacheSame: keys.every((k) => same(cached1.cache.get(k).data, cached2.cache.get(k).data)),
+        longerRows: longer.logits.shape[1], longerFinite: longer.logits.data.every(Number.isFinite),
+      };
+    }, isolated);
+    // The recent results were logits, arena, logits: two spares of the logits' length, one of the arena's, all written.
+    expect(r.prepared.bytes).toBe(4 * (2 * r.logitsLength + r.arenaLength));
+    expect(r.prepared.warmBytes).toBe(r.prepared.bytes);
+    expect(r.used.taken - r.prepared.taken).toBe(3);
+    expect(r.used.missed - r.prepared.missed).toBe(0);
+    expect(r.plainSame && r.cachedLogitsSame && r.cacheSame).toBe(true);
+    expect(r.longerRows).toBe(11);
+    expect(r.longerFinite).toBe(true);
+    expect(r.afterLonger.missed - r.used.missed).toBe(2);
+    expect(r.afterLoss2.taken - r.afterLoss1.taken).toBe(1);
+    expect(r.afterLoss2.missed).toBe(r.afterLoss1.missed);
+    expect(r.loss2).toBe(r.loss1);
+  });
+}
+
 test("a patching sweep reports progress and can be cancelled; the model stays usable", async ({ page }) => {
   await open(page, false);
   const r = await page.evaluate(async () => {

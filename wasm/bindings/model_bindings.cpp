@@ -249,7 +249,8 @@ val WasmModel::run(const val& tokens_value, const val& options) const {
   }
   auto out = model_->run(tokens, run);
   if (!out.ok()) return error_value(out.error());
-  return run_output_value(*out, run.return_logits, static_cast<bool>(run.cache_filter), run.grad_metric.has_value());
+  return run_output_value(*out, run.return_logits, static_cast<bool>(run.cache_filter), run.grad_metric.has_value(),
+                          has(options, "takeBuffer") ? options["takeBuffer"] : val::undefined());
 }
 
 val WasmModel::top_k(const val& logits_row, int k) const {

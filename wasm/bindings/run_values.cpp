@@ -16,8 +16,20 @@ std::function<bool(const std::string&)> cache_filter_from(const val& options, co
 
 namespace {
 
+// data[0, n) in a Float32Array: the one take_buffer offers for n, or new memory.
+val float32_result(const float* data, size_t n, const val& take_buffer) {
+  if (take_buffer.typeOf().as<std::string>() == "function") {
+    val spare = take_buffer(static_cast<double>(n));
+    if (spare.instanceof (val::global("Float32Array")) && spare["length"].as<size_t>() == n) {
+      spare.call<void>("set", val(emscripten::typed_memory_view(n, data)));
+      return spare;
+    }
+  }
+  return float32_copy(data, n);
+}
+
 // {arena, entries: [{name, shape, offset}]}: one copy of a cache's arena.
-val cache_value(const ActivationCache& cache) {
+val cache_value(const ActivationCache& cache, const val& take_buffer) {
   val entries = val::array();
   for (const auto& e : cache.entries()) {
     val entry = val::object();
@@ -27,23 +39,23 @@ val cache_value(const ActivationCache& cache) {
     entries.call<void>("push", entry);
   }
   val value = val::object();
-  value.set("arena", float32_copy(cache.arena(), cache.arena_floats()));
+  value.set("arena", float32_result(cache.arena(), cache.arena_floats(), take_buffer));
   value.set("entries", entries);
   return value;
 }
 
 }  // namespace
 
-val run_output_value(const RunOutput& out, bool with_logits, bool with_cache, bool with_grads) {
+val run_output_value(const RunOutput& out, bool with_logits, bool with_cache, bool with_grads, const val& take_buffer) {
   val result = val::object();
   if (with_logits) {
-    result.set("logits", float32_copy(out.logits.data(), static_cast<size_t>(out.logits.numel())));
+    result.set("logits", float32_result(out.logits.data(), static_cast<size_t>(out.logits.numel()), take_buffer));
     result.set("logitsShape", shape_value(out.logits.shape()));
   }
-  if (with_cache) result.set("cache", cache_value(out.cache));
+  if (with_cache) result.set("cache", cache_value(out.cache, take_buffer));
   if (with_grads) {
     result.set("metric", out.metric);
-    result.set("grads", cache_value(out.grads));
+    result.set("grads", cache_value(out.grads, take_buffer));
   }
   return result;
 }

@@ -24,6 +24,11 @@ Result<ForwardHook> parse_hook(const emscripten::val& spec, std::vector<std::sha
 // {logits, logitsShape} when with_logits, {cache: {arena, entries}} when with_cache: one copy of
 // the whole arena, which the main thread views activation by activation; with_grads adds
 // {metric, grads: {arena, entries}} (entries named "<hook>_grad").
-emscripten::val run_output_value(const RunOutput& out, bool with_logits, bool with_cache, bool with_grads = false);
+//
+// take_buffer, when a function, is asked for each of those arrays by length (the worker's spare
+// buffers, already faulted in): a Float32Array of exactly that length is filled and returned,
+// anything else means new memory.
+emscripten::val run_output_value(const RunOutput& out, bool with_logits, bool with_cache, bool with_grads = false,
+                                 const emscripten::val& take_buffer = emscripten::val::undefined());
 
 }  // namespace hooklab::wasm

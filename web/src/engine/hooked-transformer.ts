@@ -11,6 +11,7 @@ import { EngineClient } from "./engine-client";
 import { hookNames, resolveHookName } from "./hook-names";
 import { checkAttributionMethod, checkDirection, checkMethod, checkMetric, checkReceiver, checkSweep } from "./patching-names";
 import type { GemmTuning, WireGenerateOptions, WireGrad, WireHook, WirePatchRequest, WirePromptPair } from "./protocol";
+import type { SpareBufferStats } from "./spare-buffers";
 import type {
   AttributeRequest, BackendChoice, BackendInfo, ComponentAttribution, DatasetRequest, DatasetResult, FwdHook, GenerateOptions, GenerateResult, GradMetric, HeadAttribution,
   HeadDetectorScores, HookAction, LoadOptions, LogitLens, ModelConfig, ModelSource, NamesFilter, PatchItemsRequest, PatchRequest, PatchResult, PatchSweep,
@@ -347,9 +348,17 @@ export class HookedTransformer {
     return this.engine.call({ op: "detectHeads", args: { seqLen, seed: options.seed ?? 0, pool } });
   }
 
-  /** The engine's wasm memory (its peak: wasm memory only grows), which build and backend run. */
-  async memoryStats(): Promise<{ wasmMemoryBytes: number; variant: "st" | "mt"; backend: BackendInfo }> {
+  /** The engine's wasm memory (its peak: wasm memory only grows), which build and backend run, and
+   *  its spare result buffers (results written into memory prepared while the engine was idle). */
+  async memoryStats(): Promise<{ wasmMemoryBytes: number; variant: "st" | "mt"; backend: BackendInfo; spareBuffers: SpareBufferStats }> {
     return this.engine.call({ op: "stats", args: {} });
+  }
+
+  /** Resolves when the engine has finished every request made before and its background work:
+   *  after a run it prepares memory for the next run's results while it is idle. A benchmark
+   *  waits for this before another system's turn, so that the two never share the CPU. */
+  async whenIdle(): Promise<void> {
+    await this.engine.call({ op: "idle", args: {} });
   }
 
   /** Milliseconds the engine worker computed the most recent call that finished, without its

@@ -115,6 +115,8 @@ export type Request =
   | { op: "detectHeads"; args: { seqLen: number; seed: number; pool: Int32Array | null } }
   | { op: "predictions"; args: { tokens: Int32Array; k: number } }
   | { op: "stats"; args: Record<string, never> }
+  /** Answers once the requests before it are done and the worker's spare result buffers are written (spare-buffers.ts). */
+  | { op: "idle"; args: Record<string, never> }
   | { op: "cancel"; args: { target: number } }
   /** Destroys the GPU device at once, as a driver reset would (tests, benchmarks). */
   | { op: "loseDevice"; args: Record<string, never> };

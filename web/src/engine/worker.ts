@@ -11,6 +11,7 @@ import { chooseVariant, loadCoreModule, unwrap, type EmbindAttribution, type Emb
 import { fatalMessage } from "./fatal-error";
 import { openModel } from "./model-source";
 import type { GemmTuning, Request, RequestMessage, ResponseMessage, WireGenerateOptions, WireGrad, WireHook, WirePatchRequest } from "./protocol";
+import { SpareBuffers } from "./spare-buffers";
 import type { BackendInfo } from "./types";
 import { closeGpuPath, openGpuPath, runOnGpu, type GpuPath } from "./webgpu-session";
 
@@ -57,6 +58,28 @@ function nextEventLoopTurn(): Promise<void> {
     turnWaiters.push(resolve);
     turnChannel.port2.postMessage(null);
   });
+}
+
+// Spare result buffers (spare-buffers.ts), written only while no request is in progress, so that
+// they never slow a run, a sweep or a generation down.
+let requestsInProgress = 0;
+const deferredIdleTasks: (() => void)[] = [];
+const idleChannel = new MessageChannel();
+idleChannel.port1.onmessage = () => {
+  const task = deferredIdleTasks.shift();
+  if (task && requestsInProgress > 0) deferredIdleTasks.unshift(task);
+  else task?.();
+};
+function whenNoRequest(task: () => void): void {
+  deferredIdleTasks.push(task);
+  if (requestsInProgress === 0) idleChannel.port2.postMessage(null);
+}
+// 256 MB holds the results of GPT-2 small up to T = 128 (two logits of 25.7 MB and a 110 MB cache).
+const spares = new SpareBuffers({ budgetBytes: 256 * 2 ** 20, sliceBytes: 2 ** 20, recentResults: 4, schedule: whenNoRequest });
+
+/** The float arrays of a run's result (before they are transferred). */
+function runArrays(value: RunValue): Float32Array[] {
+  return [value.logits, value.cache?.arena, value.grads?.arena].filter((a): a is Float32Array => a !== undefined);
 }
 
 function post(message: ResponseMessage, transfer: Transferable[] = []): void {
@@ -150,7 +173,7 @@ async function forward(id: number, tokens: Int32Array, options: Record<string, u
   const hooked = Array.isArray(options.hooks) && options.hooks.length > 0 || options.gradMetric !== undefined;
   return onGpuOrWasm(id,
     hooked ? null : async (g) => ({ ...(await runOnGpu(core!, g, tokens, options)), backend: g.name }),
-    () => ({ ...unwrap(m.run(tokens, options)), backend: m.config().backend }));
+    () => ({ ...unwrap(m.run(tokens, { ...options, takeBuffer: (length: number) => spares.take(length) })), backend: m.config().backend }));
 }
 
 async function runPatch(id: number, r: WirePatchRequest): Promise<unknown> {
@@ -406,6 +429,7 @@ async function predictions(id: number, tokens: Int32Array, k: number): Promise<u
     for (let v = 0; v < vocab; v++) if (row[v] > target) rank++;
     nextRank[p] = rank;
   }
+  spares.keep(logits);
   return { top, nextLogProb: loss.perToken.map((x) => -x), nextRank, loss: loss.mean };
 }
 
@@ -438,7 +462,9 @@ async function handle(message: RequestMessage): Promise<unknown> {
     case "loss": {
       const m = requireModel();
       const out = await forward(id, message.args.tokens, { returnLogits: true });
-      return unwrap(m.loss(out.logits!, message.args.tokens));
+      const loss = unwrap(m.loss(out.logits!, message.args.tokens));
+      spares.keep(out.logits!);
+      return loss;
     }
     case "patch":
       return runPatch(id, message.args);
@@ -470,7 +496,7 @@ async function handle(message: RequestMessage): Promise<unknown> {
       return predictions(id, message.args.tokens, message.args.k);
     case "stats":
       // wasm memory never shrinks, so its size is the peak of this worker's lifetime.
-      return { wasmMemoryBytes: core ? core.HEAPU8.buffer.byteLength : 0, variant, backend };
+      return { wasmMemoryBytes: core ? core.HEAPU8.buffer.byteLength : 0, variant, backend, spareBuffers: spares.stats() };
     case "cancel":
       cancelled.add(message.args.target);
       return null;
@@ -500,11 +526,19 @@ scope.onmessage = (event) => {
     core?.hooklabWebgpu.loseDevice();
     return;
   }
+  // Waits for the requests before it and for the spare buffers, without holding up later requests.
+  if (message.op === "idle") {
+    void queue.then(() => spares.whenIdle()).then(() => post({ id: message.id, type: "result", value: null, workerMs: 0 }));
+    return;
+  }
+  requestsInProgress++;
   queue = queue.then(async () => {
     try {
       const started = performance.now();
       const value = await handle(message);
+      const resultLengths = message.op === "run" ? runArrays(value as RunValue).map((a) => a.length) : [];
       post({ id: message.id, type: "result", value, workerMs: performance.now() - started }, transferables(value));
+      spares.replenish(resultLengths);
     } catch (e) {
       const error = e as Error & { code?: string };
       const fatal = fatalMessage(error);
@@ -518,6 +552,7 @@ scope.onmessage = (event) => {
       post({ id: message.id, type: "error", message: error.message, code: error.name === "AbortError" ? "cancelled" : error.code ?? "error" });
     } finally {
       cancelled.delete(message.id);
+      if (--requestsInProgress === 0 && deferredIdleTasks.length > 0) idleChannel.port2.postMessage(null);
     }
   });
 };
