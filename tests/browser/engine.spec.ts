@@ -155,16 +155,22 @@ for (const isolated of [false, true]) {
       // Another length: new memory, the same values as a fresh engine would give.
       const longer = await model.runWithCache(`${prompt} and then`);
       const afterLonger = (await model.memoryStats()).spareBuffers;
-      // The loss's logits never leave the worker: the second loss writes into the first one's.
-      const loss1 = (await model.loss(prompt)).mean;
+      // The loss's logits never leave the worker: the second loss (another prompt of the same
+      // length) writes into the first one's, and equals a fresh engine's loss of that prompt.
+      const other = "When John and Mary went to the park";
+      const otherLength = (await model.toTokens(other)).length;
+      await model.loss(prompt);
       const afterLoss1 = (await model.memoryStats()).spareBuffers;
-      const loss2 = (await model.loss(prompt)).mean;
+      const loss2 = (await model.loss(other)).mean;
       const afterLoss2 = (await model.memoryStats()).spareBuffers;
+      const fresh = await HookedTransformer.load({ url: "/repo/models/testdata/tiny-a/" }, { threads: isolated ? 2 : 1 });
+      const freshLoss = (await fresh.loss(other)).mean;
+      fresh.dispose();
       const same = (a: Float32Array, b: Float32Array) => a.length === b.length && a.every((x, i) => Object.is(x, b[i]));
       const keys = cached1.cache.keys();
       model.dispose();
       return {
-        prepared, used, afterLonger, afterLoss1, afterLoss2, loss1, loss2,
+        prepared, used, afterLonger, afterLoss1, afterLoss2, loss2, freshLoss, sameLength: otherLength === plain1.logits.shape[1],
         logitsLength: plain1.logits.data.length, arenaLength: cached1.cache.arena.length,
         plainSame: same(plain1.logits.data, plain2.logits.data), cachedLogitsSame: same(cached1.logits.data, cached2.logits.data),
         cacheSame: keys.every((k) => same(cached1.cache.get(k).data, cached2.cache.get(k).data)),
@@ -182,7 +188,8 @@ for (const isolated of [false, true]) {
     expect(r.afterLonger.missed - r.used.missed).toBe(2);
     expect(r.afterLoss2.taken - r.afterLoss1.taken).toBe(1);
     expect(r.afterLoss2.missed).toBe(r.afterLoss1.missed);
-    expect(r.loss2).toBe(r.loss1);
+    expect(r.sameLength).toBe(true);
+    expect(r.loss2).toBe(r.freshLoss);
   });
 }
 

@@ -229,7 +229,12 @@ test("selection: no adapter -> wasm with the same results; auto skips the softwa
     const request = { sweep: "head_out_by_pos" as const, clean: prompt + " John", corrupted: prompt + " Mary", answers: [[" Mary", " John"]] as Array<[string, string]> };
     const patchRef = await wasm.patch(request);
     const patchFallback = await noAdapter.patch(request);
+    // The GPU path reads its results back itself: its runs leave no spare result buffers behind.
+    const onGpu = await autoAllowed.runWithCache(prompt);
+    await autoAllowed.whenIdle();
+    const gpuSpares = (await autoAllowed.memoryStats()).spareBuffers;
     const out = {
+      gpuRunBackend: onGpu.backend, gpuSpares,
       noAdapter: noAdapter.backend, cfgBackend: noAdapter.cfg.backend, identical, fallbackBackend: fallback.backend,
       patchIdentical: patchRef.values.every((v, i) => v === patchFallback.values[i]), patchBackend: patchFallback.backend,
       auto: auto.backend, autoAllowed: autoAllowed.backend, wasmName: wasm.cfg.backend,
@@ -250,6 +255,8 @@ test("selection: no adapter -> wasm with the same results; auto skips the softwa
   expect(r.auto.adapter?.architecture).toBe("swiftshader");
   expect(r.autoAllowed.kind).toBe("webgpu");
   expect(r.autoAllowed.name).toMatch(/^webgpu \(/);
+  expect(r.gpuRunBackend).toMatch(/^webgpu \(/);
+  expect(r.gpuSpares).toEqual({ bytes: 0, warmBytes: 0, taken: 0, missed: 0 });
 });
 
 test("device lost mid-sweep: a clear notice, the sweep's results from wasm, the model stays usable on wasm", async ({ page }) => {

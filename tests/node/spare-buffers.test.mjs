@@ -43,8 +43,9 @@ test("a run's result lengths get spares, written one slice per idle task", async
   assert.deepEqual(spares.stats(), { bytes: 4 * logits + 4 * arena, warmBytes: 0, taken: 0, missed: 0 });
   let idle = false;
   void spares.whenIdle().then(() => { idle = true; });
-  assert.equal(runTasks(4), 4);
-  assert.equal(spares.stats().warmBytes, 4 * logits);
+  assert.equal(runTasks(4), 4);       // the newest length (the arena) first, then three slices of the logits
+  assert.equal(spares.stats().warmBytes, 4 * arena + 3 * MB);
+  assert.equal(idle, false);
   runTasks();
   await Promise.resolve();
   assert.equal(idle, true);
@@ -102,6 +103,28 @@ test("a buffer that never left the worker comes back as it is; a view into a lar
   assert.equal(spares.take(5000), logits);
   spares.keep(new Float32Array(10000).subarray(0, 5000));
   assert.equal(spares.take(5000), undefined);
+});
+
+test("keep() adds nothing past what the recent results call for, and no shared memory", () => {
+  const { spares } = pool();
+  const first = new Float32Array(5000);
+  spares.keep(first);
+  spares.keep(new Float32Array(5000));  // the recent results now have 5000 twice: a second one is kept
+  spares.keep(new Float32Array(new SharedArrayBuffer(4 * 5000)));
+  assert.equal(spares.stats().bytes, 4 * 2 * 5000);
+  assert.equal(spares.take(5000), first);
+});
+
+test("when the budget is short the newest lengths win; clear() forgets everything", () => {
+  const { spares } = pool({ budgetBytes: 10 * MB });
+  const [a, b, c] = [MB, MB + 1, MB + 2];  // about 4 MB each: two fit
+  spares.replenish([a, b, c]);
+  assert.equal(spares.stats().bytes, 4 * (b + c));
+  assert.equal(spares.take(a), undefined);
+  spares.clear();
+  assert.equal(spares.stats().bytes, 0);
+  spares.replenish([]);                   // nothing recent any more: nothing to prepare
+  assert.equal(spares.stats().bytes, 0);
 });
 
 test("a spare taken while it is being written leaves the rest to be written", async () => {

@@ -16,11 +16,23 @@ std::function<bool(const std::string&)> cache_filter_from(const val& options, co
 
 namespace {
 
+// A Float32Array of exactly n floats over the whole of a plain ArrayBuffer: never a view into
+// wasm memory or a SharedArrayBuffer, which later runs or other threads could write.
+bool is_whole_float32_array(const val& array, size_t n) {
+  const val float32_array = val::global("Float32Array");
+  if (!array.instanceof (float32_array) || array["length"].as<size_t>() != n || array["byteOffset"].as<size_t>() != 0) {
+    return false;
+  }
+  const val buffer = array["buffer"];
+  const val array_buffer = val::global("ArrayBuffer");
+  return buffer.instanceof (array_buffer) && buffer["byteLength"].as<size_t>() == n * sizeof(float);
+}
+
 // data[0, n) in a Float32Array: the one take_buffer offers for n, or new memory.
 val float32_result(const float* data, size_t n, const val& take_buffer) {
   if (take_buffer.typeOf().as<std::string>() == "function") {
     val spare = take_buffer(static_cast<double>(n));
-    if (spare.instanceof (val::global("Float32Array")) && spare["length"].as<size_t>() == n) {
+    if (is_whole_float32_array(spare, n)) {
       spare.call<void>("set", val(emscripten::typed_memory_view(n, data)));
       return spare;
     }

@@ -141,7 +141,7 @@ export class EngineClient {
     this.pending.delete(message.id);
     if (message.type === "error" && message.code === "crashed") this.fatalReason = message.message;
     if (message.type === "result") {
-      this.lastWorkerMs = message.workerMs;
+      if (message.workerMs !== undefined) this.lastWorkerMs = message.workerMs;
       p.resolve(message.value);
     }
     else p.reject(new EngineError(message.message, message.code));

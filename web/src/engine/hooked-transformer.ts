@@ -355,8 +355,9 @@ export class HookedTransformer {
   }
 
   /** Resolves when the engine has finished every request made before and its background work:
-   *  after a run it prepares memory for the next run's results while it is idle. A benchmark
-   *  waits for this before another system's turn, so that the two never share the CPU. */
+   *  after a run it prepares memory for the next run's results while no request is in progress
+   *  (so a request made after this call, if it starts first, delays it). A benchmark waits for
+   *  this before another system's turn, so that the two never share the CPU. */
   async whenIdle(): Promise<void> {
     await this.engine.call({ op: "idle", args: {} });
   }

@@ -127,7 +127,7 @@ export type ResponseMessage =
   | { id: number; type: "progress"; progress: { stage?: string; fraction: number; loadedBytes?: number; totalBytes?: number; file?: string; step?: GenerateStep; stepIndex?: number } }
   /** workerMs: how long the worker computed the answer (from starting the request to posting the
    *  result, without waiting in its queue or the transfer to the page). */
-  | { id: number; type: "result"; value: unknown; workerMs: number }
+  | { id: number; type: "result"; value: unknown; workerMs?: number }
   | { id: number; type: "error"; message: string; code: string }
   /** The backend changed under request `id` (the GPU was lost): re-run on wasm, stays there. */
   | { id: number; type: "backend"; backend: BackendInfo };

@@ -61,7 +61,8 @@ export class SpareBuffers {
   /** Results of these lengths went to the page: keep spares for the lengths the recent results had, and write them while idle. */
   replenish(lengths: number[]): void {
     this.remember(lengths);
-    for (const length of new Set(this.recent)) {
+    // Newest first: when the budget is short, the lengths just seen matter more than older ones.
+    for (const length of new Set([...this.recent].reverse())) {
       while (this.count(length) < this.wantedCount(length) && this.fits(length)) {
         this.spares.push({ array: new Float32Array(length), warm: 0 });
       }
@@ -76,6 +77,12 @@ export class SpareBuffers {
     if (whole && this.count(array.length) < this.wantedCount(array.length) && this.fits(array.length)) {
       this.spares.push({ array, warm: array.length });
     }
+  }
+
+  /** Drops every spare and what the recent results were (a new model makes other lengths). */
+  clear(): void {
+    this.spares.length = 0;
+    this.recent.length = 0;
   }
 
   /** Resolves once every spare is written (at once when there is nothing to do). */

@@ -77,9 +77,12 @@ function whenNoRequest(task: () => void): void {
 // 256 MB holds the results of GPT-2 small up to T = 128 (two logits of 25.7 MB and a 110 MB cache).
 const spares = new SpareBuffers({ budgetBytes: 256 * 2 ** 20, sliceBytes: 2 ** 20, recentResults: 4, schedule: whenNoRequest });
 
-/** The float arrays of a run's result (before they are transferred). */
-function runArrays(value: RunValue): Float32Array[] {
-  return [value.logits, value.cache?.arena, value.grads?.arena].filter((a): a is Float32Array => a !== undefined);
+/** Lengths of the results the current request's wasm runs asked spares for (the WebGPU path
+ *  copies its results itself, so a GPU run asks for none and gets no spares prepared). */
+let askedLengths: number[] = [];
+function takeSpare(length: number): Float32Array | undefined {
+  askedLengths.push(length);
+  return spares.take(length);
 }
 
 function post(message: ResponseMessage, transfer: Transferable[] = []): void {
@@ -173,7 +176,7 @@ async function forward(id: number, tokens: Int32Array, options: Record<string, u
   const hooked = Array.isArray(options.hooks) && options.hooks.length > 0 || options.gradMetric !== undefined;
   return onGpuOrWasm(id,
     hooked ? null : async (g) => ({ ...(await runOnGpu(core!, g, tokens, options)), backend: g.name }),
-    () => ({ ...unwrap(m.run(tokens, { ...options, takeBuffer: (length: number) => spares.take(length) })), backend: m.config().backend }));
+    () => ({ ...unwrap(m.run(tokens, { ...options, takeBuffer: takeSpare })), backend: m.config().backend }));
 }
 
 async function runPatch(id: number, r: WirePatchRequest): Promise<unknown> {
@@ -365,6 +368,7 @@ function refuseIfTooLarge(module: EmbindModule, config: string, processing: stri
 /** Opens the source's files, replaces the loaded model (and its GPU path) and picks the backend. */
 async function loadModel(id: number, args: Args<"load">): Promise<unknown> {
   if (!core) throw new Error("the engine is not initialised");
+  spares.clear();
   const heap = () => core!.HEAPU8;
   const aborter = new AbortController();
   aborters.set(id, aborter);
@@ -528,17 +532,18 @@ scope.onmessage = (event) => {
   }
   // Waits for the requests before it and for the spare buffers, without holding up later requests.
   if (message.op === "idle") {
-    void queue.then(() => spares.whenIdle()).then(() => post({ id: message.id, type: "result", value: null, workerMs: 0 }));
+    void queue.then(() => spares.whenIdle()).then(() => post({ id: message.id, type: "result", value: null }));
     return;
   }
   requestsInProgress++;
   queue = queue.then(async () => {
     try {
       const started = performance.now();
+      askedLengths = [];
       const value = await handle(message);
-      const resultLengths = message.op === "run" ? runArrays(value as RunValue).map((a) => a.length) : [];
       post({ id: message.id, type: "result", value, workerMs: performance.now() - started }, transferables(value));
-      spares.replenish(resultLengths);
+      // Results that left for the page: prepare their successors. (Other requests keep() theirs.)
+      if (message.op === "run") spares.replenish(askedLengths);
     } catch (e) {
       const error = e as Error & { code?: string };
       const fatal = fatalMessage(error);
