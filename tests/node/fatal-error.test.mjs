@@ -3,18 +3,12 @@
 // (bad input the engine reports and survives) do not.
 import { test, before } from "node:test";
 import assert from "node:assert/strict";
-import { join } from "node:path";
-import { pathToFileURL } from "node:url";
-import { rolldown } from "rolldown";
+import { importTypeScript } from "./import-typescript.mjs";
 
-const root = new URL("../..", import.meta.url).pathname;
-const out = join(root, "build/fatal-error-test");
 let F;
 
 before(async () => {
-  const bundle = await rolldown({ input: { fatal: join(root, "tests/node/fatal-error-entry.ts") }, platform: "node", logLevel: "silent" });
-  await bundle.write({ dir: out, format: "esm", entryFileNames: "[name].mjs" });
-  F = await import(pathToFileURL(join(out, "fatal.mjs")).href);
+  F = await importTypeScript("tests/node/fatal-error-entry.ts", "fatal-error");
 });
 
 /** A real trap: a wasm function whose body is `unreachable`. */

@@ -6,18 +6,14 @@ import { test, before } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { readFileSync, readdirSync } from "node:fs";
-import { pathToFileURL } from "node:url";
-import { rolldown } from "rolldown";
+import { importTypeScript } from "./import-typescript.mjs";
 import fc from "fast-check";
 
 const root = new URL("../..", import.meta.url).pathname;
-const out = join(root, "build/lessons-test");
 let L;
 
 before(async () => {
-  const bundle = await rolldown({ input: { lessons: join(root, "tests/node/lessons-entry.ts") }, platform: "node", logLevel: "silent" });
-  await bundle.write({ dir: out, format: "esm", entryFileNames: "[name].mjs" });
-  L = await import(pathToFileURL(join(out, "lessons.mjs")).href);
+  L = await importTypeScript("tests/node/lessons-entry.ts", "lessons");
 });
 
 const HEAD = "---\ntitle: T\nmodels: [hooklab-demo, gpt2]\nclean: \"When Mary and John went, John gave it to\"\nanswer: \" Mary\"\nwrong: \" John\"\noverrides:\n  gpt2:\n    clean: The Eiffel Tower is in\n    q1: 3\n---\n";

@@ -4,18 +4,12 @@
 // (tests/browser/engine.spec.ts, "spare buffers").
 import { test, before } from "node:test";
 import assert from "node:assert/strict";
-import { join } from "node:path";
-import { pathToFileURL } from "node:url";
-import { rolldown } from "rolldown";
+import { importTypeScript } from "./import-typescript.mjs";
 
-const root = new URL("../..", import.meta.url).pathname;
-const out = join(root, "build/spare-buffers-test");
 let SpareBuffers;
 
 before(async () => {
-  const bundle = await rolldown({ input: { spares: join(root, "web/src/engine/spare-buffers.ts") }, platform: "node", logLevel: "silent" });
-  await bundle.write({ dir: out, format: "esm", entryFileNames: "[name].mjs" });
-  ({ SpareBuffers } = await import(pathToFileURL(join(out, "spares.mjs")).href));
+  ({ SpareBuffers } = await importTypeScript("web/src/engine/spare-buffers.ts", "spare-buffers"));
 });
 
 const MB = 2 ** 20;

@@ -8,8 +8,7 @@ import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { pathToFileURL } from "node:url";
-import { rolldown } from "rolldown";
+import { importTypeScript } from "./import-typescript.mjs";
 import fc from "fast-check";
 import { committedNames, namesFromReference } from "./tl-reference-names.mjs";
 
@@ -19,9 +18,7 @@ const PYTHON = existsSync("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
 let T;
 
 before(async () => {
-  const bundle = await rolldown({ input: { tlcode: join(root, "tests/node/tl-code-entry.ts") }, platform: "node", logLevel: "silent" });
-  await bundle.write({ dir: out, format: "esm", entryFileNames: "[name].mjs" });
-  T = await import(pathToFileURL(join(out, "tlcode.mjs")).href);
+  T = await importTypeScript("tests/node/tl-code-entry.ts", "tl-code");
 });
 
 /** Runs a Python script with a JSON input file; returns its JSON output. */

@@ -4,19 +4,13 @@
 // lab's own, bundled as it is (rolldown, as Vite does) into build/state-test before the tests.
 import { test, before } from "node:test";
 import assert from "node:assert/strict";
-import { join } from "node:path";
-import { pathToFileURL } from "node:url";
-import { rolldown } from "rolldown";
+import { importTypeScript } from "./import-typescript.mjs";
 import fc from "fast-check";
 
-const root = new URL("../..", import.meta.url).pathname;
-const out = join(root, "build/state-test");
 let S;  // url-state.ts and experiment.ts exports
 
 before(async () => {
-  const bundle = await rolldown({ input: { state: join(root, "tests/node/state-entry.ts") }, platform: "node", logLevel: "silent" });
-  await bundle.write({ dir: out, format: "esm", entryFileNames: "[name].mjs" });
-  S = await import(pathToFileURL(join(out, "state.mjs")).href);
+  S = await importTypeScript("tests/node/state-entry.ts", "state");
 });
 
 /** Every field within the bounds the lab writes (the same limits the decoder checks). */

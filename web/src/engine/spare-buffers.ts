@@ -18,7 +18,7 @@ export interface SpareBufferOptions {
   sliceBytes: number;
   /** How many of the most recent results decide what to keep (the same length twice keeps two). */
   recentResults: number;
-  /** Runs `task` in a later task of the event loop. */
+  /** Runs `task` in a later task of the event loop (the pool never has two scheduled at once). */
   schedule: (task: () => void) => void;
 }
 

@@ -61,17 +61,18 @@ function nextEventLoopTurn(): Promise<void> {
 }
 
 // Spare result buffers (spare-buffers.ts), written only while no request is in progress, so that
-// they never slow a run, a sweep or a generation down.
+// they never slow a run, a sweep or a generation down. The pool schedules one task at a time.
 let requestsInProgress = 0;
-const deferredIdleTasks: (() => void)[] = [];
+let idleTask: (() => void) | undefined;
 const idleChannel = new MessageChannel();
 idleChannel.port1.onmessage = () => {
-  const task = deferredIdleTasks.shift();
-  if (task && requestsInProgress > 0) deferredIdleTasks.unshift(task);
-  else task?.();
+  if (requestsInProgress > 0 || !idleTask) return;  // the last request's end posts again
+  const task = idleTask;
+  idleTask = undefined;
+  task();
 };
 function whenNoRequest(task: () => void): void {
-  deferredIdleTasks.push(task);
+  idleTask = task;
   if (requestsInProgress === 0) idleChannel.port2.postMessage(null);
 }
 // 256 MB holds the results of GPT-2 small up to T = 128 (two logits of 25.7 MB and a 110 MB cache).
@@ -557,7 +558,7 @@ scope.onmessage = (event) => {
       post({ id: message.id, type: "error", message: error.message, code: error.name === "AbortError" ? "cancelled" : error.code ?? "error" });
     } finally {
       cancelled.delete(message.id);
-      if (--requestsInProgress === 0 && deferredIdleTasks.length > 0) idleChannel.port2.postMessage(null);
+      if (--requestsInProgress === 0 && idleTask) idleChannel.port2.postMessage(null);
     }
   });
 };
