@@ -293,6 +293,74 @@ TEST(Hooks, PredicateHooksAndScopedToOneRun) {
   EXPECT_EQ(calls, tiny_a().cfg().n_layers) << "hooks must not persist after their run";
 }
 
+// A cache streamed to a sink (RunOptions::cache_sink) holds, entry for entry and bit for bit,
+// what the held cache holds: the plan's names, shapes and offsets, and each value after every
+// hook on it, including hooks that edit what later layers read.
+void expect_streamed_equals_held(const std::vector<ForwardHook>& hooks, bool attn_result) {
+  const RunOutput held = run_cached(hooks, attn_result);
+  std::vector<float> arena;
+  std::vector<ActivationCache::Entry> plan_entries;
+  size_t writes = 0;
+  RunOptions options;
+  options.hooks = hooks;
+  options.use_attn_result = attn_result;
+  options.cache_filter = [](const std::string& name) { return !name.ends_with("hook_embed"); };
+  options.cache_sink =
+      CacheSink{[&](const ActivationCache& plan) -> Status {
+                  arena.assign(plan.planned_floats(), std::numeric_limits<float>::quiet_NaN());
+                  plan_entries = plan.entries();
+                  return {};
+                },
+                [&](const ActivationCache::Entry& entry, const float* data) -> Status {
+                  std::memcpy(arena.data() + entry.offset, data, sizeof(float) * shape_numel(entry.shape));
+                  ++writes;
+                  return {};
+                }};
+  auto streamed = tiny_a().run(prompt_tokens(), options);
+  ASSERT_TRUE(streamed.ok()) << streamed.error().message;
+  EXPECT_TRUE(streamed->cache.empty()) << "a streamed cache is not also held";
+  EXPECT_EQ(0, std::memcmp(held.logits.data(), streamed->logits.data(), sizeof(float) * held.logits.numel()));
+  ASSERT_EQ(plan_entries.size() + 1, held.cache.size());  // all but hook_embed
+  EXPECT_EQ(writes, plan_entries.size()) << "each entry written once";
+  for (const auto& entry : plan_entries) {
+    const TensorView want = get(held.cache, entry.name);
+    ASSERT_EQ(want.shape, entry.shape) << entry.name;
+    EXPECT_EQ(0, std::memcmp(want.data, arena.data() + entry.offset, sizeof(float) * want.numel())) << entry.name;
+  }
+}
+
+TEST(Cache, StreamedToASinkEqualsTheHeldCache) {
+  HookAction zero_head;
+  zero_head.kind = HookActionKind::kZero;
+  zero_head.heads = {1};
+  ForwardHook z{"z", 0, "", {}, zero_head};
+  HookAction scale;
+  scale.callback = [](TensorView& a, const HookContext&) -> Status {
+    for (int64_t i = 0; i < a.numel(); ++i) a.data[i] *= 0.5f;
+    return {};
+  };
+  ForwardHook resid{"resid_mid", 0, "", {}, scale};
+  ForwardHook pattern{"pattern", -1, "", {}, scale};
+  expect_streamed_equals_held({}, false);
+  expect_streamed_equals_held({z, resid, pattern}, false);
+  expect_streamed_equals_held({z, resid}, true);
+}
+
+TEST(Cache, ASinkErrorStopsTheRun) {
+  RunOptions options;
+  options.cache_filter = [](const std::string&) { return true; };
+  int writes = 0;
+  options.cache_sink = CacheSink{[](const ActivationCache&) -> Status { return {}; },
+                                 [&](const ActivationCache::Entry&, const float*) -> Status {
+                                   if (++writes == 3) return make_error(ErrorCode::kInvalidArgument, "sink full");
+                                   return {};
+                                 }};
+  auto out = tiny_a().run(prompt_tokens(), options);
+  ASSERT_FALSE(out.ok());
+  EXPECT_NE(out.error().message.find("sink full"), std::string::npos) << out.error().message;
+  EXPECT_EQ(writes, 3);
+}
+
 TEST(Hooks, ErrorsAreReportedNotCrashed) {
   HookAction fail;
   fail.kind = HookActionKind::kCallback;

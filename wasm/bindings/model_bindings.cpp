@@ -247,10 +247,15 @@ val WasmModel::run(const val& tokens_value, const val& options) const {
       }
     }
   }
+  const val take_buffer = has(options, "takeBuffer") ? options["takeBuffer"] : val::undefined();
+  // The cache goes straight to JavaScript memory, where it ends up anyway (a gradient run's
+  // backward pass reads it, so that one is held).
+  StreamedCache streamed(take_buffer);
+  if (run.cache_filter && !run.grad_metric) run.cache_sink = streamed.sink();
   auto out = model_->run(tokens, run);
   if (!out.ok()) return error_value(out.error());
   return run_output_value(*out, run.return_logits, static_cast<bool>(run.cache_filter), run.grad_metric.has_value(),
-                          has(options, "takeBuffer") ? options["takeBuffer"] : val::undefined());
+                          take_buffer, run.cache_sink ? &streamed : nullptr);
 }
 
 val WasmModel::top_k(const val& logits_row, int k) const {

@@ -28,20 +28,23 @@ bool is_whole_float32_array(const val& array, size_t n) {
   return buffer.instanceof (array_buffer) && buffer["byteLength"].as<size_t>() == n * sizeof(float);
 }
 
-// data[0, n) in a Float32Array: the one take_buffer offers for n, or new memory.
-val float32_result(const float* data, size_t n, const val& take_buffer) {
+// A Float32Array of n floats for a result: the one take_buffer offers for n, or new memory.
+val float32_target(size_t n, const val& take_buffer) {
   if (take_buffer.typeOf().as<std::string>() == "function") {
     val spare = take_buffer(static_cast<double>(n));
-    if (is_whole_float32_array(spare, n)) {
-      spare.call<void>("set", val(emscripten::typed_memory_view(n, data)));
-      return spare;
-    }
+    if (is_whole_float32_array(spare, n)) return spare;
   }
-  return float32_copy(data, n);
+  return val::global("Float32Array").new_(static_cast<double>(n));
 }
 
-// {arena, entries: [{name, shape, offset}]}: one copy of a cache's arena.
-val cache_value(const ActivationCache& cache, const val& take_buffer) {
+// data[0, n) in a Float32Array: the one take_buffer offers for n, or new memory.
+val float32_result(const float* data, size_t n, const val& take_buffer) {
+  val target = float32_target(n, take_buffer);
+  target.call<void>("set", val(emscripten::typed_memory_view(n, data)));
+  return target;
+}
+
+val cache_entries_value(const ActivationCache& cache) {
   val entries = val::array();
   for (const auto& e : cache.entries()) {
     val entry = val::object();
@@ -50,21 +53,44 @@ val cache_value(const ActivationCache& cache, const val& take_buffer) {
     entry.set("offset", static_cast<double>(e.offset));
     entries.call<void>("push", entry);
   }
+  return entries;
+}
+
+// {arena, entries: [{name, shape, offset}]}: one copy of a cache's arena.
+val cache_value(const ActivationCache& cache, const val& take_buffer) {
   val value = val::object();
   value.set("arena", float32_result(cache.arena(), cache.arena_floats(), take_buffer));
-  value.set("entries", entries);
+  value.set("entries", cache_entries_value(cache));
   return value;
 }
 
 }  // namespace
 
-val run_output_value(const RunOutput& out, bool with_logits, bool with_cache, bool with_grads, const val& take_buffer) {
+StreamedCache::StreamedCache(val take_buffer) : take_buffer_(std::move(take_buffer)) {}
+
+CacheSink StreamedCache::sink() {
+  return CacheSink{[this](const ActivationCache& plan) -> Status {
+                     arena_ = float32_target(plan.planned_floats(), take_buffer_);
+                     value_.set("arena", arena_);
+                     value_.set("entries", cache_entries_value(plan));
+                     return {};
+                   },
+                   [this](const ActivationCache::Entry& entry, const float* data) -> Status {
+                     const size_t n = static_cast<size_t>(shape_numel(entry.shape));
+                     arena_.call<void>("set", val(emscripten::typed_memory_view(n, data)),
+                                       static_cast<double>(entry.offset));
+                     return {};
+                   }};
+}
+
+val run_output_value(const RunOutput& out, bool with_logits, bool with_cache, bool with_grads, const val& take_buffer,
+                     const StreamedCache* streamed) {
   val result = val::object();
   if (with_logits) {
     result.set("logits", float32_result(out.logits.data(), static_cast<size_t>(out.logits.numel()), take_buffer));
     result.set("logitsShape", shape_value(out.logits.shape()));
   }
-  if (with_cache) result.set("cache", cache_value(out.cache, take_buffer));
+  if (with_cache) result.set("cache", streamed != nullptr ? streamed->value() : cache_value(out.cache, take_buffer));
   if (with_grads) {
     result.set("metric", out.metric);
     result.set("grads", cache_value(out.grads, take_buffer));

@@ -53,6 +53,8 @@ class ActivationCache {
   // --- building (used by the forward pass) ---
   // Plans entries (offsets assigned in order) and then allocates the arena once.
   void plan(HookRef ref, Shape shape);
+  // The arena's length in floats once the planned entries are allocated.
+  size_t planned_floats() const { return planned_floats_; }
   Status allocate(int n_layers);
   float* mutable_slot(HookRef ref);
   // Forgets the entries whose names `keep` rejects (the arena stays; used after a backward

@@ -71,10 +71,23 @@ struct LoadOptions {
   WeightPrecision weight_precision = WeightPrecision::kF32;
 };
 
+// A cache handed out while the forward runs instead of held in RunOutput::cache. For a
+// caller that copies the cache elsewhere anyway (the lab's engine moves it out of wasm memory),
+// holding it as well would add its whole size to the peak: 110 MB for GPT-2 small's 208 hooks
+// at 128 positions. `begin` gets the plan (the entries and offsets RunOutput::cache would have,
+// arena unallocated); `write` gets each entry's final value, after every forward hook on it.
+struct CacheSink {
+  std::function<Status(const ActivationCache& plan)> begin;
+  std::function<Status(const ActivationCache::Entry& entry, const float* data)> write;
+};
+
 struct RunOptions {
   std::vector<ForwardHook> hooks;
   // run_with_cache's names_filter: which activations to cache (nullptr: cache nothing).
   std::function<bool(const std::string&)> cache_filter;
+  // With cache_filter and no grad_metric: stream the cache to this sink; RunOutput::cache
+  // stays empty. (The backward pass reads the held cache, so gradient runs ignore it.)
+  std::optional<CacheSink> cache_sink;
   // TransformerLens's use_attn_result: fire blocks.L.attn.hook_result [B,P,H,D].
   bool use_attn_result = false;
   bool return_logits = true;

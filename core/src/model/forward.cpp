@@ -290,6 +290,36 @@ class Forward {
   int64_t past_;
 };
 
+// The streamed cache's hooks: one per planned entry, after the caller's hooks, so each sees
+// the final value (what the held cache's slot would hold) and passes it to the sink untouched.
+std::vector<ForwardHook> with_sink_hooks(const std::vector<ForwardHook>& hooks, const ActivationCache& plan,
+                                         const CacheSink& sink) {
+  std::vector<ForwardHook> all = hooks;
+  for (const ActivationCache::Entry& entry : plan.entries()) {
+    ForwardHook hook;
+    hook.name = entry.name;
+    hook.action.callback = [&sink, &entry](TensorView& activation, const HookContext&) {
+      return sink.write(entry, activation.data);
+    };
+    all.push_back(std::move(hook));
+  }
+  return all;
+}
+
+// Plans `cache`: the entries cache_filter asks for and, with `tape_hooks` (a gradient run's
+// forward hooks), those the backward pass reads. True when some are only for the backward.
+bool plan_cache(const ModelConfig& cfg, const RunOptions& options, int64_t positions, int64_t keys,
+                const HookDispatch* tape_hooks, ActivationCache& cache) {
+  bool tape_only_entries = false;
+  for (const HookRef& ref : firing_order(cfg, options.use_attn_result)) {
+    const bool asked = options.cache_filter && options.cache_filter(hook_name(ref));
+    const bool tape = tape_hooks != nullptr && backward_tape_needs(ref, cfg.n_layers, *tape_hooks);
+    if (asked || tape) cache.plan(ref, hook_shape(cfg, ref.point, static_cast<int>(positions), static_cast<int>(keys)));
+    tape_only_entries |= tape && !asked;
+  }
+  return tape_only_entries;
+}
+
 }  // namespace
 
 Result<RunOutput> hooked_forward(const ModelConfig& cfg, const ModelWeights& weights, const Backend& backend,
@@ -300,18 +330,21 @@ Result<RunOutput> hooked_forward(const ModelConfig& cfg, const ModelWeights& wei
   if (grads && kv != nullptr) {
     return make_error(ErrorCode::kUnsupported, "gradients need a full forward: run without a KV cache");
   }
-  HOOKLAB_ASSIGN_OR_RETURN(HookDispatch hooks, HookDispatch::build(options.hooks, cfg, options.use_attn_result));
+  const bool streaming = options.cache_sink && options.cache_filter && !grads;
+  ActivationCache streamed;  // the plan of the cache handed to options.cache_sink
+  std::vector<ForwardHook> sink_hooks;
+  if (streaming) {
+    plan_cache(cfg, options, positions, keys, nullptr, streamed);
+    HOOKLAB_RETURN_IF_ERROR(options.cache_sink->begin(streamed));
+    sink_hooks = with_sink_hooks(options.hooks, streamed, *options.cache_sink);
+  }
+  HOOKLAB_ASSIGN_OR_RETURN(HookDispatch hooks,
+                           HookDispatch::build(streaming ? sink_hooks : options.hooks, cfg, options.use_attn_result));
   RunOutput out;
   ActivationCache* cache = nullptr;
   bool tape_only_entries = false;  // cached for the backward pass, not for the caller
-  if (options.cache_filter || grads) {
-    for (const HookRef& ref : firing_order(cfg, options.use_attn_result)) {
-      const bool asked = options.cache_filter && options.cache_filter(hook_name(ref));
-      const bool tape = grads && backward_tape_needs(ref, cfg.n_layers, hooks);
-      if (asked || tape)
-        out.cache.plan(ref, hook_shape(cfg, ref.point, static_cast<int>(positions), static_cast<int>(keys)));
-      tape_only_entries |= tape && !asked;
-    }
+  if (!streaming && (options.cache_filter || grads)) {
+    tape_only_entries = plan_cache(cfg, options, positions, keys, grads ? &hooks : nullptr, out.cache);
     HOOKLAB_RETURN_IF_ERROR(out.cache.allocate(cfg.n_layers));
     cache = &out.cache;
   }
