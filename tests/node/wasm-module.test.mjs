@@ -106,6 +106,54 @@ test("a malformed model file is a clear error and the module stays usable", asyn
   model.delete();
 });
 
+// Every hook name of a model with n layers (names of points the model lacks match nothing).
+function allHookNames(module, nLayers) {
+  return module.hookPointTable().flatMap((h) =>
+    h.perBlock ? Array.from({ length: nLayers }, (_, l) => h.pattern.replace("{L}", String(l))) : [h.pattern]);
+}
+
+function expectBitEqual(actual, expected, what) {
+  assert.equal(actual.length, expected.length, `${what}: length`);
+  const a = new Uint32Array(actual.buffer, actual.byteOffset, actual.length);
+  const b = new Uint32Array(expected.buffer, expected.byteOffset, expected.length);
+  const i = a.findIndex((x, j) => x !== b[j]);
+  assert.equal(i, -1, `${what}: first difference at ${i}: ${actual[i]} vs ${expected[i]}`);
+}
+
+// A cache run streams its cache into JavaScript memory (RunOptions::cache_sink); a gradient run
+// holds it in wasm memory, where the forward writes each cached point straight into its slot.
+// Both, and a run with no cache, must compute the same thing bit for bit: watching a point
+// must never change it (e.g. LayerNorm is recomputed only when a hook is on hook_scale).
+test("wasm: a streamed cache, a held cache and no cache give bit-identical values", async () => {
+  const module = await loadHooklabModule("st");
+  const setups = [
+    ["models/testdata/tiny-a", "default", false], ["models/testdata/tiny-b", "none", true],
+    ["models/hooklab-demo", "default", false], ["models/hooklab-induction", "default", false],
+  ];
+  for (const [dir, processing, useAttnResult] of setups) {
+    const model = load(module, dir, processing);
+    const names = allHookNames(module, model.config().n_layers);
+    const vocab = model.config().d_vocab;  // hooklab-induction has a 256-token vocabulary of its own
+    const tokens = Int32Array.from([50256, 2215, 5335, 290, 1757, 1816, 284, 262, 3650, 11, 1757, 2921], (t) => t % vocab);
+    for (const hooks of [[], [{ name: "blocks.0.attn.hook_z", kind: "zero", heads: [0] }, { name: "blocks.0.ln1.hook_scale", kind: "read", fn() {} }]]) {
+      const what = `${dir} (${processing}${useAttnResult ? ", attn result" : ""}, ${hooks.length} hooks)`;
+      const plain = model.run(tokens, { hooks, useAttnResult });
+      const streamed = model.run(tokens, { hooks, useAttnResult, cacheNames: names });
+      const held = model.run(tokens, { hooks, useAttnResult, cacheNames: names, gradMetric: { metric: "loss" } });
+      for (const out of [plain, streamed, held]) assert.ok(!out.error, `${what}: ${out.error}`);
+      expectBitEqual(streamed.logits, plain.logits, `${what} logits, streamed vs no cache`);
+      expectBitEqual(held.logits, plain.logits, `${what} logits, held vs no cache`);
+      assert.deepEqual(streamed.cache.entries.map((e) => [e.name, e.shape]), held.cache.entries.map((e) => [e.name, e.shape]));
+      assert.ok(streamed.cache.entries.length >= 10 * model.config().n_layers, `${what}: ${streamed.cache.entries.length} entries`);
+      for (const [i, e] of streamed.cache.entries.entries()) {
+        const n = e.shape.reduce((a, b) => a * b, 1), h = held.cache.entries[i];
+        expectBitEqual(streamed.cache.arena.subarray(e.offset, e.offset + n), held.cache.arena.subarray(h.offset, h.offset + n), `${what} ${e.name}`);
+      }
+    }
+    model.delete();
+  }
+});
+
 test("hook table and name resolution come from the core", async () => {
   const module = await loadHooklabModule("st");
   const table = module.hookPointTable();

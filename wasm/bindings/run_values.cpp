@@ -44,6 +44,17 @@ val float32_result(const float* data, size_t n, const val& take_buffer) {
   return target;
 }
 
+// Zeroes the gaps that align a plan's entries to 16 floats, as they are in a held cache's arena,
+// so that a reused spare shows nothing of an earlier result anywhere in `cache.arena`.
+void zero_alignment_gaps(const val& arena, const ActivationCache& plan) {
+  const auto& entries = plan.entries();
+  for (size_t i = 0; i < entries.size(); ++i) {
+    const size_t end = entries[i].offset + static_cast<size_t>(shape_numel(entries[i].shape));
+    const size_t next = i + 1 < entries.size() ? entries[i + 1].offset : plan.planned_floats();
+    if (end < next) arena.call<void>("fill", 0, static_cast<double>(end), static_cast<double>(next));
+  }
+}
+
 val cache_entries_value(const ActivationCache& cache) {
   val entries = val::array();
   for (const auto& e : cache.entries()) {
@@ -71,6 +82,7 @@ StreamedCache::StreamedCache(val take_buffer) : take_buffer_(std::move(take_buff
 CacheSink StreamedCache::sink() {
   return CacheSink{[this](const ActivationCache& plan) -> Status {
                      arena_ = float32_target(plan.planned_floats(), take_buffer_);
+                     zero_alignment_gaps(arena_, plan);
                      value_.set("arena", arena_);
                      value_.set("entries", cache_entries_value(plan));
                      return {};

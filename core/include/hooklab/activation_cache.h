@@ -56,6 +56,11 @@ class ActivationCache {
   // The arena's length in floats once the planned entries are allocated.
   size_t planned_floats() const { return planned_floats_; }
   Status allocate(int n_layers);
+  // Indexes the planned entries without allocating (a plan handed to a CacheSink); allocate()
+  // does this too. Until an arena exists, find(), view() and mutable_slot() give nothing.
+  void index_plan(int n_layers);
+  // The planned entry of `ref`, nullptr when none (after index_plan or allocate).
+  const Entry* planned_entry(HookRef ref) const;
   float* mutable_slot(HookRef ref);
   // Forgets the entries whose names `keep` rejects (the arena stays; used after a backward
   // pass that needed more of the forward's activations than the caller asked to see).

@@ -20,12 +20,21 @@ void ActivationCache::plan(HookRef ref, Shape shape) {
 }
 
 Status ActivationCache::allocate(int n_layers) {
-  n_layers_ = n_layers;
   HOOKLAB_ASSIGN_OR_RETURN(FloatBuffer buffer, FloatBuffer::allocate(planned_floats_));
   arena_ = std::make_shared<FloatBuffer>(std::move(buffer));
+  index_plan(n_layers);
+  return {};
+}
+
+void ActivationCache::index_plan(int n_layers) {
+  n_layers_ = n_layers;
   index_.assign(static_cast<size_t>(kHookPointCount) * static_cast<size_t>(n_layers + 1), -1);
   for (size_t i = 0; i < entries_.size(); ++i) index_[slot_index(entries_[i].ref, n_layers)] = static_cast<int>(i);
-  return {};
+}
+
+const ActivationCache::Entry* ActivationCache::planned_entry(HookRef ref) const {
+  const int i = index_of(ref);
+  return i < 0 ? nullptr : &entries_[static_cast<size_t>(i)];
 }
 
 int ActivationCache::index_of(HookRef ref) const {
@@ -34,17 +43,17 @@ int ActivationCache::index_of(HookRef ref) const {
 }
 
 float* ActivationCache::mutable_slot(HookRef ref) {
-  const int i = index_of(ref);
+  const int i = arena_ ? index_of(ref) : -1;
   return i < 0 ? nullptr : arena_->data() + entries_[static_cast<size_t>(i)].offset;
 }
 
 const float* ActivationCache::find(HookRef ref) const {
-  const int i = index_of(ref);
+  const int i = arena_ ? index_of(ref) : -1;
   return i < 0 ? nullptr : arena_->data() + entries_[static_cast<size_t>(i)].offset;
 }
 
 std::optional<TensorView> ActivationCache::view(HookRef ref) const {
-  const int i = index_of(ref);
+  const int i = arena_ ? index_of(ref) : -1;
   if (i < 0) return std::nullopt;
   const Entry& e = entries_[static_cast<size_t>(i)];
   return TensorView{arena_->data() + e.offset, e.shape};

@@ -84,13 +84,16 @@ void renormalize_with_scale(float* y, const float* x, const float* scale, const 
 class Forward {
  public:
   // Runs `positions` new positions after the kv cache's rows (none without a cache).
+  // `streamed`: the indexed plan of a cache handed to options.cache_sink (nullptr when none).
   Forward(const ModelConfig& cfg, const ModelWeights& w, const Backend& be, const HookDispatch& hooks,
-          ActivationCache* cache, Workspace& ws, const RunOptions& options, int64_t positions, KvCache* kv)
+          ActivationCache* cache, const ActivationCache* streamed, Workspace& ws, const RunOptions& options,
+          int64_t positions, KvCache* kv)
       : cfg_(cfg),
         w_(w),
         be_(be),
         hooks_(hooks),
         cache_(cache),
+        streamed_(streamed),
         ws_(ws),
         options_(options),
         p_(positions),
@@ -124,9 +127,17 @@ class Forward {
     float* cached = cache_ != nullptr ? cache_->mutable_slot(ref) : nullptr;
     return cached != nullptr ? cached : scratch;
   }
-  bool wanted(HookRef ref) const { return hooks_.active(ref) || (cache_ != nullptr && cache_->find(ref) != nullptr); }
+  bool wanted(HookRef ref) const {
+    return hooks_.active(ref) || (cache_ != nullptr && cache_->find(ref) != nullptr) ||
+           (streamed_ != nullptr && streamed_->planned_entry(ref) != nullptr);
+  }
+  // The hooks on `ref`, then, for a streamed cache, the sink gets the final value. The sink is
+  // not a hook: it must not count as one where a hook changes the computation (hook_scale).
   Status fire(HookRef ref, float* data) {
-    return hooks_.fire(ref, data, hook_shape(cfg_, ref.point, static_cast<int>(p_), static_cast<int>(past_ + p_)));
+    HOOKLAB_RETURN_IF_ERROR(
+        hooks_.fire(ref, data, hook_shape(cfg_, ref.point, static_cast<int>(p_), static_cast<int>(past_ + p_))));
+    const ActivationCache::Entry* entry = streamed_ != nullptr ? streamed_->planned_entry(ref) : nullptr;
+    return entry != nullptr ? options_.cache_sink->write(*entry, data) : Status{};
   }
 
   // LayerNorm (or LayerNormPre after fold_ln) with its two hook points; returns normalized.
@@ -283,28 +294,13 @@ class Forward {
   const Backend& be_;
   const HookDispatch& hooks_;
   ActivationCache* cache_;
+  const ActivationCache* streamed_;
   Workspace& ws_;
   const RunOptions& options_;
   int64_t p_;
   KvCache* kv_;
   int64_t past_;
 };
-
-// The streamed cache's hooks: one per planned entry, after the caller's hooks, so each sees
-// the final value (what the held cache's slot would hold) and passes it to the sink untouched.
-std::vector<ForwardHook> with_sink_hooks(const std::vector<ForwardHook>& hooks, const ActivationCache& plan,
-                                         const CacheSink& sink) {
-  std::vector<ForwardHook> all = hooks;
-  for (const ActivationCache::Entry& entry : plan.entries()) {
-    ForwardHook hook;
-    hook.name = entry.name;
-    hook.action.callback = [&sink, &entry](TensorView& activation, const HookContext&) {
-      return sink.write(entry, activation.data);
-    };
-    all.push_back(std::move(hook));
-  }
-  return all;
-}
 
 // Plans `cache`: the entries cache_filter asks for and, with `tape_hooks` (a gradient run's
 // forward hooks), those the backward pass reads. True when some are only for the backward.
@@ -331,25 +327,22 @@ Result<RunOutput> hooked_forward(const ModelConfig& cfg, const ModelWeights& wei
     return make_error(ErrorCode::kUnsupported, "gradients need a full forward: run without a KV cache");
   }
   const bool streaming = options.cache_sink && options.cache_filter && !grads;
-  ActivationCache streamed;  // the plan of the cache handed to options.cache_sink
-  std::vector<ForwardHook> sink_hooks;
-  if (streaming) {
-    plan_cache(cfg, options, positions, keys, nullptr, streamed);
-    HOOKLAB_RETURN_IF_ERROR(options.cache_sink->begin(streamed));
-    sink_hooks = with_sink_hooks(options.hooks, streamed, *options.cache_sink);
-  }
-  HOOKLAB_ASSIGN_OR_RETURN(HookDispatch hooks,
-                           HookDispatch::build(streaming ? sink_hooks : options.hooks, cfg, options.use_attn_result));
+  HOOKLAB_ASSIGN_OR_RETURN(HookDispatch hooks, HookDispatch::build(options.hooks, cfg, options.use_attn_result));
   RunOutput out;
+  ActivationCache streamed;  // the plan of the cache handed to options.cache_sink
   ActivationCache* cache = nullptr;
   bool tape_only_entries = false;  // cached for the backward pass, not for the caller
-  if (!streaming && (options.cache_filter || grads)) {
+  if (streaming) {
+    plan_cache(cfg, options, positions, keys, nullptr, streamed);
+    streamed.index_plan(cfg.n_layers);
+    HOOKLAB_RETURN_IF_ERROR(options.cache_sink->begin(streamed));
+  } else if (options.cache_filter || grads) {
     tape_only_entries = plan_cache(cfg, options, positions, keys, grads ? &hooks : nullptr, out.cache);
     HOOKLAB_RETURN_IF_ERROR(out.cache.allocate(cfg.n_layers));
     cache = &out.cache;
   }
   HOOKLAB_ASSIGN_OR_RETURN(Workspace ws, Workspace::allocate(cfg, positions, keys, options.use_attn_result));
-  Forward forward(cfg, weights, backend, hooks, cache, ws, options, positions, kv);
+  Forward forward(cfg, weights, backend, hooks, cache, streaming ? &streamed : nullptr, ws, options, positions, kv);
   HOOKLAB_RETURN_IF_ERROR(forward.run(tokens, options.return_logits || grads ? &out.logits : nullptr));
   if (kv != nullptr) kv->advance(positions);
   if (grads) {
