@@ -34,4 +34,8 @@ export default tseslint.config(
         UTF8ToString: "readonly", HooklabKernels: "readonly" },
     },
   },
+  {
+    files: ["wasm/bindings/hooklab_values.js"],
+    languageOptions: { globals: { mergeInto: "readonly", LibraryManager: "readonly", Emval: "readonly", HEAPF32: "readonly" } },
+  },
 );

@@ -6,9 +6,12 @@
 // LayerNorm, GELU, handing the logits to JavaScript, and the rest. A column "step" does the same
 // for KV-cached generation steps (one new position after a 16-token prompt: WasmGenerator::step,
 // greedy), the memory-bound case. Prints one table and writes bench/results/forward_profile.json.
+// Results go into buffers written before the run, as in the lab's worker (its spare buffers,
+// web/src/engine/spare-buffers.ts); --fresh-results puts them in new memory instead, whose first
+// touch costs a page fault per 4 KB (what a caller without spares pays).
 //
 //   npm run bench:profile            (builds the wasm core and the profiling module first)
-//   node --no-experimental-fetch bench/profile-forward.mjs [--T 8,32,128] [--reps 10] [--steps 48] [--interval-us 100]
+//   node --no-experimental-fetch bench/profile-forward.mjs [--T 8,32,128] [--reps 10] [--steps 48] [--interval-us 100] [--fresh-results]
 //
 // The sampling profiler slows the run a little; the shares, not the milliseconds, are the result.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -25,20 +28,22 @@ const Ts = arg("T", "8,32,128").split(",").map(Number);
 const reps = Number(arg("reps", 10));
 const steps = Number(arg("steps", 48));
 const intervalUs = Number(arg("interval-us", 100));
+const freshResults = process.argv.includes("--fresh-results");
 const profileBuild = join(root, "build/wasm/cmake/profile");
 if (!existsSync(join(profileBuild, "hooklab-st.wasm"))) {
   throw new Error("build the profiling module first: cmake --build --preset wasm --target hooklab_wasm_st_profile");
 }
 
 // Parts of the forward, matched in order against the sampled function's name.
-const LOGITS_COPY = "logits to JavaScript (new Float32Array)";
+const LOGITS_COPY = freshResults ? "logits to JavaScript (new Float32Array)" : "logits to JavaScript (written buffer)";
 const parts = [
   ["GEMM", /gemm/i],
   ["attention (scores, pattern x V)", /attention_scores|attention_mix|mix_vectors|score_rows/],
   ["softmax", /softmax/],
   ["LayerNorm", /layer_norm/],
   ["GELU", /gelu/],
-  [LOGITS_COPY, /emval_allocator|float32_copy|memcpy_big|_emval_new/],
+  // The copy is Float32Array.prototype.set called through emscripten::val (methodCaller).
+  [LOGITS_COPY, /emval_allocator|float32_copy|memcpy_big|_emval_new|methodCaller_void_\$emscripten\$\$val\$/],
 ];
 const partOf = (name) => (parts.find(([, re]) => re.test(name)) ?? ["rest"])[0];
 
@@ -96,11 +101,20 @@ async function profiled(entry, count, work) {
   return { ms_profiled: ms, sampled_ms: total / 1000 / count, share };
 }
 
+// One buffer per result length, written once and reused by every run (the runs' results are not
+// kept, so no one holds a buffer while the next run writes it).
+const written = new Map();
+const takeBuffer = (n) => {
+  if (!written.has(n)) written.set(n, new Float32Array(n).fill(0));
+  return written.get(n);
+};
+const runOptions = freshResults ? {} : { takeBuffer };
+
 const rows = [];
 for (const T of Ts) {
   const tokens = Int32Array.from(tokensFor(T));
-  for (let w = 0; w < 2; w++) model.run(tokens, {});
-  rows.push({ T, ...await profiled("WasmModel::run", reps, () => model.run(tokens, {})) });
+  for (let w = 0; w < 2; w++) model.run(tokens, runOptions);
+  rows.push({ T, ...await profiled("WasmModel::run", reps, () => model.run(tokens, runOptions)) });
   console.error(`T=${T}: ${rows.at(-1).ms_profiled.toFixed(1)} ms per forward under the profiler`);
 }
 if (steps > 0) {
@@ -127,6 +141,8 @@ if (t32) console.log(`\nTarget: at T=32 the time outside the GEMMs <= 10 %: ${(1
 mkdirSync(join(root, "bench/results"), { recursive: true });
 writeFileSync(join(root, "bench/results/forward_profile.json"), JSON.stringify({
   machine: cpu, node: process.version, sampling_interval_us: intervalUs, reps,
-  notes: ["share: self time of the sampled wasm and JS functions inside WasmModel::run, by part (bench/profile-forward.mjs `parts`); 'logits to JavaScript' is the Float32Array the logits are copied into, whose fresh pages the OS faults in on first touch"],
+  notes: ["share: self time of the sampled wasm and JS functions inside WasmModel::run, by part (bench/profile-forward.mjs `parts`); 'logits to JavaScript' is the copy of the logits into a Float32Array: " +
+    (freshResults ? "new memory, whose fresh pages the OS faults in on first touch" : "one written before the run, as the worker's spare buffers are")],
+  fresh_results: freshResults,
   rows,
 }, null, 1) + "\n");

@@ -5,6 +5,9 @@
 
 #include "js_values.h"
 
+// hooklab_values.js: target[offset, offset + n) = data[0, n), without Embind's per-call work.
+extern "C" void hooklab_float32_set(emscripten::EM_VAL target, const float* data, double n, double offset);
+
 namespace hooklab::wasm {
 
 std::function<bool(const std::string&)> cache_filter_from(const val& options, const char* key) {
@@ -55,16 +58,40 @@ void zero_alignment_gaps(const val& arena, const ActivationCache& plan) {
   }
 }
 
-val cache_entries_value(const ActivationCache& cache) {
-  val entries = val::array();
-  for (const auto& e : cache.entries()) {
-    val entry = val::object();
-    entry.set("name", e.name);
-    entry.set("shape", shape_value(e.shape));
-    entry.set("offset", static_cast<double>(e.offset));
-    entries.call<void>("push", entry);
+// s as a JSON string literal.
+void append_json_string(std::string& out, const std::string& s) {
+  out += '"';
+  for (const char c : s) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (byte < 0x20) {
+      static constexpr char kHex[] = "0123456789abcdef";
+      out += "\\u00";
+      out += kHex[byte >> 4];
+      out += kHex[byte & 15];
+    } else {
+      out += c;
+    }
   }
-  return entries;
+  out += '"';
+}
+
+// [{name, shape, offset}] for every entry, built as one JSON text: one string crossing into
+// JavaScript instead of about six Embind calls per entry (208 entries: ~0.5 ms).
+val cache_entries_value(const ActivationCache& cache) {
+  std::string json = "[";
+  for (const auto& e : cache.entries()) {
+    if (json.size() > 1) json += ',';
+    json += "{\"name\":";
+    append_json_string(json, e.name);
+    json += ",\"shape\":[";
+    for (size_t d = 0; d < e.shape.size(); ++d) json += (d ? "," : "") + std::to_string(e.shape[d]);
+    json += "],\"offset\":" + std::to_string(e.offset) + "}";
+  }
+  json += "]";
+  return val::global("JSON").call<val>("parse", json);
 }
 
 // {arena, entries: [{name, shape, offset}]}: one copy of a cache's arena.
@@ -88,9 +115,8 @@ CacheSink StreamedCache::sink() {
                      return {};
                    },
                    [this](const ActivationCache::Entry& entry, const float* data) -> Status {
-                     const size_t n = static_cast<size_t>(shape_numel(entry.shape));
-                     arena_.call<void>("set", val(emscripten::typed_memory_view(n, data)),
-                                       static_cast<double>(entry.offset));
+                     hooklab_float32_set(arena_.as_handle(), data, static_cast<double>(shape_numel(entry.shape)),
+                                         static_cast<double>(entry.offset));
                      return {};
                    }};
 }
