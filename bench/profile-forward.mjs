@@ -42,8 +42,8 @@ const parts = [
   ["softmax", /softmax/],
   ["LayerNorm", /layer_norm/],
   ["GELU", /gelu/],
-  // The copy is Float32Array.prototype.set called through emscripten::val (methodCaller).
-  [LOGITS_COPY, /emval_allocator|float32_copy|memcpy_big|_emval_new|methodCaller_void_\$emscripten\$\$val\$/],
+  // The copy is Float32Array.prototype.set, called from wasm/bindings/hooklab_values.js.
+  [LOGITS_COPY, /emval_allocator|float32_copy|memcpy_big|_emval_new|hooklab_float32_set/],
 ];
 const partOf = (name) => (parts.find(([, re]) => re.test(name)) ?? ["rest"])[0];
 

@@ -43,7 +43,7 @@ val float32_target(size_t n, const val& take_buffer) {
 // data[0, n) in a Float32Array: the one take_buffer offers for n, or new memory.
 val float32_result(const float* data, size_t n, const val& take_buffer) {
   val target = float32_target(n, take_buffer);
-  target.call<void>("set", val(emscripten::typed_memory_view(n, data)));
+  hooklab_float32_set(target.as_handle(), data, static_cast<double>(n), 0);
   return target;
 }
 
