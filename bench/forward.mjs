@@ -440,12 +440,19 @@ const verdict = (ok, what) => {
   if (what) targets.push({ what, ok });
   return ok ? "meets" : "MISSES";
 };
+// One target row: onnxruntime-web's time over hooklab's at T, against `target`.
+const ortRatioTarget = (threads, T, target, label) => {
+  const h = find("hooklab", threads, T), o = find("onnxruntime-web", threads, T);
+  if (!o) return;
+  const ratio = o.median_ms / h.median_ms;
+  console.log(`  ${label}: ${ratio.toFixed(2)}x faster than onnxruntime-web (paired rounds: ${o.median_paired_ratio_to_hooklab.toFixed(2)}x) ` +
+    `(target >= ${target}: ${verdict(ratio >= target, `${threads}t T=${T} >= ${target}x onnxruntime-web`)})`);
+};
 console.log(`\nTargets (T=${targetT} where a T is named):`);
 for (const threads of threadsList) {
-  const h = find("hooklab", threads, targetT), o = find("onnxruntime-web", threads, targetT);
-  if (o) console.log(`  ${threads} thread(s): ${(o.median_ms / h.median_ms).toFixed(2)}x faster than onnxruntime-web (paired rounds: ${o.median_paired_ratio_to_hooklab.toFixed(2)}x) (target >= 1.5: ${verdict(o.median_ms / h.median_ms >= 1.5, `${threads}t T=${targetT} >= 1.5x onnxruntime-web`)})`);
-  const h8 = find("hooklab", threads, 8), o8 = find("onnxruntime-web", threads, 8);
-  if (o8 && targetT !== 8) console.log(`  ${threads} thread(s), T=8: ${(o8.median_ms / h8.median_ms).toFixed(2)}x faster than onnxruntime-web (paired rounds: ${o8.median_paired_ratio_to_hooklab.toFixed(2)}x) (target >= 1.3: ${verdict(o8.median_ms / h8.median_ms >= 1.3, `${threads}t T=8 >= 1.3x onnxruntime-web`)})`);
+  const h = find("hooklab", threads, targetT);
+  ortRatioTarget(threads, targetT, 1.5, `${threads} thread(s)`);
+  if (targetT !== 8) ortRatioTarget(threads, 8, 1.3, `${threads} thread(s), T=8`);
   if (h.gemm_percent_of_peak !== undefined) console.log(`  ${threads} thread(s): GEMM at ${h.gemm_percent_of_peak.toFixed(0)}% of the measured peak (forward overall ${h.forward_percent_of_peak.toFixed(0)}%) (target >= 85%: ${verdict(h.gemm_percent_of_peak >= 85, `${threads}t T=${targetT} GEMM >= 85% of the peak`)})`);
 }
 const halfRows = rows.filter((r) => r.weights === "f16");
