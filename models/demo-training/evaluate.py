@@ -68,6 +68,19 @@ def ioi_breakdown(model, seed):
     return out
 
 
+def ioi_by_template(model, heldout):
+    """The held-out file per template and form (write_eval_sets cycles through HELDOUT_TEMPLATES)."""
+    n = len(ioi_spec.HELDOUT_TEMPLATES)
+    out = []
+    for k, template in enumerate(ioi_spec.HELDOUT_TEMPLATES):
+        row = {"template": template}
+        for form in ("ABBA", "BABA"):
+            m = ioi_metrics(model, [e for i, e in enumerate(heldout) if i % n == k and e["form"] == form])
+            row[form] = {key: m[key] for key in ("n", "accuracy", "mean_logit_diff")}
+        out.append(row)
+    return out
+
+
 def induction(model, rep):
     seqs = torch.tensor(rep["sequences"])
     n = rep["n_repeat"]
@@ -243,6 +256,9 @@ def main():
     res["argmax_in_trained_ids"] = float(np.mean([a in trained for a in argmaxes]))
     res["ioi_heldout_by_form"] = {form: ioi_metrics(model, [e for e in heldout if e["form"] == form]) for form in ("ABBA", "BABA")}
     res["ioi_breakdown"] = ioi_breakdown(model, args.seed)
+    res["ioi_heldout_by_template"] = ioi_by_template(model, heldout)
+    with open(os.path.join(eval_dir, "ioi_fresh_templates.jsonl")) as f:
+        res["ioi_fresh_templates"] = ioi_metrics(model, [json.loads(line) for line in f])
     res["induction"] = induction(model, rep)
     res["heads_ioi_heldout"] = head_roles(model, heldout)
     patching = default_patching(model)
@@ -254,7 +270,9 @@ def main():
     with open(os.path.join(out, "results.json"), "w") as f:
         json.dump(res, f, indent=1)
         f.write("\n")
-    print(json.dumps({k: v for k, v in res.items() if k not in ("induction", "heads_ioi_heldout")}, indent=1))
+    print(json.dumps({k: v for k, v in res.items() if k not in ("induction", "heads_ioi_heldout", "ioi_heldout_by_template")}, indent=1))
+    for row in res["ioi_heldout_by_template"]:
+        print(f"ABBA {100 * row['ABBA']['accuracy']:5.1f} %  BABA {100 * row['BABA']['accuracy']:5.1f} %  {row['template']}")
     ind = res["induction"]
     print("induction loss first/second half:", ind["loss_first_half"], ind["loss_second_half"])
     for name in ("induction_score", "previous_token_score", "duplicate_token_score"):

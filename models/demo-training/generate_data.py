@@ -22,6 +22,7 @@ second half of induction sequences always (with extra weight, KEY_WEIGHT), the r
 This spends the scarce CPU on the positions that teach circuits.
 """
 import argparse
+import copy
 import json
 import math
 import os
@@ -66,13 +67,14 @@ N_HELDOUT_PROMPTS = 200
 
 
 def check_single_token_names():
-    ids = gpt2_tokens.encode_many([" " + n for n in ioi_spec.NAMES])
-    bad = [n for n, i in zip(ioi_spec.NAMES, ids) if len(i) != 1]
+    names = ioi_spec.NAMES + ioi_spec.EXTRA_TRAIN_NAMES
+    ids = gpt2_tokens.encode_many([" " + n for n in names])
+    bad = [n for n, i in zip(names, ids) if len(i) != 1]
     assert not bad, f"names that are not one GPT-2 token: {bad}"
-    return {n: i[0] for n, i in zip(ioi_spec.NAMES, ids)}
+    return {n: i[0] for n, i in zip(names, ids)}
 
 
-def template_vocab(names=True, grammar=False):
+def template_vocab(names=True, grammar=False, leads=ioi_spec.GRAMMAR_LEAD):
     """Every token that any template (train or held-out), place, object, name or filler can produce."""
     texts = ([" " + n for n in ioi_spec.NAMES] if names else []) + [" " + p for p in ioi_spec.PLACES] + \
         [" " + o for o in ioi_spec.OBJECTS]
@@ -89,7 +91,7 @@ def template_vocab(names=True, grammar=False):
     texts += [" " + p for p in ioi_spec.AFTER_PLACE + ioi_spec.BEFORE_S2] + [", " + p for p in ioi_spec.BEFORE_S2] + \
         [". " + p[0].upper() + p[1:] + "," for p in ioi_spec.BEFORE_S2]
     if grammar:
-        parts = ioi_spec.GRAMMAR_CONJ + ioi_spec.GRAMMAR_LEAD + ioi_spec.GRAMMAR_VP1 + ioi_spec.GRAMMAR_VP2 + ioi_spec.GRAMMAR_JOIN
+        parts = ioi_spec.GRAMMAR_CONJ + leads + ioi_spec.GRAMMAR_VP1 + ioi_spec.GRAMMAR_VP2 + ioi_spec.GRAMMAR_JOIN
         for part in parts:
             text = part.format(place="store", place2="store", obj="a drink")
             texts += [" " + text.strip(" ,."), text]
@@ -98,21 +100,21 @@ def template_vocab(names=True, grammar=False):
     return {t for seq in gpt2_tokens.encode_many(texts) for t in seq}
 
 
-def nonce_names(text_vocab, grammar):
+def nonce_names(text_vocab, grammar, names):
     """Capitalised single-token words of the text vocabulary that are not names or template words."""
     strings = gpt2_tokens.token_strings(text_vocab)
-    avoid = set(ioi_spec.NAMES) | NONCE_STOP
+    avoid = set(ioi_spec.NAMES) | set(names) | NONCE_STOP
     frame_ids = template_vocab(names=False, grammar=grammar)
     return sorted(s.strip() for i, s in zip(text_vocab, strings)
                   if re.fullmatch(r" [A-Z][a-z]{2,}", s) and s.strip() not in avoid and i not in frame_ids)
 
 
-def ioi_docs(rng, n, names, nonce, nonce_share, grammar_share):
+def ioi_docs(rng, n, names, nonce, nonce_share, grammar_share, leads):
     exs = []
     for _ in range(n):
         # grammar_share None: no draw at all, so the committed run's data stays the same
         if grammar_share is not None and rng.random() < grammar_share:
-            template, vary = ioi_spec.grammar_template(rng), False
+            template, vary = ioi_spec.grammar_template(rng, leads), False
         else:
             template, vary = rng.choice(ioi_spec.TRAIN_TEMPLATES), True
         exs.append(ioi_spec.make_ioi(rng, template, nonce if rng.random() < nonce_share else names, vary=vary))
@@ -178,15 +180,22 @@ def pack(docs, rng, n_rows):
     return rows_tok, rows_pos, rows_w, rows_kind, used / (n_rows * N_CTX)
 
 
+def write_ioi_set(path, rng, templates, names):
+    """N_HELDOUT_PROMPTS IOI prompts cycling through templates, ABBA and BABA alternating per cycle."""
+    with open(path, "w") as f:
+        for i in range(N_HELDOUT_PROMPTS):
+            form = ["ABBA", "BABA"][(i // len(templates)) % 2]
+            ex = ioi_spec.make_ioi(rng, templates[i % len(templates)], names, form=form)
+            f.write(json.dumps({"prompt": ex["prompt"], "answer": ex["answer"], "wrong": ex["wrong"], "form": ex["form"]}) + "\n")
+
+
 def write_eval_sets(seed, pool, eval_dir):
     os.makedirs(eval_dir, exist_ok=True)
     _, heldout_names = ioi_spec.split_names(seed)
-    rng = random.Random(seed + 1000)
-    with open(os.path.join(eval_dir, "ioi_heldout.jsonl"), "w") as f:
-        for i in range(N_HELDOUT_PROMPTS):
-            t = ioi_spec.HELDOUT_TEMPLATES[i % len(ioi_spec.HELDOUT_TEMPLATES)]
-            ex = ioi_spec.make_ioi(rng, t, heldout_names, form=["ABBA", "BABA"][(i // len(ioi_spec.HELDOUT_TEMPLATES)) % 2])
-            f.write(json.dumps({"prompt": ex["prompt"], "answer": ex["answer"], "wrong": ex["wrong"], "form": ex["form"]}) + "\n")
+    write_ioi_set(os.path.join(eval_dir, "ioi_heldout.jsonl"), random.Random(seed + 1000), ioi_spec.HELDOUT_TEMPLATES, heldout_names)
+    # The second held-out set, built the same way from its own stream.
+    write_ioi_set(os.path.join(eval_dir, "ioi_fresh_templates.jsonl"), random.Random(seed + 4000), ioi_spec.FRESH_TEMPLATES,
+                  heldout_names)
     rng = random.Random(seed + 2000)
     seqs = []
     for _ in range(EVAL_REPEAT_BATCH):
@@ -204,14 +213,26 @@ def write_eval_sets(seed, pool, eval_dir):
         f.write("\n")
 
 
-def stage_docs(rng, stage, n_rows, train_names, nonce, text_docs, grammar_share):
+def curriculum(c_ioi_share):
+    """STAGES, with stage C's IOI share raised to c_ioi_share at the expense of its induction
+    share (None: the committed run's stages)."""
+    stages = copy.deepcopy(STAGES)
+    if c_ioi_share is not None:
+        shares = stages[-1]["token_share"]
+        shares["induction"] += shares["ioi"] - c_ioi_share
+        shares["ioi"] = c_ioi_share
+        assert shares["induction"] >= 0, "--c-ioi-share leaves no room for stage C's induction share"
+    return stages
+
+
+def stage_docs(rng, stage, n_rows, train_names, nonce, text_docs, grammar_share, leads):
     """IOI, filler and text documents of one curriculum stage (induction docs come later,
     once the vocabulary is known)."""
     budget = {k: int(stage["token_share"][k] * n_rows * N_CTX * 1.02) for k in KINDS}  # slack for packing
     # Documents per token budget: a train template averages ~18 tokens, a grammar frame ~20.
     share = None if grammar_share == 0 else (grammar_share if stage["name"] != STAGES[0]["name"] else 0.0)
     per_doc = 18 if share is None else 20
-    docs = [("ioi", d) for d in ioi_docs(rng, budget["ioi"] // per_doc, train_names, nonce, stage["nonce_share"], share)]
+    docs = [("ioi", d) for d in ioi_docs(rng, budget["ioi"] // per_doc, train_names, nonce, stage["nonce_share"], share, leads)]
     docs += [("filler", d) for d in filler_docs(rng, budget["filler"] // 16)]
     n_tok = 0
     while n_tok < budget["text"]:
@@ -233,27 +254,37 @@ def main():
     ap.add_argument("--eval-dir", default=EVAL_DIR, help="where the eval sets go (they depend on the vocabulary)")
     ap.add_argument("--grammar-share", type=float, default=0.0,
                     help="share of IOI documents in stages B and C framed by ioi_spec.grammar_template (0 = the committed run)")
+    ap.add_argument("--extra-names", action="store_true",
+                    help="add ioi_spec.EXTRA_TRAIN_NAMES to the IOI training names (off = the committed run)")
+    ap.add_argument("--c-ioi-share", type=float, default=None,
+                    help="stage C's IOI token share, taken from its induction share (default: STAGES as written)")
+    ap.add_argument("--to-place-leads", action="store_true",
+                    help="add ioi_spec.GRAMMAR_LEAD_TO_PLACE to the grammar's lead-ins (off = the committed run)")
     args = ap.parse_args()
     rng = random.Random(args.seed)
     os.makedirs(args.out, exist_ok=True)
 
     check_single_token_names()
     train_names, heldout_names = ioi_spec.split_names(args.seed)
+    if args.extra_names:
+        train_names = train_names + ioi_spec.EXTRA_TRAIN_NAMES
+    stages = curriculum(args.c_ioi_share)
+    leads = ioi_spec.GRAMMAR_LEAD + (ioi_spec.GRAMMAR_LEAD_TO_PLACE if args.to_place_leads else [])
     text_docs, text_stats = text_corpus.build_text_docs(gpt2_tokens.encode_many)
     grammar = args.grammar_share > 0
-    nonce = nonce_names(sorted({t for d in text_docs for t in d}), grammar)
+    nonce = nonce_names(sorted({t for d in text_docs for t in d}), grammar, train_names)
     n_rows_total = args.tokens // N_CTX
-    stage_rows = [int(round(st["row_share"] * n_rows_total)) for st in STAGES]
+    stage_rows = [int(round(st["row_share"] * n_rows_total)) for st in stages]
     stage_rows[-1] = n_rows_total - sum(stage_rows[:-1])
-    per_stage = [stage_docs(rng, st, n, train_names, nonce, text_docs, args.grammar_share)
-                 for st, n in zip(STAGES, stage_rows)]
+    per_stage = [stage_docs(rng, st, n, train_names, nonce, text_docs, args.grammar_share, leads)
+                 for st, n in zip(stages, stage_rows)]
     # The trained vocabulary: everything the documents use, plus anything a held-out template
     # could produce (those ids then still get trained embeddings through the induction data).
     vocab = sorted(({t for d in text_docs for t in d} | {t for docs, _ in per_stage for _, d in docs for t in d}
-                    | template_vocab(grammar=grammar)) - {BOS})
+                    | template_vocab(grammar=grammar, leads=leads)) - {BOS})
     pool = vocab  # ids for random induction sequences: exactly the trained vocabulary
     parts = []
-    for st, n, (docs, budget) in zip(STAGES, stage_rows, per_stage):
+    for st, n, (docs, budget) in zip(stages, stage_rows, per_stage):
         n_tok = 0
         while n_tok < budget["induction"]:
             d = induction_doc(rng, pool, st["induction_n"])
@@ -271,8 +302,10 @@ def main():
                         vocab=np.array(vocab_all, dtype=np.int32))
     kinds_tokens = {k: int((kind == i).sum()) for i, k in enumerate(KINDS)}
     kinds_loss = {k: int(((kind == i) & (weight > 0)).sum()) for i, k in enumerate(KINDS)}
-    stats = {"seed": args.seed, **({"grammar_share": args.grammar_share} if grammar else {}), "rows": n_rows_total, "n_ctx": N_CTX, "tokens": n_rows_total * N_CTX,
-             "row_utilisation": round(util, 4), "stages": STAGES, "stage_rows": stage_rows,
+    stats = {"seed": args.seed, **({"grammar_share": args.grammar_share} if grammar else {}),
+             **({"extra_names": True} if args.extra_names else {}),
+             **({"to_place_leads": True} if args.to_place_leads else {}), "rows": n_rows_total, "n_ctx": N_CTX, "tokens": n_rows_total * N_CTX,
+             "row_utilisation": round(util, 4), "stages": stages, "stage_rows": stage_rows,
              "tokens_by_kind": kinds_tokens, "keep_prob": KEEP_PROB, "key_weight": KEY_WEIGHT,
              "loss_positions_by_kind": kinds_loss, "active_vocab": len(vocab_all),
              "train_names": train_names, "heldout_names": heldout_names, "nonce_names": nonce,

@@ -23,6 +23,26 @@ Pam Rita Sandra Tara""".split()
 
 # Names used by the lab's default example stay in the training split.
 ALWAYS_TRAIN_NAMES = ["Mary", "John", "Tom", "James"]
+
+# More single-token first names, for training only (generate_data.py --extra-names): with ~400
+# distinct names in IOI sentences the circuit cannot lean on features of a few names, which is
+# what held-out names lack. They are outside NAMES, so the held-out split does not move.
+EXTRA_TRAIN_NAMES = """Abby Ada Adrian Aaron Abe Alfred Alison Allen Amanda Amos Andy Angela Annie Anton Antonio Archie Ashley
+Barbara Barry Becky Benny Bernard Bert Billy Bobby Boris Brad Bradley Brandon Brenda Brett Brooke Bryan Caleb Calvin
+Cameron Carlo Carmen Caroline Carrie Casey Catherine Cecil Charlie Charlotte Cindy Clara Clarence Claude Colin Connie
+Conor Curtis Cynthia Damon Dana Danny Darren Debbie Deborah Denise Diane Dominic Dorothy Duncan Dustin Dylan Edgar
+Edwin Elaine Eleanor Eli Elijah Ellen Elliot Elsa Emil Erik Erin Esther Eugene Evan Floyd Frances Francis Franklin
+Freddie Gabriel Gavin Geoffrey Gerald Gilbert Gloria Graham Hank Harold Harriet Harvey Hector Heidi Herbert Herman
+Irving Isabel Jake Jamie Janet Jeremy Jerome Jessie Jimmy Joel Joey Johnny Jon Jonathan Joyce Juan Julian Julie
+Julius Karl Kathy Katherine Kenneth Kenny Kerry Kirk Lara Leon Leonard Leslie Lester Liam Lindsay Lloyd Lois Louise
+Luis Lynn Manuel Margaret Marie Marian Marilyn Mario Marion Marty Marvin Maxwell Melanie Melissa Melvin Meredith
+Michelle Milton Mitchell Morgan Morris Natalie Ned Nelson Nicole Norman Otto Pablo Patricia Patty Pedro Peggy Percy
+Perry Pete Pierre Polly Quentin Randy Raymond Rebecca Reggie Rodney Roland Ronald Ronnie Rosa Roy Russell Samuel Sara
+Sasha Seth Shane Shannon Sheila Shirley Sonia Sophia Stacy Stella Stephanie Stephen Steven Sylvia Tammy Teresa Terry
+Theo Theresa Tiffany Timothy Toby Todd Tommy Tracy Travis Trevor Valerie Vernon Vince Vincent Wallace Walter Wesley
+Whitney Willie Winston Zack Alexander Andre Angelo Barney Benjamin Bonnie Chester Christine Christopher Clyde Cody
+Dexter Elena Fay Fernando Gareth Giles Hugh Jeanne Jorge Juliet Katrina Lorenzo Lucas Lydia Marcel Martha Matthew
+Nigel Rupert Sergio Tobias""".split()
 N_HELDOUT_NAMES = 40
 
 PLACES = """store park school office station beach garden market library hospital restaurant house museum
@@ -73,6 +93,20 @@ HELDOUT_TEMPLATES = [
     "It was late when {X} and {Y} finished at the {place}, so {S} said goodbye to",
     "Because {X} and {Y} liked the {place}, {S} bought {obj} for",
     "When {X} and {Y} came back from the {place}, {S} passed {obj} to",
+]
+
+# A second held-out set, written on 2026-12-07 before any model saw or was scored on it, after
+# the training grammar had been extended by what the first set's failures showed: its score is
+# the one that no recipe choice has looked at. Held-out names only, like the first.
+FRESH_TEMPLATES = [
+    "Early in the day {X} and {Y} drove out to the {place}, and there {S} gave {obj} to",
+    "Near the end of an afternoon at the {place}, {X} and {Y} stopped, and {S} handed {obj} to",
+    "Whenever {X} and {Y} travelled to the {place}, {S} brought {obj} for",
+    "By the time {X} and {Y} got home from the {place}, {S} had given {obj} to",
+    "On a warm night at the {place}, {X} and {Y} laughed a lot, and {S} gave {obj} to",
+    "After {X} and {Y} had dinner at the {place}, {S} showed {obj} to",
+    "The two friends {X} and {Y} met at the {place}. Then {S} sent {obj} to",
+    "Having spent an hour at the {place}, {X} and {Y} were tired, so {S} passed {obj} to",
 ]
 
 # No template starts with a name: after BOS the name would be a different token (no leading
@@ -165,6 +199,14 @@ GRAMMAR_LEAD = ["One day, ", "Yesterday, ", "Last year, ", "On Friday, ", "In th
                 "Close to the {place}, ", "Across from the {place}, ", "After a morning at the {place}, ",
                 "Following a visit to the {place}, ", "On their way home from the {place}, ",
                 "After an hour in the {place}, ", "At the back of the {place}, ", "Deep inside the {place}, "]
+# More lead-ins that end in "to the {place}, " right before the pair (generate_data.py
+# --to-place-leads). Most training frames put the subject's second mention right after "to the
+# {place},", and a model trained on them reads the name after that phrase as the subject.
+# Written after the held-out analysis of 2026-12-05 (README), with no held-out phrase in them.
+GRAMMAR_LEAD_TO_PLACE = ["After a drive to the {place}, ", "On a visit to the {place}, ", "After the move to the {place}, ",
+                         "On the road to the {place}, ", "After a bus ride to the {place}, ", "On a day out to the {place}, ",
+                         "After a run to the {place}, ", "On the way back to the {place}, ", "After the climb to the {place}, ",
+                         "On a short visit to the {place}, ", "After their return to the {place}, ", "On the path to the {place}, "]
 GRAMMAR_JOIN_SUB = [", ", ", after a while ", ", once again ", ", later ", ", without a word "]  # after a "When ..." clause
 GRAMMAR_JOIN = [", and ", ". ", ", so ", ". Then ", ". Later, ", ", and then ", ". After that, ", ", but ",
                 ". Soon ", ". In the end, ", ". The {place2} was busy, and ", ". It got dark, and "]
@@ -175,20 +217,20 @@ GRAMMAR_VP2 = ["gave {obj} to", "handed {obj} to", "passed {obj} to", "sent {obj
                "explained the plan to", "sang a song for", "waved to", "told a joke to", "took {obj} to"]
 
 
-def grammar_template(rng):
+def grammar_template(rng, leads=GRAMMAR_LEAD):
     """One training frame from the clause grammar: either '{Conj} X and Y VP1{join}S VP2' or
     '{Lead}X and Y VP1{join}S VP2', optionally with a lead before the conjunction too."""
     vp1, vp2 = rng.choice(GRAMMAR_VP1), rng.choice(GRAMMAR_VP2)
     if rng.random() < 0.5:
-        lead = rng.choice(GRAMMAR_LEAD) if rng.random() < 0.4 else ""
+        lead = rng.choice(leads) if rng.random() < 0.4 else ""
         conj = rng.choice(GRAMMAR_CONJ)
         if lead and not lead.endswith(". "):
             conj = conj[0].lower() + conj[1:]
         join = rng.choice(GRAMMAR_JOIN_SUB)
         head = lead + conj + " {X} and {Y} "
     else:
-        head = rng.choice(GRAMMAR_LEAD) + "{X} and {Y} "
+        head = rng.choice(leads) + "{X} and {Y} "
         join = rng.choice(GRAMMAR_JOIN)
     template = (head.replace("{place}", "{place2}") + vp1 + join + "{S} " + vp2)
-    assert template not in HELDOUT_TEMPLATES
+    assert template not in HELDOUT_TEMPLATES and template not in FRESH_TEMPLATES
     return template

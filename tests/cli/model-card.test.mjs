@@ -25,9 +25,9 @@ function close(actual, expected, tol, what) {
   assert.ok(Math.abs(actual - expected) <= tol, `${what}: recomputed ${actual}, card ${expected}`);
 }
 
-test("IOI accuracy and logit difference on the held-out set", () => {
-  const out = hooklab("evaluate", "--model", model, "--ioi", join(model, "eval/ioi_heldout.jsonl")).ioi;
-  const card_ioi = results.ioi_heldout;
+// One IOI prompt file recomputed by the CLI against its results.json entry and the card.
+function checkIoiSet(file, card_ioi) {
+  const out = hooklab("evaluate", "--model", model, "--ioi", join(model, "eval", file)).ioi;
   assert.equal(out.n, card_ioi.n);
   close(out.accuracy, card_ioi.accuracy, 0.5 / out.n, "accuracy");
   close(out.mean_logit_diff, card_ioi.mean_logit_diff, ROUNDING, "mean logit diff");
@@ -35,7 +35,12 @@ test("IOI accuracy and logit difference on the held-out set", () => {
   close(out.min_logit_diff, card_ioi.min_logit_diff, ROUNDING, "min logit diff");
   assert.ok(card.includes(`${(100 * card_ioi.accuracy).toFixed(1)} %`), "the card states the accuracy");
   assert.ok(card.includes(card_ioi.mean_logit_diff.toFixed(2)), "the card states the mean logit difference");
-});
+}
+
+test("IOI accuracy and logit difference on the held-out set", () => checkIoiSet("ioi_heldout.jsonl", results.ioi_heldout));
+
+test("IOI on the second held-out set (templates no recipe was chosen by)", () =>
+  checkIoiSet("ioi_fresh_templates.jsonl", results.ioi_fresh_templates));
 
 test("repeated-sequence losses and head scores", () => {
   const out = hooklab("evaluate", "--model", model, "--repeated", join(model, "eval/repeated_tokens.json")).repeated;
