@@ -256,13 +256,13 @@ def main():
     res["argmax_in_trained_ids"] = float(np.mean([a in trained for a in argmaxes]))
     res["ioi_heldout_by_form"] = {form: ioi_metrics(model, [e for e in heldout if e["form"] == form]) for form in ("ABBA", "BABA")}
     res["ioi_breakdown"] = ioi_breakdown(model, args.seed)
-    res["ioi_heldout_by_template"] = ioi_by_template(model, heldout)
-    with open(os.path.join(eval_dir, "ioi_fresh_templates.jsonl")) as f:
-        res["ioi_fresh_templates"] = ioi_metrics(model, [json.loads(line) for line in f])
     res["induction"] = induction(model, rep)
     res["heads_ioi_heldout"] = head_roles(model, heldout)
     patching = default_patching(model)
     res["default_patching"] = {k: patching[k] for k in ("clean_logit_diff", "corrupted_logit_diff", "heatmap")}
+    res["ioi_heldout_by_template"] = ioi_by_template(model, heldout)
+    with open(os.path.join(eval_dir, "ioi_fresh_templates.jsonl")) as f:
+        res["ioi_fresh_templates"] = ioi_metrics(model, [json.loads(line) for line in f])
     os.makedirs(out, exist_ok=True)
     with open(os.path.join(out, "default_patching.json"), "w") as f:
         json.dump(patching, f, indent=1)

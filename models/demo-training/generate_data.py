@@ -100,11 +100,11 @@ def template_vocab(names=True, grammar=False, leads=ioi_spec.GRAMMAR_LEAD):
     return {t for seq in gpt2_tokens.encode_many(texts) for t in seq}
 
 
-def nonce_names(text_vocab, grammar, names):
+def nonce_names(text_vocab, grammar, names, leads):
     """Capitalised single-token words of the text vocabulary that are not names or template words."""
     strings = gpt2_tokens.token_strings(text_vocab)
     avoid = set(ioi_spec.NAMES) | set(names) | NONCE_STOP
-    frame_ids = template_vocab(names=False, grammar=grammar)
+    frame_ids = template_vocab(names=False, grammar=grammar, leads=leads)
     return sorted(s.strip() for i, s in zip(text_vocab, strings)
                   if re.fullmatch(r" [A-Z][a-z]{2,}", s) and s.strip() not in avoid and i not in frame_ids)
 
@@ -180,22 +180,28 @@ def pack(docs, rng, n_rows):
     return rows_tok, rows_pos, rows_w, rows_kind, used / (n_rows * N_CTX)
 
 
-def write_ioi_set(path, rng, templates, names):
-    """N_HELDOUT_PROMPTS IOI prompts cycling through templates, ABBA and BABA alternating per cycle."""
+def write_ioi_set(path, rng, templates, names, pool):
+    """N_HELDOUT_PROMPTS IOI prompts cycling through templates, ABBA and BABA alternating per cycle.
+    Every prompt token must be a trained id: an untrained one would test an unknown word, not a frame."""
+    exs = []
+    for i in range(N_HELDOUT_PROMPTS):
+        form = ["ABBA", "BABA"][(i // len(templates)) % 2]
+        exs.append(ioi_spec.make_ioi(rng, templates[i % len(templates)], names, form=form))
+    trained = set(pool) | {BOS}
+    untrained = {t for seq in gpt2_tokens.encode_many([e["prompt"] for e in exs]) for t in seq} - trained
+    assert not untrained, f"{os.path.basename(path)}: untrained tokens {gpt2_tokens.token_strings(sorted(untrained))}"
     with open(path, "w") as f:
-        for i in range(N_HELDOUT_PROMPTS):
-            form = ["ABBA", "BABA"][(i // len(templates)) % 2]
-            ex = ioi_spec.make_ioi(rng, templates[i % len(templates)], names, form=form)
+        for ex in exs:
             f.write(json.dumps({"prompt": ex["prompt"], "answer": ex["answer"], "wrong": ex["wrong"], "form": ex["form"]}) + "\n")
 
 
 def write_eval_sets(seed, pool, eval_dir):
     os.makedirs(eval_dir, exist_ok=True)
     _, heldout_names = ioi_spec.split_names(seed)
-    write_ioi_set(os.path.join(eval_dir, "ioi_heldout.jsonl"), random.Random(seed + 1000), ioi_spec.HELDOUT_TEMPLATES, heldout_names)
+    write_ioi_set(os.path.join(eval_dir, "ioi_heldout.jsonl"), random.Random(seed + 1000), ioi_spec.HELDOUT_TEMPLATES, heldout_names, pool)
     # The second held-out set, built the same way from its own stream.
     write_ioi_set(os.path.join(eval_dir, "ioi_fresh_templates.jsonl"), random.Random(seed + 4000), ioi_spec.FRESH_TEMPLATES,
-                  heldout_names)
+                  heldout_names, pool)
     rng = random.Random(seed + 2000)
     seqs = []
     for _ in range(EVAL_REPEAT_BATCH):
@@ -256,11 +262,13 @@ def main():
                     help="share of IOI documents in stages B and C framed by ioi_spec.grammar_template (0 = the committed run)")
     ap.add_argument("--extra-names", action="store_true",
                     help="add ioi_spec.EXTRA_TRAIN_NAMES to the IOI training names (off = the committed run)")
-    ap.add_argument("--c-ioi-share", type=float, default=None,
+    ap.add_argument("--c-ioi-share", type=float, default=None, metavar="X (0-1)",
                     help="stage C's IOI token share, taken from its induction share (default: STAGES as written)")
     ap.add_argument("--to-place-leads", action="store_true",
                     help="add ioi_spec.GRAMMAR_LEAD_TO_PLACE to the grammar's lead-ins (off = the committed run)")
     args = ap.parse_args()
+    if args.c_ioi_share is not None and not 0 <= args.c_ioi_share <= 1:
+        ap.error("--c-ioi-share must lie in [0, 1]")
     rng = random.Random(args.seed)
     os.makedirs(args.out, exist_ok=True)
 
@@ -272,7 +280,7 @@ def main():
     leads = ioi_spec.GRAMMAR_LEAD + (ioi_spec.GRAMMAR_LEAD_TO_PLACE if args.to_place_leads else [])
     text_docs, text_stats = text_corpus.build_text_docs(gpt2_tokens.encode_many)
     grammar = args.grammar_share > 0
-    nonce = nonce_names(sorted({t for d in text_docs for t in d}), grammar, train_names)
+    nonce = nonce_names(sorted({t for d in text_docs for t in d}), grammar, train_names, leads)
     n_rows_total = args.tokens // N_CTX
     stage_rows = [int(round(st["row_share"] * n_rows_total)) for st in stages]
     stage_rows[-1] = n_rows_total - sum(stage_rows[:-1])

@@ -95,18 +95,21 @@ HELDOUT_TEMPLATES = [
     "When {X} and {Y} came back from the {place}, {S} passed {obj} to",
 ]
 
-# A second held-out set, written on 2026-12-07 before any model saw or was scored on it, after
-# the training grammar had been extended by what the first set's failures showed: its score is
-# the one that no recipe choice has looked at. Held-out names only, like the first.
+# A second held-out set, written on 2026-12-07 before any model was scored on it, after the
+# training grammar had been extended by what the first set's failures showed: its score is the
+# one that no recipe choice has looked at. Held-out names only, like the first. Four templates
+# were reworded the same day, before any recipe was chosen by this set, because they used words
+# the models never trained on ("Early", "Near", "Whenever", "Having", " travelled") or were a
+# grammar frame but for their opening; generate_data.py now checks the first of those.
 FRESH_TEMPLATES = [
-    "Early in the day {X} and {Y} drove out to the {place}, and there {S} gave {obj} to",
-    "Near the end of an afternoon at the {place}, {X} and {Y} stopped, and {S} handed {obj} to",
-    "Whenever {X} and {Y} travelled to the {place}, {S} brought {obj} for",
+    "In the early morning {X} and {Y} drove out to the {place}, and there {S} gave {obj} to",
+    "At the end of an afternoon at the {place}, {X} and {Y} stopped, and {S} handed {obj} to",
+    "Every day {X} and {Y} drove to the {place}, and {S} brought {obj} for",
     "By the time {X} and {Y} got home from the {place}, {S} had given {obj} to",
     "On a warm night at the {place}, {X} and {Y} laughed a lot, and {S} gave {obj} to",
     "After {X} and {Y} had dinner at the {place}, {S} showed {obj} to",
-    "The two friends {X} and {Y} met at the {place}. Then {S} sent {obj} to",
-    "Having spent an hour at the {place}, {X} and {Y} were tired, so {S} passed {obj} to",
+    "That night {X} and {Y} were both at the {place}, and {S} sent {obj} to",
+    "It was a long hour at the {place}, and {X} and {Y} were tired, so {S} passed {obj} to",
 ]
 
 # No template starts with a name: after BOS the name would be a different token (no leading

@@ -91,6 +91,8 @@ def main():
     ap.add_argument("--out", default=MODEL_DIR)
     ap.add_argument("--eval-dir", default=os.path.join(MODEL_DIR, "eval"), help="eval sets for the in-training probes")
     args = ap.parse_args()
+    if not 0 <= args.ema < 1:
+        ap.error("--ema must lie in [0, 1)")
 
     torch.manual_seed(args.seed)
     np.random.seed(args.seed)
