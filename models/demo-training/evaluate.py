@@ -42,15 +42,23 @@ def tokenize_prompts(exs):
     return [([BOS] + t, a[0], w[0]) for t, a, w in zip(toks, ans[:n], ans[n:])]
 
 
-def ioi_metrics(model, exs):
-    """Accuracy (IO logit > S logit at the last position), mean logit diff, top-1 rate."""
-    items = tokenize_prompts(exs)
-    diffs, top1 = [], []
-    for ids, a, w in items:
+def ioi_scores(model, exs):
+    """Per prompt: (logit(IO) - logit(S) at the last position, whether IO is the top-1 token)."""
+    scores = []
+    for ids, a, w in tokenize_prompts(exs):
         lg = run(model, [ids])[0, -1]
-        diffs.append((lg[a] - lg[w]).item())
-        top1.append(int(lg.argmax()) == a)
-    d = np.array(diffs)
+        scores.append(((lg[a] - lg[w]).item(), int(lg.argmax()) == a))
+    return scores
+
+
+def ioi_metrics(model, exs):
+    return summarize_ioi(ioi_scores(model, exs))
+
+
+def summarize_ioi(scores):
+    """Accuracy (IO logit > S logit at the last position), mean logit diff, top-1 rate."""
+    d = np.array([diff for diff, _ in scores])
+    top1 = [t for _, t in scores]
     return {"n": len(d), "accuracy": round(float((d > 0).mean()), 4), "mean_logit_diff": round(float(d.mean()), 3),
             "median_logit_diff": round(float(np.median(d)), 3), "min_logit_diff": round(float(d.min()), 3),
             "top1_is_answer": round(float(np.mean(top1)), 4)}
@@ -68,14 +76,14 @@ def ioi_breakdown(model, seed):
     return out
 
 
-def ioi_by_template(model, heldout):
-    """The held-out file per template and form (write_eval_sets cycles through HELDOUT_TEMPLATES)."""
+def ioi_by_template(heldout, scores):
+    """The held-out file's scores per template and form (write_eval_sets cycles through HELDOUT_TEMPLATES)."""
     n = len(ioi_spec.HELDOUT_TEMPLATES)
     out = []
     for k, template in enumerate(ioi_spec.HELDOUT_TEMPLATES):
         row = {"template": template}
         for form in ("ABBA", "BABA"):
-            m = ioi_metrics(model, [e for i, e in enumerate(heldout) if i % n == k and e["form"] == form])
+            m = summarize_ioi([sc for i, (e, sc) in enumerate(zip(heldout, scores)) if i % n == k and e["form"] == form])
             row[form] = {key: m[key] for key in ("n", "accuracy", "mean_logit_diff")}
         out.append(row)
     return out
@@ -247,20 +255,22 @@ def main():
     res["numpy_reference_max_abs_logit_diff"] = float(np.abs(ref - ours).max())
     assert res["numpy_reference_max_abs_logit_diff"] < 1e-3, res["numpy_reference_max_abs_logit_diff"]
     res["argmax_in_trained_ids"] = None  # filled below
-    res["ioi_heldout"] = ioi_metrics(model, heldout)
+    heldout_scores = ioi_scores(model, heldout)  # scored once, summarised whole, by form and by template
+    res["ioi_heldout"] = summarize_ioi(heldout_scores)
     with open(os.path.join(eval_dir, "trained_token_ids.json")) as f:
         trained = set(json.load(f)["ids"])
     # never-seen ids must never be predicted: check the argmax at every position of every eval input
     argmaxes = [int(i) for ids, _, _ in tokenize_prompts(heldout) for i in run(model, [ids])[0].argmax(-1)]
     argmaxes += [int(i) for i in run(model, rep["sequences"]).argmax(-1).flatten()]
     res["argmax_in_trained_ids"] = float(np.mean([a in trained for a in argmaxes]))
-    res["ioi_heldout_by_form"] = {form: ioi_metrics(model, [e for e in heldout if e["form"] == form]) for form in ("ABBA", "BABA")}
+    res["ioi_heldout_by_form"] = {form: summarize_ioi([sc for e, sc in zip(heldout, heldout_scores) if e["form"] == form])
+                                  for form in ("ABBA", "BABA")}
     res["ioi_breakdown"] = ioi_breakdown(model, args.seed)
     res["induction"] = induction(model, rep)
     res["heads_ioi_heldout"] = head_roles(model, heldout)
     patching = default_patching(model)
     res["default_patching"] = {k: patching[k] for k in ("clean_logit_diff", "corrupted_logit_diff", "heatmap")}
-    res["ioi_heldout_by_template"] = ioi_by_template(model, heldout)
+    res["ioi_heldout_by_template"] = ioi_by_template(heldout, heldout_scores)
     with open(os.path.join(eval_dir, "ioi_fresh_templates.jsonl")) as f:
         res["ioi_fresh_templates"] = ioi_metrics(model, [json.loads(line) for line in f])
     os.makedirs(out, exist_ok=True)
