@@ -271,8 +271,9 @@ def main():
     patching = default_patching(model)
     res["default_patching"] = {k: patching[k] for k in ("clean_logit_diff", "corrupted_logit_diff", "heatmap")}
     res["ioi_heldout_by_template"] = ioi_by_template(heldout, heldout_scores)
-    with open(os.path.join(eval_dir, "ioi_fresh_templates.jsonl")) as f:
-        res["ioi_fresh_templates"] = ioi_metrics(model, [json.loads(line) for line in f])
+    for name in ("ioi_fresh_templates", "ioi_third_templates"):
+        with open(os.path.join(eval_dir, name + ".jsonl")) as f:
+            res[name] = ioi_metrics(model, [json.loads(line) for line in f])
     os.makedirs(out, exist_ok=True)
     with open(os.path.join(out, "default_patching.json"), "w") as f:
         json.dump(patching, f, indent=1)

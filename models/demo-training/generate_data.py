@@ -1,16 +1,18 @@
 """Generate the demo model's training data and its committed evaluation sets, from a seed.
 
-  /usr/bin/python3 generate_data.py --seed 0 --tokens 4000000
+  /usr/bin/python3 generate_data.py --seed 0 --tokens 4000000 [options]   (reproduce.sh gives the bundled model's)
 
 Writes
   data/train.npz                                  packed training rows (not committed; regenerate)
   data/stats.json                                 what went in (committed next to the logs)
   ../hooklab-demo/eval/ioi_heldout.jsonl          held-out IOI prompts (held-out templates AND names)
+  ../hooklab-demo/eval/ioi_fresh_templates.jsonl  a second held-out set (other templates, held-out names)
+  ../hooklab-demo/eval/ioi_third_templates.jsonl  a third one
   ../hooklab-demo/eval/repeated_tokens.json       BOS + 2x50 repeated random tokens, 20 sequences
   ../hooklab-demo/eval/trained_token_ids.json     the GPT-2 ids the model was trained on
 
 Document kinds (each document starts with BOS = 50256 at position 0, like a lab prompt):
-  ioi        IOI sentence + answer, train templates only; in stage C, 35 % of them use capitalised
+  ioi        IOI sentence + answer, train templates (with --grammar-share also grammar frames); in stage C, 35 % of them use capitalised
              non-name words from the text vocabulary ("When Paris and Music went ...") instead
              of train names, so that the circuit has to work for any token, not memorise names.
              Held-out names never appear in an IOI sentence.
@@ -74,7 +76,7 @@ def check_single_token_names():
     return {n: i[0] for n, i in zip(names, ids)}
 
 
-def template_vocab(names=True, grammar=False, leads=ioi_spec.GRAMMAR_LEAD):
+def template_vocab(names=True, grammar=None):
     """Every token that any template (train or held-out), place, object, name or filler can produce."""
     texts = ([" " + n for n in ioi_spec.NAMES] if names else []) + [" " + p for p in ioi_spec.PLACES] + \
         [" " + o for o in ioi_spec.OBJECTS]
@@ -91,8 +93,7 @@ def template_vocab(names=True, grammar=False, leads=ioi_spec.GRAMMAR_LEAD):
     texts += [" " + p for p in ioi_spec.AFTER_PLACE + ioi_spec.BEFORE_S2] + [", " + p for p in ioi_spec.BEFORE_S2] + \
         [". " + p[0].upper() + p[1:] + "," for p in ioi_spec.BEFORE_S2]
     if grammar:
-        parts = ioi_spec.GRAMMAR_CONJ + leads + ioi_spec.GRAMMAR_VP1 + ioi_spec.GRAMMAR_VP2 + ioi_spec.GRAMMAR_JOIN
-        for part in parts:
+        for part in grammar.phrases():
             text = part.format(place="store", place2="store", obj="a drink")
             texts += [" " + text.strip(" ,."), text]
     for f in ioi_spec.FILLER_FRAMES:
@@ -100,21 +101,26 @@ def template_vocab(names=True, grammar=False, leads=ioi_spec.GRAMMAR_LEAD):
     return {t for seq in gpt2_tokens.encode_many(texts) for t in seq}
 
 
-def nonce_names(text_vocab, grammar, names, leads):
+def nonce_names(text_vocab, grammar, names):
     """Capitalised single-token words of the text vocabulary that are not names or template words."""
     strings = gpt2_tokens.token_strings(text_vocab)
     avoid = set(ioi_spec.NAMES) | set(names) | NONCE_STOP
-    frame_ids = template_vocab(names=False, grammar=grammar, leads=leads)
+    frame_ids = template_vocab(names=False, grammar=grammar)
     return sorted(s.strip() for i, s in zip(text_vocab, strings)
                   if re.fullmatch(r" [A-Z][a-z]{2,}", s) and s.strip() not in avoid and i not in frame_ids)
 
 
-def ioi_docs(rng, n, names, nonce, nonce_share, grammar_share, leads):
+def lowercase_words(text_vocab):
+    """Lowercase single-token words of the text vocabulary (for --random-vp-share)."""
+    return sorted(s.strip() for s in gpt2_tokens.token_strings(text_vocab) if re.fullmatch(r" [a-z]{2,}", s))
+
+
+def ioi_docs(rng, n, names, nonce, nonce_share, grammar_share, grammar):
     exs = []
     for _ in range(n):
-        # grammar_share None: no draw at all, so the committed run's data stays the same
+        # grammar_share None: no draw at all, so a run without the grammar keeps its earlier data
         if grammar_share is not None and rng.random() < grammar_share:
-            template, vary = ioi_spec.grammar_template(rng, leads), False
+            template, vary = ioi_spec.grammar_template(rng, grammar), False
         else:
             template, vary = rng.choice(ioi_spec.TRAIN_TEMPLATES), True
         exs.append(ioi_spec.make_ioi(rng, template, nonce if rng.random() < nonce_share else names, vary=vary))
@@ -199,8 +205,10 @@ def write_eval_sets(seed, pool, eval_dir):
     os.makedirs(eval_dir, exist_ok=True)
     _, heldout_names = ioi_spec.split_names(seed)
     write_ioi_set(os.path.join(eval_dir, "ioi_heldout.jsonl"), random.Random(seed + 1000), ioi_spec.HELDOUT_TEMPLATES, heldout_names, pool)
-    # The second held-out set, built the same way from its own stream.
+    # The second and third held-out sets, built the same way from their own streams.
     write_ioi_set(os.path.join(eval_dir, "ioi_fresh_templates.jsonl"), random.Random(seed + 4000), ioi_spec.FRESH_TEMPLATES,
+                  heldout_names, pool)
+    write_ioi_set(os.path.join(eval_dir, "ioi_third_templates.jsonl"), random.Random(seed + 5000), ioi_spec.THIRD_TEMPLATES,
                   heldout_names, pool)
     rng = random.Random(seed + 2000)
     seqs = []
@@ -219,10 +227,12 @@ def write_eval_sets(seed, pool, eval_dir):
         f.write("\n")
 
 
-def curriculum(c_ioi_share):
+def curriculum(c_ioi_share, c_nonce_share=None):
     """STAGES, with stage C's IOI share raised to c_ioi_share at the expense of its induction
-    share (None: the committed run's stages)."""
+    share, and its nonce-name share set to c_nonce_share (None: as in STAGES)."""
     stages = copy.deepcopy(STAGES)
+    if c_nonce_share is not None:
+        stages[-1]["nonce_share"] = c_nonce_share
     if c_ioi_share is not None:
         shares = stages[-1]["token_share"]
         shares["induction"] += shares["ioi"] - c_ioi_share
@@ -231,14 +241,14 @@ def curriculum(c_ioi_share):
     return stages
 
 
-def stage_docs(rng, stage, n_rows, train_names, nonce, text_docs, grammar_share, leads):
+def stage_docs(rng, stage, n_rows, train_names, nonce, text_docs, grammar_share, grammar):
     """IOI, filler and text documents of one curriculum stage (induction docs come later,
     once the vocabulary is known)."""
     budget = {k: int(stage["token_share"][k] * n_rows * N_CTX * 1.02) for k in KINDS}  # slack for packing
     # Documents per token budget: a train template averages ~18 tokens, a grammar frame ~20.
     share = None if grammar_share == 0 else (grammar_share if stage["name"] != STAGES[0]["name"] else 0.0)
     per_doc = 18 if share is None else 20
-    docs = [("ioi", d) for d in ioi_docs(rng, budget["ioi"] // per_doc, train_names, nonce, stage["nonce_share"], share, leads)]
+    docs = [("ioi", d) for d in ioi_docs(rng, budget["ioi"] // per_doc, train_names, nonce, stage["nonce_share"], share, grammar)]
     docs += [("filler", d) for d in filler_docs(rng, budget["filler"] // 16)]
     n_tok = 0
     while n_tok < budget["text"]:
@@ -252,23 +262,38 @@ def stage_docs(rng, stage, n_rows, train_names, nonce, text_docs, grammar_share,
     return docs, budget
 
 
-def main():
+def parse_args():
     ap = argparse.ArgumentParser()
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--tokens", type=int, default=4_000_000, help="training tokens (rows x 128)")
     ap.add_argument("--out", default=os.path.join(HERE, "data"))
     ap.add_argument("--eval-dir", default=EVAL_DIR, help="where the eval sets go (they depend on the vocabulary)")
     ap.add_argument("--grammar-share", type=float, default=0.0,
-                    help="share of IOI documents in stages B and C framed by ioi_spec.grammar_template (0 = the committed run)")
+                    help="share of IOI documents in stages B and C framed by ioi_spec.grammar_template (default 0; reproduce.sh: 0.5)")
     ap.add_argument("--extra-names", action="store_true",
-                    help="add ioi_spec.EXTRA_TRAIN_NAMES to the IOI training names (off = the committed run)")
+                    help="add ioi_spec.EXTRA_TRAIN_NAMES to the IOI training names (off by default; on in reproduce.sh)")
     ap.add_argument("--c-ioi-share", type=float, default=None, metavar="X (0-1)",
-                    help="stage C's IOI token share, taken from its induction share (default: STAGES as written)")
+                    help="stage C's IOI token share, taken from its induction share (default: STAGES as written; reproduce.sh: 0.65)")
+    ap.add_argument("--c-nonce-share", type=float, default=None, metavar="X (0-1)",
+                    help="share of stage C's IOI sentences with capitalised non-name words as names (default: STAGES)")
     ap.add_argument("--to-place-leads", action="store_true",
-                    help="add ioi_spec.GRAMMAR_LEAD_TO_PLACE to the grammar's lead-ins (off = the committed run)")
+                    help="add ioi_spec.GRAMMAR_LEAD_TO_PLACE to the grammar's lead-ins (off by default; on in reproduce.sh)")
+    ap.add_argument("--more-frames", action="store_true",
+                    help="add ioi_spec's MORE_* phrases and '... when' openings to the grammar (off by default; on in reproduce.sh)")
+    ap.add_argument("--random-vp-share", type=float, default=0.0, metavar="X (0-1)",
+                    help="share of grammar frames whose first clause is 1-4 random lowercase text words (default 0; reproduce.sh: 0.3)")
     args = ap.parse_args()
     if args.c_ioi_share is not None and not 0 <= args.c_ioi_share <= 1:
         ap.error("--c-ioi-share must lie in [0, 1]")
+    if args.c_nonce_share is not None and not 0 <= args.c_nonce_share <= 1:
+        ap.error("--c-nonce-share must lie in [0, 1]")
+    if not 0 <= args.random_vp_share <= 1:
+        ap.error("--random-vp-share must lie in [0, 1]")
+    return args
+
+
+def main():
+    args = parse_args()
     rng = random.Random(args.seed)
     os.makedirs(args.out, exist_ok=True)
 
@@ -276,20 +301,21 @@ def main():
     train_names, heldout_names = ioi_spec.split_names(args.seed)
     if args.extra_names:
         train_names = train_names + ioi_spec.EXTRA_TRAIN_NAMES
-    stages = curriculum(args.c_ioi_share)
-    leads = ioi_spec.GRAMMAR_LEAD + (ioi_spec.GRAMMAR_LEAD_TO_PLACE if args.to_place_leads else [])
+    stages = curriculum(args.c_ioi_share, args.c_nonce_share)
     text_docs, text_stats = text_corpus.build_text_docs(gpt2_tokens.encode_many)
-    grammar = args.grammar_share > 0
-    nonce = nonce_names(sorted({t for d in text_docs for t in d}), grammar, train_names, leads)
+    text_vocab = sorted({t for d in text_docs for t in d})
+    grammar = ioi_spec.Grammar(args.to_place_leads, args.more_frames, lowercase_words(text_vocab),
+                               args.random_vp_share) if args.grammar_share > 0 else None
+    nonce = nonce_names(text_vocab, grammar, train_names)
     n_rows_total = args.tokens // N_CTX
     stage_rows = [int(round(st["row_share"] * n_rows_total)) for st in stages]
     stage_rows[-1] = n_rows_total - sum(stage_rows[:-1])
-    per_stage = [stage_docs(rng, st, n, train_names, nonce, text_docs, args.grammar_share, leads)
+    per_stage = [stage_docs(rng, st, n, train_names, nonce, text_docs, args.grammar_share, grammar)
                  for st, n in zip(stages, stage_rows)]
     # The trained vocabulary: everything the documents use, plus anything a held-out template
     # could produce (those ids then still get trained embeddings through the induction data).
     vocab = sorted(({t for d in text_docs for t in d} | {t for docs, _ in per_stage for _, d in docs for t in d}
-                    | template_vocab(grammar=grammar, leads=leads)) - {BOS})
+                    | template_vocab(grammar=grammar)) - {BOS})
     pool = vocab  # ids for random induction sequences: exactly the trained vocabulary
     parts = []
     for st, n, (docs, budget) in zip(stages, stage_rows, per_stage):
@@ -311,6 +337,8 @@ def main():
     kinds_tokens = {k: int((kind == i).sum()) for i, k in enumerate(KINDS)}
     kinds_loss = {k: int(((kind == i) & (weight > 0)).sum()) for i, k in enumerate(KINDS)}
     stats = {"seed": args.seed, **({"grammar_share": args.grammar_share} if grammar else {}),
+             **({"more_frames": True} if args.more_frames else {}),
+             **({"random_vp_share": args.random_vp_share} if args.random_vp_share else {}),
              **({"extra_names": True} if args.extra_names else {}),
              **({"to_place_leads": True} if args.to_place_leads else {}), "rows": n_rows_total, "n_ctx": N_CTX, "tokens": n_rows_total * N_CTX,
              "row_utilisation": round(util, 4), "stages": stages, "stage_rows": stage_rows,

@@ -112,6 +112,20 @@ FRESH_TEMPLATES = [
     "It was a long hour at the {place}, and {X} and {Y} were tired, so {S} passed {obj} to",
 ]
 
+# A third held-out set, written on 2026-12-07 after the bundled model's recipe and seed had been
+# chosen (by the first two sets) and before any model was scored on it: its score is the one no
+# choice has seen. Trained words only, held-out names, none of them a training or grammar frame.
+THIRD_TEMPLATES = [
+    "Then one day {X} and {Y} walked into the {place}, and {S} handed {obj} to",
+    "While the {place} was closed, {X} and {Y} sat outside, and {S} gave {obj} to",
+    "The two friends {X} and {Y} went to the {place}. There {S} showed {obj} to",
+    "On the first day of school {X} and {Y} met at the {place}, and {S} said hello to",
+    "Because it was cold, {X} and {Y} were sitting in the {place}, so {S} made {obj} for",
+    "After work {X} and {Y} went to the {place} for a while, and then {S} passed {obj} to",
+    "At the {place} last night, {X} and {Y} were eating, and {S} threw {obj} to",
+    "The next morning {X} and {Y} left the {place} early, and {S} sent {obj} to",
+]
+
 # No template starts with a name: after BOS the name would be a different token (no leading
 # space) from its later mention, which would break the duplicate-name signal.
 
@@ -180,8 +194,8 @@ def make_filler(rng, names):
     return rng.choice(FILLER_FRAMES).format(N=rng.choice(names), place=rng.choice(PLACES), obj=rng.choice(OBJECTS))
 
 
-# A clause grammar for training frames (generate_data.py --grammar-share; off for the committed
-# run): many lead-ins (including place phrases right before the pair), first-clause verb
+# A clause grammar for training frames (generate_data.py --grammar-share; off by default, 0.5 in
+# reproduce.sh): many lead-ins (including place phrases right before the pair), first-clause verb
 # phrases, joins and second-clause actions. Phrases of the held-out templates are not in it, and
 # a frame equal to a held-out template is refused.
 GRAMMAR_CONJ = ["When", "After", "While", "Once", "Since", "Just after", "Right after", "The moment",
@@ -220,20 +234,73 @@ GRAMMAR_VP2 = ["gave {obj} to", "handed {obj} to", "passed {obj} to", "sent {obj
                "explained the plan to", "sang a song for", "waved to", "told a joke to", "took {obj} to"]
 
 
-def grammar_template(rng, leads=GRAMMAR_LEAD):
-    """One training frame from the clause grammar: either '{Conj} X and Y VP1{join}S VP2' or
-    '{Lead}X and Y VP1{join}S VP2', optionally with a lead before the conjunction too."""
-    vp1, vp2 = rng.choice(GRAMMAR_VP1), rng.choice(GRAMMAR_VP2)
-    if rng.random() < 0.5:
-        lead = rng.choice(leads) if rng.random() < 0.4 else ""
+# More frames (generate_data.py --more-frames), written on 2026-12-07 after the held-out
+# analysis of 2026-12-05 showed misses where the pair's clause ends without a place, where " and"
+# joins the two clauses, and after a "... when" opening. None of the held-out sets' phrases is in
+# them (checked below); what they add is structure, not the held-out wording.
+MORE_VP1 = ["fell asleep", "stood up", "took a break", "ate some bread", "looked outside", "went outside",
+            "got up early", "were done at the {place}", "waited for the bus", "took a seat", "had some tea",
+            "got hungry", "walked around", "were very quiet", "went to bed", "came inside the {place}",
+            "had a rest", "looked at the map"]
+MORE_JOIN = [" and ", ", and soon ", " and then ", ", and after that ", ". Next, ", ", so then "]
+MORE_VP2 = ["said thanks to", "gave a hug to", "called out to", "left {obj} for", "got {obj} for", "gave the key to",
+            "handed it to", "showed it to", "passed it to", "sent a note to"]
+# A main clause that ends in "when": '{When}{X} and {Y} VP1{join}S VP2'
+MORE_WHEN = ["It was dark when ", "It was noon when ", "It was still early when ", "The {place} was empty when ",
+             "Nobody was home when ", "The sun was up when ", "It was a cold day when ", "Everyone was happy when "]
+
+
+class Grammar:
+    """The phrase lists grammar_template draws from; the opt-in extensions add to them."""
+
+    def __init__(self, to_place_leads=False, more_frames=False, random_vp_words=(), random_vp_share=0.0):
+        self.leads = GRAMMAR_LEAD + (GRAMMAR_LEAD_TO_PLACE if to_place_leads else [])
+        self.vp1 = GRAMMAR_VP1 + (MORE_VP1 if more_frames else [])
+        self.join = GRAMMAR_JOIN + (MORE_JOIN if more_frames else [])
+        self.vp2 = GRAMMAR_VP2 + (MORE_VP2 if more_frames else [])
+        self.when = MORE_WHEN if more_frames else []
+        self.random_vp_words, self.random_vp_share = list(random_vp_words), random_vp_share
+
+    def phrases(self):
+        return GRAMMAR_CONJ + self.leads + self.vp1 + self.vp2 + self.join + self.when
+
+
+def grammar_template(rng, grammar):
+    """One training frame from the clause grammar: '{Conj} X and Y VP1{join}S VP2' or
+    '{Lead}X and Y VP1{join}S VP2', optionally with a lead before the conjunction too, or (with
+    more frames) '{When}X and Y VP1{join}S VP2'. Without more frames it draws exactly as before."""
+    vp1, vp2 = rng.choice(grammar.vp1), rng.choice(grammar.vp2)
+    if grammar.random_vp_share and rng.random() < grammar.random_vp_share:
+        vp1 = random_verb_phrase(rng, grammar.random_vp_words)
+    if grammar.when and rng.random() < 0.15:
+        head = rng.choice(grammar.when) + "{X} and {Y} "
+        join = rng.choice(grammar.join)
+    elif rng.random() < 0.5:
+        lead = rng.choice(grammar.leads) if rng.random() < 0.4 else ""
         conj = rng.choice(GRAMMAR_CONJ)
         if lead and not lead.endswith(". "):
             conj = conj[0].lower() + conj[1:]
         join = rng.choice(GRAMMAR_JOIN_SUB)
         head = lead + conj + " {X} and {Y} "
     else:
-        head = rng.choice(leads) + "{X} and {Y} "
-        join = rng.choice(GRAMMAR_JOIN)
+        head = rng.choice(grammar.leads) + "{X} and {Y} "
+        join = rng.choice(grammar.join)
     template = (head.replace("{place}", "{place2}") + vp1 + join + "{S} " + vp2)
-    assert template not in HELDOUT_TEMPLATES and template not in FRESH_TEMPLATES
+    assert template not in HELDOUT_TEMPLATES + FRESH_TEMPLATES + THIRD_TEMPLATES
     return template
+
+
+def random_verb_phrase(rng, words):
+    """1-4 random lowercase words, sometimes followed by a place: a first clause the model has
+    never seen, so that the circuit cannot lean on the words between the pair and the subject."""
+    phrase = " ".join(rng.choice(words) for _ in range(rng.randint(1, 4)))
+    return phrase + (" the {place}" if rng.random() < 0.5 else "")
+
+
+def _check_more_frames_are_not_heldout():
+    heldout = " ".join(HELDOUT_TEMPLATES + FRESH_TEMPLATES + THIRD_TEMPLATES)
+    for phrase in MORE_VP1 + MORE_VP2 + MORE_WHEN:
+        assert phrase.format(place="{place}", obj="{obj}").strip() not in heldout, phrase
+
+
+_check_more_frames_are_not_heldout()
