@@ -180,7 +180,7 @@ test("a lesson step is shareable and embeddable: the link and both embed snippet
   await expect(page.getByTestId("lesson-title")).toContainText("activation patching");
 });
 
-test("lesson 5 (circuits): path patching to the logits, then to the name mover's queries, graded on the engine's numbers", async ({ page }) => {
+test("lesson 5 (circuits): path patching to the logits, then to the name mover's queries, keys and values, graded on the engine's numbers", async ({ page }) => {
   await openLesson(page, "/models/lessons/5-circuits.md", 2);
   await expect(page.getByTestId("lesson-step")).toHaveText("Step 2 of 4");
   await page.locator('[data-lesson-view="path-patching"] button').click();
@@ -196,8 +196,13 @@ test("lesson 5 (circuits): path patching to the logits, then to the name mover's
   // The step's instruction: click the mover's cell; its queries become the receivers.
   await page.locator(`[data-heatmap="path-patching"] rect[data-row="${mover.layer}"][data-col="${mover.head}"]`).click();
   await expect(page.getByTestId("path-result")).toHaveAttribute("data-receivers", `${mover.layer}.${mover.head}:q`, { timeout: 60_000 });
-  const driver = await engine<{ layer: number; head: number; drop: number }>(page,
-    strongest(`[{ layer: ${mover.layer}, head: ${mover.head}, input: "q" }]`));
+  // The driver is the strongest sender through the mover's queries, keys or values, whichever input carries it.
+  let driver = { layer: -1, head: -1, drop: 0 };
+  for (const input of ["q", "k", "v"]) {
+    const d = await engine<{ layer: number; head: number; drop: number }>(page,
+      strongest(`[{ layer: ${mover.layer}, head: ${mover.head}, input: "${input}" }]`));
+    if (d.drop < driver.drop) driver = d;
+  }
   expect(driver.layer).toBeLessThan(mover.layer);
   expect(driver.drop).toBeLessThan(-0.5);
   await answer(page, "driver", `${mover.layer}.${mover.head}`, false);

@@ -3,6 +3,7 @@
 // the lesson's choice from a closed table (lessons/table.ts); reading an answer out of the
 // numbers (argmax, correlation, halves) is pure and lives in lessons/grade.ts.
 import type { HookedTransformer, PathReceiver } from "../engine";
+import { PATH_RECEIVER_INPUTS } from "../engine/generated/patching";
 import { pathEffects, strongestSender, towardSource } from "../analysis/path-patching";
 import { inductionFormationStep, type CheckpointScores } from "../analysis/training";
 import { answerText, argmax, argmaxHead, halfLossDrop, pearson, type HeadRef } from "../lessons/grade";
@@ -45,12 +46,25 @@ async function residPrePatching(model: HookedTransformer, inputs: LessonInputs, 
 }
 
 /** The sender that moves the logit difference most toward the corrupted run's through `receivers` (path patching, noising). */
-async function strongestPath(model: HookedTransformer, inputs: LessonInputs, receivers: PathReceiver[]): Promise<HeadRef> {
+async function strongestPath(model: HookedTransformer, inputs: LessonInputs, receivers: PathReceiver[]): Promise<HeadRef & { effect: number }> {
   const result = await model.pathPatch({ clean: need(inputs, "clean"), corrupted: need(inputs, "corrupted"), answers: await answerPair(model, inputs),
     direction: "noising", receivers });
   const strongest = strongestSender(pathEffects(result), towardSource(result, "noising", false));
   if (!strongest) throw new Error(`no head lowers the logit difference through ${receivers.length ? "these receivers" : "the logits"} on this model`);
   return strongest;
+}
+
+/** The sender that changes the top path head most through its queries, keys or values. Which input carries
+ * the signal depends on the model (queries for GPT-2 small's name movers, keys for hooklab-demo's top head). */
+async function strongestDriver(model: HookedTransformer, inputs: LessonInputs): Promise<HeadRef> {
+  const top = await strongestPath(model, inputs, []);
+  let best: (HeadRef & { effect: number }) | null = null;
+  for (const input of PATH_RECEIVER_INPUTS) {
+    const driver = await strongestPath(model, inputs, [{ layer: top.layer, head: top.head, input }]).catch(() => null);
+    if (driver && (!best || Math.abs(driver.effect) > Math.abs(best.effect))) best = driver;
+  }
+  if (!best) throw new Error(`no head changes the logit difference through the queries, keys or values of L${top.layer}H${top.head}`);
+  return best;
 }
 
 /** What some answers need besides the model: its trained ids, its training checkpoints' scores. */
@@ -92,10 +106,7 @@ export async function computeAnswer(model: HookedTransformer, answer: AnswerName
       return answerText(kind, pearson(estimate.values, exact.values));
     }
     case "top-path-head": return answerText(kind, await strongestPath(model, inputs, []));
-    case "top-path-head-driver": {
-      const top = await strongestPath(model, inputs, []);
-      return answerText(kind, await strongestPath(model, inputs, [{ layer: top.layer, head: top.head, input: "q" }]));
-    }
+    case "top-path-head-driver": return answerText(kind, await strongestDriver(model, inputs));
     case "induction-formation-step": return answerText(kind, inductionFormationStep(await context.trainingScores())!);
   }
 }

@@ -39,7 +39,7 @@ export const ANSWERS = {
   "induction-loss-drop": { kind: "number", uses: "prompt", about: "mean loss on the first half minus mean loss on the second half of a repeated sequence" },
   "attribution-agreement": { kind: "number", uses: "clean", about: "correlation of attribution patching with exact patching over resid_pre cells" },
   "top-path-head": { kind: "head", uses: "clean", about: "head whose path to the logits (every other head frozen) carries most of the logit difference (path patching, noising: the largest drop)" },
-  "top-path-head-driver": { kind: "head", uses: "clean", about: "head that most lowers the logit difference through the queries of the top-path-head (path patching to its q)" },
+  "top-path-head-driver": { kind: "head", uses: "clean", about: "head that most changes the logit difference through the queries, keys or values of the top-path-head (path patching to its q, k and v)" },
   "induction-formation-step": { kind: "number", uses: "prompt", about: "training step of the first checkpoint whose best induction score reaches half the finished model's" },
 } as const satisfies Record<string, { kind: AnswerKind; uses: InputName; about: string }>;
 export type AnswerName = keyof typeof ANSWERS;
