@@ -203,7 +203,7 @@ test("lab Generate panel: Stop keeps what was generated and the model usable; ou
 
 test("lab Generate panel: steering by an unembedding direction with ablated heads, from the link, equals the engine's", async ({ page }) => {
   const fragment = "v=1&view=generate&genPrompt=The%20cat%20sat%20on&maxNewTokens=12&temperature=0&steerBy=unembed&steerHook=resid_post" +
-    "&steerLayer=1&steerCoef=30&steerTo=%20dog&steerFrom=&ablateHeads=1.3,0.2&ablation=mean";
+    "&steerLayer=0&steerCoef=12&steerTo=%20park&steerFrom=&ablateHeads=1.3,0.2&ablation=mean";
   await openGeneratePanel(page, fragment);
   await expect(page.getByTestId("gen-steerBy")).toHaveValue("unembed");
   await expect(page.getByTestId("gen-ablateHeads")).toHaveValue("1.3, 0.2");
@@ -214,11 +214,11 @@ test("lab Generate panel: steering by an unembedding direction with ablated head
     const { HookedTransformer } = (window as unknown as LabWindow).hooklabLab;
     const model = await HookedTransformer.load("hooklab-demo");
     const base = { maxNewTokens: 12, temperature: 0, topK: 0, topP: 1, seed: 1 };
-    const steering = [{ hook: "resid_post", layer: 1, coefficient: 30, to: " dog", by: "unembed" as const, positions: "all" as const }];
+    const steering = [{ hook: "resid_post", layer: 0, coefficient: 12, to: " park", by: "unembed" as const, positions: "all" as const }];
     const ablateHeads = [{ layer: 1, head: 3, kind: "mean" as const }, { layer: 0, head: 2, kind: "mean" as const }];
     const run = async (options: object) => (await model.generate("The cat sat on", { ...base, ...options })).steps.map((s) => s.token);
     const out = { unsteered: await run({}), steered: await run({ steering, ablateHeads }), steeredOnly: await run({ steering }),
-      ablatedOnly: await run({ ablateHeads }), dog: await model.toSingleToken(" dog") };
+      ablatedOnly: await run({ ablateHeads }), target: await model.toSingleToken(" park") };
     model.dispose();
     return out;
   });
@@ -228,8 +228,8 @@ test("lab Generate panel: steering by an unembedding direction with ablated head
   expect(engine.steered).not.toEqual(engine.unsteered);
   expect(engine.steered).not.toEqual(engine.steeredOnly);
   expect(engine.steered).not.toEqual(engine.ablatedOnly);
-  // Pushing every position along W_U[:, " dog"] makes " dog" the continuation's most common token.
-  expect(engine.steeredOnly.filter((t) => t === engine.dog).length).toBeGreaterThan(engine.unsteered.filter((t) => t === engine.dog).length);
+  // Pushing every position along W_U[:, " park"] puts " park" into the continuation more often.
+  expect(engine.steeredOnly.filter((t) => t === engine.target).length).toBeGreaterThan(engine.unsteered.filter((t) => t === engine.target).length);
 
   // The controls write the link: one head typed in the box; zero (the default) leaves the link.
   const linkFields = async () => {

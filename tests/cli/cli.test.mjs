@@ -293,9 +293,10 @@ test("attribute: patch's JSON plus the method, --compare adds the exact sweep an
   const base = ["--model", demo, "--clean", "When Mary and John went to the store, John gave a drink to",
     "--corrupted", "When Mary and John went to the store, Mary gave a drink to", "--answer", " Mary", "--wrong", " John",
     "--normalize"];
-  const exact = ok("patch", ...base, "--act", "head_out");
+  // attn_out: a sweep where the first-order estimate tracks the exact one on this model (README, "Where AtP is poor")
+  const exact = ok("patch", ...base, "--act", "attn_out");
   assert.equal(exact.method, "exact");
-  const atp = ok("attribute", ...base, "--act", "head_out", "--compare");
+  const atp = ok("attribute", ...base, "--act", "attn_out", "--compare");
   assert.equal(atp.method, "atp");
   assert.deepEqual(atp.shape, exact.shape);
   assert.deepEqual(atp.exact_values, exact.values);

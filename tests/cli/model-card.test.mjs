@@ -39,8 +39,14 @@ function checkIoiSet(file, card_ioi) {
 
 test("IOI accuracy and logit difference on the held-out set", () => checkIoiSet("ioi_heldout.jsonl", results.ioi_heldout));
 
-test("IOI on the second held-out set (templates no recipe was chosen by)", () =>
-  checkIoiSet("ioi_fresh_templates.jsonl", results.ioi_fresh_templates));
+test("IOI on the second held-out set", () => checkIoiSet("ioi_fresh_templates.jsonl", results.ioi_fresh_templates));
+
+test("IOI on the third held-out set (written after the model was chosen)", () =>
+  checkIoiSet("ioi_third_templates.jsonl", results.ioi_third_templates));
+
+test("the card's held-out accuracy meets the 90 % target it states", () => {
+  for (const set of [results.ioi_heldout, results.ioi_fresh_templates, results.ioi_third_templates]) assert.ok(set.accuracy >= 0.9);
+});
 
 test("repeated-sequence losses and head scores", () => {
   const out = hooklab("evaluate", "--model", model, "--repeated", join(model, "eval/repeated_tokens.json")).repeated;
