@@ -45,22 +45,27 @@ async function residPrePatching(model: HookedTransformer, inputs: LessonInputs, 
   return (await model.attribute({ ...request, method: "atp" })) as { values: Float64Array; shape: number[] };
 }
 
-/** The sender that moves the logit difference most toward the corrupted run's through `receivers` (path patching, noising). */
-async function strongestPath(model: HookedTransformer, inputs: LessonInputs, receivers: PathReceiver[]): Promise<HeadRef & { effect: number }> {
+/** The sender that moves the logit difference most toward the corrupted run's through `receivers` (path patching,
+ * noising); null when no sender moves it. */
+async function strongestPath(model: HookedTransformer, inputs: LessonInputs, receivers: PathReceiver[]): Promise<(HeadRef & { effect: number }) | null> {
   const result = await model.pathPatch({ clean: need(inputs, "clean"), corrupted: need(inputs, "corrupted"), answers: await answerPair(model, inputs),
     direction: "noising", receivers });
-  const strongest = strongestSender(pathEffects(result), towardSource(result, "noising", false));
-  if (!strongest) throw new Error(`no head lowers the logit difference through ${receivers.length ? "these receivers" : "the logits"} on this model`);
-  return strongest;
+  return strongestSender(pathEffects(result), towardSource(result, "noising", false));
+}
+
+async function topPathHead(model: HookedTransformer, inputs: LessonInputs): Promise<HeadRef> {
+  const top = await strongestPath(model, inputs, []);
+  if (!top) throw new Error("no head lowers the logit difference through the logits on this model");
+  return top;
 }
 
 /** The sender that changes the top path head most through its queries, keys or values. Which input carries
  * the signal depends on the model (queries for GPT-2 small's name movers, keys for hooklab-demo's top head). */
 async function strongestDriver(model: HookedTransformer, inputs: LessonInputs): Promise<HeadRef> {
-  const top = await strongestPath(model, inputs, []);
+  const top = await topPathHead(model, inputs);
   let best: (HeadRef & { effect: number }) | null = null;
   for (const input of PATH_RECEIVER_INPUTS) {
-    const driver = await strongestPath(model, inputs, [{ layer: top.layer, head: top.head, input }]).catch(() => null);
+    const driver = await strongestPath(model, inputs, [{ layer: top.layer, head: top.head, input }]);
     if (driver && (!best || Math.abs(driver.effect) > Math.abs(best.effect))) best = driver;
   }
   if (!best) throw new Error(`no head changes the logit difference through the queries, keys or values of L${top.layer}H${top.head}`);
@@ -105,7 +110,7 @@ export async function computeAnswer(model: HookedTransformer, answer: AnswerName
       const [exact, estimate] = [await residPrePatching(model, inputs, "exact"), await residPrePatching(model, inputs, "atp")];
       return answerText(kind, pearson(estimate.values, exact.values));
     }
-    case "top-path-head": return answerText(kind, await strongestPath(model, inputs, []));
+    case "top-path-head": return answerText(kind, await topPathHead(model, inputs));
     case "top-path-head-driver": return answerText(kind, await strongestDriver(model, inputs));
     case "induction-formation-step": return answerText(kind, inductionFormationStep(await context.trainingScores())!);
   }
