@@ -34,7 +34,7 @@ const Ts = arg("T", quick ? "8" : "8,32,128").split(",").map(Number);
 const threadsList = arg("threads", "1,2").split(",").map(Number);
 const reps = Number(arg("reps", quick ? 3 : 15));
 const repsLong = Number(arg("reps-long", quick ? 3 : 10));  // T >= 128: each forward takes ~a second
-const workerReps = quick ? 2 : 5;  // worker-side timings: a cross-check, fewer runs
+const backToBackReps = quick ? 2 : 5;  // runs with no pause: a cross-check, fewer runs
 const peakMs = Number(arg("peak-ms", 300));
 const peakReps = quick ? 3 : 5;
 const gemmMs = Number(arg("gemm-ms", quick ? 100 : 300));
@@ -89,8 +89,9 @@ async function openHooklab(browser, url, threads, weights = "f32") {
   return { page, info };
 }
 
-/** Page-side, one round: a plain forward and a run_with_cache with every hook (ms each). The
- *  order alternates between rounds: the first run after the other system's turn can be slower.
+/** One round: a plain forward and a run_with_cache with every hook (ms each, as the page sees them
+ *  and as the worker timed them: lastWorkerMs, its compute time without the transfer to the page).
+ *  The order alternates between rounds: the first run after the other system's turn can be slower.
  *  The round ends when the engine is idle (it writes spare memory for the next results after a
  *  run, web/src/engine/spare-buffers.ts), so that the next system never shares the CPU with it;
  *  settle = false leaves that out (back-to-back runs). */
@@ -104,35 +105,26 @@ function hooklabRound(page, tokens, cacheFirst = false, settle = true) {
     };
     const plain = () => timed(() => m.runWithHooks(tokens, { fwdHooks: [] }));
     const cached = () => timed(() => m.runWithCache(tokens));
-    let plainMs, cacheMs, out;
+    let plainMs, cacheMs, out, plainWorkerMs, cacheWorkerMs;
     if (cacheFirst) {
       [cacheMs, out] = await cached();
+      cacheWorkerMs = m.lastWorkerMs;
       [plainMs] = await plain();
+      plainWorkerMs = m.lastWorkerMs;
     } else {
       [plainMs] = await plain();
+      plainWorkerMs = m.lastWorkerMs;
       [cacheMs, out] = await cached();
+      cacheWorkerMs = m.lastWorkerMs;
     }
     if (settle) await m.whenIdle();
-    return { plainMs, cacheMs, cacheBytes: out.cache.arena.byteLength, cacheEntries: out.cache.size };
+    return { plainMs, cacheMs, plainWorkerMs, cacheWorkerMs, cacheBytes: out.cache.arena.byteLength, cacheEntries: out.cache.size };
   }, { tokens, cacheFirst, settle });
 }
 
-/** The same two runs as the engine worker timed them (lastWorkerMs: its compute time, without
- *  the transfer to the page), then the memory peak so far. */
-function hooklabWorkerTimes(page, tokens) {
-  return page.evaluate(async ({ tokens, workerReps }) => {
-    const m = window.benchModel;
-    const workerPlainMs = [], workerCacheMs = [];
-    for (let r = 0; r < workerReps; r++) {
-      await m.whenIdle();
-      await m.runWithHooks(tokens, { fwdHooks: [] });
-      workerPlainMs.push(m.lastWorkerMs);
-      await m.runWithCache(tokens);
-      workerCacheMs.push(m.lastWorkerMs);
-    }
-    const { wasmMemoryBytes } = await m.memoryStats();
-    return { workerPlainMs, workerCacheMs, wasmMemoryBytes };
-  }, { tokens, workerReps });
+/** The engine worker's wasm memory: it never shrinks, so after a row's runs it is their peak. */
+function hooklabWasmMemoryBytes(page) {
+  return page.evaluate(async () => (await window.benchModel.memoryStats()).wasmMemoryBytes);
 }
 
 /** What moving `bytes` out of wasm memory costs in a worker of this page, apart from hooklab: a
@@ -316,13 +308,14 @@ try {
       // sees. The engine is idle only between a result and the next request, so its results mostly
       // land in new memory. The first pair is not counted: it starts with the spares of a settled round.
       const backToBack = [];
-      for (let r = 0; r <= workerReps; r++) {
+      for (let r = 0; r <= backToBackReps; r++) {
         const round = await hooklabRound(hooklab.page, tokens, false, false);
         if (r > 0) backToBack.push(round);
       }
       const h = { plainMs: rounds.map((x) => x.plainMs), cacheMs: rounds.map((x) => x.cacheMs),
         backToBackPlainMs: backToBack.map((x) => x.plainMs), backToBackCacheMs: backToBack.map((x) => x.cacheMs),
-        ...await hooklabWorkerTimes(hooklab.page, tokens) };
+        workerPlainMs: rounds.map((x) => x.plainWorkerMs), workerCacheMs: rounds.map((x) => x.cacheWorkerMs),
+        wasmMemoryBytes: await hooklabWasmMemoryBytes(hooklab.page) };
       const { cacheBytes, cacheEntries } = rounds[0];
       const copyOut = await copyOutCost(hooklab.page, cacheBytes, threads > 1);
       runs[`hooklab/${threads}/${T}`] = h;
@@ -353,7 +346,7 @@ try {
       }
       if (half) {
         const plainMs = halfRounds.map((x) => x.plainMs), cacheMs = halfRounds.map((x) => x.cacheMs);
-        const { wasmMemoryBytes } = await hooklabWorkerTimes(half.page, tokens);
+        const wasmMemoryBytes = await hooklabWasmMemoryBytes(half.page);
         runs[`hooklab-f16/${threads}/${T}`] = { plainMs, cacheMs, wasmMemoryBytes };
         const hms = median(plainMs);
         rows.push({
@@ -501,10 +494,10 @@ writeFileSync(join(root, "bench/results/forward.json"), JSON.stringify({
   machine: `${cpus()[0].model} (${cpus().length} cores)`, chromium, load_average_start: startLoad, load_average_end: endLoad,
   flops: "247 MFLOP per token (12 layers of 768x2304, 768x768, 768x3072, 3072x768 products and the full 768x50257 unembedding) + 36,864 T^2 (attention, whole T^2)",
   memory_units: "MB = 1e6 bytes; hooklab peak_memory_mb = its worker's wasm memory after the runs at that T (wasm memory never shrinks, so this is the peak)",
-  notes: ["cache_overhead = runWithCache(all hooks) / runWithHooks(no hooks) as the page sees it, including moving the cache arena and logits to the page; worker_cache_overhead times the same runs inside the worker (still copying the arena out of wasm memory)",
+  notes: ["cache_overhead = runWithCache(all hooks) / runWithHooks(no hooks) as the page sees it, including moving the cache arena and logits to the page; worker_cache_overhead: the same rounds' runs as the worker timed them (lastWorkerMs; still copying the arena out of wasm memory)",
     "cache_fresh_copy_ms / cache_reused_copy_ms: copying cache_mb out of a wasm memory in a separate worker of the same page, into a new buffer (as every run_with_cache must: the buffer is handed to the page) and into one buffer reused run after run (median of 7): the difference is what the OS charges for fresh pages (large in a VM that returns freed pages to its host)",
     "measure rows: cold_start_ms / warm_start_ms = from a page opening the model (HookedTransformer.load of the test server's URL, backend wasm) to its first top-k, in a browser profile of its own (launchPersistentContext: the store on disk, as in a user's browser); cold downloads the file into the store, warm is a new page with it stored (median of the warm runs); first_progress_ms = to the first processing progress (file stored or downloaded, embeddings processed), loaded_ms = to the loaded model. onnxruntime-web's cold_start_ms is its page's fetch of the .onnx file and session creation",
-    "each hooklab round (and each worker-side pair) starts with the engine idle: after a run it writes spare memory for the next results while idle (web/src/engine/spare-buffers.ts), and the round waits for that before the other system's turn, so the two never share the CPU; back_to_back_median_ms / back_to_back_cache_overhead: the same pair of runs with no pause between rounds (the first pair, which starts with a settled round's spares, not counted)",
+    "each hooklab round starts with the engine idle: after a run it writes spare memory for the next results while idle (web/src/engine/spare-buffers.ts), and the round waits for that before the other system's turn, so the two never share the CPU; back_to_back_median_ms / back_to_back_cache_overhead: the same pair of runs with no pause between rounds (the first pair, which starts with a settled round's spares, not counted)",
     "hooklab and onnxruntime-web alternate run by run at each T (100 ms pauses between systems); median_paired_ratio_to_hooklab = median over rounds of ORT ms / the hooklab forward in the same round",
     "onnxruntime-web runs on the isolated bench page (/repo/bench/pages/ort.html) on the page's thread (proxy off), numThreads as given, graphOptimizationLevel all; hooklab 1 thread is the single-threaded build on the non-isolated page",
     "wasm-simd-peak rows: gflops = median of measureSimdPeak runs (independent f32x4 mul + add chains, all threads at once); median_ms = the forward's FLOPs at that rate; forward_percent_of_peak uses this median",

@@ -21,7 +21,7 @@ std::string shape_to_string(const Shape& shape) {
   return s + "]";
 }
 
-Result<FloatBuffer> FloatBuffer::allocate(size_t count) {
+Result<FloatBuffer> FloatBuffer::allocate(size_t count, const ZeroFill& zero) {
   FloatBuffer buffer;
   if (count == 0) return buffer;
   constexpr size_t kAlign = 64;
@@ -34,7 +34,11 @@ Result<FloatBuffer> FloatBuffer::allocate(size_t count) {
     return make_error(ErrorCode::kOutOfMemory,
                       "out of memory allocating " + std::to_string(bytes / (1024 * 1024)) + " MiB");
   }
-  std::memset(p, 0, bytes);
+  if (zero) {
+    zero(static_cast<float*>(p), bytes / sizeof(float));
+  } else {
+    std::memset(p, 0, bytes);
+  }
   buffer.data_ = static_cast<float*>(p);
   buffer.size_ = count;
   return buffer;

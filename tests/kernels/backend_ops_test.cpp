@@ -431,6 +431,25 @@ void run_gelu(int64_t n, bool special_values, bool in_place, std::vector<NamedBa
   }
 }
 
+// ---- zero_fill ----------------------------------------------------------------------------
+
+// Zeroes [offset, offset + n) of a buffer full of NaN: the error is the count of elements that are
+// wrong, inside the range (not +0.0f) or beside it (no longer NaN), so the tolerance is 0.
+void run_zero_fill(int64_t offset, int64_t n, std::vector<NamedBackend>& backends, Reporter& report) {
+  constexpr int64_t kGuard = 19;
+  for (NamedBackend& nb : backends) {
+    std::vector<float> buffer(static_cast<size_t>(offset + n + kGuard), kNan);
+    nb.backend->zero_fill(buffer.data() + offset, static_cast<size_t>(n));
+    int64_t wrong = 0;
+    for (int64_t i = 0; i < static_cast<int64_t>(buffer.size()); ++i) {
+      const float v = buffer[static_cast<size_t>(i)];
+      const bool inside = i >= offset && i < offset + n;
+      if (inside ? (v != 0.0f || std::signbit(v)) : !std::isnan(v)) ++wrong;
+    }
+    report.record("zero_fill", join({kv("offset", offset), kv("n", n)}), nb.label, static_cast<double>(wrong), 0.0);
+  }
+}
+
 // ---- softmax_rows -------------------------------------------------------------------------
 
 enum class SoftmaxData { kUniform, kCausal, kSpecialRows };
@@ -846,6 +865,11 @@ int main() {
   const int64_t gelu_sizes[] = {1, 3, 4, 7, 8, 9, 17, 64, 2307, 3072 * 5 + 3, 3072 * 64};
   for (int64_t n : gelu_sizes) run_gelu(n, false, n == 17, backends, report);
   run_gelu(41, true, false, backends, report);
+
+  // Sizes below one chunk, at one, and several chunks with a ragged end (kZeroFillGrainFloats = 262144).
+  const int64_t zero_fill_sizes[][2] = {{0, 0},         {3, 1}, {1, 262143}, {0, 262144}, {5, 262144 * 3 + 77},
+                                        {2, 262144 * 9}};
+  for (const auto& [offset, n] : zero_fill_sizes) run_zero_fill(offset, n, backends, report);
 
   run_softmax(1, 1, SoftmaxData::kUniform, false, backends, report);
   run_softmax(3, 7, SoftmaxData::kUniform, false, backends, report);

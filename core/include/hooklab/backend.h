@@ -11,6 +11,7 @@
 // load, then call the kernels any number of times. Kernels never allocate on the hot path.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -157,6 +158,9 @@ class Backend {
   // Kernel family, e.g. "reference", "xnnpack", "wasmsimd_4x8_loadsplat".
   virtual std::string name() const = 0;
   virtual int threads() const { return 1; }
+  // Writes n zeros from data, on every thread the backend has (see ZeroFill in tensor.h: the
+  // model's weights are zeroed with it, where first touches of fresh pages are the cost).
+  virtual void zero_fill(float* data, size_t n) const;
 
   // Called once per weight matrix at load, before matmul() uses it. w.data and bias must
   // stay valid and unchanged while the backend uses them; preparing the same matrix again

@@ -37,6 +37,6 @@ using LoadProgress = std::function<bool(double fraction)>;
 // attention mask buffers h.{i}.attn.bias / masked_bias are ignored) and loads them.
 Result<ModelWeights> load_gpt2_weights(const SafetensorsFile& file, const ModelConfig& cfg,
                                        const ProcessingOptions& processing, const LoadProgress& progress = {},
-                                       WeightPrecision precision = WeightPrecision::kF32);
+                                       WeightPrecision precision = WeightPrecision::kF32, const ZeroFill& zero = {});
 
 }  // namespace hooklab

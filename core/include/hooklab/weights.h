@@ -61,10 +61,10 @@ struct ModelWeights {
   // biases and LayerNorm vectors are always f32.
   WeightPrecision precision = WeightPrecision::kF32;
 
-  // Allocates zeroed storage for cfg and carves it. Bias vectors are padded to whole panels
-  // with zeros so kernels can load them 8 at a time.
+  // Allocates zeroed storage for cfg (zeroed by `zero`, see ZeroFill) and carves it. Bias
+  // vectors are padded to whole panels with zeros so kernels can load them 8 at a time.
   static Result<ModelWeights> allocate(const ModelConfig& cfg, bool layer_norm_folded,
-                                       WeightPrecision precision = WeightPrecision::kF32);
+                                       WeightPrecision precision = WeightPrecision::kF32, const ZeroFill& zero = {});
   // What allocate() would take, in bytes, without allocating: a model too large for the memory
   // at hand is refused before anything is read.
   static int64_t storage_bytes(const ModelConfig& cfg, bool layer_norm_folded,

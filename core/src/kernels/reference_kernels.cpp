@@ -232,6 +232,9 @@ void Backend::attention_scores_backward(const AttentionScoresBackwardArgs& args)
   reference::attention_scores_backward(args);
 }
 
+// One thread: backends with a pool spread it over their threads.
+void Backend::zero_fill(float* data, size_t n) const { std::fill(data, data + n, 0.0f); }
+
 // Backends with one fixed GEMM kernel offer no choice.
 Status Backend::select_gemm_kernel(const std::string& kernel) {
   return make_error(ErrorCode::kInvalidArgument, "backend " + name() + " has no GEMM kernel named '" + kernel + "'");

@@ -113,8 +113,10 @@ Result<std::unique_ptr<HookedTransformer>> HookedTransformer::load(const ModelFi
   // The backend first: a kernel it does not have is refused before the weights are read.
   HOOKLAB_ASSIGN_OR_RETURN(model->backend_, make_backend(options.backend, options.threads));
   if (!options.gemm_kernel.empty()) HOOKLAB_RETURN_IF_ERROR(model->backend_->select_gemm_kernel(options.gemm_kernel));
+  const Backend* backend = model->backend_.get();
+  const ZeroFill zero_on_backend_threads = [backend](float* data, size_t n) { backend->zero_fill(data, n); };
   HOOKLAB_ASSIGN_OR_RETURN(model->weights_, load_gpt2_weights(file, model->cfg_, options.processing, options.progress,
-                                                              options.weight_precision));
+                                                              options.weight_precision, zero_on_backend_threads));
 
   const ModelWeights& w = model->weights_;
   for (const LayerWeights& l : w.layers) {

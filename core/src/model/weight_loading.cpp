@@ -390,11 +390,11 @@ class Loader {
 
 Result<ModelWeights> load_gpt2_weights(const SafetensorsFile& file, const ModelConfig& cfg,
                                        const ProcessingOptions& processing, const LoadProgress& progress,
-                                       WeightPrecision precision) {
+                                       WeightPrecision precision, const ZeroFill& zero) {
   std::unique_ptr<Checkpoint> holder;
   Checkpoint* ck = nullptr;
   HOOKLAB_ASSIGN_OR_RETURN(CheckpointTensors tensors, find_tensors(file, cfg, &ck, holder));
-  HOOKLAB_ASSIGN_OR_RETURN(ModelWeights weights, ModelWeights::allocate(cfg, processing.fold_ln, precision));
+  HOOKLAB_ASSIGN_OR_RETURN(ModelWeights weights, ModelWeights::allocate(cfg, processing.fold_ln, precision, zero));
   Loader loader(*ck, cfg, processing, weights, progress);
   HOOKLAB_RETURN_IF_ERROR(loader.load(tensors));
   return weights;

@@ -96,12 +96,13 @@ int64_t ModelWeights::storage_bytes(const ModelConfig& cfg, bool layer_norm_fold
   return total_floats(carving_table(scratch, cfg)) * static_cast<int64_t>(sizeof(float));
 }
 
-Result<ModelWeights> ModelWeights::allocate(const ModelConfig& cfg, bool layer_norm_folded, WeightPrecision precision) {
+Result<ModelWeights> ModelWeights::allocate(const ModelConfig& cfg, bool layer_norm_folded, WeightPrecision precision,
+                                            const ZeroFill& zero) {
   ModelWeights w;
   w.layer_norm_folded = layer_norm_folded;
   w.precision = precision;
   const std::vector<Slot> slots = carving_table(w, cfg);
-  HOOKLAB_ASSIGN_OR_RETURN(w.storage, FloatBuffer::allocate(static_cast<size_t>(total_floats(slots))));
+  HOOKLAB_ASSIGN_OR_RETURN(w.storage, FloatBuffer::allocate(static_cast<size_t>(total_floats(slots)), zero));
   float* cursor = w.storage.data();
   for (const Slot& s : slots) {
     s.bind(cursor);

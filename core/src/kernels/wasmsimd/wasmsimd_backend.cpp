@@ -5,6 +5,7 @@
 // The single-threaded wasm build (no -pthread) cannot start threads, so it always runs on the
 // calling thread whatever the caller asks for; threads() reports what is really used.
 #include <algorithm>
+#include <cstring>
 #include <memory>
 
 #include "hooklab/thread_pool.h"
@@ -47,6 +48,12 @@ class WasmSimdBackend final : public Backend {
 
   std::string name() const override { return std::string("wasmsimd_") + gemm_kernel_->name; }
   int threads() const override { return pool_.threads(); }
+
+  void zero_fill(float* data, size_t n) const override {
+    pool_.parallel_for(static_cast<int64_t>(n), kZeroFillGrainFloats, [data](int64_t begin, int64_t end) {
+      std::memset(data + begin, 0, static_cast<size_t>(end - begin) * sizeof(float));
+    });
+  }
 
   void matmul(const MatmulArgs& args) const override { wasmsimd::gemm(args, *gemm_kernel_, pool_); }
 

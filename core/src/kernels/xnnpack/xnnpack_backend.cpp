@@ -22,6 +22,7 @@
 #include <pthreadpool.h>
 
 #include <algorithm>
+#include <cstring>
 #include <limits>
 #include <map>
 #include <mutex>
@@ -49,6 +50,12 @@ class XnnpackBackend final : public Backend {
 
   std::string name() const override { return "xnnpack"; }
   int threads() const override { return threads_; }
+
+  void zero_fill(float* data, size_t n) const override {
+    parallel(static_cast<int64_t>(n), kZeroFillGrainFloats, [data](int64_t begin, int64_t end) {
+      std::memset(data + begin, 0, static_cast<size_t>(end - begin) * sizeof(float));
+    });
+  }
 
   Status prepare_matmul(const PackedMatrix& w, const float* bias) override {
     // Preparing again (new values at the same address) repacks: the old operators hold a copy.
