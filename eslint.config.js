@@ -36,6 +36,6 @@ export default tseslint.config(
   },
   {
     files: ["wasm/bindings/hooklab_values.js"],
-    languageOptions: { globals: { mergeInto: "readonly", LibraryManager: "readonly", Emval: "readonly", HEAPF32: "readonly" } },
+    languageOptions: { globals: { mergeInto: "readonly", LibraryManager: "readonly", Emval: "readonly", HEAPF32: "readonly", UTF8ToString: "readonly" } },
   },
 );

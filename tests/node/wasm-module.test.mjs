@@ -154,6 +154,39 @@ test("wasm: a streamed cache, a held cache and no cache give bit-identical value
   }
 });
 
+test("wasm: cache names cross exactly (none, some, one holding a NUL); a plan's entries are shared, frozen and right", async () => {
+  const module = await loadHooklabModule("st");
+  const model = load(module, "models/testdata/tiny-a");
+  const L = model.config().n_layers;
+  const names = allHookNames(module, L);
+  const tokens = (n) => Int32Array.from({ length: n }, (_, i) => (i * 7 + 3) % model.config().d_vocab);
+  const cachedNames = (cacheNames, n = 5) => model.run(tokens(n), { cacheNames }).cache.entries.map((e) => e.name);
+  assert.deepEqual(cachedNames([]), []);
+  assert.deepEqual(cachedNames(["hook_embed", `blocks.${L - 1}.hook_resid_post`, "no.such.hook"]), ["hook_embed", `blocks.${L - 1}.hook_resid_post`]);
+  // One name holding a NUL is one name that matches no hook, not the two names around the NUL.
+  assert.deepEqual(cachedNames([`hook_embed\0blocks.0.hook_resid_pre`]), []);
+  assert.deepEqual(cachedNames([`hook_embed\0blocks.0.hook_resid_pre`, "hook_pos_embed"]), ["hook_pos_embed"]);
+  // Every hook but the optional hook_result, in firing order.
+  assert.deepEqual([...cachedNames(names)].sort(), names.filter((n) => !n.endsWith(".attn.hook_result")).sort());
+
+  const first = model.run(tokens(5), { cacheNames: names });
+  const again = model.run(tokens(5), { cacheNames: names });
+  const longer = model.run(tokens(6), { cacheNames: names });
+  assert.equal(again.cache.entries, first.cache.entries, "the same plan hands out the same entries");
+  assert.notEqual(longer.cache.entries, first.cache.entries, "a longer prompt is another plan");
+  for (const out of [first, longer]) {
+    assert.ok(Object.isFrozen(out.cache.entries) && out.cache.entries.every((e) => Object.isFrozen(e) && Object.isFrozen(e.shape)));
+  }
+  assert.deepEqual(longer.cache.entries.find((e) => e.name === "hook_embed").shape, [1, 6, model.config().d_model]);
+  let offset = 0;
+  for (const e of longer.cache.entries) {
+    assert.ok(e.offset >= offset && e.offset % 16 === 0, `${e.name}: offset ${e.offset}`);
+    offset = e.offset + e.shape.reduce((a, b) => a * b, 1);
+  }
+  assert.ok(offset <= longer.cache.arena.length);
+  model.delete();
+});
+
 test("hook table and name resolution come from the core", async () => {
   const module = await loadHooklabModule("st");
   const table = module.hookPointTable();

@@ -11,4 +11,10 @@ mergeInto(LibraryManager.library, {
     var first = data >>> 2;
     Emval.toValue(target).set(HEAPF32.subarray(first, first + n), offset);
   },
+  // The value of the JSON text of `length` bytes at `text`, frozen all the way down (a cache's
+  // entries, shared by the results of runs with the same plan: run_values.cpp). Pointers as above.
+  hooklab_frozen_json__deps: ['$Emval'],
+  hooklab_frozen_json: function(text, length) {
+    return Emval.toHandle(JSON.parse(UTF8ToString(text >>> 0, length), function(key, value) { return Object.freeze(value); }));
+  },
 });

@@ -52,9 +52,22 @@ std::vector<int32_t> int32_vector(const val& array) { return emscripten::convert
 std::vector<float> float_vector(const val& array) { return emscripten::convertJSArrayToNumberVector<float>(array); }
 std::vector<int> int_vector(const val& array) { return emscripten::convertJSArrayToNumberVector<int>(array); }
 
+// The strings cross as one NUL-joined string: a run_with_cache names all 208 of GPT-2 small's
+// hooks on every run, and one Embind conversion per element cost about 0.6 ms of each run.
+// Elements that hold a NUL themselves (no hook or head name does) take the per-element path.
 std::vector<std::string> string_vector(const val& array) {
   std::vector<std::string> out;
   const int n = array["length"].as<int>();
+  if (n <= 0) return out;
+  const std::string joined =
+      val::global("Array")["prototype"]["join"].call<std::string>("call", array, std::string(1, '\0'));
+  size_t start = 0;
+  for (size_t end; (end = joined.find('\0', start)) != std::string::npos; start = end + 1) {
+    out.push_back(joined.substr(start, end - start));
+  }
+  out.push_back(joined.substr(start));
+  if (out.size() == static_cast<size_t>(n)) return out;
+  out.clear();
   for (int i = 0; i < n; ++i) out.push_back(array[i].as<std::string>());
   return out;
 }

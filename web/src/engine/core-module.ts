@@ -1,6 +1,7 @@
 // Worker side: loads the Emscripten module (single-threaded or pthreads build) and wraps its
 // Embind API so that core errors become thrown Errors with the core's message.
 
+import type { CoreCache } from "./cache-wire";
 import type { GemmTuning } from "./protocol";
 import type { GenerateStep, ModelConfig } from "./types";
 
@@ -114,10 +115,10 @@ export interface EmbindPatchJob {
 export interface RunValue {
   logits?: Float32Array;
   logitsShape?: number[];
-  cache?: { arena: Float32Array; entries: Array<{ name: string; shape: number[]; offset: number }> };
+  cache?: CoreCache;
   /** With a gradMetric: the metric's value and d metric / d activation ("<hook>_grad"). */
   metric?: number;
-  grads?: { arena: Float32Array; entries: Array<{ name: string; shape: number[]; offset: number }> };
+  grads?: CoreCache;
 }
 
 type Result<T> = T | { error: string; code: string };

@@ -7,6 +7,7 @@
 //   await model.topK(logits, { k: 5 });
 
 import { ActivationCache } from "./activation-cache";
+import { fromWireCache, type WireCache } from "./cache-wire";
 import { EngineClient } from "./engine-client";
 import { hookNames, resolveHookName } from "./hook-names";
 import { checkAttributionMethod, checkDirection, checkMethod, checkMetric, checkReceiver, checkSweep } from "./patching-names";
@@ -19,8 +20,7 @@ import type {
 } from "./types";
 
 type Input = string | ArrayLike<number>;
-type CacheValue = { arena: Float32Array; entries: Array<{ name: string; shape: number[]; offset: number }> };
-type RunReply = { logits?: Float32Array; logitsShape?: number[]; cache?: CacheValue; metric?: number; grads?: CacheValue; backend: string };
+type RunReply = { logits?: Float32Array; logitsShape?: number[]; cache?: WireCache; metric?: number; grads?: WireCache; backend: string };
 
 export interface RunWithCacheOptions {
   namesFilter?: NamesFilter;
@@ -198,10 +198,12 @@ export class HookedTransformer {
     const grad = options.inclBwd ? await this.wireGrad(options, all, cacheNames) : undefined;
     if (!options.inclBwd && (options.metric || options.bwdHooks?.length)) throw new Error("metric and bwdHooks need inclBwd: true");
     const out = await this.run(tokens, cacheNames, options.useAttnResult ?? false, options.fwdHooks ?? [], options.signal, grad);
-    const cache = new ActivationCache(out.cache!.arena, out.cache!.entries, this.cfg.n_layers);
+    const wired = fromWireCache(out.cache!);
+    const cache = new ActivationCache(wired.arena, wired.entries, this.cfg.n_layers);
     const result: RunWithCacheResult = { logits: { data: out.logits!, shape: out.logitsShape! }, cache, tokens, backend: out.backend };
     if (out.grads) {
-      result.grads = new ActivationCache(out.grads.arena, out.grads.entries, this.cfg.n_layers, "_grad");
+      const grads = fromWireCache(out.grads);
+      result.grads = new ActivationCache(grads.arena, grads.entries, this.cfg.n_layers, "_grad");
       result.metricValue = out.metric;
     }
     return result;

@@ -12,6 +12,7 @@ import { fatalMessage } from "./fatal-error";
 import { openModel } from "./model-source";
 import type { GemmTuning, Request, RequestMessage, ResponseMessage, WireGenerateOptions, WireGrad, WireHook, WirePatchRequest } from "./protocol";
 import { SpareBuffers } from "./spare-buffers";
+import { toWireCache } from "./cache-wire";
 import type { BackendInfo } from "./types";
 import { closeGpuPath, openGpuPath, runOnGpu, type GpuPath } from "./webgpu-session";
 
@@ -472,7 +473,8 @@ async function handle(message: RequestMessage): Promise<unknown> {
       const options: Record<string, unknown> = { useAttnResult: a.useAttnResult, returnLogits: a.returnLogits, hooks: wireHooks(a.hooks) };
       if (a.cacheNames) options.cacheNames = a.cacheNames;
       if (a.grad) Object.assign(options, gradOptions(a.grad));
-      return forward(id, a.tokens, options);
+      const { cache, grads, ...rest } = await forward(id, a.tokens, options);
+      return { ...rest, cache: cache && toWireCache(cache), grads: grads && toWireCache(grads) };
     }
     case "generate":
       return generate(id, message.args.tokens, message.args.options);
