@@ -184,6 +184,17 @@ test("wasm: cache names cross exactly (none, some, one holding a NUL); a plan's 
     offset = e.offset + e.shape.reduce((a, b) => a * b, 1);
   }
   assert.ok(offset <= longer.cache.arena.length);
+
+  // A gradient run's cache and gradients are two plans; both are kept, and run after run reuses them.
+  const gradRun = () => model.run(tokens(5), { cacheNames: names, gradMetric: { metric: "loss" } });
+  const [g1, g2] = [gradRun(), gradRun()];
+  assert.equal(g2.cache.entries, g1.cache.entries);
+  assert.equal(g2.grads.entries, g1.grads.entries);
+  assert.notEqual(g1.grads.entries, g1.cache.entries);
+
+  // Names that are not strings are refused as before (not turned into text), and the model stays usable.
+  assert.throws(() => model.run(tokens(5), { cacheNames: ["hook_embed", 5] }), /string/);
+  assert.deepEqual(cachedNames(["hook_embed"]), ["hook_embed"]);
   model.delete();
 });
 

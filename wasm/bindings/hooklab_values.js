@@ -11,6 +11,14 @@ mergeInto(LibraryManager.library, {
     var first = data >>> 2;
     Emval.toValue(target).set(HEAPF32.subarray(first, first + n), offset);
   },
+  // 1 when every element of the array-like `array` (a handle) is a string, else 0: a caller that
+  // joins the strings for one crossing (js_values.cpp) keeps Embind's error for anything else.
+  hooklab_all_strings__deps: ['$Emval'],
+  hooklab_all_strings: function(array) {
+    var a = Emval.toValue(array);
+    for (var i = 0; i < a.length; i++) if (typeof a[i] !== 'string') return 0;
+    return 1;
+  },
   // The value of the JSON text of `length` bytes at `text`, frozen all the way down (a cache's
   // entries, shared by the results of runs with the same plan: run_values.cpp). Pointers as above.
   hooklab_frozen_json__deps: ['$Emval'],

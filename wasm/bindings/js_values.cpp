@@ -2,6 +2,9 @@
 
 #include <emscripten/val.h>
 
+// hooklab_values.js: 1 when every element of the array is a string.
+extern "C" int hooklab_all_strings(emscripten::EM_VAL array);
+
 namespace hooklab::wasm {
 
 using emscripten::typed_memory_view;
@@ -54,11 +57,16 @@ std::vector<int> int_vector(const val& array) { return emscripten::convertJSArra
 
 // The strings cross as one NUL-joined string: a run_with_cache names all 208 of GPT-2 small's
 // hooks on every run, and one Embind conversion per element cost about 0.6 ms of each run.
-// Elements that hold a NUL themselves (no hook or head name does) take the per-element path.
+// Elements that hold a NUL themselves (no hook or head name does), or that are not strings
+// (Embind refuses them, where join would turn them into text), take the per-element path.
 std::vector<std::string> string_vector(const val& array) {
   std::vector<std::string> out;
   const int n = array["length"].as<int>();
   if (n <= 0) return out;
+  if (hooklab_all_strings(array.as_handle()) == 0) {
+    for (int i = 0; i < n; ++i) out.push_back(array[i].as<std::string>());
+    return out;
+  }
   const std::string joined =
       val::global("Array")["prototype"]["join"].call<std::string>("call", array, std::string(1, '\0'));
   size_t start = 0;

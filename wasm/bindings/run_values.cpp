@@ -1,5 +1,6 @@
 #include "run_values.h"
 
+#include <array>
 #include <memory>
 #include <set>
 
@@ -102,19 +103,25 @@ std::string cache_entries_json(const ActivationCache& cache) {
 }
 
 // [{name, shape, offset}] for every entry. It crosses into JavaScript as one JSON text instead of
-// about six Embind calls per entry (208 entries: ~0.5 ms), and the parsed value of the last text
-// is handed out again while the plan stays the same (the same names at the same length: every
-// run of a loop), since parsing 208 entries took another 0.3 ms of a 35-40 ms run. Shared
-// between results, it is frozen, entries and shapes included.
+// about six Embind calls per entry (208 entries: ~0.5 ms), and the parsed values of the last two
+// texts are handed out again while the plan stays the same (the same names at the same length:
+// every run of a loop; two, for a gradient run's cache and gradients), since parsing 208 entries
+// took another 0.3 ms of a 35-40 ms run. Shared between results, they are frozen, entries and
+// shapes included.
 val cache_entries_value(const ActivationCache& cache) {
-  static std::string last_json;
-  static val last_value = val::undefined();
+  struct Parsed {
+    std::string json;
+    val value = val::undefined();
+  };
+  static std::array<Parsed, 2> recent;  // recent[0]: the one handed out last
   std::string json = cache_entries_json(cache);
-  if (json != last_json || last_value.isUndefined()) {
-    last_value = val::take_ownership(hooklab_frozen_json(json.data(), static_cast<double>(json.size())));
-    last_json = std::move(json);
+  if (recent[1].json == json && !recent[1].value.isUndefined()) std::swap(recent[0], recent[1]);
+  if (recent[0].json != json || recent[0].value.isUndefined()) {
+    std::swap(recent[0], recent[1]);
+    recent[0].value = val::take_ownership(hooklab_frozen_json(json.data(), static_cast<double>(json.size())));
+    recent[0].json = std::move(json);
   }
-  return last_value;
+  return recent[0].value;
 }
 
 // {arena, entries: [{name, shape, offset}]}: one copy of a cache's arena.
