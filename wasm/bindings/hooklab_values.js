@@ -11,12 +11,13 @@ mergeInto(LibraryManager.library, {
     var first = data >>> 2;
     Emval.toValue(target).set(HEAPF32.subarray(first, first + n), offset);
   },
-  // 1 when every element of the array-like `array` (a handle) is a string, else 0: a caller that
-  // joins the strings for one crossing (js_values.cpp) keeps Embind's error for anything else.
-  hooklab_all_strings__deps: ['$Emval'],
-  hooklab_all_strings: function(array) {
+  // 1 when every element of the array-like `array` (a handle) is a string without a NUL, else 0:
+  // such strings can cross NUL-joined (js_values.cpp); anything else keeps Embind's path, and its
+  // error for what is not a string.
+  hooklab_joinable_strings__deps: ['$Emval'],
+  hooklab_joinable_strings: function(array) {
     var a = Emval.toValue(array);
-    for (var i = 0; i < a.length; i++) if (typeof a[i] !== 'string') return 0;
+    for (var i = 0; i < a.length; i++) if (typeof a[i] !== 'string' || a[i].indexOf('\0') >= 0) return 0;
     return 1;
   },
   // The value of the JSON text of `length` bytes at `text`, frozen all the way down (a cache's

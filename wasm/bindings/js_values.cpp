@@ -2,8 +2,8 @@
 
 #include <emscripten/val.h>
 
-// hooklab_values.js: 1 when every element of the array is a string.
-extern "C" int hooklab_all_strings(emscripten::EM_VAL array);
+// hooklab_values.js: 1 when every element of the array is a string without a NUL.
+extern "C" int hooklab_joinable_strings(emscripten::EM_VAL array);
 
 namespace hooklab::wasm {
 
@@ -63,7 +63,7 @@ std::vector<std::string> string_vector(const val& array) {
   std::vector<std::string> out;
   const int n = array["length"].as<int>();
   if (n <= 0) return out;
-  if (hooklab_all_strings(array.as_handle()) == 0) {
+  if (hooklab_joinable_strings(array.as_handle()) == 0) {
     for (int i = 0; i < n; ++i) out.push_back(array[i].as<std::string>());
     return out;
   }
@@ -74,9 +74,6 @@ std::vector<std::string> string_vector(const val& array) {
     out.push_back(joined.substr(start, end - start));
   }
   out.push_back(joined.substr(start));
-  if (out.size() == static_cast<size_t>(n)) return out;
-  out.clear();
-  for (int i = 0; i < n; ++i) out.push_back(array[i].as<std::string>());
   return out;
 }
 
