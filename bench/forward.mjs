@@ -27,6 +27,7 @@ import { copyOrtRuntime, openOrt } from "./ort.mjs";
 import { median, tokensFor } from "./inputs.mjs";
 import { ensureGpt2SmallRandom } from "./gpt2-small-random.mjs";
 import { arg, flag } from "./args.mjs";
+import { cpuDescription } from "./machine.mjs";
 
 const root = new URL("..", import.meta.url).pathname;
 const quick = flag("quick");
@@ -79,7 +80,8 @@ async function openHooklab(browser, url, threads, weights = "f32") {
     window.benchModel = await window.hooklab.HookedTransformer.load({ url: "/repo/build/bench/gpt2-small-random-f32/" },
       { threads, backend: "wasm", weights });
     const m = window.benchModel;
-    return { loadMs: performance.now() - t0, cfg: m.cfg, variant: m.variant, isolated: self.crossOriginIsolated };
+    return { loadMs: performance.now() - t0, cfg: m.cfg, variant: m.variant, isolated: self.crossOriginIsolated,
+      gemmKernel: m.gemmTuning?.kernel ?? "" };
   }, { threads, weights });
   if (info.cfg.weights !== weights) throw new Error(`hooklab loaded ${info.cfg.weights} weights; wanted ${weights}`);
   const expected = threads > 1 ? "mt" : "st";
@@ -216,16 +218,17 @@ async function startupTimes(baseUrl, threads) {
 
 /** The ceiling and the forward's GEMM shapes, measured by the probe module (bench/pages/probes.mjs)
  *  in a worker of the same page, after the forwards. The peak is measured before the first T's
- *  shapes and after each T's, so every GEMM figure has peaks taken around it under the same load. */
-function probeHooklab(page, threads, Ts, shapes) {
-  return page.evaluate(async ({ threads, Ts, shapes, peakMs, peakReps, gemmMs }) => {
+ *  shapes and after each T's, so every GEMM figure has peaks taken around it under the same load.
+ *  The shapes run the GEMM kernel the forward ran (`kernel`, as tuned by the engine). */
+function probeHooklab(page, threads, Ts, shapes, kernel) {
+  return page.evaluate(async ({ threads, Ts, shapes, kernel, peakMs, peakReps, gemmMs }) => {
     const { openProbes } = await import("/repo/bench/pages/probes.mjs");
     const probes = await openProbes({ base: "/repo/build/bench/probes/", threads });
     try {
       const peak = [await probes.simdPeak(peakMs, threads)];
       const gemm = [];
       for (const T of Ts) {
-        for (const s of shapes) gemm.push({ T, ...s, ...await probes.gemm(T, s.k, s.n, threads, gemmMs) });
+        for (const s of shapes) gemm.push({ T, ...s, ...await probes.gemm(T, s.k, s.n, threads, gemmMs, kernel) });
         peak.push(await probes.simdPeak(peakMs, threads));
       }
       while (peak.length < peakReps) peak.push(await probes.simdPeak(peakMs, threads));
@@ -233,7 +236,7 @@ function probeHooklab(page, threads, Ts, shapes) {
     } finally {
       probes.close();
     }
-  }, { threads, Ts, shapes, peakMs, peakReps, gemmMs });
+  }, { threads, Ts, shapes, kernel, peakMs, peakReps, gemmMs });
 }
 
 // ---- run ---------------------------------------------------------------------------------------------------
@@ -371,7 +374,9 @@ try {
     }
 
     console.error(`measuring the SIMD peak and the forward's GEMM shapes (${threads} thread(s))...`);
-    const probe = await probeHooklab(hooklab.page, threads, Ts, gemmShapes(cfg));
+    const probe = await probeHooklab(hooklab.page, threads, Ts, gemmShapes(cfg), hooklab.info.gemmKernel);
+    const probeError = probe.gemm.find((g) => g.error);
+    if (probeError) throw new Error(`the GEMM probe failed: ${probeError.error}`);
     runs[`wasm-simd-peak/${threads}`] = probe.peak;
     runs[`gemm/${threads}`] = probe.gemm;
     const peakGflops = median(probe.peak.map((p) => p.gflops));
@@ -414,7 +419,7 @@ const endLoad = loadAverage();
 const find = (system, threads, T, weights) => rows.find((r) => r.system === system && r.threads === threads && r.T === T && r.weights === weights);
 const f = (x, d = 1, w = 7) => (x === undefined || x === null ? "-" : x.toFixed(d)).padStart(w);
 console.log(`\nGPT-2-small-shaped random model (12 layers, 768, 12 heads, 3072, vocab 50257) in headless Chromium, ` +
-  `${cpus()[0].model} (${cpus().length} cores); load average ${startLoad.join(", ")} at start, ${endLoad.join(", ")} at end`);
+  `${cpuDescription()}; load average ${startLoad.join(", ")} at start, ${endLoad.join(", ")} at end`);
 console.log("thr    T | hooklab ms  GFLOP/s  cache x (page/worker) | ORT ms  GFLOP/s | ORT/hooklab (paired) | peak GFLOP/s  peak-bound ms | fwd %peak  GEMM %peak | memory MB  /(w+cache)");
 for (const threads of threadsList) {
   for (const T of Ts) {
@@ -491,7 +496,7 @@ console.log(`\nAll targets in this run: ${targets.length - missed.length} of ${t
 
 mkdirSync(join(root, "bench/results"), { recursive: true });
 writeFileSync(join(root, "bench/results/forward.json"), JSON.stringify({
-  machine: `${cpus()[0].model} (${cpus().length} cores)`, chromium, load_average_start: startLoad, load_average_end: endLoad,
+  machine: cpuDescription(), chromium, load_average_start: startLoad, load_average_end: endLoad,
   flops: "247 MFLOP per token (12 layers of 768x2304, 768x768, 768x3072, 3072x768 products and the full 768x50257 unembedding) + 36,864 T^2 (attention, whole T^2)",
   memory_units: "MB = 1e6 bytes; hooklab peak_memory_mb = its worker's wasm memory after the runs at that T (wasm memory never shrinks, so this is the peak)",
   notes: ["cache_overhead = runWithCache(all hooks) / runWithHooks(no hooks) as the page sees it, including moving the cache arena and logits to the page; worker_cache_overhead: the same rounds' runs as the worker timed them (lastWorkerMs; still copying the arena out of wasm memory)",
@@ -501,7 +506,7 @@ writeFileSync(join(root, "bench/results/forward.json"), JSON.stringify({
     "hooklab and onnxruntime-web alternate run by run at each T (100 ms pauses between systems); median_paired_ratio_to_hooklab = median over rounds of ORT ms / the hooklab forward in the same round",
     "onnxruntime-web runs on the isolated bench page (/repo/bench/pages/ort.html) on the page's thread (proxy off), numThreads as given, graphOptimizationLevel all; hooklab 1 thread is the single-threaded build on the non-isolated page",
     "wasm-simd-peak rows: gflops = median of measureSimdPeak runs (independent f32x4 mul + add chains, all threads at once); median_ms = the forward's FLOPs at that rate; forward_percent_of_peak uses this median",
-    "gemm_gflops: the forward's five GEMM shapes at M = T, each timed alone (measureGemm, median of batches of calls), FLOP-weighted as in the forward; gemm_percent_of_peak divides it by the mean of the peaks measured just before and after those shapes (gemm_adjacent_peak_gflops)"],
+    "gemm_gflops: the forward's five GEMM shapes at M = T, each timed alone with the GEMM kernel the forward ran (measureGemm, median of batches of calls), FLOP-weighted as in the forward; gemm_percent_of_peak divides it by the mean of the peaks measured just before and after those shapes (gemm_adjacent_peak_gflops)"],
   checks, targets, rows, runs,
 }, null, 1) + "\n");
 console.error("wrote bench/results/forward.json");

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <memory>
+#include <string>
 
 #include "gemm_measure.h"
 #include "simd_peak.h"
@@ -39,14 +40,23 @@ val simd_peak_probe(double milliseconds, int threads) {
   return out;
 }
 
-// [m, k] x [k, n] + bias on a fresh backend with `threads` threads:
+// [m, k] x [k, n] + bias on a fresh backend with `threads` threads and GEMM kernel `kernel`
+// (one of Backend::gemm_kernels(); empty: the backend's default). The forward being compared
+// runs the kernel its engine tuned, so the probe must time that one, not the default:
 // {bestGflops, medianGflops, calls, threads, backend} or {error}.
-val gemm_probe(int m, int k, int n, int threads, double milliseconds) {
+val gemm_probe(int m, int k, int n, int threads, double milliseconds, const std::string& kernel) {
   val out = val::object();
   auto backend = make_backend(BackendKind::kAuto, usable_threads(threads));
   if (!backend.ok()) {
     out.set("error", backend.error().message);
     return out;
+  }
+  if (!kernel.empty()) {
+    const Status selected = backend.value()->select_gemm_kernel(kernel);
+    if (!selected.ok()) {
+      out.set("error", selected.message());
+      return out;
+    }
   }
   const auto weights = make_gemm_weights(k, n);
   const GemmMeasurement g = measure_gemm(*backend.value(), *weights, m, wall_seconds, milliseconds / 1000.0);

@@ -12,8 +12,8 @@ onmessage = async ({ data }) => {
     } else if (data.op === "peak") {
       postMessage({ value: probes.measureSimdPeak(data.milliseconds, data.threads) });
     } else {
-      const { m, k, n, threads, milliseconds } = data;
-      postMessage({ value: probes.measureGemm(m, k, n, threads, milliseconds) });
+      const { m, k, n, threads, milliseconds, kernel } = data;
+      postMessage({ value: probes.measureGemm(m, k, n, threads, milliseconds, kernel) });
     }
   } catch (e) {
     postMessage({ error: String(e?.message ?? e) });

@@ -22,8 +22,9 @@ export async function openProbes({ base, threads }) {
     variant,
     /** {gflops, oneThreadGflops, threads, isa}: all `threads` mul + add chains at once. */
     simdPeak: (milliseconds, threads) => ask({ op: "peak", milliseconds, threads }),
-    /** {bestGflops, medianGflops, calls, threads, backend} of [m, k] x [k, n] + bias, or {error}. */
-    gemm: (m, k, n, threads, milliseconds) => ask({ op: "gemm", m, k, n, threads, milliseconds }),
+    /** {bestGflops, medianGflops, calls, threads, backend} of [m, k] x [k, n] + bias with GEMM kernel
+     *  `kernel` (e.g. "5x8_loadsplat"; "" for the backend's default), or {error}. */
+    gemm: (m, k, n, threads, milliseconds, kernel = "") => ask({ op: "gemm", m, k, n, threads, milliseconds, kernel }),
     close: () => worker.terminate(),
   };
 }
