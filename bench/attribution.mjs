@@ -14,11 +14,11 @@
 //     [--exact resid_pre,head_out,head_out_by_pos@16 | none]
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { cpus } from "node:os";
 import { join } from "node:path";
 import { ensureGpt2SmallRandom } from "./gpt2-small-random.mjs";
 import { launchChromium, openHarness, startServer } from "./browser.mjs";
 import { arg, flag } from "./args.mjs";
+import { cpuDescription } from "./machine.mjs";
 
 const root = new URL("..", import.meta.url).pathname;
 const Ts = arg("T", "16,64").split(",").map(Number);
@@ -32,7 +32,6 @@ const ALL_SWEEPS = [...readFileSync(join(root, "core/include/hooklab/patching.de
   .matchAll(/^HOOKLAB_PATCH_SWEEP\(\w+, "([a-z_]+)"/gm)].map((m) => m[1]);
 const exactAt = (t) => (exact === "none" ? [] : exact.split(",").filter((e) => !e.includes("@") || Number(e.split("@")[1]) === t)
   .map((e) => e.split("@")[0]));
-const cpuModel = (readFileSync("/proc/cpuinfo", "utf8").match(/^model name\s*:\s*(.*)$/m) ?? [undefined, cpus()[0].model])[1];
 
 const rows = [];
 const notes = [];
@@ -167,7 +166,7 @@ const find = (q) => rows.find((r) => Object.entries(q).every(([k, v]) => r[k] ==
 const x = (v) => (v === undefined ? "-" : `${v.toFixed(2)}x`);
 const backends = [...new Set(rows.map((r) => `${r.runtime}: ${r.backend}`))].join(", ");
 console.log(`Attribution patching on a GPT-2-small-shaped random model (12 layers, 768, 12 heads, 3072, vocab 50257),`);
-console.log(`${cpuModel} (${cpus().length} cores); first difference at position ${differ}; ${ALL_SWEEPS.length} sweeps in "all"; backends ${backends}`);
+console.log(`${cpuDescription()}; first difference at position ${differ}; ${ALL_SWEEPS.length} sweeps in "all"; backends ${backends}`);
 console.log("ms (forward-times); targets: backward <= 2.5, AtP all <= 4, AtP* all <= 8 forward-times. torch/hooklab > 1: hooklab faster.");
 const exactNames = [...new Set(Ts.flatMap(exactAt))];
 const header = ["runtime", "thr", "T", "forward", "backward", "AtP all (cells)", "AtP* all", ...exactNames.map((n) => `exact ${n}`),
@@ -194,4 +193,4 @@ console.log(line(header));
 for (const r of table) console.log(line(r));
 for (const n of notes) console.log(`note: ${n}`);
 mkdirSync(join(root, "bench/results"), { recursive: true });
-writeFileSync(join(root, "bench/results/attribution.json"), JSON.stringify({ machine: `${cpuModel} (${cpus().length} cores)`, notes, rows }, null, 1) + "\n");
+writeFileSync(join(root, "bench/results/attribution.json"), JSON.stringify({ machine: cpuDescription(), notes, rows }, null, 1) + "\n");

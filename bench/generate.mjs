@@ -16,13 +16,14 @@
 // matrices at 2 bytes.
 import { execFileSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
-import { cpus, loadavg } from "node:os";
+import { loadavg } from "node:os";
 import { join } from "node:path";
 import { launchChromium, openHarness, startServer } from "./browser.mjs";
 import { ensureGpt2SmallRandom } from "./gpt2-small-random.mjs";
 import { copyOrtRuntime, openOrt } from "./ort.mjs";
 import { median, tokensFor } from "./inputs.mjs";
 import { arg, flag } from "./args.mjs";
+import { cpuDescription } from "./machine.mjs";
 
 const root = new URL("..", import.meta.url).pathname;
 const prompts = arg("prompts", "16,128").split(",").map(Number);
@@ -211,7 +212,7 @@ function printTable(rows, machine) {
   }
 }
 
-const machine = `${cpus()[0].model} (${cpus().length} cores)`;
+const machine = cpuDescription();
 const startLoad = loadAverage();
 const server = await startServer(Number(arg("port", 4191)));
 const browser = await launchChromium();

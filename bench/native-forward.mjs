@@ -6,10 +6,10 @@
 //   node bench/native-forward.mjs [--T 8,32,128] [--threads 1,2] [--reps 15]
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
-import { cpus } from "node:os";
 import { join } from "node:path";
 import { ensureGpt2SmallRandom } from "./gpt2-small-random.mjs";
 import { arg } from "./args.mjs";
+import { cpuDescription } from "./machine.mjs";
 
 const root = new URL("..", import.meta.url).pathname;
 const T = arg("T", "8,32,128");
@@ -34,7 +34,7 @@ for (const threads of threadsList) {
   { LD_LIBRARY_PATH: "/usr/lib/x86_64-linux-gnu/openblas-pthread" }));
 }
 
-const cpu = `${cpus()[0].model} (${cpus().length} cores)`;
+const cpu = cpuDescription();
 console.log(`GPT-2-small-shaped random model (12 layers, 768, 12 heads, 3072, vocab 50257), ${cpu}`);
 console.log("threads  T     hooklab ms  GFLOP/s  cache x   torch ms  torch/hooklab");
 for (const threads of threadsList) {

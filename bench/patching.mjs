@@ -7,11 +7,11 @@
 //   node bench/patching.mjs [--T 16] [--sweeps resid_pre,head_out,head_out_by_pos] [--reps 3] [--skip-browser]
 import { spawnSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
-import { cpus } from "node:os";
 import { join } from "node:path";
 import { ensureGpt2SmallRandom } from "./gpt2-small-random.mjs";
 import { launchChromium, openHarness, startServer } from "./browser.mjs";
 import { arg } from "./args.mjs";
+import { cpuDescription } from "./machine.mjs";
 
 const root = new URL("..", import.meta.url).pathname;
 const T = Number(arg("T", "16"));
@@ -98,7 +98,7 @@ if (!process.argv.includes("--skip-browser")) {
 }
 
 const targets = { resid_pre: 48, head_out: 65, head_out_by_pos: 576 };
-console.log(`Patching sweeps on a GPT-2-small-shaped random model, T=${T}, ${cpus()[0].model} (${cpus().length} cores)`);
+console.log(`Patching sweeps on a GPT-2-small-shaped random model, T=${T}, ${cpuDescription()}`);
 console.log("runtime   thr diff sweep             cells  computed  sweep ms  forward ms  forward-times  TL forwards  target");
 for (const r of rows) {
   const note = r.separate_ms ? `(separate requests: ${r.separate_ms.toFixed(0)} ms)` : targets[r.sweep] ? `≤ ${targets[r.sweep]}` : "";

@@ -16,12 +16,13 @@
 // The sampling profiler slows the run a little; the shares, not the milliseconds, are the result.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { Session } from "node:inspector/promises";
-import { cpus, loadavg } from "node:os";
+import { loadavg } from "node:os";
 import { join } from "node:path";
 import { loadHooklabModule } from "../wasm/tools/load-module-node.mjs";
 import { ensureGpt2SmallRandom } from "./gpt2-small-random.mjs";
 import { tokensFor } from "./inputs.mjs";
 import { arg } from "./args.mjs";
+import { cpuDescription } from "./machine.mjs";
 
 const root = new URL("..", import.meta.url).pathname;
 const Ts = arg("T", "8,32,128").split(",").map(Number);
@@ -127,7 +128,7 @@ if (steps > 0) {
 }
 model.delete();
 
-const cpu = `${cpus()[0].model} (${cpus().length} cores)`;
+const cpu = cpuDescription();
 const names = [...parts.map(([p]) => p), "rest"];
 console.log(`\nShare of a forward's time by part (1 thread, wasm SIMD in Node ${process.version}; GPT-2-small-shaped random model), ${cpu}, load average ${loadavg().map((x) => x.toFixed(2)).join(", ")}`);
 console.log(`${"part".padEnd(42)}${rows.map((r) => (typeof r.T === "number" ? `T=${r.T}` : r.T).padStart(9)).join("")}`);

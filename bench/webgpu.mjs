@@ -19,11 +19,11 @@
 // vocabulary matrices into windows even where the adapter grants more).
 import { spawn } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
-import { cpus } from "node:os";
 import { join, resolve } from "node:path";
 import { ensureGpt2SmallRandom } from "./gpt2-small-random.mjs";
 import { launchChromium } from "./browser.mjs";
 import { arg } from "./args.mjs";
+import { cpuDescription } from "./machine.mjs";
 
 const root = new URL("..", import.meta.url).pathname;
 const T = Number(arg("T", "16"));
@@ -134,7 +134,7 @@ try {
 
 const adapter = rows.find((r) => r.adapter)?.adapter;
 const software = !adapter || adapter.isFallbackAdapter || /swiftshader/i.test(`${adapter.architecture} ${adapter.description}`);
-console.log(`WebGPU vs wasm (single-threaded build), T=${T}, ${cpus()[0].model} (${cpus().length} cores)`);
+console.log(`WebGPU vs wasm (single-threaded build), T=${T}, ${cpuDescription()}`);
 console.log(`adapter: ${adapter ? `${adapter.vendor} ${adapter.architecture} ${adapter.description}`.trim() : "none"}` +
   (software ? " -- a software adapter: these WebGPU numbers prove the path works, not GPU speed" : ""));
 console.log(`WebGPU storage bindings capped at ${maxBindingBytes ?? "what the device grants"} bytes`);
@@ -152,5 +152,5 @@ writeFileSync(join(root, arg("out", "bench/results/webgpu.json")), JSON.stringif
   note: software
     ? "WebGPU ran on a software adapter (SwiftShader): these numbers show the WebGPU path works end to end, not GPU speed."
     : "WebGPU ran on a hardware adapter.",
-  machine: `${cpus()[0].model} (${cpus().length} cores)`, adapter: adapter ?? null, max_binding_bytes: maxBindingBytes ?? null, T, reps, rows,
+  machine: cpuDescription(), adapter: adapter ?? null, max_binding_bytes: maxBindingBytes ?? null, T, reps, rows,
 }, null, 1) + "\n");
