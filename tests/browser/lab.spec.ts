@@ -143,6 +143,22 @@ test("the embed snippet works in a plain course page (no isolation)", async ({ p
   await expect(frame.getByTestId("model-config")).toContainText("1 thread");
 });
 
+test("opening the lab asks for no file it lacks: no failed request, no console error; the training record still loads", async ({ page }) => {
+  const failures: string[] = [];
+  page.on("console", (m) => { if (m.type() === "error") failures.push(`console error: ${m.text()}`); });
+  page.on("response", (r) => { if (r.status() >= 400) failures.push(`${r.status()} ${r.url()}`); });
+  page.on("requestfailed", (r) => failures.push(`failed ${r.url()}: ${r.failure()?.errorText}`));
+  await openLab(page, "v=1");
+  await expect(page.getByTestId("topk-table").locator("tbody tr")).toHaveCount(10);
+  // The bundled model that ships a training record is still asked for it, and has it.
+  const record = page.waitForResponse((r) => r.url().endsWith("/models/hooklab-induction/training_loss.json"));
+  await page.getByTestId("model-select").selectOption("hooklab-induction");
+  expect((await record).status()).toBe(200);
+  await expect(page.getByTestId("model-config")).toContainText("hooklab-induction", { timeout: 60_000 });
+  await expect(page.getByTestId("topk-table").locator("tbody tr")).toHaveCount(10);
+  expect(failures).toEqual([]);
+});
+
 test("hostile prompts and URLs render as text or are rejected with a notice", async ({ page }) => {
   const payload = `<script>alert("x")</script>"><img src=x onerror=alert(1)>`;
   const dialogs = await openLab(page, `v=1&prompt=${encodeURIComponent(payload)}&answer=${encodeURIComponent('"><svg onload=alert(2)>')}`);

@@ -111,6 +111,8 @@ export interface LabOptions {
   assetBase?: string;
   hubEndpoint?: string;
   singleThreaded?: boolean;
+  /** Which bundled models ship a training record (TrainingSource.shipsRecord); unset: ask each. */
+  shipsTrainingRecord?: (model: string) => boolean;
 }
 
 export class LabController {
@@ -138,7 +140,8 @@ export class LabController {
     this.generator = new GenerateController(this.store, () => this.model);
     this.path = new PathController(this.store, () => this.model, () => this.patchBlocker({ needsSweeps: false }),
       () => this.patchInputsSettled());
-    this.training = new TrainingController(this.store, { assetBase: options.assetBase, model: () => this.model, tokenPool: () => this.tokenPool() });
+    this.training = new TrainingController(this.store, { assetBase: options.assetBase, model: () => this.model,
+      tokenPool: () => this.tokenPool(), shipsRecord: options.shipsTrainingRecord });
   }
 
   get state(): Readonly<LabState> {

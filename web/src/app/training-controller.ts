@@ -31,6 +31,9 @@ export interface TrainingSource {
   /** The loaded (finished) model, scored as the last point of training. */
   model: () => HookedTransformer | undefined;
   tokenPool: () => Promise<number[] | undefined>;
+  /** Whether a bundled model ships a record, where the lab knows (its model list): the others are
+   *  not asked for one, so the console shows no 404 for them. Unset: every bundled model is asked. */
+  shipsRecord?: (model: string) => boolean;
 }
 
 const MAX_RECORD_BYTES = 4 << 20;
@@ -58,7 +61,8 @@ export class TrainingController<S extends TrainingSlice> {
     const generation = ++this.generation;
     this.scoring = undefined;
     this.store.set({ training: { status: "none", scores: [] } } as Partial<TrainingSlice> as Partial<S>);
-    this.opening = isPlainPath(model, 1) && model !== "local" ? this.read(generation, model) : Promise.resolve();
+    const bundled = isPlainPath(model, 1) && model !== "local";
+    this.opening = bundled && (this.source.shipsRecord?.(model) ?? true) ? this.read(generation, model) : Promise.resolve();
     return this.opening;
   }
 

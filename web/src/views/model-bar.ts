@@ -22,13 +22,15 @@ const INDUCTION_STARTER: Partial<Experiment> = {
   answer: String(SPAN_A[7]), wrong: String(SPAN_B[7]), insideAnswer: "", insideWrong: "", genPrompt: ids(SPAN_A, SPAN_A.slice(0, 3)),
 };
 
-/** The lab's model list; `starter`: what picking the model also sets in the experiment. */
-export const MODEL_CHOICES: ReadonlyArray<{ id: string; label: string; bytes: number; starter?: Partial<Experiment> }> = [
+/** The lab's model list; `starter`: what picking the model also sets in the experiment;
+ *  `trainingRecord`: a bundled model that ships models/<id>/training_loss.json (the training view). */
+export const MODEL_CHOICES: ReadonlyArray<{ id: string; label: string; bytes: number; starter?: Partial<Experiment>;
+  trainingRecord?: true }> = [
   { id: "hooklab-demo", label: "hooklab demo (4 layers, bundled, offline)", bytes: 14_489_656 },
   // Its 256-token vocabulary holds single bytes, not words: picking it switches every box to
   // token ids on repeated random spans, the sequences its induction behaviour is about.
   { id: "hooklab-induction", label: "hooklab induction (2 attention-only layers, bundled, offline)", bytes: 109_640,
-    starter: INDUCTION_STARTER },
+    starter: INDUCTION_STARTER, trainingRecord: true },
   { id: "openai-community/gpt2", label: "GPT-2 small (hub)", bytes: 548_105_171 },
   { id: "distilbert/distilgpt2", label: "DistilGPT-2 (hub)", bytes: 352_833_716 },
   { id: "openai-community/gpt2-medium", label: "GPT-2 medium (hub)", bytes: 1_519_982_802 },
