@@ -8,7 +8,7 @@ test("GEMM kernel: timed once per device, remembered, re-timed when the stored n
   await page.waitForFunction(() => document.documentElement.dataset.ready === "true");
   const result = await page.evaluate(async () => {
     const { HookedTransformer } = window.hooklab;
-    const key = "hooklab.gemmKernel.v1.st.1";
+    const key = "hooklab.gemmKernel.v2.st";
     localStorage.removeItem(key);
     const open = async () => {
       const m = await HookedTransformer.load({ url: "/repo/models/testdata/tiny-a/" }, { threads: 1, backend: "wasm" });

@@ -280,7 +280,6 @@ void check_gemm_tuning(const std::vector<NamedBackend>& backends, Reporter& repo
     const std::vector<std::string> kernels = nb.backend->gemm_kernels();
     GemmTuningOptions options;
     options.backend = kind_under_test();
-    options.threads = nb.backend->threads();
     Result<GemmTuning> real = tune_gemm_kernel(options);
     if (!real.ok()) {
       report.fail("tune_gemm_kernel " + nb.label + ": " + real.error().message);

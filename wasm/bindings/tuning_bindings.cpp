@@ -33,17 +33,14 @@ val describe(const GemmTuning& tuning, bool tuned) {
   return out;
 }
 
-// {threads, budgetMs, remembered?} -> {kernel, tuned, rounds, elapsedMs, timings} or null
-// (lastError). A remembered kernel this build still has is returned as it is, untimed.
+// {budgetMs, remembered?} -> {kernel, tuned, rounds, elapsedMs, timings} or null (lastError).
+// A remembered kernel this build still has is returned as it is, untimed.
 val tune_gemm_kernel_js(const val& options) {
   GemmTuningOptions tuning_options;
-#ifdef __EMSCRIPTEN_PTHREADS__
-  tuning_options.threads = has(options, "threads") ? std::max(1, options["threads"].as<int>()) : 1;
-#endif
   if (has(options, "budgetMs")) tuning_options.budget_seconds = options["budgetMs"].as<double>() / 1e3;
   if (has(options, "remembered")) {
     const std::string remembered = options["remembered"].as<std::string>();
-    auto backend = make_backend(tuning_options.backend, tuning_options.threads);
+    auto backend = make_backend(tuning_options.backend, 1);
     if (!backend.ok()) return val(set_last_error(backend.error()));
     const std::vector<std::string> kernels = backend.value()->gemm_kernels();
     if (std::find(kernels.begin(), kernels.end(), remembered) != kernels.end()) {

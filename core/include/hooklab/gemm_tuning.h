@@ -2,6 +2,15 @@
 // (4x8 / 5x8 / 6x8, loadsplat / splat) is fastest depends on the CPU, not on the model, so the
 // page times each kernel once per device on GPT-2-sized products and remembers the winner;
 // LoadOptions::gemm_kernel then selects it. Every kernel computes the same values.
+//
+// The kernels are timed on the calling thread alone, whatever thread count the model then runs
+// with: the ranking is a property of one core, and threads only split the work. Timed with two
+// threads on a 2-core machine whose other core was busy (another page loading), a batch's time was
+// the wait for the descheduled second thread, and the pick went by luck: 4x8 splat (12 % slower
+// than the loadsplat kernels at T = 32, 2 threads, in one page) won in 2 of 4 benchmark runs on a
+// 2-core Zen 5 VM whose pages loaded onnxruntime-web meanwhile, and in 1 of 10 trials with both
+// cores loaded; the page then remembered it for the device. On one thread under the same load the
+// pick was a loadsplat kernel 10 times in 10.
 #pragma once
 
 #include <cstdint>
@@ -16,7 +25,6 @@ namespace hooklab {
 
 struct GemmTuningOptions {
   BackendKind backend = BackendKind::kAuto;
-  int threads = 1;
   // Rows of the timed products: the prompt lengths the lab runs most (short prompts, sweeps).
   int64_t rows = 16;
   // The timing stops starting new rounds past this (one round always runs).
@@ -38,7 +46,7 @@ struct GemmTuning {
   double elapsed_seconds = 0.0;
 };
 
-// Times every kernel of a fresh backend of options.backend on [rows, 768] x [768, 64] and
+// Times every kernel of a fresh one-thread backend of options.backend on [rows, 768] x [768, 64] and
 // [rows, 3072] x [3072, 64] (GPT-2 small's attention and MLP-out depths), interleaved round by
 // round so that machine noise falls on all of them alike, and picks the lowest best round.
 Result<GemmTuning> tune_gemm_kernel(const GemmTuningOptions& options);

@@ -68,7 +68,7 @@ Result<GemmTuning> tune_gemm_kernel(const GemmTuningOptions& options) {
     return make_error(ErrorCode::kInvalidArgument, "tune_gemm_kernel: rows must be in 1..4096");
   }
   const std::function<double()> clock = options.clock ? options.clock : steady_seconds();
-  HOOKLAB_ASSIGN_OR_RETURN(std::unique_ptr<Backend> backend, make_backend(options.backend, options.threads));
+  HOOKLAB_ASSIGN_OR_RETURN(std::unique_ptr<Backend> backend, make_backend(options.backend, 1));
   GemmTuning tuning;
   const std::vector<std::string> kernels = backend->gemm_kernels();
   if (kernels.empty()) return tuning;

@@ -18,7 +18,7 @@ export interface EmbindModule {
   lastError(): { error: string; code: string };
   hookPointTable(): unknown[];
   /** The fastest GEMM micro-kernel on this machine, or a remembered one; null with lastError() set. */
-  tuneGemmKernel(options: { threads: number; budgetMs: number; remembered?: string }): GemmTuning | null;
+  tuneGemmKernel(options: { budgetMs: number; remembered?: string }): GemmTuning | null;
   /** Pearson, Spearman and top-k overlap of an estimated sweep against the exact one. */
   compareSweeps(estimate: ArrayLike<number>, exact: ArrayLike<number>): Record<string, number>;
   /** The WebGPU path (wasm/bindings/webgpu_session.h); null with lastError() set. */

@@ -32,13 +32,15 @@ export class EngineError extends Error {
  */
 const CANCELLABLE_IN_WORKER = new Set<Request["op"]>(["patch", "load", "attribute", "patchDataset", "pathPatch", "generate"]);
 
-// The GEMM kernel a device was timed to prefer, kept in the page's localStorage per build and
-// thread count (the worker has no localStorage). A stored value is only a hint: the worker uses
-// it only if its build has a kernel of that name, and times the kernels again otherwise.
+// The GEMM kernel a device was timed to prefer, kept in the page's localStorage per build (the
+// worker has no localStorage; the timing runs on one thread, so every thread count shares it). A
+// stored value is only a hint: the worker uses it only if its build has a kernel of that name,
+// and times the kernels again otherwise. v1 keys held picks timed with all threads, which a busy
+// core could make a slow kernel's: they are left unread.
 const GEMM_KERNEL_NAME = /^\w{1,40}$/;
 
 function gemmKernelKey(threads: number): string {
-  return `hooklab.gemmKernel.v1.${chooseVariant(threads)}.${threads}`;
+  return `hooklab.gemmKernel.v2.${chooseVariant(threads)}`;
 }
 
 function rememberedKernel(key: string): string | undefined {

@@ -44,8 +44,8 @@ let gemmTuning: GemmTuning | undefined;
 const GEMM_TUNING_BUDGET_MS = 70;
 
 function chooseGemmKernel(module: EmbindModule, remembered: string | undefined): GemmTuning | undefined {
-  const choice = module.tuneGemmKernel({ threads: variant === "mt" ? threads : 1, budgetMs: GEMM_TUNING_BUDGET_MS,
-    ...(remembered ? { remembered } : {}) });
+  // Timed on this thread alone, whatever the model's thread count (core/include/hooklab/gemm_tuning.h).
+  const choice = module.tuneGemmKernel({ budgetMs: GEMM_TUNING_BUDGET_MS, ...(remembered ? { remembered } : {}) });
   return choice ?? undefined;
 }
 
