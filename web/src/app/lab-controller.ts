@@ -14,6 +14,7 @@ import { GenerateController, idleGenerateState, type GenerateColumnName, type Ge
 import { TrainingController, type TrainingState } from "./training-controller";
 import { PathController, idlePathState, type PathState } from "./path-controller";
 import { Store } from "./store";
+import type { BundledFile } from "./model-choices";
 
 export interface Notice {
   kind: "warning" | "error";
@@ -111,8 +112,9 @@ export interface LabOptions {
   assetBase?: string;
   hubEndpoint?: string;
   singleThreaded?: boolean;
-  /** Which bundled models ship a training record (TrainingSource.shipsRecord); unset: ask each. */
-  shipsTrainingRecord?: (model: string) => boolean;
+  /** Whether a bundled model ships an optional file (the lab's list, app/model-choices.ts), so
+   *  that the others are not asked for it (no 404 in the console); unset: every one is asked. */
+  shipsFile?: (model: string, file: BundledFile) => boolean;
 }
 
 export class LabController {
@@ -141,7 +143,7 @@ export class LabController {
     this.path = new PathController(this.store, () => this.model, () => this.patchBlocker({ needsSweeps: false }),
       () => this.patchInputsSettled());
     this.training = new TrainingController(this.store, { assetBase: options.assetBase, model: () => this.model,
-      tokenPool: () => this.tokenPool(), shipsRecord: options.shipsTrainingRecord });
+      tokenPool: () => this.tokenPool(), shipsRecord: (model) => options.shipsFile?.(model, "training_loss.json") ?? true });
   }
 
   get state(): Readonly<LabState> {
@@ -498,6 +500,7 @@ export class LabController {
   async tokenPool(): Promise<number[] | undefined> {
     const name = this.state.experiment.model;
     if (name.includes("/") || name === "local") return undefined;
+    if (this.options.shipsFile?.(name, "eval/trained_token_ids.json") === false) return undefined;
     try {
       const base = this.options.assetBase ?? new URL("./", location.href).href;
       const response = await fetch(new URL(`models/${name}/eval/trained_token_ids.json`, base));

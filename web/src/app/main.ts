@@ -4,7 +4,8 @@ import "../styles/lab.css";
 import { decodeLocation, encodeExperiment } from "../state/url-state";
 import { LabController } from "./lab-controller";
 import { el, replaceChildren } from "../views/dom";
-import { MODEL_CHOICES, modelBar } from "../views/model-bar";
+import { modelBar } from "../views/model-bar";
+import { bundledModelShips } from "./model-choices";
 import { noticesView } from "../views/notices-view";
 import { promptView } from "../views/prompt-view";
 import { predictionsView } from "../views/predictions-view";
@@ -25,7 +26,7 @@ const decoded = decodeLocation(location.hash, location.search);
 const lab = new LabController(decoded.experiment, decoded.notices.map((text) => ({ kind: "warning", text })), {
   hubEndpoint: params.get("hub") ?? undefined,
   singleThreaded: embed,
-  shipsTrainingRecord: (model) => MODEL_CHOICES.some((m) => m.id === model && m.trainingRecord),
+  shipsFile: bundledModelShips,
 });
 
 // Lesson mode (#…&lesson=<url>&step=N): the lesson travels in the link beside the experiment.

@@ -31,8 +31,7 @@ export interface TrainingSource {
   /** The loaded (finished) model, scored as the last point of training. */
   model: () => HookedTransformer | undefined;
   tokenPool: () => Promise<number[] | undefined>;
-  /** Whether a bundled model ships a record, where the lab knows (its model list): the others are
-   *  not asked for one, so the console shows no 404 for them. Unset: every bundled model is asked. */
+  /** Whether a bundled model ships a record (LabOptions.shipsFile): the others are not asked. */
   shipsRecord?: (model: string) => boolean;
 }
 
