@@ -377,6 +377,8 @@ try {
     const probe = await probeHooklab(hooklab.page, threads, Ts, gemmShapes(cfg), hooklab.info.gemmKernel);
     const probeError = probe.gemm.find((g) => g.error);
     if (probeError) throw new Error(`the GEMM probe failed: ${probeError.error}`);
+    const otherKernel = probe.gemm.find((g) => g.backend !== cfg.backend);
+    if (otherKernel) throw new Error(`the GEMM probe ran ${otherKernel.backend}, the forward ${cfg.backend}`);
     runs[`wasm-simd-peak/${threads}`] = probe.peak;
     runs[`gemm/${threads}`] = probe.gemm;
     const peakGflops = median(probe.peak.map((p) => p.gflops));

@@ -7,7 +7,7 @@
 // with: the ranking is a property of one core, and threads only split the work. Timed with two
 // threads on a 2-core machine whose other core was busy (another page loading), a batch's time was
 // the wait for the descheduled second thread, and the pick went by luck: 4x8 splat (12 % slower
-// than the loadsplat kernels at T = 32, 2 threads, in one page) won in 2 of 4 benchmark runs on a
+// than the loadsplat kernels at T = 32, 2 threads, in one page) won in 2 of 3 benchmark runs on a
 // 2-core Zen 5 VM whose pages loaded onnxruntime-web meanwhile, and in 1 of 10 trials with both
 // cores loaded; the page then remembered it for the device. On one thread under the same load the
 // pick was a loadsplat kernel 10 times in 10.

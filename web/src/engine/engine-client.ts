@@ -32,8 +32,9 @@ export class EngineError extends Error {
  */
 const CANCELLABLE_IN_WORKER = new Set<Request["op"]>(["patch", "load", "attribute", "patchDataset", "pathPatch", "generate"]);
 
-// The GEMM kernel a device was timed to prefer, kept in the page's localStorage per build (the
-// worker has no localStorage; the timing runs on one thread, so every thread count shares it). A
+// The GEMM kernel a device was timed to prefer, kept in the page's localStorage per build, st or mt
+// (the worker has no localStorage; the timing runs on one thread, so the mt build's pages share
+// one pick whatever their thread count). A
 // stored value is only a hint: the worker uses it only if its build has a kernel of that name,
 // and times the kernels again otherwise. v1 keys held picks timed with all threads, which a busy
 // core could make a slow kernel's: they are left unread.
