@@ -143,7 +143,7 @@ export class LabController {
     this.path = new PathController(this.store, () => this.model, () => this.patchBlocker({ needsSweeps: false }),
       () => this.patchInputsSettled());
     this.training = new TrainingController(this.store, { assetBase: options.assetBase, model: () => this.model,
-      tokenPool: () => this.tokenPool(), shipsRecord: (model) => options.shipsFile?.(model, "training_loss.json") ?? true });
+      tokenPool: () => this.tokenPool(), shipsFile: options.shipsFile });
   }
 
   get state(): Readonly<LabState> {
@@ -500,7 +500,7 @@ export class LabController {
   async tokenPool(): Promise<number[] | undefined> {
     const name = this.state.experiment.model;
     if (name.includes("/") || name === "local") return undefined;
-    if (this.options.shipsFile?.(name, "eval/trained_token_ids.json") === false) return undefined;
+    if (!(this.options.shipsFile?.(name, "eval/trained_token_ids.json") ?? true)) return undefined;
     try {
       const base = this.options.assetBase ?? new URL("./", location.href).href;
       const response = await fetch(new URL(`models/${name}/eval/trained_token_ids.json`, base));

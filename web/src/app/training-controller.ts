@@ -8,6 +8,7 @@ import { HookedTransformer } from "../engine";
 import { parseTrainingRecord, type CheckpointScores, type TrainingRecord } from "../analysis/training";
 import { isPlainPath } from "../engine/paths";
 import type { Store } from "./store";
+import type { BundledFile } from "./model-choices";
 
 export interface TrainingState {
   /** none: the model ships no training record (hub models, local files, most bundled ones). */
@@ -31,8 +32,8 @@ export interface TrainingSource {
   /** The loaded (finished) model, scored as the last point of training. */
   model: () => HookedTransformer | undefined;
   tokenPool: () => Promise<number[] | undefined>;
-  /** Whether a bundled model ships a record (LabOptions.shipsFile): the others are not asked. */
-  shipsRecord?: (model: string) => boolean;
+  /** LabOptions.shipsFile: models it says lack a record are not asked for one. */
+  shipsFile?: (model: string, file: BundledFile) => boolean;
 }
 
 const MAX_RECORD_BYTES = 4 << 20;
@@ -61,7 +62,8 @@ export class TrainingController<S extends TrainingSlice> {
     this.scoring = undefined;
     this.store.set({ training: { status: "none", scores: [] } } as Partial<TrainingSlice> as Partial<S>);
     const bundled = isPlainPath(model, 1) && model !== "local";
-    this.opening = bundled && (this.source.shipsRecord?.(model) ?? true) ? this.read(generation, model) : Promise.resolve();
+    const ships = this.source.shipsFile?.(model, "training_loss.json") ?? true;
+    this.opening = bundled && ships ? this.read(generation, model) : Promise.resolve();
     return this.opening;
   }
 
